@@ -1,0 +1,154 @@
+//! What a transform proposes: findings, and fixes made of byte-range edits.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+/// Replace `range` of the canonical text (see [`crate::source::Source::text`]) with
+/// `replacement`. An empty range inserts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub range: Range<usize>,
+    pub replacement: String,
+}
+
+impl Edit {
+    pub fn new(range: Range<usize>, replacement: impl Into<String>) -> Self {
+        Edit {
+            range,
+            replacement: replacement.into(),
+        }
+    }
+
+    pub fn insert(at: usize, text: impl Into<String>) -> Self {
+        Edit::new(at..at, text)
+    }
+
+    pub fn delete(range: Range<usize>) -> Self {
+        Edit::new(range, "")
+    }
+
+    /// Two edits conflict when their ranges share bytes, or when both insert at one point
+    /// (their order would be arbitrary).
+    pub fn overlaps(&self, other: &Edit) -> bool {
+        let (a, b) = (&self.range, &other.range);
+        match (a.is_empty(), b.is_empty()) {
+            (true, true) => a.start == b.start,
+            (true, false) => b.start < a.start && a.start < b.end,
+            (false, true) => a.start < b.start && b.start < a.end,
+            (false, false) => a.start < b.end && b.start < a.end,
+        }
+    }
+}
+
+/// How safe it is to apply a fix without a human looking at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Cannot change what the image does (ADD -> COPY of a verified plain file).
+    Safe,
+    /// An intended hardening that can change behaviour; applied, with the risk stated.
+    Unsafe,
+    /// Shown, never written: the tool is not certain enough.
+    Suggestion,
+}
+
+impl Applicability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+            Applicability::Suggestion => "suggestion",
+        }
+    }
+}
+
+/// A set of edits that must be applied together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+}
+
+impl Fix {
+    pub fn new(applicability: Applicability, edits: Vec<Edit>) -> Self {
+        Fix {
+            applicability,
+            edits,
+        }
+    }
+
+    pub fn overlaps(&self, other: &Fix) -> bool {
+        self.edits
+            .iter()
+            .any(|a| other.edits.iter().any(|b| a.overlaps(b)))
+    }
+}
+
+/// One thing a transform noticed, with the fix it proposes, if any. The message must never
+/// contain a secret value: it feeds every output format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// The transform's stable id (`add-to-copy`).
+    pub transform: &'static str,
+    /// 1-based line of the instruction the finding is about (in the text it was found in).
+    pub line: usize,
+    /// One line: what is changed and why, or why nothing is changed.
+    pub message: String,
+    /// What could behave differently once the fix is applied.
+    pub risk: Option<String>,
+    pub fix: Option<Fix>,
+}
+
+impl Finding {
+    pub fn new(transform: &'static str, line: usize, message: impl Into<String>) -> Self {
+        Finding {
+            transform,
+            line,
+            message: message.into(),
+            risk: None,
+            fix: None,
+        }
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(fix);
+        self
+    }
+
+    pub fn with_risk(mut self, risk: impl Into<String>) -> Self {
+        self.risk = Some(risk.into());
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_rules() {
+        let replace = Edit::new(2..5, "x");
+        assert!(replace.overlaps(&Edit::new(4..8, "y")));
+        assert!(
+            !replace.overlaps(&Edit::new(5..8, "y")),
+            "adjacent ranges do not overlap"
+        );
+        assert!(
+            replace.overlaps(&Edit::insert(3, "y")),
+            "insert inside a replaced range"
+        );
+        assert!(
+            !replace.overlaps(&Edit::insert(5, "y")),
+            "insert right after a replaced range"
+        );
+        assert!(
+            !replace.overlaps(&Edit::insert(2, "y")),
+            "insert right before a replaced range"
+        );
+        assert!(
+            Edit::insert(3, "a").overlaps(&Edit::insert(3, "b")),
+            "two inserts at one point"
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! Image references and what dockfix knows about base images: their OS, whether they have a
+//! shell, their distro family. The facts are tables, kept apart from the mechanics that use
+//! them, so adding an image family is a one-line change.
+
+use crate::syntax::{Dockerfile, Stage};
+
+/// An image reference split into its parts (`registry/path:tag@digest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// Registry host with port, when the reference names one (`ghcr.io`, `localhost:5000`).
+    pub registry: Option<String>,
+    /// The repository path without registry (`library/python` is written `python`).
+    pub path: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    pub fn parse(reference: &str) -> Option<ImageRef> {
+        let reference = reference.trim();
+        if reference.is_empty() || reference.contains(char::is_whitespace) {
+            return None;
+        }
+        let (rest, digest) = match reference.split_once('@') {
+            Some((rest, digest)) => (rest, Some(digest.to_string())),
+            None => (reference, None),
+        };
+        let last_slash = rest.rfind('/').map_or(0, |idx| idx + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(idx) => (
+                &rest[..last_slash + idx],
+                Some(rest[last_slash + idx + 1..].to_string()),
+            ),
+            None => (rest, None),
+        };
+        let (registry, path) = match name.split_once('/') {
+            Some((host, path)) if host.contains(['.', ':']) || host == "localhost" => {
+                (Some(host.to_string()), path.to_string())
+            }
+            _ => (None, name.to_string()),
+        };
+        Some(ImageRef {
+            registry,
+            path,
+            tag,
+            digest,
+        })
+    }
+
+    /// The repository's last path component (`python` for `docker.io/library/python`).
+    pub fn short_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+
+    /// Registry and path, lower-cased, for matching against the fact tables.
+    pub fn full_name(&self) -> String {
+        match &self.registry {
+            Some(registry) => format!("{registry}/{}", self.path).to_ascii_lowercase(),
+            None => self.path.to_ascii_lowercase(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    Windows,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Debian,
+    Alpine,
+    Rhel,
+    Busybox,
+}
+
+/// What dockfix knows of a stage's root base image. `None` fields are unknown.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BaseFacts {
+    /// The base as resolved (ARG defaults substituted), or `None` if it could not be.
+    pub image: Option<String>,
+    pub os: Option<Os>,
+    /// `Some(false)` for scratch and distroless-style images: no `/bin/sh`, no RUN.
+    pub has_shell: Option<bool>,
+    pub family: Option<Family>,
+}
+
+impl BaseFacts {
+    pub fn is_windows(&self) -> bool {
+        self.os == Some(Os::Windows)
+    }
+}
+
+/// Substrings of an image name or tag that mean Windows.
+const WINDOWS_MARKERS: &[&str] = &["windows", "servercore", "nanoserver", "ltsc20"];
+
+/// Image name prefixes (registry/path) of images without a shell.
+const SHELL_LESS_PREFIXES: &[&str] = &[
+    "gcr.io/distroless/",
+    "cgr.dev/chainguard/static",
+    "mcr.microsoft.com/dotnet/runtime-deps:*-chiseled",
+];
+
+/// Image names (last path component) and tag markers that give the distro family.
+const FAMILY_BY_NAME: &[(&str, Family)] = &[
+    ("alpine", Family::Alpine),
+    ("busybox", Family::Busybox),
+    ("debian", Family::Debian),
+    ("ubuntu", Family::Debian),
+    ("ubi", Family::Rhel),
+    ("ubi8", Family::Rhel),
+    ("ubi9", Family::Rhel),
+    ("ubi-minimal", Family::Rhel),
+    ("ubi8-minimal", Family::Rhel),
+    ("ubi9-minimal", Family::Rhel),
+    ("centos", Family::Rhel),
+    ("fedora", Family::Rhel),
+    ("rockylinux", Family::Rhel),
+    ("almalinux", Family::Rhel),
+    ("amazonlinux", Family::Rhel),
+    ("oraclelinux", Family::Rhel),
+];
+
+/// Tag fragments that name a distro (`3.12-slim-bookworm`, `20-alpine`).
+const FAMILY_BY_TAG: &[(&str, Family)] = &[
+    ("alpine", Family::Alpine),
+    ("bookworm", Family::Debian),
+    ("bullseye", Family::Debian),
+    ("buster", Family::Debian),
+    ("trixie", Family::Debian),
+    ("slim", Family::Debian),
+    ("jammy", Family::Debian),
+    ("focal", Family::Debian),
+    ("noble", Family::Debian),
+    ("ubi", Family::Rhel),
+];
+
+/// Official images built on Debian unless their tag says otherwise.
+const DEBIAN_BY_DEFAULT: &[&str] = &[
+    "python",
+    "node",
+    "golang",
+    "rust",
+    "ruby",
+    "php",
+    "openjdk",
+    "perl",
+    "buildpack-deps",
+    "nginx",
+    "httpd",
+];
+
+/// Facts about the root image of `stage`, following `FROM <earlier stage>` chains and
+/// substituting ARG defaults declared before the first `FROM`.
+pub fn base_facts(file: &Dockerfile, stage: &Stage) -> BaseFacts {
+    let mut current = stage;
+    // Stage bases only point backwards, so this ends.
+    while let Some(parent) = current.base_stage.and_then(|idx| file.stages.get(idx)) {
+        current = parent;
+    }
+    let Some(image) = resolve_args(file, &current.base) else {
+        return BaseFacts {
+            os: windows_hint(&current.base),
+            ..BaseFacts::default()
+        };
+    };
+    facts_for_image(&image)
+}
+
+/// Facts that follow from an image reference alone.
+pub fn facts_for_image(image: &str) -> BaseFacts {
+    let lower = image.to_ascii_lowercase();
+    if lower == "scratch" {
+        return BaseFacts {
+            image: Some(image.into()),
+            os: Some(Os::Linux),
+            has_shell: Some(false),
+            family: None,
+        };
+    }
+    let Some(reference) = ImageRef::parse(&lower) else {
+        return BaseFacts {
+            image: Some(image.into()),
+            ..BaseFacts::default()
+        };
+    };
+    if windows_hint(&lower).is_some() {
+        return BaseFacts {
+            image: Some(image.into()),
+            os: Some(Os::Windows),
+            has_shell: None,
+            family: None,
+        };
+    }
+    let name = reference.full_name();
+    let shell_less = SHELL_LESS_PREFIXES
+        .iter()
+        .any(|prefix| match prefix.split_once('*') {
+            Some((head, tail)) => lower.starts_with(head) && lower.contains(tail),
+            None => name.starts_with(prefix) || lower.starts_with(prefix),
+        });
+    let debug_variant = reference
+        .tag
+        .as_deref()
+        .is_some_and(|tag| tag.contains("debug"));
+    BaseFacts {
+        image: Some(image.into()),
+        os: Some(Os::Linux),
+        has_shell: (shell_less && !debug_variant).then_some(false),
+        family: family(&reference),
+    }
+}
+
+fn family(reference: &ImageRef) -> Option<Family> {
+    let short = reference.short_name();
+    if let Some((_, family)) = FAMILY_BY_NAME.iter().find(|(name, _)| *name == short) {
+        return Some(*family);
+    }
+    let tag = reference.tag.as_deref().unwrap_or("");
+    if let Some((_, family)) = FAMILY_BY_TAG
+        .iter()
+        .find(|(marker, _)| tag.contains(marker))
+    {
+        return Some(*family);
+    }
+    DEBIAN_BY_DEFAULT.contains(&short).then_some(Family::Debian)
+}
+
+fn windows_hint(image: &str) -> Option<Os> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let lower = without_digest.to_ascii_lowercase();
+    WINDOWS_MARKERS
+        .iter()
+        .any(|marker| lower.contains(marker))
+        .then_some(Os::Windows)
+}
+
+/// Substitutes `$NAME`, `${NAME}` and `${NAME:-default}` with the defaults of the ARGs
+/// declared before the first `FROM`. `None` when a variable has no literal default.
+pub fn resolve_args(file: &Dockerfile, text: &str) -> Option<String> {
+    if !text.contains('$') {
+        return Some(text.to_string());
+    }
+    let globals: Vec<(String, Option<String>)> = file
+        .instructions
+        .iter()
+        .take_while(|instruction| !instruction.is("FROM"))
+        .filter(|instruction| instruction.is("ARG"))
+        .flat_map(|instruction| instruction.words.iter().map(|word| arg_default(&word.text)))
+        .collect();
+    let lookup = |name: &str| {
+        globals
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.clone())
+    };
+    substitute(text, lookup)
+}
+
+fn arg_default(word: &str) -> (String, Option<String>) {
+    match word.split_once('=') {
+        Some((name, value)) => (name.to_string(), Some(unquote(value).to_string())),
+        None => (word.to_string(), None),
+    }
+}
+
+fn unquote(value: &str) -> &str {
+    for quote in ['"', '\''] {
+        if let Some(inner) = value
+            .strip_prefix(quote)
+            .and_then(|v| v.strip_suffix(quote))
+        {
+            return inner;
+        }
+    }
+    value
+}
+
+fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos + 1..];
+        let (name, default, consumed) = if let Some(inner) = rest.strip_prefix('{') {
+            let end = inner.find('}')?;
+            let body = &inner[..end];
+            let (name, default) = match body.split_once(":-") {
+                Some((name, default)) => (name, Some(default.to_string())),
+                None => (body, None),
+            };
+            (name, default, end + 2)
+        } else {
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            (&rest[..len], None, len)
+        };
+        if name.is_empty() {
+            return None;
+        }
+        out.push_str(&lookup(name).filter(|v| !v.is_empty()).or(default)?);
+        rest = &rest[consumed..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_references() {
+        let r = ImageRef::parse("localhost:5000/team/app:1.2@sha256:abc").unwrap();
+        assert_eq!(r.registry.as_deref(), Some("localhost:5000"));
+        assert_eq!(r.path, "team/app");
+        assert_eq!(r.tag.as_deref(), Some("1.2"));
+        assert_eq!(r.digest.as_deref(), Some("sha256:abc"));
+        let r = ImageRef::parse("python").unwrap();
+        assert_eq!((r.registry, r.path.as_str(), r.tag), (None, "python", None));
+        let r = ImageRef::parse("ghcr.io/owner/img").unwrap();
+        assert_eq!(r.registry.as_deref(), Some("ghcr.io"));
+        assert_eq!(r.tag, None);
+    }
+
+    #[test]
+    fn facts_from_names_and_tags() {
+        assert_eq!(
+            facts_for_image("python:3.12-slim").family,
+            Some(Family::Debian)
+        );
+        assert_eq!(
+            facts_for_image("node:20-alpine").family,
+            Some(Family::Alpine)
+        );
+        assert_eq!(
+            facts_for_image("registry.access.redhat.com/ubi9/ubi-minimal").family,
+            Some(Family::Rhel)
+        );
+        assert_eq!(facts_for_image("scratch").has_shell, Some(false));
+        assert_eq!(
+            facts_for_image("gcr.io/distroless/static-debian12:nonroot").has_shell,
+            Some(false)
+        );
+        assert_eq!(
+            facts_for_image("gcr.io/distroless/base:debug").has_shell,
+            None
+        );
+        assert!(facts_for_image("mcr.microsoft.com/windows/servercore:ltsc2022").is_windows());
+        assert_eq!(facts_for_image("example/thing").family, None);
+    }
+
+    #[test]
+    fn resolves_global_arg_defaults() {
+        let file = Dockerfile::parse(
+            "ARG BASE=debian\nARG TAG=\"12\"\nFROM ${BASE}:$TAG\nFROM ${NOPE:-alpine}\n",
+        );
+        assert_eq!(
+            base_facts(&file, &file.stages[0]).image.as_deref(),
+            Some("debian:12")
+        );
+        assert_eq!(
+            base_facts(&file, &file.stages[1]).image.as_deref(),
+            Some("alpine")
+        );
+        assert_eq!(resolve_args(&file, "${UNSET}"), None);
+    }
+}

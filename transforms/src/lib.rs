@@ -1,0 +1,17 @@
+//! dockfix-transforms: the pure core of dockfix. It parses Dockerfiles losslessly, runs
+//! transforms that propose byte-range edits, and applies them to a fixed point. It does no
+//! I/O and prints nothing; the `dockfix` binary is the shell around it.
+
+pub mod edit;
+pub mod engine;
+pub mod image;
+pub mod rules;
+pub mod source;
+pub mod suppress;
+pub mod syntax;
+
+pub use edit::{Applicability, Edit, Finding, Fix};
+pub use engine::{EngineError, Options, Outcome, Report};
+pub use rules::{BuildContext, Context, NoBuildContext, Rule, SourceKind};
+pub use source::Source;
+pub use syntax::Dockerfile;

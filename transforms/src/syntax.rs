@@ -1,0 +1,836 @@
+//! The Dockerfile model: parser directives, instructions, stages and comments, with byte spans
+//! into the canonical text.
+//!
+//! Two parsers cooperate. Instruction boundaries, keywords, flags and heredocs come from a
+//! lexical pass that follows Docker's own rules (one instruction per logical line; comment and
+//! blank lines inside a continuation are skipped; heredoc bodies belong to their instruction),
+//! so the model agrees with Docker even where the grammar does not. The tree-sitter parse then
+//! says which instructions the grammar understood: an instruction that overlaps an ERROR or
+//! MISSING node, or that the grammar splits differently, is *opaque*. Transforms may read opaque
+//! instructions but the engine never lets them edit inside one.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use serde::Serialize;
+
+use crate::source::parse_directive;
+
+/// One `--name[=value]` flag of an instruction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Flag {
+    pub name: String,
+    pub value: Option<String>,
+    /// The flag's bytes, `--` to the end of its value.
+    pub span: Range<usize>,
+}
+
+/// A whitespace-separated word of the arguments; quotes are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Word {
+    pub text: String,
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Heredoc {
+    pub name: String,
+    /// The body lines, without the terminator line.
+    pub body: String,
+}
+
+/// A comment line (not a parser directive), outside any instruction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Comment {
+    pub line: usize,
+    /// The whole line without its newline.
+    pub span: Range<usize>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Directive {
+    pub line: usize,
+    pub name: String,
+    pub value: String,
+    /// The whole line including its newline.
+    pub line_span: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Instruction {
+    /// Upper-cased keyword (`RUN`).
+    pub keyword: String,
+    /// The keyword as written, for matching the file's casing.
+    pub keyword_span: Range<usize>,
+    /// From the keyword to the end of the instruction's last line (heredoc terminator
+    /// included), without the final newline.
+    pub span: Range<usize>,
+    /// Whole physical lines: from the start of the first line to after the last newline.
+    pub line_span: Range<usize>,
+    pub start_line: usize,
+    pub end_line: usize,
+    pub flags: Vec<Flag>,
+    /// The arguments after the flags, continuations joined (Docker's "logical line").
+    pub args: String,
+    /// Arguments split into words, with spans in the text.
+    pub words: Vec<Word>,
+    /// The arguments as a JSON string array (exec form), when they are one.
+    pub exec_form: Option<Vec<String>>,
+    pub heredocs: Vec<Heredoc>,
+    /// Index into [`Dockerfile::stages`]; `None` before the first `FROM`.
+    pub stage: Option<usize>,
+    /// The grammar did not understand this instruction: read it, never edit inside it.
+    pub opaque: bool,
+    /// Comment or blank lines sit inside the instruction's continuation lines.
+    pub has_inner_comments: bool,
+}
+
+impl Instruction {
+    pub fn is(&self, keyword: &str) -> bool {
+        self.keyword.eq_ignore_ascii_case(keyword)
+    }
+
+    pub fn flag(&self, name: &str) -> Option<&Flag> {
+        self.flags
+            .iter()
+            .find(|flag| flag.name.eq_ignore_ascii_case(name))
+    }
+
+    pub fn is_multiline(&self) -> bool {
+        self.end_line > self.start_line
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stage {
+    pub index: usize,
+    /// Index of the stage's `FROM` in [`Dockerfile::instructions`].
+    pub from: usize,
+    /// Instructions of the stage (its `FROM` included), as indices.
+    pub instructions: Range<usize>,
+    /// The base image as written (`python:3.12-slim`, `${BASE}`, an earlier stage's name).
+    pub base: String,
+    /// `AS name`, lower-cased as Docker treats stage names.
+    pub name: Option<String>,
+    /// The base names an earlier stage (by name or index).
+    pub base_stage: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dockerfile {
+    pub directives: Vec<Directive>,
+    pub instructions: Vec<Instruction>,
+    pub stages: Vec<Stage>,
+    pub comments: Vec<Comment>,
+    /// ERROR and MISSING nodes in the grammar's tree, plus lexical errors (an unterminated
+    /// heredoc). The engine refuses results with more damage than the input.
+    pub damage: usize,
+    /// Why the lexical pass thinks Docker would reject the file, if it does.
+    pub lexical_error: Option<String>,
+    /// Byte offset at which each line starts.
+    #[serde(skip)]
+    line_starts: Vec<usize>,
+}
+
+impl Dockerfile {
+    pub fn parse(text: &str) -> Dockerfile {
+        let lines = physical_lines(text);
+        let mut lexer = Lexer {
+            text,
+            lines: &lines,
+            next: 0,
+        };
+        let (directives, instructions, comments, lexical_error) = lexer.run();
+        let mut file = Dockerfile {
+            directives,
+            instructions,
+            stages: Vec::new(),
+            comments,
+            damage: usize::from(lexical_error.is_some()),
+            lexical_error,
+            line_starts: lines.iter().map(|line| line.start).collect(),
+        };
+        file.assign_stages();
+        file.damage += mark_opaque_with_tree_sitter(text, &mut file.instructions);
+        file
+    }
+
+    pub fn final_stage(&self) -> Option<&Stage> {
+        self.stages.last()
+    }
+
+    pub fn stage_instructions(&self, stage: &Stage) -> &[Instruction] {
+        &self.instructions[stage.instructions.clone()]
+    }
+
+    /// 1-based line number of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.line_starts
+            .partition_point(|&start| start <= offset)
+            .max(1)
+    }
+
+    /// Byte offset where 1-based `line` starts.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line.checked_sub(1)?).copied()
+    }
+
+    /// The comment lines directly above an instruction (no blank line in between),
+    /// nearest first.
+    pub fn comments_above(&self, instruction: &Instruction) -> impl Iterator<Item = &Comment> {
+        let start_line = instruction.start_line;
+        let mut expected = start_line;
+        self.comments
+            .iter()
+            .rev()
+            .skip_while(move |c| c.line >= start_line)
+            .take_while(move |c| {
+                let adjacent = c.line + 1 == expected;
+                expected = c.line;
+                adjacent
+            })
+    }
+
+    fn assign_stages(&mut self) {
+        let mut current: Option<usize> = None;
+        for idx in 0..self.instructions.len() {
+            if self.instructions[idx].is("FROM") {
+                let (base, name) = from_base_and_name(&self.instructions[idx]);
+                let index = self.stages.len();
+                let base_stage = self.stages.iter().position(|stage| {
+                    stage.name.as_deref() == Some(base.to_ascii_lowercase().as_str())
+                        || base == stage.index.to_string()
+                });
+                if let Some(prev) = current {
+                    self.stages[prev].instructions.end = idx;
+                }
+                self.stages.push(Stage {
+                    index,
+                    from: idx,
+                    instructions: idx..self.instructions.len(),
+                    base,
+                    name,
+                    base_stage,
+                });
+                current = Some(index);
+            }
+            self.instructions[idx].stage = current;
+        }
+    }
+}
+
+fn from_base_and_name(from: &Instruction) -> (String, Option<String>) {
+    let words: Vec<&str> = from.words.iter().map(|word| word.text.as_str()).collect();
+    let base = words
+        .first()
+        .map(|word| word.to_string())
+        .unwrap_or_default();
+    let name = match words.as_slice() {
+        [_, kw, name, ..] if kw.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
+        _ => None,
+    };
+    (base, name)
+}
+
+/// The parser directives Docker knows; any other `# key=value` line is a comment.
+const KNOWN_DIRECTIVES: [&str; 3] = ["syntax", "escape", "check"];
+
+/// A physical line: `start..end` excludes the newline; `next` is the start of the next line.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    start: usize,
+    end: usize,
+    next: usize,
+}
+
+fn physical_lines(text: &str) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for (idx, byte) in text.bytes().enumerate() {
+        if byte == b'\n' {
+            lines.push(Line {
+                start,
+                end: idx,
+                next: idx + 1,
+            });
+            start = idx + 1;
+        }
+    }
+    if start < text.len() {
+        lines.push(Line {
+            start,
+            end: text.len(),
+            next: text.len(),
+        });
+    }
+    lines
+}
+
+fn is_blank(s: &str) -> bool {
+    s.trim_start_matches([' ', '\t']).is_empty()
+}
+
+fn is_comment(s: &str) -> bool {
+    s.trim_start_matches([' ', '\t']).starts_with('#')
+}
+
+/// Splits a line's content at a trailing escape (`\` plus optional blanks): the part before
+/// it, and whether the line continues.
+fn strip_continuation(s: &str) -> (&str, bool) {
+    let trimmed = s.trim_end_matches([' ', '\t']);
+    match trimmed.strip_suffix('\\') {
+        Some(head) => (head, true),
+        None => (s, false),
+    }
+}
+
+struct Lexer<'a> {
+    text: &'a str,
+    lines: &'a [Line],
+    next: usize,
+}
+
+/// The logical line of an instruction, with each byte's offset in the text.
+struct Logical {
+    text: String,
+    offsets: Vec<usize>,
+}
+
+impl Logical {
+    fn push(&mut self, piece: &str, at: usize) {
+        self.text.push_str(piece);
+        self.offsets.extend(at..at + piece.len());
+    }
+
+    fn span(&self, range: Range<usize>) -> Range<usize> {
+        match (
+            self.offsets.get(range.start),
+            range.end.checked_sub(1).and_then(|i| self.offsets.get(i)),
+        ) {
+            (Some(&start), Some(&last)) if range.end > range.start => start..last + 1,
+            (Some(&start), _) => start..start,
+            _ => {
+                let end = self.offsets.last().map_or(0, |last| last + 1);
+                end..end
+            }
+        }
+    }
+}
+
+type LexOutput = (
+    Vec<Directive>,
+    Vec<Instruction>,
+    Vec<Comment>,
+    Option<String>,
+);
+
+impl<'a> Lexer<'a> {
+    fn content(&self, line: usize) -> &'a str {
+        let l = self.lines[line];
+        &self.text[l.start..l.end]
+    }
+
+    fn run(&mut self) -> LexOutput {
+        let directives = self.directives();
+        let mut instructions = Vec::new();
+        let mut comments = Vec::new();
+        let mut error = None;
+        while self.next < self.lines.len() {
+            let first = self.next;
+            self.next += 1;
+            let content = self.content(first);
+            if is_comment(content) {
+                let l = self.lines[first];
+                comments.push(Comment {
+                    line: first + 1,
+                    span: l.start..l.end,
+                    text: content.to_string(),
+                });
+                continue;
+            }
+            if is_blank(content) {
+                continue;
+            }
+            match self.instruction(first) {
+                Ok(instruction) => instructions.push(instruction),
+                Err((instruction, message)) => {
+                    error.get_or_insert(message);
+                    instructions.push(instruction);
+                }
+            }
+        }
+        (directives, instructions, comments, error)
+    }
+
+    fn directives(&mut self) -> Vec<Directive> {
+        let mut directives = Vec::new();
+        while self.next < self.lines.len() {
+            let content = self.content(self.next);
+            let Some((name, value)) = parse_directive(content) else {
+                break;
+            };
+            if !KNOWN_DIRECTIVES
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(name))
+            {
+                break;
+            }
+            let l = self.lines[self.next];
+            directives.push(Directive {
+                line: self.next + 1,
+                name: name.to_ascii_lowercase(),
+                value: value.to_string(),
+                line_span: l.start..l.next,
+            });
+            self.next += 1;
+        }
+        directives
+    }
+
+    /// Reads one instruction starting at physical line `first` (not blank, not a comment).
+    fn instruction(&mut self, first: usize) -> Result<Instruction, (Instruction, String)> {
+        let mut logical = Logical {
+            text: String::new(),
+            offsets: Vec::new(),
+        };
+        let first_line = self.lines[first];
+        let raw = self.content(first);
+        let indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
+        let (piece, mut continues) = strip_continuation(&raw[indent..]);
+        logical.push(piece, first_line.start + indent);
+        let mut last = first;
+        let mut has_inner_comments = false;
+        while continues && self.next < self.lines.len() {
+            let idx = self.next;
+            self.next += 1;
+            let content = self.content(idx);
+            if is_comment(content) || is_blank(content) {
+                has_inner_comments = true;
+                continue;
+            }
+            last = idx;
+            let (piece, more) = strip_continuation(content);
+            logical.push(piece, self.lines[idx].start);
+            continues = more;
+        }
+
+        // A first line of only `\` leaves the keyword on a later line, after blanks.
+        let keyword_start = skip_blanks(&logical.text, 0);
+        let keyword_end = logical.text[keyword_start..]
+            .find([' ', '\t'])
+            .map_or(logical.text.len(), |len| keyword_start + len);
+        let keyword = logical.text[keyword_start..keyword_end].to_ascii_uppercase();
+        let keyword_span = logical.span(keyword_start..keyword_end);
+        let (flags, args_start) = parse_flags(&logical, keyword_end);
+        let args = logical.text[args_start..].trim().to_string();
+        let words = split_words(&logical, args_start);
+        let exec_form = parse_exec_form(&args);
+
+        let mut heredocs = Vec::new();
+        let mut error = None;
+        if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") && exec_form.is_none() {
+            for (name, strip_tabs) in heredoc_markers(&words) {
+                match self.heredoc_body(&name, strip_tabs) {
+                    Some((body, end_line)) => {
+                        last = end_line;
+                        heredocs.push(Heredoc { name, body });
+                    }
+                    None => {
+                        last = self.lines.len().saturating_sub(1).max(last);
+                        error = Some(format!("unterminated heredoc <<{name}"));
+                        break;
+                    }
+                }
+            }
+        }
+
+        let last_line = self.lines[last];
+        let instruction = Instruction {
+            keyword,
+            keyword_span: keyword_span.clone(),
+            span: keyword_span.start.min(last_line.end)..last_line.end,
+            line_span: first_line.start..last_line.next,
+            start_line: first + 1,
+            end_line: last + 1,
+            flags,
+            args,
+            words,
+            exec_form,
+            heredocs,
+            stage: None,
+            opaque: false,
+            has_inner_comments,
+        };
+        match error {
+            Some(message) => Err((instruction, message)),
+            None => Ok(instruction),
+        }
+    }
+
+    /// Consumes a heredoc body up to its terminator; returns the body and the terminator's
+    /// line index, or `None` (everything consumed) when there is no terminator.
+    fn heredoc_body(&mut self, name: &str, strip_tabs: bool) -> Option<(String, usize)> {
+        let mut body = String::new();
+        while self.next < self.lines.len() {
+            let idx = self.next;
+            self.next += 1;
+            let content = self.content(idx);
+            let candidate = if strip_tabs {
+                content.trim_start_matches('\t')
+            } else {
+                content
+            };
+            if candidate == name {
+                return Some((body, idx));
+            }
+            body.push_str(content);
+            body.push('\n');
+        }
+        None
+    }
+}
+
+/// Flags are the `--name[=value]` words right after the keyword, as Docker reads them.
+fn parse_flags(logical: &Logical, keyword_len: usize) -> (Vec<Flag>, usize) {
+    let text = &logical.text;
+    let mut flags = Vec::new();
+    let mut pos = keyword_len;
+    loop {
+        let word_start = skip_blanks(text, pos);
+        if !text[word_start..].starts_with("--") {
+            return (flags, word_start);
+        }
+        let word_end = word_end(text, word_start);
+        let word = &text[word_start + 2..word_end];
+        let (name, value) = match word.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (word, None),
+        };
+        flags.push(Flag {
+            name: name.to_ascii_lowercase(),
+            value,
+            span: logical.span(word_start..word_end),
+        });
+        pos = word_end;
+    }
+}
+
+fn skip_blanks(text: &str, pos: usize) -> usize {
+    pos + text[pos..].len() - text[pos..].trim_start_matches([' ', '\t']).len()
+}
+
+/// End of a word starting at `start`: the next unquoted blank.
+fn word_end(text: &str, start: usize) -> usize {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (idx, c) in text[start..].char_indices() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (_, '\\') if quote != Some('\'') => escaped = true,
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ' ' | '\t') => return start + idx,
+            _ => {}
+        }
+    }
+    text.len()
+}
+
+fn split_words(logical: &Logical, from: usize) -> Vec<Word> {
+    let text = &logical.text;
+    let mut words = Vec::new();
+    let mut pos = skip_blanks(text, from);
+    while pos < text.len() {
+        let end = word_end(text, pos);
+        words.push(Word {
+            text: text[pos..end].to_string(),
+            span: logical.span(pos..end),
+        });
+        pos = skip_blanks(text, end);
+    }
+    words
+}
+
+/// A JSON array of strings, as Docker accepts it for the exec form.
+fn parse_exec_form(args: &str) -> Option<Vec<String>> {
+    if !args.starts_with('[') {
+        return None;
+    }
+    serde_json_lite::string_array(args)
+}
+
+/// `<<EOF`, `<<-EOF`, `<<"EOF"`, `2<<EOF` words, in order: (name, strip leading tabs).
+fn heredoc_markers(words: &[Word]) -> Vec<(String, bool)> {
+    let mut markers = Vec::new();
+    for word in words {
+        let text = word.text.trim_start_matches(|c: char| c.is_ascii_digit());
+        let Some(rest) = text.strip_prefix("<<") else {
+            continue;
+        };
+        let (strip_tabs, rest) = match rest.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, rest),
+        };
+        if rest.contains('<') {
+            continue;
+        }
+        let name: String = rest.chars().filter(|c| *c != '"' && *c != '\'').collect();
+        if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            markers.push((name, strip_tabs));
+        }
+    }
+    markers
+}
+
+/// Just enough JSON to read Docker's exec form: an array of strings, nothing else.
+mod serde_json_lite {
+    pub fn string_array(input: &str) -> Option<Vec<String>> {
+        let mut chars = input.trim().chars().peekable();
+        if chars.next()? != '[' {
+            return None;
+        }
+        let mut items = Vec::new();
+        skip_ws(&mut chars);
+        if chars.peek() == Some(&']') {
+            chars.next();
+            return chars.all(char::is_whitespace).then_some(items);
+        }
+        loop {
+            skip_ws(&mut chars);
+            items.push(string(&mut chars)?);
+            skip_ws(&mut chars);
+            match chars.next()? {
+                ',' => continue,
+                ']' => break,
+                _ => return None,
+            }
+        }
+        chars.all(char::is_whitespace).then_some(items)
+    }
+
+    fn skip_ws(chars: &mut std::iter::Peekable<std::str::Chars>) {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+    }
+
+    fn string(chars: &mut std::iter::Peekable<std::str::Chars>) -> Option<String> {
+        if chars.next()? != '"' {
+            return None;
+        }
+        let mut out = String::new();
+        loop {
+            match chars.next()? {
+                '"' => return Some(out),
+                '\\' => match chars.next()? {
+                    'n' => out.push('\n'),
+                    't' => out.push('\t'),
+                    'r' => out.push('\r'),
+                    'b' => out.push('\u{8}'),
+                    'f' => out.push('\u{c}'),
+                    'u' => {
+                        let hex: String = (0..4).filter_map(|_| chars.next()).collect();
+                        out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                    }
+                    c @ ('"' | '\\' | '/') => out.push(c),
+                    _ => return None,
+                },
+                c => out.push(c),
+            }
+        }
+    }
+}
+
+thread_local! {
+    static PARSER: RefCell<Option<tree_sitter::Parser>> = const { RefCell::new(None) };
+}
+
+/// Parses `text` with the tree-sitter grammar, marks every instruction the grammar did not
+/// understand as opaque, and returns the number of ERROR/MISSING nodes.
+fn mark_opaque_with_tree_sitter(text: &str, instructions: &mut [Instruction]) -> usize {
+    let tree = PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let parser = slot.get_or_insert_with(|| {
+            let mut parser = tree_sitter::Parser::new();
+            // The grammar is compiled in; a version mismatch is a build error, not input.
+            parser
+                .set_language(&arborium_dockerfile::language().into())
+                .expect("the Dockerfile grammar matches the pinned tree-sitter");
+            parser
+        });
+        parser.parse(text, None)
+    });
+    let Some(tree) = tree else {
+        instructions
+            .iter_mut()
+            .for_each(|instruction| instruction.opaque = true);
+        return 1;
+    };
+    let mut damaged: Vec<Range<usize>> = Vec::new();
+    let mut understood: Vec<Range<usize>> = Vec::new();
+    let root = tree.root_node();
+    let mut cursor = root.walk();
+    for node in root.children(&mut cursor) {
+        if node.kind().ends_with("_instruction") && !node.has_error() {
+            understood.push(node.start_byte()..node.end_byte());
+        } else if node.is_error() || node.has_error() || node.is_missing() {
+            damaged.push(node.start_byte()..node.end_byte());
+        }
+    }
+    let damage = count_damage(root);
+    for instruction in instructions.iter_mut() {
+        let span = &instruction.span;
+        let hit = damaged
+            .iter()
+            .any(|d| d.start < span.end.max(span.start + 1) && span.start < d.end);
+        let matched = understood
+            .iter()
+            .any(|u| u.start == span.start && trimmed_end(text, u) == span.end);
+        instruction.opaque = hit || !matched;
+    }
+    damage
+}
+
+/// The grammar's nodes sometimes end after the newline; compare content ends.
+fn trimmed_end(text: &str, range: &Range<usize>) -> usize {
+    range.start
+        + text[range.clone()]
+            .trim_end_matches(['\n', ' ', '\t'])
+            .len()
+}
+
+fn count_damage(root: tree_sitter::Node) -> usize {
+    let mut count = 0;
+    let mut cursor = root.walk();
+    let mut descend = true;
+    loop {
+        let node = cursor.node();
+        if descend && (node.is_error() || node.is_missing()) {
+            count += 1;
+        }
+        if descend && node.has_error() && cursor.goto_first_child() {
+            continue;
+        }
+        if cursor.goto_next_sibling() {
+            descend = true;
+            continue;
+        }
+        if !cursor.goto_parent() {
+            return count;
+        }
+        descend = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keywords(file: &Dockerfile) -> Vec<(String, usize, usize)> {
+        file.instructions
+            .iter()
+            .map(|i| (i.keyword.clone(), i.start_line, i.end_line))
+            .collect()
+    }
+
+    #[test]
+    fn continuation_skips_comment_and_blank_lines() {
+        let file = Dockerfile::parse("FROM a\nRUN a \\\n# note\n\n  && b\nCMD c\n");
+        assert_eq!(
+            keywords(&file),
+            vec![
+                ("FROM".into(), 1, 1),
+                ("RUN".into(), 2, 5),
+                ("CMD".into(), 6, 6)
+            ]
+        );
+        let run = &file.instructions[1];
+        assert_eq!(run.args, "a   && b");
+        assert!(run.has_inner_comments);
+    }
+
+    #[test]
+    fn keyword_may_follow_a_line_of_only_a_backslash() {
+        let file = Dockerfile::parse("FROM a\nRUN x\n\t\\\n\tdo-thing gd \\\n\t--flag\n");
+        assert_eq!(keywords(&file)[2], ("DO-THING".into(), 3, 5));
+    }
+
+    #[test]
+    fn heredoc_body_belongs_to_its_instruction() {
+        let file = Dockerfile::parse("FROM a\nRUN <<EOF\necho hi\nFROM x\nEOF\nCMD c\n");
+        assert_eq!(
+            keywords(&file),
+            vec![
+                ("FROM".into(), 1, 1),
+                ("RUN".into(), 2, 5),
+                ("CMD".into(), 6, 6)
+            ]
+        );
+        assert_eq!(file.instructions[1].heredocs[0].body, "echo hi\nFROM x\n");
+        assert_eq!(file.stages.len(), 1);
+    }
+
+    #[test]
+    fn unterminated_heredoc_is_damage() {
+        let file = Dockerfile::parse("FROM a\nRUN <<EOF\necho hi\n");
+        assert!(file.lexical_error.is_some());
+        assert!(file.damage > 0);
+    }
+
+    #[test]
+    fn flags_and_words_have_spans() {
+        let text = "FROM a\nCOPY --chown=1:1 --link src/ /dst\n";
+        let file = Dockerfile::parse(text);
+        let copy = &file.instructions[1];
+        assert_eq!(copy.flags.len(), 2);
+        assert_eq!(&text[copy.flags[0].span.clone()], "--chown=1:1");
+        assert_eq!(copy.flags[1].value, None);
+        assert_eq!(
+            copy.words
+                .iter()
+                .map(|w| &text[w.span.clone()])
+                .collect::<Vec<_>>(),
+            ["src/", "/dst"]
+        );
+    }
+
+    #[test]
+    fn stages_follow_from_and_names() {
+        let file = Dockerfile::parse("ARG V=1\nFROM golang AS build\nRUN x\nFROM build\nCMD y\n");
+        assert_eq!(file.instructions[0].stage, None);
+        assert_eq!(file.stages.len(), 2);
+        assert_eq!(file.stages[0].name.as_deref(), Some("build"));
+        assert_eq!(file.stages[1].base_stage, Some(0));
+        assert_eq!(file.stages[1].instructions, 3..5);
+    }
+
+    #[test]
+    fn exec_form_is_read_as_json() {
+        let file = Dockerfile::parse("FROM a\nCMD [\"a\", \"b c\"]\nRUN [ -f x ]\n");
+        assert_eq!(
+            file.instructions[1].exec_form,
+            Some(vec!["a".into(), "b c".into()])
+        );
+        assert_eq!(file.instructions[2].exec_form, None);
+    }
+
+    #[test]
+    fn clean_file_has_no_opaque_instructions() {
+        let file =
+            Dockerfile::parse("FROM debian:12\nRUN apt-get update\nCOPY a /b\nCMD [\"x\"]\n");
+        assert_eq!(file.damage, 0);
+        assert!(file.instructions.iter().all(|i| !i.opaque));
+    }
+
+    #[test]
+    fn directives_are_read_only_at_the_top() {
+        let file =
+            Dockerfile::parse("# syntax=docker/dockerfile:1\n# escape=\\\nFROM a\n# syntax=late\n");
+        assert_eq!(file.directives.len(), 2);
+        assert_eq!(file.comments.len(), 1);
+    }
+}
