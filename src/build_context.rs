@@ -62,11 +62,7 @@ fn expand(root: &Path, relative: &Path) -> Option<Vec<PathBuf>> {
     let text = relative.to_string_lossy();
     if !text.contains(GLOB_CHARS) {
         let path = root.join(relative);
-        return Some(if path.exists() {
-            vec![path]
-        } else {
-            Vec::new()
-        });
+        return Some(if path.exists() { vec![path] } else { Vec::new() });
     }
     let name = relative.file_name()?.to_string_lossy().into_owned();
     let parent = relative.parent().unwrap_or(Path::new(""));

@@ -9,15 +9,17 @@ use anyhow::{bail, Context as _, Result};
 pub fn dockerfiles(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
-        let metadata =
-            std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let metadata = std::fs::metadata(path).with_context(|| format!("{}: cannot read", path.display()))?;
         if !metadata.is_dir() {
             files.push(path.clone());
             continue;
         }
         let found = search(path)?;
         if found.is_empty() {
-            bail!("{}: no Dockerfiles found (looked for Dockerfile, Containerfile, *.Dockerfile, Dockerfile.*)", path.display());
+            bail!(
+                "{}: no Dockerfiles found (looked for Dockerfile, Containerfile, *.Dockerfile, Dockerfile.*)",
+                path.display()
+            );
         }
         files.extend(found);
     }
@@ -34,9 +36,7 @@ fn search(dir: &Path) -> Result<Vec<PathBuf>> {
         .build();
     for entry in walker {
         let entry = entry.with_context(|| format!("{}: cannot search", dir.display()))?;
-        let is_file = entry
-            .file_type()
-            .is_some_and(|kind| kind.is_file() || kind.is_symlink());
+        let is_file = entry.file_type().is_some_and(|kind| kind.is_file() || kind.is_symlink());
         if is_file && is_dockerfile_name(&entry.file_name().to_string_lossy()) {
             found.push(entry.into_path());
         }
@@ -50,9 +50,7 @@ fn search(dir: &Path) -> Result<Vec<PathBuf>> {
 pub fn is_dockerfile_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     ["dockerfile", "containerfile"].iter().any(|base| {
-        lower == *base
-            || lower.starts_with(&format!("{base}."))
-            || lower.ends_with(&format!(".{base}"))
+        lower == *base || lower.starts_with(&format!("{base}.")) || lower.ends_with(&format!(".{base}"))
     })
 }
 
@@ -72,12 +70,7 @@ mod tests {
         ] {
             assert!(is_dockerfile_name(yes), "{yes}");
         }
-        for no in [
-            "README.md",
-            "dockerfile-notes.txt",
-            "MyDockerfile",
-            ".dockerignore",
-        ] {
+        for no in ["README.md", "dockerfile-notes.txt", "MyDockerfile", ".dockerignore"] {
             assert!(!is_dockerfile_name(no), "{no}");
         }
     }

@@ -39,47 +39,29 @@ pub fn text_from_bytes(bytes: &[u8]) -> std::result::Result<String, String> {
 /// and its target rewritten, so the link stays a link.
 pub fn write_atomic(path: &Path, content: &str) -> Result<()> {
     let target = resolve_symlinks(path)?;
-    let metadata =
-        std::fs::metadata(&target).with_context(|| format!("{}: cannot read", path.display()))?;
+    let metadata = std::fs::metadata(&target).with_context(|| format!("{}: cannot read", path.display()))?;
     if metadata.permissions().readonly() {
         bail!("{}: file is read-only; not rewritten", path.display());
     }
-    let dir = target
-        .parent()
-        .filter(|dir| !dir.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".dockfix-")
-        .tempfile_in(dir)
-        .with_context(|| {
-            format!(
-                "{}: cannot create a temporary file in {}",
-                path.display(),
-                dir.display()
-            )
-        })?;
-    temp.write_all(content.as_bytes())
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    temp.as_file()
-        .sync_all()
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+    let dir = target.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temp = tempfile::Builder::new().prefix(".dockfix-").tempfile_in(dir).with_context(|| {
+        format!("{}: cannot create a temporary file in {}", path.display(), dir.display())
+    })?;
+    temp.write_all(content.as_bytes()).with_context(|| format!("{}: cannot write", path.display()))?;
+    temp.as_file().sync_all().with_context(|| format!("{}: cannot write", path.display()))?;
     std::fs::set_permissions(temp.path(), metadata.permissions())
         .with_context(|| format!("{}: cannot keep permissions", path.display()))?;
     keep_owner(temp.path(), &metadata);
-    temp.persist(&target)
-        .map_err(|error| anyhow!("{}: cannot replace: {}", path.display(), error.error))?;
+    temp.persist(&target).map_err(|error| anyhow!("{}: cannot replace: {}", path.display(), error.error))?;
     Ok(())
 }
 
 fn resolve_symlinks(path: &Path) -> Result<PathBuf> {
-    let is_link = std::fs::symlink_metadata(path)
-        .map(|m| m.file_type().is_symlink())
-        .unwrap_or(false);
+    let is_link = std::fs::symlink_metadata(path).map(|m| m.file_type().is_symlink()).unwrap_or(false);
     if !is_link {
         return Ok(path.to_path_buf());
     }
-    std::fs::canonicalize(path)
-        .with_context(|| format!("{}: cannot follow symlink", path.display()))
+    std::fs::canonicalize(path).with_context(|| format!("{}: cannot follow symlink", path.display()))
 }
 
 #[cfg(unix)]
@@ -103,10 +85,7 @@ mod tests {
             ":2: binary file (NUL byte at offset 7); not a Dockerfile"
         );
         let err = text_from_bytes(b"FROM a\nRUN \xff\n").unwrap_err();
-        assert!(
-            err.starts_with(":2: not valid UTF-8 (byte offset 11)"),
-            "{err}"
-        );
+        assert!(err.starts_with(":2: not valid UTF-8 (byte offset 11)"), "{err}");
         assert_eq!(text_from_bytes("FROM é\n".as_bytes()).unwrap(), "FROM é\n");
     }
 }

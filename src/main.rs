@@ -54,29 +54,19 @@ fn run(cli: Cli) -> Result<u8> {
             let Some(rule) = rules::by_id(&id) else {
                 bail!("unknown transform `{id}`; known: {}", known_ids());
             };
-            print(&format!(
-                "{}\nReference: {}\n",
-                rule.documentation(),
-                rule.reference()
-            ))?;
+            print(&format!("{}\nReference: {}\n", rule.documentation(), rule.reference()))?;
             Ok(0)
         }
     }
 }
 
 fn known_ids() -> String {
-    rules::all()
-        .iter()
-        .map(|rule| rule.id())
-        .collect::<Vec<_>>()
-        .join(", ")
+    rules::all().iter().map(|rule| rule.id()).collect::<Vec<_>>().join(", ")
 }
 
 fn print(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(text.as_bytes())
-        .context("cannot write to stdout")?;
+    stdout.write_all(text.as_bytes()).context("cannot write to stdout")?;
     stdout.flush().context("cannot write to stdout")
 }
 
@@ -131,28 +121,18 @@ fn selected_rules(args: &FixArgs) -> Result<Vec<&'static dyn Rule>> {
 
 fn fix(args: &FixArgs) -> Result<u8> {
     let rules = selected_rules(args)?;
-    let options = engine::Options {
-        safe_only: args.safe_only,
-    };
+    let options = engine::Options { safe_only: args.safe_only };
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
         return fix_stdin(args, &rules, &options);
     }
     if args.paths.iter().any(|path| path == Path::new("-")) {
         bail!("`-` (stdin) cannot be combined with other paths");
     }
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let mut results = Vec::new();
     for path in &paths {
         match discover::dockerfiles(std::slice::from_ref(path)) {
-            Ok(found) => results.extend(
-                found
-                    .iter()
-                    .map(|file| fix_file(file, args, &rules, &options)),
-            ),
+            Ok(found) => results.extend(found.iter().map(|file| fix_file(file, args, &rules, &options))),
             Err(error) => results.push(error_result(path, format!("{error:#}"))),
         }
     }
@@ -207,12 +187,7 @@ fn error_result(path: &Path, error: String) -> FileResult {
     }
 }
 
-fn fix_file(
-    path: &Path,
-    args: &FixArgs,
-    rules: &[&dyn Rule],
-    options: &engine::Options,
-) -> FileResult {
+fn fix_file(path: &Path, args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> FileResult {
     let display = path.display().to_string();
     let text = match files::read_text(path) {
         Ok(text) => text,
@@ -235,20 +210,9 @@ fn fix_text(
     build_context: &dyn BuildContext,
     options: &engine::Options,
 ) -> FileResult {
-    if Dockerfile::parse(Source::new(&text).text())
-        .instructions
-        .is_empty()
-    {
-        let error = Some(format!(
-            "{path}: no instructions (empty, or only comments); not a Dockerfile"
-        ));
-        return FileResult {
-            path,
-            input: text,
-            output: None,
-            reports: Vec::new(),
-            error,
-        };
+    if Dockerfile::parse(Source::new(&text).text()).instructions.is_empty() {
+        let error = Some(format!("{path}: no instructions (empty, or only comments); not a Dockerfile"));
+        return FileResult { path, input: text, output: None, reports: Vec::new(), error };
     }
     match engine::run(&text, rules, build_context, options) {
         Ok(outcome) => FileResult {
@@ -260,13 +224,7 @@ fn fix_text(
         },
         Err(error) => {
             let error = Some(format!("{path}: {error}; file left untouched"));
-            FileResult {
-                path,
-                input: text,
-                output: None,
-                reports: Vec::new(),
-                error,
-            }
+            FileResult { path, input: text, output: None, reports: Vec::new(), error }
         }
     }
 }
@@ -276,9 +234,7 @@ fn fix_stdin(args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> 
         bail!("--write needs a file; with `-` the fixed Dockerfile goes to stdout");
     }
     let mut bytes = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut bytes)
-        .context("cannot read stdin")?;
+    std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
     let result = match files::text_from_bytes(&bytes) {
         Ok(text) => fix_text("-".to_string(), text, rules, &NoBuildContext, options),
         Err(reason) => error_result(Path::new("<stdin>"), format!("<stdin>{reason}")),

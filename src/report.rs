@@ -17,9 +17,7 @@ pub struct FileResult {
 
 impl FileResult {
     pub fn changed(&self) -> bool {
-        self.output
-            .as_ref()
-            .is_some_and(|output| *output != self.input)
+        self.output.as_ref().is_some_and(|output| *output != self.input)
     }
 }
 
@@ -27,11 +25,8 @@ impl FileResult {
 pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
     let path = diff_path(path);
     let diff = TextDiff::from_lines(before, after);
-    let body = diff
-        .unified_diff()
-        .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
-        .to_string();
+    let body =
+        diff.unified_diff().context_radius(3).header(&format!("a/{path}"), &format!("b/{path}")).to_string();
     format!("diff --git a/{path} b/{path}\n{body}")
 }
 
@@ -39,17 +34,9 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
 fn diff_path(path: &str) -> String {
     let relative = std::env::current_dir()
         .ok()
-        .and_then(|cwd| {
-            Path::new(path)
-                .strip_prefix(cwd)
-                .ok()
-                .map(|p| p.to_string_lossy().into_owned())
-        })
+        .and_then(|cwd| Path::new(path).strip_prefix(cwd).ok().map(|p| p.to_string_lossy().into_owned()))
         .unwrap_or_else(|| path.to_string());
-    relative
-        .trim_start_matches("./")
-        .trim_start_matches('/')
-        .replace('\\', "/")
+    relative.trim_start_matches("./").trim_start_matches('/').replace('\\', "/")
 }
 
 pub const JSON_VERSION: u32 = 1;
@@ -101,10 +88,7 @@ pub fn json(results: &[FileResult]) -> String {
                 .collect(),
         })
         .collect();
-    let document = JsonDocument {
-        version: JSON_VERSION,
-        files,
-    };
+    let document = JsonDocument { version: JSON_VERSION, files };
     // Plain data of strings and numbers: serialization cannot fail.
     serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
 }

@@ -11,9 +11,7 @@ use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Source};
 #[test]
 fn corpus_is_fixed_safely() {
     let Some(dir) = std::env::var_os("DOCKFIX_CORPUS").map(PathBuf::from) else {
-        eprintln!(
-            "\n*** SKIPPED corpus test: DOCKFIX_CORPUS is not set (CI sets it; see .ci/run) ***\n"
-        );
+        eprintln!("\n*** SKIPPED corpus test: DOCKFIX_CORPUS is not set (CI sets it; see .ci/run) ***\n");
         return;
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -22,11 +20,7 @@ fn corpus_is_fixed_safely() {
         .filter(|path| path.is_file())
         .collect();
     paths.sort();
-    assert!(
-        !paths.is_empty(),
-        "DOCKFIX_CORPUS={} holds no files",
-        dir.display()
-    );
+    assert!(!paths.is_empty(), "DOCKFIX_CORPUS={} holds no files", dir.display());
 
     let mut failures = Vec::new();
     let (mut changed, mut declined, mut skipped) = (0, 0, 0);
@@ -35,10 +29,7 @@ fn corpus_is_fixed_safely() {
             skipped += 1;
             continue;
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let fixed = catch_unwind(AssertUnwindSafe(|| {
             engine::run(&text, rules::all(), &NoBuildContext, &Options::default())
         }));
@@ -55,12 +46,7 @@ fn corpus_is_fixed_safely() {
             Ok(Ok(outcome)) => outcome,
         };
         changed += usize::from(outcome.output != text);
-        match engine::run(
-            &outcome.output,
-            rules::all(),
-            &NoBuildContext,
-            &Options::default(),
-        ) {
+        match engine::run(&outcome.output, rules::all(), &NoBuildContext, &Options::default()) {
             Ok(again) if again.output == outcome.output => {}
             Ok(_) => failures.push(format!("{name}: not idempotent")),
             Err(error) => failures.push(format!("{name}: second run failed: {error}")),
@@ -76,9 +62,5 @@ fn corpus_is_fixed_safely() {
         paths.len(),
         failures.len()
     );
-    assert!(
-        failures.is_empty(),
-        "corpus failures:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
 }

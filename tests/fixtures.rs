@@ -30,12 +30,7 @@ fn run(rule: &'static dyn Rule, text: &str, context_dir: &Path) -> Outcome {
     let rules: [&dyn Rule; 1] = [rule];
     let options = Options::default();
     let outcome = if context_dir.is_dir() {
-        engine::run(
-            text,
-            &rules,
-            &DirContext::new(context_dir.to_path_buf()),
-            &options,
-        )
+        engine::run(text, &rules, &DirContext::new(context_dir.to_path_buf()), &options)
     } else {
         engine::run(text, &rules, &NoBuildContext, &options)
     };
@@ -53,10 +48,7 @@ fn render(name: &str, input: &str, outcome: &Outcome) -> String {
             (Some(reason), false) => format!("not fixed: {reason}"),
             (None, false) => "no fix".to_string(),
         };
-        out.push_str(&format!(
-            "  {}:{} [{status}] {}\n",
-            report.transform, report.line, report.message
-        ));
+        out.push_str(&format!("  {}:{} [{status}] {}\n", report.transform, report.line, report.message));
         if let Some(risk) = &report.risk {
             out.push_str(&format!("    risk: {risk}\n"));
         }
@@ -76,34 +68,22 @@ fn fixtures_match_snapshots() {
     let mut ran = 0;
     for rule in rules::all() {
         let dir = fixtures_root().join(rule.id());
-        assert!(
-            dir.is_dir(),
-            "transform `{}` has no fixtures folder {}",
-            rule.id(),
-            dir.display()
-        );
+        assert!(dir.is_dir(), "transform `{}` has no fixtures folder {}", rule.id(), dir.display());
         let files = fixture_files(&dir);
         assert!(!files.is_empty(), "no fixtures in {}", dir.display());
         for path in files {
             let input = std::fs::read_to_string(&path).expect("fixture is UTF-8");
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .expect("fixture name");
+            let stem = path.file_stem().and_then(|s| s.to_str()).expect("fixture name");
             let name = format!("{}/{stem}.Dockerfile", rule.id());
             let outcome = run(*rule, &input, &dir.join("context"));
 
             let again = run(*rule, &outcome.output, &dir.join("context"));
             assert_eq!(again.output, outcome.output, "{name}: not idempotent");
-            let untouched =
-                engine::run(&input, &[], &NoBuildContext, &Options::default()).expect("no rules");
+            let untouched = engine::run(&input, &[], &NoBuildContext, &Options::default()).expect("no rules");
             assert_eq!(untouched.output, input, "{name}: no-op run changed bytes");
             let before = Dockerfile::parse(Source::new(&input).text()).damage;
             let after = Dockerfile::parse(Source::new(&outcome.output).text()).damage;
-            assert!(
-                after <= before,
-                "{name}: parses worse after the fix ({before} -> {after})"
-            );
+            assert!(after <= before, "{name}: parses worse after the fix ({before} -> {after})");
 
             insta::with_settings!({
                 snapshot_path => "../snapshots",

@@ -14,10 +14,7 @@ pub struct Edit {
 
 impl Edit {
     pub fn new(range: Range<usize>, replacement: impl Into<String>) -> Self {
-        Edit {
-            range,
-            replacement: replacement.into(),
-        }
+        Edit { range, replacement: replacement.into() }
     }
 
     pub fn insert(at: usize, text: impl Into<String>) -> Self {
@@ -72,16 +69,11 @@ pub struct Fix {
 
 impl Fix {
     pub fn new(applicability: Applicability, edits: Vec<Edit>) -> Self {
-        Fix {
-            applicability,
-            edits,
-        }
+        Fix { applicability, edits }
     }
 
     pub fn overlaps(&self, other: &Fix) -> bool {
-        self.edits
-            .iter()
-            .any(|a| other.edits.iter().any(|b| a.overlaps(b)))
+        self.edits.iter().any(|a| other.edits.iter().any(|b| a.overlaps(b)))
     }
 }
 
@@ -102,13 +94,7 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(transform: &'static str, line: usize, message: impl Into<String>) -> Self {
-        Finding {
-            transform,
-            line,
-            message: message.into(),
-            risk: None,
-            fix: None,
-        }
+        Finding { transform, line, message: message.into(), risk: None, fix: None }
     }
 
     pub fn with_fix(mut self, fix: Fix) -> Self {
@@ -130,25 +116,10 @@ mod tests {
     fn overlap_rules() {
         let replace = Edit::new(2..5, "x");
         assert!(replace.overlaps(&Edit::new(4..8, "y")));
-        assert!(
-            !replace.overlaps(&Edit::new(5..8, "y")),
-            "adjacent ranges do not overlap"
-        );
-        assert!(
-            replace.overlaps(&Edit::insert(3, "y")),
-            "insert inside a replaced range"
-        );
-        assert!(
-            !replace.overlaps(&Edit::insert(5, "y")),
-            "insert right after a replaced range"
-        );
-        assert!(
-            !replace.overlaps(&Edit::insert(2, "y")),
-            "insert right before a replaced range"
-        );
-        assert!(
-            Edit::insert(3, "a").overlaps(&Edit::insert(3, "b")),
-            "two inserts at one point"
-        );
+        assert!(!replace.overlaps(&Edit::new(5..8, "y")), "adjacent ranges do not overlap");
+        assert!(replace.overlaps(&Edit::insert(3, "y")), "insert inside a replaced range");
+        assert!(!replace.overlaps(&Edit::insert(5, "y")), "insert right after a replaced range");
+        assert!(!replace.overlaps(&Edit::insert(2, "y")), "insert right before a replaced range");
+        assert!(Edit::insert(3, "a").overlaps(&Edit::insert(3, "b")), "two inserts at one point");
     }
 }

@@ -3,18 +3,19 @@
 //! Each pass parses the text, asks every transform for findings, picks the fixes that may be
 //! applied (selected applicability, not inside an opaque instruction, no overlap with a fix
 //! already picked), applies them to the original bytes and starts again. A pass that picks
-//! nothing ends the run. A result that parses worse than its input is never kept.
+//! nothing ends the run. A result that parses worse than its input is never kept: the whole
+//! file is left untouched and the error names the transforms.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::edit::{Applicability, Finding, Fix};
+use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::rules::{BuildContext, Context, Rule};
 use crate::source::Source;
 use crate::suppress::{is_suppressed, suppressions};
-use crate::syntax::Dockerfile;
+use crate::syntax::{Dockerfile, Instruction};
 
 /// Passes before the engine gives up: each transform's fix must be stable after one pass, so
 /// a well-behaved run needs two (fix, then confirm nothing is left).
@@ -55,6 +56,11 @@ impl Outcome {
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EngineError {
+    #[error(
+        "the fixes of {} would leave the file parsing worse ({before} -> {after} parse errors); nothing was changed",
+        .transforms.join(", ")
+    )]
+    WouldDamage { transforms: Vec<&'static str>, before: usize, after: usize },
     #[error("fixes did not converge after {MAX_PASSES} passes (transforms: {})", .transforms.join(", "))]
     NoFixedPoint { transforms: Vec<&'static str> },
 }
@@ -70,30 +76,19 @@ pub fn run(
     let mut applied: Vec<Report> = Vec::new();
     let mut passes = 0;
     loop {
-        let pass = Pass::run(&text, rules, build_context, options);
+        let pass = Pass::run(&text, rules, build_context, options)?;
         if pass.picked.is_empty() {
             applied.extend(pass.unfixed);
-            return Ok(Outcome {
-                output: text,
-                reports: applied,
-            });
+            applied.sort_by(|a, b| (a.line, a.transform).cmp(&(b.line, b.transform)));
+            return Ok(Outcome { output: text, reports: applied });
         }
         passes += 1;
         if passes > MAX_PASSES {
-            let transforms: BTreeSet<&'static str> = pass
-                .picked
-                .iter()
-                .map(|(finding, _)| finding.transform)
-                .collect();
-            return Err(EngineError::NoFixedPoint {
-                transforms: transforms.into_iter().collect(),
-            });
+            let transforms: BTreeSet<&'static str> =
+                pass.picked.iter().map(|(finding, _)| finding.transform).collect();
+            return Err(EngineError::NoFixedPoint { transforms: transforms.into_iter().collect() });
         }
-        applied.extend(
-            pass.picked
-                .iter()
-                .map(|(finding, _)| report(finding, true, None)),
-        );
+        applied.extend(pass.picked.iter().map(|(finding, _)| report(finding, true, None)));
         text = pass.output;
     }
 }
@@ -111,14 +106,10 @@ impl Pass {
         rules: &[&dyn Rule],
         build_context: &dyn BuildContext,
         options: &Options,
-    ) -> Pass {
+    ) -> Result<Pass, EngineError> {
         let source = Source::new(text);
         let file = Dockerfile::parse(source.text());
-        let context = Context {
-            file: &file,
-            text: source.text(),
-            build_context,
-        };
+        let context = Context { file: &file, text: source.text(), build_context };
         let suppressed = suppressions(&file);
         let mut picked: Vec<(Finding, Fix)> = Vec::new();
         let mut unfixed = Vec::new();
@@ -132,10 +123,7 @@ impl Pass {
                     continue;
                 };
                 let refusal = refusal(&fix, &file, options).or_else(|| {
-                    picked
-                        .iter()
-                        .any(|(_, other)| other.overlaps(&fix))
-                        .then(|| OVERLAP.to_string())
+                    picked.iter().any(|(_, other)| other.overlaps(&fix)).then(|| OVERLAP.to_string())
                 });
                 finding.fix = Some(fix.clone());
                 match refusal {
@@ -146,12 +134,9 @@ impl Pass {
                 }
             }
         }
-        let output = keep_what_parses(&source, &file, &mut picked, &mut unfixed);
-        Pass {
-            picked,
-            unfixed,
-            output,
-        }
+        let output =
+            if picked.is_empty() { Ok(text.to_string()) } else { apply_checked(&source, &file, &picked) };
+        output.map(|output| Pass { picked, unfixed, output })
     }
 }
 
@@ -160,9 +145,7 @@ const OVERLAP: &str = "overlaps another fix";
 /// Why a fix may not be applied in this run, if it may not.
 fn refusal(fix: &Fix, file: &Dockerfile, options: &Options) -> Option<String> {
     match fix.applicability {
-        Applicability::Suggestion => {
-            return Some("suggestion only: review and apply by hand".into())
-        }
+        Applicability::Suggestion => return Some("suggestion only: review and apply by hand".into()),
         Applicability::Unsafe if options.safe_only => {
             return Some("not applied with --safe-only: it can change behaviour".into())
         }
@@ -172,15 +155,7 @@ fn refusal(fix: &Fix, file: &Dockerfile, options: &Options) -> Option<String> {
         .instructions
         .iter()
         .filter(|i| i.opaque)
-        .find(|instruction| {
-            fix.edits.iter().any(|edit| {
-                let span = &instruction.span;
-                edit.range.start < span.end && span.start < edit.range.end
-                    || (edit.range.is_empty()
-                        && span.start < edit.range.start
-                        && edit.range.start < span.end)
-            })
-        });
+        .find(|instruction| fix.edits.iter().any(|edit| edits_inside(edit, instruction)));
     opaque.map(|instruction| {
         format!(
             "line {} is not understood by the parser; dockfix does not edit inside it",
@@ -189,55 +164,40 @@ fn refusal(fix: &Fix, file: &Dockerfile, options: &Options) -> Option<String> {
     })
 }
 
-/// Applies the picked fixes. If the result parses worse than the input, keeps only the fixes
-/// that do not make it worse on their own, and declines the rest.
-fn keep_what_parses(
+/// Whether an edit changes bytes inside an instruction. Replacing exactly the keyword does
+/// not count: keywords come from the lexical pass, which agrees with Docker's parser even
+/// where the grammar does not (`ADD --link src dst`).
+fn edits_inside(edit: &Edit, instruction: &Instruction) -> bool {
+    let (range, span) = (&edit.range, &instruction.span);
+    if *range == instruction.keyword_span {
+        return false;
+    }
+    if range.is_empty() {
+        return span.start < range.start && range.start < span.end;
+    }
+    range.start < span.end && span.start < range.end
+}
+
+/// Applies the picked fixes, or refuses when the result would parse worse than the input:
+/// then nothing of the file is changed.
+fn apply_checked(
     source: &Source,
     file: &Dockerfile,
-    picked: &mut Vec<(Finding, Fix)>,
-    unfixed: &mut Vec<Report>,
-) -> String {
-    let apply = |fixes: &[&Fix]| -> String {
-        let edits: Vec<_> = fixes
-            .iter()
-            .flat_map(|fix| fix.edits.iter().cloned())
-            .collect();
-        source.apply(&edits)
-    };
-    let parses_no_worse = |output: &str| {
-        let after = Dockerfile::parse(Source::new(output).text());
-        after.damage <= file.damage
-            && (after.lexical_error.is_none() || file.lexical_error.is_some())
-    };
-    let all: Vec<&Fix> = picked.iter().map(|(_, fix)| fix).collect();
-    let output = apply(&all);
-    if parses_no_worse(&output) {
-        return output;
+    picked: &[(Finding, Fix)],
+) -> Result<String, EngineError> {
+    let edits: Vec<Edit> = picked.iter().flat_map(|(_, fix)| fix.edits.iter().cloned()).collect();
+    let output = source.apply(&edits);
+    let after = Dockerfile::parse(Source::new(&output).text());
+    let new_lexical_error = after.lexical_error.is_some() && file.lexical_error.is_none();
+    if after.damage <= file.damage && !new_lexical_error {
+        return Ok(output);
     }
-    let (good, bad): (Vec<_>, Vec<_>) = std::mem::take(picked)
-        .into_iter()
-        .partition(|(_, fix)| parses_no_worse(&apply(&[fix])));
-    for (finding, _) in &bad {
-        unfixed.push(report(
-            finding,
-            false,
-            Some("the fixed text would parse worse than the original".into()),
-        ));
-    }
-    let good_fixes: Vec<&Fix> = good.iter().map(|(_, fix)| fix).collect();
-    let output = apply(&good_fixes);
-    if parses_no_worse(&output) {
-        *picked = good;
-        return output;
-    }
-    for (finding, _) in &good {
-        unfixed.push(report(
-            finding,
-            false,
-            Some("the fixes together would parse worse than the original".into()),
-        ));
-    }
-    source.original().to_string()
+    let transforms: BTreeSet<&'static str> = picked.iter().map(|(finding, _)| finding.transform).collect();
+    Err(EngineError::WouldDamage {
+        transforms: transforms.into_iter().collect(),
+        before: file.damage,
+        after: after.damage,
+    })
 }
 
 fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {
@@ -246,11 +206,123 @@ fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {
         line: finding.line,
         message: finding.message.clone(),
         risk: finding.risk.clone(),
-        applicability: finding
-            .fix
-            .as_ref()
-            .map_or(Applicability::Suggestion, |fix| fix.applicability),
+        applicability: finding.fix.as_ref().map_or(Applicability::Suggestion, |fix| fix.applicability),
         fixed,
         declined,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::NoBuildContext;
+
+    /// A test rule: proposes the edits `make` returns for each pass's context.
+    struct TestRule(fn(&Context) -> Vec<Edit>);
+
+    impl Rule for TestRule {
+        fn id(&self) -> &'static str {
+            "test-rule"
+        }
+        fn summary(&self) -> &'static str {
+            "test"
+        }
+        fn documentation(&self) -> String {
+            String::new()
+        }
+        fn reference(&self) -> &'static str {
+            ""
+        }
+        fn check(&self, context: &Context) -> Vec<Finding> {
+            (self.0)(context)
+                .into_iter()
+                .map(|edit| {
+                    Finding::new("test-rule", 1, "t").with_fix(Fix::new(Applicability::Safe, vec![edit]))
+                })
+                .collect()
+        }
+    }
+
+    fn run_rule(input: &str, make: fn(&Context) -> Vec<Edit>) -> Result<Outcome, EngineError> {
+        run(input, &[&TestRule(make)], &NoBuildContext, &Options::default())
+    }
+
+    #[test]
+    fn result_that_parses_worse_leaves_the_file_untouched() {
+        let error = run_rule("FROM a\nCMD b\n", |_| vec![Edit::insert(0, "RUN <<EOF\n")]).unwrap_err();
+        assert!(matches!(error, EngineError::WouldDamage { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_fix_that_never_settles_is_an_error() {
+        let error = run_rule("FROM a\n", |c| vec![Edit::insert(c.text.len(), "RUN x\n")]).unwrap_err();
+        assert_eq!(error, EngineError::NoFixedPoint { transforms: vec!["test-rule"] });
+    }
+
+    #[test]
+    fn opaque_instructions_are_not_edited_except_their_keyword() {
+        let input = "FROM a\nADD --link a b\n";
+        let file = Dockerfile::parse(input);
+        assert!(file.instructions[1].opaque, "the grammar does not know a bare --link");
+        let outcome = run_rule(input, |c| {
+            let add = &c.file.instructions[1];
+            if !add.is("ADD") {
+                return Vec::new();
+            }
+            vec![Edit::new(add.keyword_span.end + 1..add.keyword_span.end + 7, "--x")]
+        })
+        .unwrap();
+        assert_eq!(outcome.output, input);
+        assert!(outcome.reports[0].declined.as_deref().unwrap().contains("not understood"));
+        let outcome = run_rule(input, |c| {
+            let add = &c.file.instructions[1];
+            if !add.is("ADD") {
+                return Vec::new();
+            }
+            vec![Edit::new(add.keyword_span.clone(), "COPY")]
+        })
+        .unwrap();
+        assert_eq!(outcome.output, "FROM a\nCOPY --link a b\n");
+    }
+
+    #[test]
+    fn overlapping_fixes_wait_for_the_next_pass() {
+        let outcome = run_rule("FROM a\nCMD b\n", |c| {
+            if c.text.contains("CMD c") {
+                return Vec::new();
+            }
+            let cmd = &c.file.instructions[1];
+            vec![Edit::new(cmd.span.clone(), "CMD c"), Edit::new(cmd.span.clone(), "CMD d")]
+        })
+        .unwrap();
+        assert_eq!(outcome.output, "FROM a\nCMD c\n");
+    }
+
+    #[test]
+    fn unsafe_fixes_wait_with_safe_only() {
+        struct Unsafe;
+        impl Rule for Unsafe {
+            fn id(&self) -> &'static str {
+                "unsafe-rule"
+            }
+            fn summary(&self) -> &'static str {
+                ""
+            }
+            fn documentation(&self) -> String {
+                String::new()
+            }
+            fn reference(&self) -> &'static str {
+                ""
+            }
+            fn check(&self, _: &Context) -> Vec<Finding> {
+                let fix = Fix::new(Applicability::Unsafe, vec![Edit::insert(0, "# x\n")]);
+                vec![Finding::new("unsafe-rule", 1, "u").with_fix(fix)]
+            }
+        }
+        let options = Options { safe_only: true };
+        let outcome = run("FROM a\n", &[&Unsafe], &NoBuildContext, &options).unwrap();
+        assert_eq!(outcome.output, "FROM a\n");
+        assert!(!outcome.reports[0].fixed);
+        assert_eq!(outcome.reports[0].applicability, Applicability::Unsafe);
     }
 }

@@ -27,10 +27,7 @@ impl ImageRef {
         };
         let last_slash = rest.rfind('/').map_or(0, |idx| idx + 1);
         let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(idx) => (
-                &rest[..last_slash + idx],
-                Some(rest[last_slash + idx + 1..].to_string()),
-            ),
+            Some(idx) => (&rest[..last_slash + idx], Some(rest[last_slash + idx + 1..].to_string())),
             None => (rest, None),
         };
         let (registry, path) = match name.split_once('/') {
@@ -39,12 +36,7 @@ impl ImageRef {
             }
             _ => (None, name.to_string()),
         };
-        Some(ImageRef {
-            registry,
-            path,
-            tag,
-            digest,
-        })
+        Some(ImageRef { registry, path, tag, digest })
     }
 
     /// The repository's last path component (`python` for `docker.io/library/python`).
@@ -96,11 +88,8 @@ impl BaseFacts {
 const WINDOWS_MARKERS: &[&str] = &["windows", "servercore", "nanoserver", "ltsc20"];
 
 /// Image name prefixes (registry/path) of images without a shell.
-const SHELL_LESS_PREFIXES: &[&str] = &[
-    "gcr.io/distroless/",
-    "cgr.dev/chainguard/static",
-    "mcr.microsoft.com/dotnet/runtime-deps:*-chiseled",
-];
+const SHELL_LESS_PREFIXES: &[&str] =
+    &["gcr.io/distroless/", "cgr.dev/chainguard/static", "mcr.microsoft.com/dotnet/runtime-deps:*-chiseled"];
 
 /// Image names (last path component) and tag markers that give the distro family.
 const FAMILY_BY_NAME: &[(&str, Family)] = &[
@@ -160,10 +149,7 @@ pub fn base_facts(file: &Dockerfile, stage: &Stage) -> BaseFacts {
         current = parent;
     }
     let Some(image) = resolve_args(file, &current.base) else {
-        return BaseFacts {
-            os: windows_hint(&current.base),
-            ..BaseFacts::default()
-        };
+        return BaseFacts { os: windows_hint(&current.base), ..BaseFacts::default() };
     };
     facts_for_image(&image)
 }
@@ -180,30 +166,17 @@ pub fn facts_for_image(image: &str) -> BaseFacts {
         };
     }
     let Some(reference) = ImageRef::parse(&lower) else {
-        return BaseFacts {
-            image: Some(image.into()),
-            ..BaseFacts::default()
-        };
+        return BaseFacts { image: Some(image.into()), ..BaseFacts::default() };
     };
     if windows_hint(&lower).is_some() {
-        return BaseFacts {
-            image: Some(image.into()),
-            os: Some(Os::Windows),
-            has_shell: None,
-            family: None,
-        };
+        return BaseFacts { image: Some(image.into()), os: Some(Os::Windows), has_shell: None, family: None };
     }
     let name = reference.full_name();
-    let shell_less = SHELL_LESS_PREFIXES
-        .iter()
-        .any(|prefix| match prefix.split_once('*') {
-            Some((head, tail)) => lower.starts_with(head) && lower.contains(tail),
-            None => name.starts_with(prefix) || lower.starts_with(prefix),
-        });
-    let debug_variant = reference
-        .tag
-        .as_deref()
-        .is_some_and(|tag| tag.contains("debug"));
+    let shell_less = SHELL_LESS_PREFIXES.iter().any(|prefix| match prefix.split_once('*') {
+        Some((head, tail)) => lower.starts_with(head) && lower.contains(tail),
+        None => name.starts_with(prefix) || lower.starts_with(prefix),
+    });
+    let debug_variant = reference.tag.as_deref().is_some_and(|tag| tag.contains("debug"));
     BaseFacts {
         image: Some(image.into()),
         os: Some(Os::Linux),
@@ -218,10 +191,7 @@ fn family(reference: &ImageRef) -> Option<Family> {
         return Some(*family);
     }
     let tag = reference.tag.as_deref().unwrap_or("");
-    if let Some((_, family)) = FAMILY_BY_TAG
-        .iter()
-        .find(|(marker, _)| tag.contains(marker))
-    {
+    if let Some((_, family)) = FAMILY_BY_TAG.iter().find(|(marker, _)| tag.contains(marker)) {
         return Some(*family);
     }
     DEBIAN_BY_DEFAULT.contains(&short).then_some(Family::Debian)
@@ -230,10 +200,7 @@ fn family(reference: &ImageRef) -> Option<Family> {
 fn windows_hint(image: &str) -> Option<Os> {
     let without_digest = image.split('@').next().unwrap_or(image);
     let lower = without_digest.to_ascii_lowercase();
-    WINDOWS_MARKERS
-        .iter()
-        .any(|marker| lower.contains(marker))
-        .then_some(Os::Windows)
+    WINDOWS_MARKERS.iter().any(|marker| lower.contains(marker)).then_some(Os::Windows)
 }
 
 /// Substitutes `$NAME`, `${NAME}` and `${NAME:-default}` with the defaults of the ARGs
@@ -249,13 +216,7 @@ pub fn resolve_args(file: &Dockerfile, text: &str) -> Option<String> {
         .filter(|instruction| instruction.is("ARG"))
         .flat_map(|instruction| instruction.words.iter().map(|word| arg_default(&word.text)))
         .collect();
-    let lookup = |name: &str| {
-        globals
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.clone())
-    };
+    let lookup = |name: &str| globals.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.clone());
     substitute(text, lookup)
 }
 
@@ -268,10 +229,7 @@ fn arg_default(word: &str) -> (String, Option<String>) {
 
 fn unquote(value: &str) -> &str {
     for quote in ['"', '\''] {
-        if let Some(inner) = value
-            .strip_prefix(quote)
-            .and_then(|v| v.strip_suffix(quote))
-        {
+        if let Some(inner) = value.strip_prefix(quote).and_then(|v| v.strip_suffix(quote)) {
             return inner;
         }
     }
@@ -293,9 +251,7 @@ fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<Str
             };
             (name, default, end + 2)
         } else {
-            let len = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
+            let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
             (&rest[..len], None, len)
         };
         if name.is_empty() {
@@ -328,44 +284,22 @@ mod tests {
 
     #[test]
     fn facts_from_names_and_tags() {
-        assert_eq!(
-            facts_for_image("python:3.12-slim").family,
-            Some(Family::Debian)
-        );
-        assert_eq!(
-            facts_for_image("node:20-alpine").family,
-            Some(Family::Alpine)
-        );
-        assert_eq!(
-            facts_for_image("registry.access.redhat.com/ubi9/ubi-minimal").family,
-            Some(Family::Rhel)
-        );
+        assert_eq!(facts_for_image("python:3.12-slim").family, Some(Family::Debian));
+        assert_eq!(facts_for_image("node:20-alpine").family, Some(Family::Alpine));
+        assert_eq!(facts_for_image("registry.access.redhat.com/ubi9/ubi-minimal").family, Some(Family::Rhel));
         assert_eq!(facts_for_image("scratch").has_shell, Some(false));
-        assert_eq!(
-            facts_for_image("gcr.io/distroless/static-debian12:nonroot").has_shell,
-            Some(false)
-        );
-        assert_eq!(
-            facts_for_image("gcr.io/distroless/base:debug").has_shell,
-            None
-        );
+        assert_eq!(facts_for_image("gcr.io/distroless/static-debian12:nonroot").has_shell, Some(false));
+        assert_eq!(facts_for_image("gcr.io/distroless/base:debug").has_shell, None);
         assert!(facts_for_image("mcr.microsoft.com/windows/servercore:ltsc2022").is_windows());
         assert_eq!(facts_for_image("example/thing").family, None);
     }
 
     #[test]
     fn resolves_global_arg_defaults() {
-        let file = Dockerfile::parse(
-            "ARG BASE=debian\nARG TAG=\"12\"\nFROM ${BASE}:$TAG\nFROM ${NOPE:-alpine}\n",
-        );
-        assert_eq!(
-            base_facts(&file, &file.stages[0]).image.as_deref(),
-            Some("debian:12")
-        );
-        assert_eq!(
-            base_facts(&file, &file.stages[1]).image.as_deref(),
-            Some("alpine")
-        );
+        let file =
+            Dockerfile::parse("ARG BASE=debian\nARG TAG=\"12\"\nFROM ${BASE}:$TAG\nFROM ${NOPE:-alpine}\n");
+        assert_eq!(base_facts(&file, &file.stages[0]).image.as_deref(), Some("debian:12"));
+        assert_eq!(base_facts(&file, &file.stages[1]).image.as_deref(), Some("alpine"));
         assert_eq!(resolve_args(&file, "${UNSET}"), None);
     }
 }

@@ -154,11 +154,7 @@ pub fn parse_directive(line: &str) -> Option<(&str, &str)> {
     let body = line.trim_start().strip_prefix('#')?.trim();
     let (key, value) = body.split_once('=')?;
     let key = key.trim();
-    if key.is_empty()
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         return None;
     }
     Some((key, value.trim()))
@@ -233,29 +229,20 @@ mod tests {
     fn appending_to_a_file_without_final_newline_keeps_it_without() {
         let source = Source::new("FROM a\nCMD b");
         let end = source.text().len();
-        assert_eq!(
-            source.apply(&[edit(end..end, "USER x\n")]),
-            "FROM a\nCMD b\nUSER x"
-        );
+        assert_eq!(source.apply(&[edit(end..end, "USER x\n")]), "FROM a\nCMD b\nUSER x");
     }
 
     #[test]
     fn replacing_the_last_line_of_a_file_without_final_newline() {
         let source = Source::new("FROM a\nADD b c");
         let end = source.text().len();
-        assert_eq!(
-            source.apply(&[edit(7..end, "COPY b c\n")]),
-            "FROM a\nCOPY b c"
-        );
+        assert_eq!(source.apply(&[edit(7..end, "COPY b c\n")]), "FROM a\nCOPY b c");
     }
 
     #[test]
     fn bom_stays_in_front() {
         let source = Source::new("\u{feff}FROM a\n");
-        assert_eq!(
-            source.apply(&[edit(0..0, "# syntax=x\n")]),
-            "\u{feff}# syntax=x\nFROM a\n"
-        );
+        assert_eq!(source.apply(&[edit(0..0, "# syntax=x\n")]), "\u{feff}# syntax=x\nFROM a\n");
     }
 
     #[test]
@@ -263,14 +250,8 @@ mod tests {
         let input = "# escape=`\nRUN a `\n  b\nCOPY x C:\\dir\\\n";
         let source = Source::new(input);
         assert_eq!(source.escape(), '`');
-        assert_eq!(
-            source.text(),
-            "# escape=`\nRUN a \\\n  b\nCOPY x C:\\dir`\n"
-        );
-        let out = source.apply(&[edit(
-            source.text().len()..source.text().len(),
-            "RUN c \\\n  d\n",
-        )]);
+        assert_eq!(source.text(), "# escape=`\nRUN a \\\n  b\nCOPY x C:\\dir`\n");
+        let out = source.apply(&[edit(source.text().len()..source.text().len(), "RUN c \\\n  d\n")]);
         assert_eq!(out, format!("{input}RUN c `\n  d\n"));
     }
 

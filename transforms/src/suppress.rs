@@ -32,12 +32,7 @@ pub fn suppressions(file: &Dockerfile) -> Vec<Suppression> {
             },
         };
         let (ids, unknown) = resolve(&ids);
-        out.push(Suppression {
-            line: comment.line,
-            covers,
-            ids,
-            unknown,
-        });
+        out.push(Suppression { line: comment.line, covers, ids, unknown });
     }
     out
 }
@@ -65,20 +60,10 @@ fn parse(comment: &str) -> Option<(Scope, Vec<String>)> {
             (Scope::Next, rest.strip_prefix("ignore=")?)
         }
     } else {
-        (
-            Scope::Next,
-            body.strip_prefix("hadolint")?
-                .trim()
-                .strip_prefix("ignore=")?,
-        )
+        (Scope::Next, body.strip_prefix("hadolint")?.trim().strip_prefix("ignore=")?)
     };
     let list = list.split_whitespace().next().unwrap_or("");
-    let ids = list
-        .split(',')
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-        .map(String::from)
-        .collect();
+    let ids = list.split(',').map(str::trim).filter(|id| !id.is_empty()).map(String::from).collect();
     Some((scope, ids))
 }
 
@@ -101,12 +86,9 @@ fn resolve(ids: &[String]) -> (Vec<String>, Vec<String>) {
 /// The instruction a `# ... ignore=` comment applies to: the next one, with only comment
 /// lines in between.
 fn instruction_below(file: &Dockerfile, comment_line: usize) -> Option<&Instruction> {
-    let next = file
-        .instructions
-        .iter()
-        .find(|i| i.start_line > comment_line)?;
-    let only_comments_between = (comment_line + 1..next.start_line)
-        .all(|line| file.comments.iter().any(|c| c.line == line));
+    let next = file.instructions.iter().find(|i| i.start_line > comment_line)?;
+    let only_comments_between =
+        (comment_line + 1..next.start_line).all(|line| file.comments.iter().any(|c| c.line == line));
     only_comments_between.then_some(next)
 }
 
@@ -120,16 +102,9 @@ mod tests {
             "FROM a\n# dockfix: ignore=add-to-copy\n# why: needs unpacking\nADD a.tar /x\n\n# hadolint ignore=DL3020\n\nADD b /y\n# dockfix: ignore-file=strip-setuid,nope\n",
         );
         let found = suppressions(&file);
-        assert_eq!(
-            found.len(),
-            2,
-            "the hadolint comment is cut off by a blank line"
-        );
+        assert_eq!(found.len(), 2, "the hadolint comment is cut off by a blank line");
         assert!(is_suppressed(&found, "add-to-copy", 4));
-        assert!(
-            !is_suppressed(&found, "add-to-copy", 8),
-            "a blank line breaks the link"
-        );
+        assert!(!is_suppressed(&found, "add-to-copy", 8), "a blank line breaks the link");
         assert!(is_suppressed(&found, "strip-setuid", 1));
         assert_eq!(found[1].unknown, vec!["nope".to_string()]);
     }

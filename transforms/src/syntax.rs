@@ -92,9 +92,7 @@ impl Instruction {
     }
 
     pub fn flag(&self, name: &str) -> Option<&Flag> {
-        self.flags
-            .iter()
-            .find(|flag| flag.name.eq_ignore_ascii_case(name))
+        self.flags.iter().find(|flag| flag.name.eq_ignore_ascii_case(name))
     }
 
     pub fn is_multiline(&self) -> bool {
@@ -136,11 +134,7 @@ pub struct Dockerfile {
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
         let lines = physical_lines(text);
-        let mut lexer = Lexer {
-            text,
-            lines: &lines,
-            next: 0,
-        };
+        let mut lexer = Lexer { text, lines: &lines, next: 0 };
         let (directives, instructions, comments, lexical_error) = lexer.run();
         let mut file = Dockerfile {
             directives,
@@ -166,9 +160,7 @@ impl Dockerfile {
 
     /// 1-based line number of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.line_starts
-            .partition_point(|&start| start <= offset)
-            .max(1)
+        self.line_starts.partition_point(|&start| start <= offset).max(1)
     }
 
     /// Byte offset where 1-based `line` starts.
@@ -181,15 +173,11 @@ impl Dockerfile {
     pub fn comments_above(&self, instruction: &Instruction) -> impl Iterator<Item = &Comment> {
         let start_line = instruction.start_line;
         let mut expected = start_line;
-        self.comments
-            .iter()
-            .rev()
-            .skip_while(move |c| c.line >= start_line)
-            .take_while(move |c| {
-                let adjacent = c.line + 1 == expected;
-                expected = c.line;
-                adjacent
-            })
+        self.comments.iter().rev().skip_while(move |c| c.line >= start_line).take_while(move |c| {
+            let adjacent = c.line + 1 == expected;
+            expected = c.line;
+            adjacent
+        })
     }
 
     fn assign_stages(&mut self) {
@@ -222,10 +210,7 @@ impl Dockerfile {
 
 fn from_base_and_name(from: &Instruction) -> (String, Option<String>) {
     let words: Vec<&str> = from.words.iter().map(|word| word.text.as_str()).collect();
-    let base = words
-        .first()
-        .map(|word| word.to_string())
-        .unwrap_or_default();
+    let base = words.first().map(|word| word.to_string()).unwrap_or_default();
     let name = match words.as_slice() {
         [_, kw, name, ..] if kw.eq_ignore_ascii_case("as") => Some(name.to_ascii_lowercase()),
         _ => None,
@@ -249,20 +234,12 @@ fn physical_lines(text: &str) -> Vec<Line> {
     let mut start = 0;
     for (idx, byte) in text.bytes().enumerate() {
         if byte == b'\n' {
-            lines.push(Line {
-                start,
-                end: idx,
-                next: idx + 1,
-            });
+            lines.push(Line { start, end: idx, next: idx + 1 });
             start = idx + 1;
         }
     }
     if start < text.len() {
-        lines.push(Line {
-            start,
-            end: text.len(),
-            next: text.len(),
-        });
+        lines.push(Line { start, end: text.len(), next: text.len() });
     }
     lines
 }
@@ -304,10 +281,7 @@ impl Logical {
     }
 
     fn span(&self, range: Range<usize>) -> Range<usize> {
-        match (
-            self.offsets.get(range.start),
-            range.end.checked_sub(1).and_then(|i| self.offsets.get(i)),
-        ) {
+        match (self.offsets.get(range.start), range.end.checked_sub(1).and_then(|i| self.offsets.get(i))) {
             (Some(&start), Some(&last)) if range.end > range.start => start..last + 1,
             (Some(&start), _) => start..start,
             _ => {
@@ -318,12 +292,7 @@ impl Logical {
     }
 }
 
-type LexOutput = (
-    Vec<Directive>,
-    Vec<Instruction>,
-    Vec<Comment>,
-    Option<String>,
-);
+type LexOutput = (Vec<Directive>, Vec<Instruction>, Vec<Comment>, Option<String>);
 
 impl<'a> Lexer<'a> {
     fn content(&self, line: usize) -> &'a str {
@@ -342,23 +311,17 @@ impl<'a> Lexer<'a> {
             let content = self.content(first);
             if is_comment(content) {
                 let l = self.lines[first];
-                comments.push(Comment {
-                    line: first + 1,
-                    span: l.start..l.end,
-                    text: content.to_string(),
-                });
+                comments.push(Comment { line: first + 1, span: l.start..l.end, text: content.to_string() });
                 continue;
             }
             if is_blank(content) {
                 continue;
             }
-            match self.instruction(first) {
-                Ok(instruction) => instructions.push(instruction),
-                Err((instruction, message)) => {
-                    error.get_or_insert(message);
-                    instructions.push(instruction);
-                }
+            let (instruction, lexical_error) = self.instruction(first);
+            if let Some(message) = lexical_error {
+                error.get_or_insert(message);
             }
+            instructions.push(instruction);
         }
         (directives, instructions, comments, error)
     }
@@ -370,10 +333,7 @@ impl<'a> Lexer<'a> {
             let Some((name, value)) = parse_directive(content) else {
                 break;
             };
-            if !KNOWN_DIRECTIVES
-                .iter()
-                .any(|known| known.eq_ignore_ascii_case(name))
-            {
+            if !KNOWN_DIRECTIVES.iter().any(|known| known.eq_ignore_ascii_case(name)) {
                 break;
             }
             let l = self.lines[self.next];
@@ -388,12 +348,10 @@ impl<'a> Lexer<'a> {
         directives
     }
 
-    /// Reads one instruction starting at physical line `first` (not blank, not a comment).
-    fn instruction(&mut self, first: usize) -> Result<Instruction, (Instruction, String)> {
-        let mut logical = Logical {
-            text: String::new(),
-            offsets: Vec::new(),
-        };
+    /// Reads one instruction starting at physical line `first` (not blank, not a comment),
+    /// with the reason Docker would reject it, if it would.
+    fn instruction(&mut self, first: usize) -> (Instruction, Option<String>) {
+        let mut logical = Logical { text: String::new(), offsets: Vec::new() };
         let first_line = self.lines[first];
         let raw = self.content(first);
         let indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
@@ -462,10 +420,7 @@ impl<'a> Lexer<'a> {
             opaque: false,
             has_inner_comments,
         };
-        match error {
-            Some(message) => Err((instruction, message)),
-            None => Ok(instruction),
-        }
+        (instruction, error)
     }
 
     /// Consumes a heredoc body up to its terminator; returns the body and the terminator's
@@ -476,11 +431,7 @@ impl<'a> Lexer<'a> {
             let idx = self.next;
             self.next += 1;
             let content = self.content(idx);
-            let candidate = if strip_tabs {
-                content.trim_start_matches('\t')
-            } else {
-                content
-            };
+            let candidate = if strip_tabs { content.trim_start_matches('\t') } else { content };
             if candidate == name {
                 return Some((body, idx));
             }
@@ -507,11 +458,7 @@ fn parse_flags(logical: &Logical, keyword_len: usize) -> (Vec<Flag>, usize) {
             Some((name, value)) => (name, Some(value.to_string())),
             None => (word, None),
         };
-        flags.push(Flag {
-            name: name.to_ascii_lowercase(),
-            value,
-            span: logical.span(word_start..word_end),
-        });
+        flags.push(Flag { name: name.to_ascii_lowercase(), value, span: logical.span(word_start..word_end) });
         pos = word_end;
     }
 }
@@ -546,10 +493,7 @@ fn split_words(logical: &Logical, from: usize) -> Vec<Word> {
     let mut pos = skip_blanks(text, from);
     while pos < text.len() {
         let end = word_end(text, pos);
-        words.push(Word {
-            text: text[pos..end].to_string(),
-            span: logical.span(pos..end),
-        });
+        words.push(Word { text: text[pos..end].to_string(), span: logical.span(pos..end) });
         pos = skip_blanks(text, end);
     }
     words
@@ -665,9 +609,7 @@ fn mark_opaque_with_tree_sitter(text: &str, instructions: &mut [Instruction]) ->
         parser.parse(text, None)
     });
     let Some(tree) = tree else {
-        instructions
-            .iter_mut()
-            .for_each(|instruction| instruction.opaque = true);
+        instructions.iter_mut().for_each(|instruction| instruction.opaque = true);
         return 1;
     };
     let mut damaged: Vec<Range<usize>> = Vec::new();
@@ -684,12 +626,8 @@ fn mark_opaque_with_tree_sitter(text: &str, instructions: &mut [Instruction]) ->
     let damage = count_damage(root);
     for instruction in instructions.iter_mut() {
         let span = &instruction.span;
-        let hit = damaged
-            .iter()
-            .any(|d| d.start < span.end.max(span.start + 1) && span.start < d.end);
-        let matched = understood
-            .iter()
-            .any(|u| u.start == span.start && trimmed_end(text, u) == span.end);
+        let hit = damaged.iter().any(|d| d.start < span.end.max(span.start + 1) && span.start < d.end);
+        let matched = understood.iter().any(|u| u.start == span.start && trimmed_end(text, u) == span.end);
         instruction.opaque = hit || !matched;
     }
     damage
@@ -697,10 +635,7 @@ fn mark_opaque_with_tree_sitter(text: &str, instructions: &mut [Instruction]) ->
 
 /// The grammar's nodes sometimes end after the newline; compare content ends.
 fn trimmed_end(text: &str, range: &Range<usize>) -> usize {
-    range.start
-        + text[range.clone()]
-            .trim_end_matches(['\n', ' ', '\t'])
-            .len()
+    range.start + text[range.clone()].trim_end_matches(['\n', ' ', '\t']).len()
 }
 
 fn count_damage(root: tree_sitter::Node) -> usize {
@@ -731,23 +666,13 @@ mod tests {
     use super::*;
 
     fn keywords(file: &Dockerfile) -> Vec<(String, usize, usize)> {
-        file.instructions
-            .iter()
-            .map(|i| (i.keyword.clone(), i.start_line, i.end_line))
-            .collect()
+        file.instructions.iter().map(|i| (i.keyword.clone(), i.start_line, i.end_line)).collect()
     }
 
     #[test]
     fn continuation_skips_comment_and_blank_lines() {
         let file = Dockerfile::parse("FROM a\nRUN a \\\n# note\n\n  && b\nCMD c\n");
-        assert_eq!(
-            keywords(&file),
-            vec![
-                ("FROM".into(), 1, 1),
-                ("RUN".into(), 2, 5),
-                ("CMD".into(), 6, 6)
-            ]
-        );
+        assert_eq!(keywords(&file), vec![("FROM".into(), 1, 1), ("RUN".into(), 2, 5), ("CMD".into(), 6, 6)]);
         let run = &file.instructions[1];
         assert_eq!(run.args, "a   && b");
         assert!(run.has_inner_comments);
@@ -762,14 +687,7 @@ mod tests {
     #[test]
     fn heredoc_body_belongs_to_its_instruction() {
         let file = Dockerfile::parse("FROM a\nRUN <<EOF\necho hi\nFROM x\nEOF\nCMD c\n");
-        assert_eq!(
-            keywords(&file),
-            vec![
-                ("FROM".into(), 1, 1),
-                ("RUN".into(), 2, 5),
-                ("CMD".into(), 6, 6)
-            ]
-        );
+        assert_eq!(keywords(&file), vec![("FROM".into(), 1, 1), ("RUN".into(), 2, 5), ("CMD".into(), 6, 6)]);
         assert_eq!(file.instructions[1].heredocs[0].body, "echo hi\nFROM x\n");
         assert_eq!(file.stages.len(), 1);
     }
@@ -789,13 +707,7 @@ mod tests {
         assert_eq!(copy.flags.len(), 2);
         assert_eq!(&text[copy.flags[0].span.clone()], "--chown=1:1");
         assert_eq!(copy.flags[1].value, None);
-        assert_eq!(
-            copy.words
-                .iter()
-                .map(|w| &text[w.span.clone()])
-                .collect::<Vec<_>>(),
-            ["src/", "/dst"]
-        );
+        assert_eq!(copy.words.iter().map(|w| &text[w.span.clone()]).collect::<Vec<_>>(), ["src/", "/dst"]);
     }
 
     #[test]
@@ -811,25 +723,20 @@ mod tests {
     #[test]
     fn exec_form_is_read_as_json() {
         let file = Dockerfile::parse("FROM a\nCMD [\"a\", \"b c\"]\nRUN [ -f x ]\n");
-        assert_eq!(
-            file.instructions[1].exec_form,
-            Some(vec!["a".into(), "b c".into()])
-        );
+        assert_eq!(file.instructions[1].exec_form, Some(vec!["a".into(), "b c".into()]));
         assert_eq!(file.instructions[2].exec_form, None);
     }
 
     #[test]
     fn clean_file_has_no_opaque_instructions() {
-        let file =
-            Dockerfile::parse("FROM debian:12\nRUN apt-get update\nCOPY a /b\nCMD [\"x\"]\n");
+        let file = Dockerfile::parse("FROM debian:12\nRUN apt-get update\nCOPY a /b\nCMD [\"x\"]\n");
         assert_eq!(file.damage, 0);
         assert!(file.instructions.iter().all(|i| !i.opaque));
     }
 
     #[test]
     fn directives_are_read_only_at_the_top() {
-        let file =
-            Dockerfile::parse("# syntax=docker/dockerfile:1\n# escape=\\\nFROM a\n# syntax=late\n");
+        let file = Dockerfile::parse("# syntax=docker/dockerfile:1\n# escape=\\\nFROM a\n# syntax=late\n");
         assert_eq!(file.directives.len(), 2);
         assert_eq!(file.comments.len(), 1);
     }

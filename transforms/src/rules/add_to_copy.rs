@@ -101,6 +101,9 @@ const SHARED_FLAGS: [&str; 4] = ["chown", "chmod", "link", "exclude"];
 /// Flags only ADD accepts.
 const ADD_ONLY_FLAGS: [&str; 3] = ["checksum", "keep-git-dir", "unpack"];
 
+/// Flags only COPY accepts: on ADD they are an error that COPY would turn into a meaning.
+const COPY_ONLY_FLAGS: [&str; 2] = ["from", "parents"];
+
 /// Names ADD would unpack if the file is a tar archive (compressed or not). `.gz` and friends
 /// alone cover `.tar.gz` and the like; they are listed for the reader.
 const ARCHIVE_SUFFIXES: [&str; 20] = [
@@ -189,28 +192,18 @@ fn check_add(context: &Context, index: usize, instruction: &Instruction) -> Opti
     };
     let line = instruction.start_line;
     let risks = match verdict(instruction, &lookup)? {
-        Verdict::Keep(reason) => {
-            return Some(Finding::new(ID, line, format!("ADD kept: {reason}")))
-        }
+        Verdict::Keep(reason) => return Some(Finding::new(ID, line, format!("ADD kept: {reason}"))),
         Verdict::Convert(risks) => risks,
     };
     let written = context.text.get(instruction.keyword_span.clone())?;
-    let edit = Edit::new(
-        instruction.keyword_span.clone(),
-        copy_keyword(context, written),
-    );
+    let edit = Edit::new(instruction.keyword_span.clone(), copy_keyword(context, written));
     if risks.is_empty() {
         return Some(
-            Finding::new(ID, line, CONVERT_MESSAGE)
-                .with_fix(Fix::new(Applicability::Safe, vec![edit])),
+            Finding::new(ID, line, CONVERT_MESSAGE).with_fix(Fix::new(Applicability::Safe, vec![edit])),
         );
     }
     let fix = Fix::new(Applicability::Unsafe, vec![edit]);
-    Some(
-        Finding::new(ID, line, CONVERT_MESSAGE)
-            .with_fix(fix)
-            .with_risk(risks.join("; ")),
-    )
+    Some(Finding::new(ID, line, CONVERT_MESSAGE).with_fix(fix).with_risk(risks.join("; ")))
 }
 
 /// `ONBUILD ADD ...`: the sources belong to a downstream build, so at most a suggestion.
@@ -222,26 +215,14 @@ fn check_onbuild(context: &Context, instruction: &Instruction) -> Option<Finding
     // The trigger is an instruction of its own; parse it alone to read its flags and sources.
     let inner = Dockerfile::parse(&format!("{}\n", instruction.args));
     let add = inner.instructions.first().filter(|inner| inner.is("ADD"))?;
-    let lookup = Lookup {
-        scope: Scope::default(),
-        build_context: &NoBuildContext,
-        backtick_escape: false,
-    };
+    let lookup = Lookup { scope: Scope::default(), build_context: &NoBuildContext, backtick_escape: false };
     let line = instruction.start_line;
     if let Verdict::Keep(reason) = verdict(add, &lookup)? {
-        return Some(Finding::new(
-            ID,
-            line,
-            format!("ONBUILD ADD kept: {reason}"),
-        ));
+        return Some(Finding::new(ID, line, format!("ONBUILD ADD kept: {reason}")));
     }
     let edit = Edit::new(trigger.span.clone(), copy_keyword(context, &trigger.text));
     let fix = Fix::new(Applicability::Suggestion, vec![edit]);
-    Some(
-        Finding::new(ID, line, ONBUILD_MESSAGE)
-            .with_fix(fix)
-            .with_risk(ONBUILD_RISK),
-    )
+    Some(Finding::new(ID, line, ONBUILD_MESSAGE).with_fix(fix).with_risk(ONBUILD_RISK))
 }
 
 /// Decides for one ADD; `None` when it is not a well-formed ADD (fewer than two arguments).
@@ -278,41 +259,24 @@ fn verdict(instruction: &Instruction, lookup: &Lookup) -> Option<Verdict> {
 fn sources(instruction: &Instruction, backtick_escape: bool) -> Option<Vec<String>> {
     let args: Vec<String> = match &instruction.exec_form {
         Some(items) => items.clone(),
-        None => instruction
-            .words
-            .iter()
-            .map(|word| unquote(&word.text, backtick_escape))
-            .collect(),
+        None => instruction.words.iter().map(|word| unquote(&word.text, backtick_escape)).collect(),
     };
     let (_destination, sources) = args.split_last()?;
     if sources.is_empty() {
         return None;
     }
-    let heredoc = |source: &&String| {
-        instruction.exec_form.is_none() && is_heredoc_marker(instruction, source)
-    };
-    Some(
-        sources
-            .iter()
-            .filter(|source| !heredoc(source))
-            .cloned()
-            .collect(),
-    )
+    let heredoc =
+        |source: &&String| instruction.exec_form.is_none() && is_heredoc_marker(instruction, source);
+    Some(sources.iter().filter(|source| !heredoc(source)).cloned().collect())
 }
 
 /// `<<EOF`, `<<-EOF`, `<<"EOF"`, `2<<EOF` naming one of the instruction's heredocs.
 fn is_heredoc_marker(instruction: &Instruction, word: &str) -> bool {
-    let Some(rest) = word
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .strip_prefix("<<")
-    else {
+    let Some(rest) = word.trim_start_matches(|c: char| c.is_ascii_digit()).strip_prefix("<<") else {
         return false;
     };
     let name = rest.trim_start_matches('-');
-    instruction
-        .heredocs
-        .iter()
-        .any(|heredoc| heredoc.name == name)
+    instruction.heredocs.iter().any(|heredoc| heredoc.name == name)
 }
 
 /// Removes shell quoting the way Docker's word processing does for ADD/COPY sources.
@@ -337,20 +301,18 @@ fn unquote(word: &str, backtick_escape: bool) -> String {
 }
 
 fn backtick_escape(file: &Dockerfile) -> bool {
-    file.directives
-        .iter()
-        .any(|directive| directive.name == "escape" && directive.value.trim() == "`")
+    file.directives.iter().any(|directive| directive.name == "escape" && directive.value.trim() == "`")
 }
 
 /// A flag that makes ADD necessary, as the reason to keep it.
 fn flag_reason(instruction: &Instruction) -> Option<String> {
-    let flag = instruction
-        .flags
-        .iter()
-        .find(|flag| !SHARED_FLAGS.contains(&flag.name.as_str()))?;
+    let flag = instruction.flags.iter().find(|flag| !SHARED_FLAGS.contains(&flag.name.as_str()))?;
     if ADD_ONLY_FLAGS.contains(&flag.name.as_str()) {
+        return Some(format!("`--{}` is a flag of ADD only (COPY has no equivalent)", flag.name));
+    }
+    if COPY_ONLY_FLAGS.contains(&flag.name.as_str()) {
         return Some(format!(
-            "`--{}` is a flag of ADD only (COPY has no equivalent)",
+            "`--{}` is not a flag of ADD (Docker rejects it); as COPY it would take a meaning the file does not have",
             flag.name
         ));
     }
@@ -369,11 +331,10 @@ fn remote_or_archive(path: &str) -> Option<&'static str> {
         return Some("is a URL (COPY cannot fetch)");
     }
     let lower = path.to_ascii_lowercase();
-    if ARCHIVE_SUFFIXES
-        .iter()
-        .any(|suffix| lower.ends_with(suffix))
-    {
-        return Some("is an archive by its name: ADD unpacks local tar archives, COPY would copy the file as is");
+    if ARCHIVE_SUFFIXES.iter().any(|suffix| lower.ends_with(suffix)) {
+        return Some(
+            "is an archive by its name: ADD unpacks local tar archives, COPY would copy the file as is",
+        );
     }
     None
 }
@@ -421,21 +382,21 @@ fn arg_risk(source: &str, name: &str) -> String {
     )
 }
 
-/// A source as shown in messages: a URL loses its credentials, query and fragment (they may
-/// hold tokens); anything else is shown as written.
+/// A source as shown in messages: a URL loses its credentials and its query (they may hold
+/// tokens); anything else, a git `#ref` included, is shown as written.
 fn display(source: &str) -> String {
     let Some((scheme, rest)) = source.split_once("://") else {
         return source.to_string();
     };
-    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((rest, fragment)) => (rest, format!("#{fragment}")),
+        None => (rest, String::new()),
+    };
+    let rest = rest.split('?').next().unwrap_or(rest);
     let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let host = authority.rsplit('@').next().unwrap_or(authority);
-    let redacted = if host.len() < authority.len() {
-        "***@"
-    } else {
-        ""
-    };
-    format!("{scheme}://{redacted}{host}{path}")
+    let redacted = if host.len() < authority.len() { "***@" } else { "" };
+    format!("{scheme}://{redacted}{host}{path}{fragment}")
 }
 
 /// `COPY` written like the `ADD` it replaces: lower-case for `add`, upper-case for `ADD`,
@@ -466,10 +427,7 @@ fn resolve(source: &str, scope: &Scope) -> Result<Resolved, String> {
             display(source)
         )
     };
-    let mut resolved = Resolved {
-        text: String::with_capacity(source.len()),
-        args: Vec::new(),
-    };
+    let mut resolved = Resolved { text: String::with_capacity(source.len()), args: Vec::new() };
     let mut rest = source;
     while let Some(dollar) = rest.find('$') {
         resolved.text.push_str(&rest[..dollar]);
@@ -493,9 +451,7 @@ fn variable_name(text: &str) -> Option<(&str, &str)> {
         let name = &braced[..end];
         return is_name(name).then(|| (name, &braced[end + 1..]));
     }
-    let end = text
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(text.len());
+    let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(text.len());
     let name = &text[..end];
     is_name(name).then(|| (name, &text[end..]))
 }
@@ -518,22 +474,14 @@ impl Scope {
     /// ENV of its own stage up to it.
     fn at(file: &Dockerfile, index: usize) -> Scope {
         let mut scope = Scope::default();
-        let Some(stage) = file
-            .instructions
-            .get(index)
-            .and_then(|instruction| instruction.stage)
-        else {
+        let Some(stage) = file.instructions.get(index).and_then(|instruction| instruction.stage) else {
             return scope;
         };
         for ancestor in ancestors(file, stage).into_iter().rev() {
             let Some(ancestor) = file.stages.get(ancestor) else {
                 continue;
             };
-            for instruction in file
-                .stage_instructions(ancestor)
-                .iter()
-                .filter(|i| i.is("ENV"))
-            {
+            for instruction in file.stage_instructions(ancestor).iter().filter(|i| i.is("ENV")) {
                 scope.declare_env(instruction);
             }
         }
@@ -563,11 +511,7 @@ impl Scope {
         }
     }
 
-    fn declare_args(
-        &mut self,
-        instruction: &Instruction,
-        globals: &HashMap<String, Option<String>>,
-    ) {
+    fn declare_args(&mut self, instruction: &Instruction, globals: &HashMap<String, Option<String>>) {
         for (name, value) in arg_pairs(instruction) {
             let value = value.or_else(|| globals.get(&name).cloned().flatten());
             self.arg.insert(name, value);
@@ -618,11 +562,7 @@ fn env_pairs(instruction: &Instruction) -> Vec<(String, Option<String>)> {
         return Vec::new();
     };
     if !first.text.contains('=') {
-        let value = instruction
-            .args
-            .get(first.text.len()..)
-            .unwrap_or("")
-            .trim();
+        let value = instruction.args.get(first.text.len()..).unwrap_or("").trim();
         return vec![(first.text.clone(), literal(value))];
     }
     instruction
@@ -652,30 +592,20 @@ mod tests {
 
     impl BuildContext for FakeContext {
         fn classify(&self, source: &str) -> SourceKind {
-            self.known
-                .iter()
-                .find(|(path, _)| *path == source)
-                .map_or(self.default, |(_, kind)| *kind)
+            self.known.iter().find(|(path, _)| *path == source).map_or(self.default, |(_, kind)| *kind)
         }
     }
 
     fn plain(paths: &[&'static str]) -> FakeContext {
         FakeContext {
-            known: paths
-                .iter()
-                .map(|path| (*path, SourceKind::Plain))
-                .collect(),
+            known: paths.iter().map(|path| (*path, SourceKind::Plain)).collect(),
             default: SourceKind::Unknown,
         }
     }
 
     fn findings(text: &str, build_context: &dyn BuildContext) -> Vec<Finding> {
         let file = Dockerfile::parse(text);
-        AddToCopy.check(&Context {
-            file: &file,
-            text,
-            build_context,
-        })
+        AddToCopy.check(&Context { file: &file, text, build_context })
     }
 
     fn only(text: &str, build_context: &dyn BuildContext) -> Finding {
@@ -688,11 +618,7 @@ mod tests {
     fn fixed(original: &str, build_context: &dyn BuildContext) -> String {
         let source = Source::new(original);
         let file = Dockerfile::parse(source.text());
-        let context = Context {
-            file: &file,
-            text: source.text(),
-            build_context,
-        };
+        let context = Context { file: &file, text: source.text(), build_context };
         let edits: Vec<Edit> = AddToCopy
             .check(&context)
             .into_iter()
@@ -710,16 +636,8 @@ mod tests {
     fn assert_kept(text: &str, build_context: &dyn BuildContext, says: &str) {
         let finding = only(text, build_context);
         assert!(finding.fix.is_none(), "{finding:#?}");
-        assert!(
-            finding.message.starts_with("ADD kept: "),
-            "{}",
-            finding.message
-        );
-        assert!(
-            finding.message.contains(says),
-            "{:?} should contain {says:?}",
-            finding.message
-        );
+        assert!(finding.message.starts_with("ADD kept: "), "{}", finding.message);
+        assert!(finding.message.contains(says), "{:?} should contain {says:?}", finding.message);
     }
 
     #[test]
@@ -731,10 +649,7 @@ mod tests {
         assert_eq!(finding.message, CONVERT_MESSAGE);
         assert_eq!(applicability(&finding), Some(Applicability::Safe));
         assert_eq!(finding.risk, None);
-        assert_eq!(
-            fixed(text, &plain(&["app.py"])),
-            "FROM alpine\nCOPY app.py /app/\n"
-        );
+        assert_eq!(fixed(text, &plain(&["app.py"])), "FROM alpine\nCOPY app.py /app/\n");
     }
 
     #[test]
@@ -742,25 +657,16 @@ mod tests {
         let finding = only("FROM alpine\nADD app.py /app/\n", &NoBuildContext);
         assert_eq!(applicability(&finding), Some(Applicability::Unsafe));
         let risk = finding.risk.unwrap_or_default();
-        assert!(
-            risk.contains("`app.py` could not be checked in the build context"),
-            "{risk}"
-        );
+        assert!(risk.contains("`app.py` could not be checked in the build context"), "{risk}");
         assert!(risk.contains("ADD unpacked it and COPY will not"), "{risk}");
     }
 
     #[test]
     fn missing_source_is_unsafe_and_says_missing() {
-        let missing = FakeContext {
-            known: vec![],
-            default: SourceKind::Missing,
-        };
+        let missing = FakeContext { known: vec![], default: SourceKind::Missing };
         let finding = only("FROM alpine\nADD app.py /app/\n", &missing);
         assert_eq!(applicability(&finding), Some(Applicability::Unsafe));
-        assert!(finding
-            .risk
-            .unwrap_or_default()
-            .contains("`app.py` is missing from the build context"));
+        assert!(finding.risk.unwrap_or_default().contains("`app.py` is missing from the build context"));
     }
 
     #[test]
@@ -768,39 +674,26 @@ mod tests {
         let finding = only("FROM alpine\nADD a.py b.py /app/\n", &plain(&["a.py"]));
         assert_eq!(applicability(&finding), Some(Applicability::Unsafe));
         let risk = finding.risk.unwrap_or_default();
-        assert!(
-            risk.contains("`b.py`") && !risk.contains("`a.py`"),
-            "{risk}"
-        );
+        assert!(risk.contains("`b.py`") && !risk.contains("`a.py`"), "{risk}");
     }
 
     #[test]
     fn urls_are_kept_and_credentials_are_not_shown() {
-        for url in [
-            "https://example.com/app.py",
-            "http://example.com/x",
-            "ftp://example.com/pub/file.txt",
-        ] {
+        for url in ["https://example.com/app.py", "http://example.com/x", "ftp://example.com/pub/file.txt"] {
             assert_kept(
                 &format!("FROM alpine\nADD {url} /app/\n"),
                 &NoBuildContext,
                 "is a URL (COPY cannot fetch)",
             );
         }
-        let finding = only(
-            "FROM alpine\nADD https://user:s3cret@example.com/f.txt?token=abc /f\n",
-            &NoBuildContext,
-        );
+        let finding =
+            only("FROM alpine\nADD https://user:s3cret@example.com/f.txt?token=abc /f\n", &NoBuildContext);
         assert!(
             !finding.message.contains("s3cret") && !finding.message.contains("abc"),
             "{}",
             finding.message
         );
-        assert!(
-            finding.message.contains("`https://***@example.com/f.txt`"),
-            "{}",
-            finding.message
-        );
+        assert!(finding.message.contains("`https://***@example.com/f.txt`"), "{}", finding.message);
     }
 
     #[test]
@@ -820,6 +713,13 @@ mod tests {
                 "is a git repository",
             );
         }
+        let tagged =
+            only("FROM alpine\nADD https://github.com/moby/buildkit.git#v0.12.0 /src/\n", &NoBuildContext);
+        assert!(
+            tagged.message.contains("`https://github.com/moby/buildkit.git#v0.12.0`"),
+            "{}",
+            tagged.message
+        );
         assert_kept(
             "FROM alpine\nADD --keep-git-dir=true https://github.com/moby/buildkit.git /src\n",
             &NoBuildContext,
@@ -853,20 +753,14 @@ mod tests {
 
     #[test]
     fn archive_by_content_is_kept() {
-        let context = FakeContext {
-            known: vec![("data.bin", SourceKind::Archive)],
-            default: SourceKind::Plain,
-        };
+        let context =
+            FakeContext { known: vec![("data.bin", SourceKind::Archive)], default: SourceKind::Plain };
         assert_kept(
             "FROM alpine\nADD data.bin /data/\n",
             &context,
             "`data.bin` is a tar archive in the build context",
         );
-        assert_kept(
-            "FROM alpine\nADD app.py data.bin /data/\n",
-            &context,
-            "`data.bin`",
-        );
+        assert_kept("FROM alpine\nADD app.py data.bin /data/\n", &context, "`data.bin`");
     }
 
     #[test]
@@ -881,14 +775,18 @@ mod tests {
         assert_kept(
             "FROM alpine\nADD --from=build app.py /app/\n",
             &plain(&["app.py"]),
-            "does not know the flag `--from`",
+            "`--from` is not a flag of ADD",
+        );
+        assert_kept(
+            "FROM alpine\nADD --newflag app.py /app/\n",
+            &plain(&["app.py"]),
+            "does not know the flag `--newflag`",
         );
     }
 
     #[test]
     fn shared_flags_are_kept_byte_for_byte() {
-        let text =
-            "FROM alpine\nADD --chown=app:app  --chmod=644 --link --exclude=*.md src/ /app/\n";
+        let text = "FROM alpine\nADD --chown=app:app  --chmod=644 --link --exclude=*.md src/ /app/\n";
         let finding = only(text, &plain(&["src/"]));
         assert_eq!(applicability(&finding), Some(Applicability::Safe));
         assert_eq!(
@@ -906,22 +804,10 @@ mod tests {
                 "uses a variable dockfix cannot resolve",
             );
         }
-        assert_kept(
-            "FROM alpine\nARG SRC\nADD $SRC /app/\n",
-            &plain(&[]),
-            "`$SRC` uses a variable",
-        );
-        assert_kept(
-            "FROM alpine\nENV SRC=$HOME/x\nADD $SRC /app/\n",
-            &plain(&[]),
-            "`$SRC` uses a variable",
-        );
+        assert_kept("FROM alpine\nARG SRC\nADD $SRC /app/\n", &plain(&[]), "`$SRC` uses a variable");
+        assert_kept("FROM alpine\nENV SRC=$HOME/x\nADD $SRC /app/\n", &plain(&[]), "`$SRC` uses a variable");
         // Declared after the ADD: not visible to it.
-        assert_kept(
-            "FROM alpine\nADD $SRC /app/\nENV SRC=app.py\n",
-            &plain(&[]),
-            "uses a variable",
-        );
+        assert_kept("FROM alpine\nADD $SRC /app/\nENV SRC=app.py\n", &plain(&[]), "uses a variable");
     }
 
     #[test]
@@ -930,19 +816,13 @@ mod tests {
         let finding = only(text, &plain(&["service/main.py"]));
         assert_eq!(applicability(&finding), Some(Applicability::Safe));
         let legacy = "FROM alpine\nENV APP_DIR service\nADD $APP_DIR/main.py /app/\n";
-        assert_eq!(
-            applicability(&only(legacy, &plain(&["service/main.py"]))),
-            Some(Applicability::Safe)
-        );
+        assert_eq!(applicability(&only(legacy, &plain(&["service/main.py"]))), Some(Applicability::Safe));
     }
 
     #[test]
     fn env_of_a_parent_stage_is_seen() {
         let text = "FROM alpine AS base\nENV DIR=svc\nFROM base\nADD $DIR/app.py /app/\n";
-        assert_eq!(
-            applicability(&only(text, &plain(&["svc/app.py"]))),
-            Some(Applicability::Safe)
-        );
+        assert_eq!(applicability(&only(text, &plain(&["svc/app.py"]))), Some(Applicability::Safe));
     }
 
     #[test]
@@ -959,10 +839,7 @@ mod tests {
         let text = "ARG SRC=app.py\nFROM alpine\nARG SRC\nADD ${SRC} /app/\n";
         let finding = only(text, &plain(&["app.py"]));
         assert_eq!(applicability(&finding), Some(Applicability::Unsafe));
-        assert!(finding
-            .risk
-            .unwrap_or_default()
-            .contains("`--build-arg SRC=...`"));
+        assert!(finding.risk.unwrap_or_default().contains("`--build-arg SRC=...`"));
         // A global ARG not re-declared in the stage is not visible.
         assert_kept(
             "ARG SRC=app.py\nFROM alpine\nADD ${SRC} /app/\n",
@@ -974,15 +851,9 @@ mod tests {
     #[test]
     fn lower_case_add_becomes_lower_case_copy() {
         let text = "from alpine\nadd app.py /app/\n";
-        assert_eq!(
-            fixed(text, &plain(&["app.py"])),
-            "from alpine\ncopy app.py /app/\n"
-        );
+        assert_eq!(fixed(text, &plain(&["app.py"])), "from alpine\ncopy app.py /app/\n");
         let mixed = "FROM alpine\nAdd app.py /app/\n";
-        assert_eq!(
-            fixed(mixed, &plain(&["app.py"])),
-            "FROM alpine\nCOPY app.py /app/\n"
-        );
+        assert_eq!(fixed(mixed, &plain(&["app.py"])), "FROM alpine\nCOPY app.py /app/\n");
     }
 
     #[test]
@@ -990,10 +861,7 @@ mod tests {
         let text = "FROM alpine\nADD [\"my file.txt\", \"/dst/\"]\n";
         let finding = only(text, &plain(&["my file.txt"]));
         assert_eq!(applicability(&finding), Some(Applicability::Safe));
-        assert_eq!(
-            fixed(text, &plain(&["my file.txt"])),
-            "FROM alpine\nCOPY [\"my file.txt\", \"/dst/\"]\n"
-        );
+        assert_eq!(fixed(text, &plain(&["my file.txt"])), "FROM alpine\nCOPY [\"my file.txt\", \"/dst/\"]\n");
         assert_kept(
             "FROM alpine\nADD [\"https://example.com/a b\", \"/dst/\"]\n",
             &NoBuildContext,
@@ -1004,10 +872,7 @@ mod tests {
     #[test]
     fn quoted_shell_form_sources_are_unquoted() {
         let text = "FROM alpine\nADD \"my file.txt\" /dst/\n";
-        assert_eq!(
-            applicability(&only(text, &plain(&["my file.txt"]))),
-            Some(Applicability::Safe)
-        );
+        assert_eq!(applicability(&only(text, &plain(&["my file.txt"]))), Some(Applicability::Safe));
     }
 
     #[test]
@@ -1015,10 +880,7 @@ mod tests {
         let text = "FROM alpine\nADD <<EOF /etc/motd\nhello.tar.gz\nEOF\n";
         let finding = only(text, &NoBuildContext);
         assert_eq!(applicability(&finding), Some(Applicability::Safe));
-        assert_eq!(
-            fixed(text, &NoBuildContext),
-            "FROM alpine\nCOPY <<EOF /etc/motd\nhello.tar.gz\nEOF\n"
-        );
+        assert_eq!(fixed(text, &NoBuildContext), "FROM alpine\nCOPY <<EOF /etc/motd\nhello.tar.gz\nEOF\n");
     }
 
     #[test]
@@ -1027,48 +889,30 @@ mod tests {
         let finding = only(text, &plain(&["app.py", "config/"]));
         assert_eq!(finding.line, 2);
         assert_eq!(applicability(&finding), Some(Applicability::Safe));
-        assert_eq!(
-            fixed(text, &plain(&["app.py", "config/"])),
-            text.replacen("ADD", "COPY", 1)
-        );
+        assert_eq!(fixed(text, &plain(&["app.py", "config/"])), text.replacen("ADD", "COPY", 1));
     }
 
     #[test]
     fn crlf_and_missing_final_newline_are_kept() {
         let text = "FROM alpine\r\nADD app.py /app/\r\nCMD [\"x\"]";
-        assert_eq!(
-            fixed(text, &plain(&["app.py"])),
-            "FROM alpine\r\nCOPY app.py /app/\r\nCMD [\"x\"]"
-        );
+        assert_eq!(fixed(text, &plain(&["app.py"])), "FROM alpine\r\nCOPY app.py /app/\r\nCMD [\"x\"]");
     }
 
     #[test]
     fn copy_and_malformed_add_are_ignored() {
-        assert!(findings(
-            "FROM alpine\nCOPY app.py /app/\nADD onlyone\n",
-            &NoBuildContext
-        )
-        .is_empty());
+        assert!(findings("FROM alpine\nCOPY app.py /app/\nADD onlyone\n", &NoBuildContext).is_empty());
     }
 
     #[test]
     fn onbuild_add_is_a_suggestion_or_kept() {
         let finding = only("FROM alpine\nONBUILD ADD . /app/src\n", &plain(&["."]));
         assert_eq!(applicability(&finding), Some(Applicability::Suggestion));
-        let edit = &finding
-            .fix
-            .as_ref()
-            .map(|fix| fix.edits.clone())
-            .unwrap_or_default()[0];
+        let edit = &finding.fix.as_ref().map(|fix| fix.edits.clone()).unwrap_or_default()[0];
         assert_eq!(edit.range, 20..23);
         assert_eq!(edit.replacement, "COPY");
-        let kept = only(
-            "FROM alpine\nONBUILD ADD https://example.com/x /x\n",
-            &NoBuildContext,
-        );
+        let kept = only("FROM alpine\nONBUILD ADD https://example.com/x /x\n", &NoBuildContext);
         assert!(
-            kept.message
-                .starts_with("ONBUILD ADD kept: `https://example.com/x` is a URL"),
+            kept.message.starts_with("ONBUILD ADD kept: `https://example.com/x` is a URL"),
             "{}",
             kept.message
         );
@@ -1078,18 +922,15 @@ mod tests {
 
     #[test]
     fn fix_is_idempotent_through_the_engine() {
-        let text =
-            "FROM alpine\nADD app.py /app/\nadd --link=true config/ /etc/app/\nADD v.tgz /opt/\n";
+        let text = "FROM alpine\nADD app.py /app/\nadd --link=true config/ /etc/app/\nADD v.tgz /opt/\n";
         let context = plain(&["app.py", "config/"]);
-        let once = crate::engine::run(text, &[&AddToCopy], &context, &Default::default())
-            .map(|o| o.output);
+        let once = crate::engine::run(text, &[&AddToCopy], &context, &Default::default()).map(|o| o.output);
         let once = once.unwrap_or_default();
         assert_eq!(
             once,
             "FROM alpine\nCOPY app.py /app/\ncopy --link=true config/ /etc/app/\nADD v.tgz /opt/\n"
         );
-        let twice = crate::engine::run(&once, &[&AddToCopy], &context, &Default::default())
-            .map(|o| o.output);
+        let twice = crate::engine::run(&once, &[&AddToCopy], &context, &Default::default()).map(|o| o.output);
         assert_eq!(twice.unwrap_or_default(), once);
     }
 
@@ -1105,10 +946,7 @@ mod tests {
     fn bare_link_flag_is_found_even_where_the_grammar_fails() {
         // The grammar does not understand a value-less `--link`: the instruction is opaque and
         // the engine declines the edit, but the finding and its fix are still proposed.
-        let finding = only(
-            "FROM alpine\nADD --link app.py /app/\n",
-            &plain(&["app.py"]),
-        );
+        let finding = only("FROM alpine\nADD --link app.py /app/\n", &plain(&["app.py"]));
         assert_eq!(applicability(&finding), Some(Applicability::Safe));
     }
 }

@@ -87,10 +87,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
     all().iter().copied().find(|rule| {
         rule.id().eq_ignore_ascii_case(id)
-            || rule
-                .aliases()
-                .iter()
-                .any(|alias| alias.eq_ignore_ascii_case(id))
+            || rule.aliases().iter().any(|alias| alias.eq_ignore_ascii_case(id))
     })
 }
 

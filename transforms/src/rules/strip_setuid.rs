@@ -11,7 +11,8 @@
 //!
 //! It goes after the last package-installing `RUN` (apt-get, apk, dnf, yum, microdnf, zypper,
 //! dpkg, rpm) and before the first `USER`, `CMD`, `ENTRYPOINT` or `HEALTHCHECK` that follows
-//! it, above the comments that describe that instruction. Keywords follow the file's casing.
+//! it, above the comments that describe that instruction and above the metadata (`EXPOSE`,
+//! `LABEL`, `VOLUME`, `STOPSIGNAL`) that sits right before it. Keywords follow the file's casing.
 //!
 //! ## Why
 //!
@@ -79,6 +80,9 @@ const PACKAGE_INSTALLS: &[&str] = &[
     "tdnf install",
 ];
 
+/// Instructions that only describe the image; they stay next to the `CMD` they go with.
+const METADATA_KEYWORDS: &[&str] = &["EXPOSE", "LABEL", "STOPSIGNAL", "VOLUME", "MAINTAINER"];
+
 /// Instructions that end the part of the stage where root work belongs.
 const RUNTIME_KEYWORDS: &[&str] = &["USER", "CMD", "ENTRYPOINT", "HEALTHCHECK"];
 
@@ -107,11 +111,7 @@ impl Rule for StripSetuid {
         let from = &file.instructions[stage.from];
         let facts = base_facts(file, stage);
         if facts.is_windows() {
-            return vec![Finding::new(
-                ID,
-                from.start_line,
-                "Windows image: setuid bits do not apply",
-            )];
+            return vec![Finding::new(ID, from.start_line, "Windows image: setuid bits do not apply")];
         }
         if facts.has_shell == Some(false) {
             let image = facts.image.as_deref().unwrap_or("the base image");
@@ -122,10 +122,7 @@ impl Rule for StripSetuid {
             )];
         }
         let instructions = file.stage_instructions(stage);
-        let last_install = instructions
-            .iter()
-            .rposition(installs_packages)
-            .unwrap_or(0);
+        let last_install = instructions.iter().rposition(installs_packages).unwrap_or(0);
         if instructions[last_install..].iter().any(strips_setuid) {
             return Vec::new();
         }
@@ -136,29 +133,21 @@ impl Rule for StripSetuid {
                 format!("the final stage runs as `{user}` after its last package install: a RUN there could not change root's files"),
             )];
         }
-        let before = instructions[last_install + 1..].iter().find(|instruction| {
-            RUNTIME_KEYWORDS
-                .iter()
-                .any(|keyword| instruction.is(keyword))
-        });
-        let (at, line) = match before {
-            Some(instruction) => (
-                insertion_point_above(context, instruction),
-                instruction.start_line,
-            ),
+        let before = instructions[last_install + 1..]
+            .iter()
+            .position(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)))
+            .map(|offset| above_metadata(instructions, last_install + 1 + offset, last_install + 1));
+        let (at, line) = match before.map(|index| &instructions[index]) {
+            Some(instruction) => (insertion_point_above(context, instruction), instruction.start_line),
             None => {
                 let last = &instructions[instructions.len() - 1];
                 (last.line_span.end, last.end_line)
             }
         };
         let run = format!("{} {STRIP_COMMAND}\n", context.keyword("RUN"));
-        vec![Finding::new(
-            ID,
-            line,
-            "remove setuid/setgid bits from the final image (CIS 4.8)",
-        )
-        .with_risk("programs that need setuid (su, sudo, passwd, ping on old kernels) lose it")
-        .with_fix(Fix::new(Applicability::Unsafe, vec![Edit::insert(at, run)]))]
+        vec![Finding::new(ID, line, "remove setuid/setgid bits from the final image (CIS 4.8)")
+            .with_risk("programs that need setuid (su, sudo, passwd, ping on old kernels) lose it")
+            .with_fix(Fix::new(Applicability::Unsafe, vec![Edit::insert(at, run)]))]
     }
 }
 
@@ -168,9 +157,7 @@ fn installs_packages(instruction: &Instruction) -> bool {
     }
     let command = run_text(instruction);
     let words = command.split_whitespace().collect::<Vec<_>>().join(" ");
-    PACKAGE_INSTALLS
-        .iter()
-        .any(|install| words.contains(install.trim_end()))
+    PACKAGE_INSTALLS.iter().any(|install| words.contains(install.trim_end()))
 }
 
 fn strips_setuid(instruction: &Instruction) -> bool {
@@ -182,6 +169,15 @@ fn strips_setuid(instruction: &Instruction) -> bool {
         let modes = ["a-s", "u-s", "ug-s", "-s ", "u-s,g-s"];
         modes.iter().any(|mode| command.contains(mode))
     }
+}
+
+/// Moves an insertion point at `index` up over the metadata instructions right above it
+/// (`EXPOSE 8000` belongs with its `CMD`), but not above `floor`.
+fn above_metadata(instructions: &[Instruction], mut index: usize, floor: usize) -> usize {
+    while index > floor && METADATA_KEYWORDS.iter().any(|keyword| instructions[index - 1].is(keyword)) {
+        index -= 1;
+    }
+    index
 }
 
 /// A RUN's shell text: the arguments and any heredoc bodies.
@@ -196,10 +192,7 @@ fn run_text(instruction: &Instruction) -> String {
 
 /// The user the stage runs as at `index`, when the file switched to a non-root one.
 fn non_root_user_before(instructions: &[Instruction], index: usize) -> Option<String> {
-    let user = instructions[..=index]
-        .iter()
-        .rev()
-        .find(|instruction| instruction.is("USER"))?;
+    let user = instructions[..=index].iter().rev().find(|instruction| instruction.is("USER"))?;
     let name = user.args.trim();
     let uid = name.split(':').next().unwrap_or(name);
     (!uid.is_empty() && uid != "root" && uid != "0").then(|| name.to_string())
@@ -223,9 +216,7 @@ mod tests {
     use crate::rules::NoBuildContext;
 
     fn fix(input: &str) -> String {
-        run(input, &[&StripSetuid], &NoBuildContext, &Options::default())
-            .unwrap()
-            .output
+        run(input, &[&StripSetuid], &NoBuildContext, &Options::default()).unwrap().output
     }
 
     #[test]
@@ -233,7 +224,9 @@ mod tests {
         let out = fix("FROM debian\nRUN apt-get install -y curl\nCOPY a /a\nUSER app\nCMD x\n");
         assert_eq!(
             out,
-            format!("FROM debian\nRUN apt-get install -y curl\nCOPY a /a\nRUN {STRIP_COMMAND}\nUSER app\nCMD x\n")
+            format!(
+                "FROM debian\nRUN apt-get install -y curl\nCOPY a /a\nRUN {STRIP_COMMAND}\nUSER app\nCMD x\n"
+            )
         );
         assert_eq!(fix(&out), out, "idempotent");
     }
@@ -241,10 +234,7 @@ mod tests {
     #[test]
     fn appends_when_nothing_follows() {
         let out = fix("from alpine\nrun apk add curl\n");
-        assert_eq!(
-            out,
-            format!("from alpine\nrun apk add curl\nrun {STRIP_COMMAND}\n")
-        );
+        assert_eq!(out, format!("from alpine\nrun apk add curl\nrun {STRIP_COMMAND}\n"));
     }
 
     #[test]
@@ -252,9 +242,7 @@ mod tests {
         let out = fix("FROM debian\nRUN apt-get install -y x\n\n# start\nCMD x\n");
         assert_eq!(
             out,
-            format!(
-                "FROM debian\nRUN apt-get install -y x\n\nRUN {STRIP_COMMAND}\n# start\nCMD x\n"
-            )
+            format!("FROM debian\nRUN apt-get install -y x\n\nRUN {STRIP_COMMAND}\n# start\nCMD x\n")
         );
     }
 
@@ -273,16 +261,24 @@ mod tests {
     #[test]
     fn without_installs_it_goes_before_the_first_user() {
         let out = fix("FROM node\nUSER node\nRUN npm ci\n");
-        assert_eq!(
-            out,
-            format!("FROM node\nRUN {STRIP_COMMAND}\nUSER node\nRUN npm ci\n")
-        );
+        assert_eq!(out, format!("FROM node\nRUN {STRIP_COMMAND}\nUSER node\nRUN npm ci\n"));
     }
 
     #[test]
     fn declines_when_already_non_root_after_the_install() {
         let input = "FROM debian\nRUN apt-get install -y x\nUSER app\nRUN apt-get install -y y\n";
         assert_eq!(fix(input), input);
+    }
+
+    #[test]
+    fn keeps_expose_next_to_cmd() {
+        let out = fix("FROM debian\nRUN apt-get install -y x\nEXPOSE 80\nLABEL a=b\nCMD x\n");
+        assert_eq!(
+            out,
+            format!(
+                "FROM debian\nRUN apt-get install -y x\nRUN {STRIP_COMMAND}\nEXPOSE 80\nLABEL a=b\nCMD x\n"
+            )
+        );
     }
 
     #[test]
