@@ -17,7 +17,7 @@ pub fn dockerfiles(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let found = search(path)?;
         if found.is_empty() {
             bail!(
-                "{}: no Dockerfiles found (looked for Dockerfile, Containerfile, *.Dockerfile, Dockerfile.*)",
+                "{}: no Dockerfiles found (looked for Dockerfile, Containerfile, *.Dockerfile, *.dockerfile, Dockerfile.*, Containerfile.*)",
                 path.display()
             );
         }

@@ -3,6 +3,7 @@
 
 mod args;
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,6 +22,9 @@ use crate::args::{Cli, Command, FixArgs, Format};
 /// Exit codes: 0 done, 1 changes pending with `--check`, 2 error.
 const EXIT_PENDING: u8 = 1;
 const EXIT_ERROR: u8 = 2;
+
+/// How standard input is named in messages and output.
+const STDIN: &str = "<stdin>";
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -121,6 +125,11 @@ fn selected_rules(args: &FixArgs) -> Result<Vec<&'static dyn Rule>> {
 
 fn fix(args: &FixArgs) -> Result<u8> {
     let rules = selected_rules(args)?;
+    if let Some(dir) = &args.context {
+        if !dir.is_dir() {
+            bail!("--context {}: not a directory", dir.display());
+        }
+    }
     let options = engine::Options { safe_only: args.safe_only };
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
         return fix_stdin(args, &rules, &options);
@@ -130,9 +139,18 @@ fn fix(args: &FixArgs) -> Result<u8> {
     }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let mut results = Vec::new();
+    // One file reached through several arguments is fixed (and written) once.
+    let mut seen = HashSet::new();
     for path in &paths {
         match discover::dockerfiles(std::slice::from_ref(path)) {
-            Ok(found) => results.extend(found.iter().map(|file| fix_file(file, args, &rules, &options))),
+            Ok(found) => results.extend(
+                found
+                    .iter()
+                    .filter(|file| {
+                        seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()))
+                    })
+                    .map(|file| fix_file(file, args, &rules, &options)),
+            ),
             Err(error) => results.push(error_result(path, format!("{error:#}"))),
         }
     }
@@ -140,8 +158,7 @@ fn fix(args: &FixArgs) -> Result<u8> {
         for result in results.iter_mut().filter(|result| result.changed()) {
             let output = result.output.as_deref().unwrap_or_default();
             if let Err(error) = files::write_atomic(Path::new(&result.path), output) {
-                result.error = Some(format!("{error:#}"));
-                result.output = None;
+                result.fail(format!("{error:#}"));
             }
         }
     }
@@ -236,8 +253,11 @@ fn fix_stdin(args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> 
     let mut bytes = Vec::new();
     std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
     let result = match files::text_from_bytes(&bytes) {
-        Ok(text) => fix_text("-".to_string(), text, rules, &NoBuildContext, options),
-        Err(reason) => error_result(Path::new("<stdin>"), format!("<stdin>{reason}")),
+        Ok(text) => match &args.context {
+            Some(dir) => fix_text(STDIN.to_string(), text, rules, &DirContext::new(dir.clone()), options),
+            None => fix_text(STDIN.to_string(), text, rules, &NoBuildContext, options),
+        },
+        Err(reason) => error_result(Path::new(STDIN), format!("{STDIN}{reason}")),
     };
     let results = [result];
     match args.format {

@@ -1,6 +1,6 @@
 //! What the user sees: the diff, the JSON document and the human summary.
 
-use std::path::Path;
+use std::path::{Component, Path};
 
 use dockfix_transforms::{Applicability, Report};
 use serde::Serialize;
@@ -16,6 +16,16 @@ pub struct FileResult {
 }
 
 impl FileResult {
+    /// The file could not be finished (written): nothing of it counts as fixed.
+    pub fn fail(&mut self, error: String) {
+        self.error = Some(error);
+        self.output = None;
+        for report in self.reports.iter_mut().filter(|report| report.fixed) {
+            report.fixed = false;
+            report.declined = Some("the file could not be written".to_string());
+        }
+    }
+
     pub fn changed(&self) -> bool {
         self.output.as_ref().is_some_and(|output| *output != self.input)
     }
@@ -32,11 +42,19 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
 
 /// The path as `git apply` wants it: relative, `/`-separated, without `./`.
 fn diff_path(path: &str) -> String {
-    let relative = std::env::current_dir()
-        .ok()
-        .and_then(|cwd| Path::new(path).strip_prefix(cwd).ok().map(|p| p.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| path.to_string());
-    relative.trim_start_matches("./").trim_start_matches('/').replace('\\', "/")
+    let path = Path::new(path);
+    let relative = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
+    let mut parts: Vec<String> = Vec::new();
+    for component in relative.components() {
+        match component {
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            // `git apply` refuses `..` in paths: resolve it lexically.
+            Component::ParentDir if parts.pop().is_some() => {}
+            Component::ParentDir => parts.push("..".to_string()),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    parts.join("/")
 }
 
 pub const JSON_VERSION: u32 = 1;

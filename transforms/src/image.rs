@@ -140,6 +140,144 @@ const DEBIAN_BY_DEFAULT: &[&str] = &[
     "httpd",
 ];
 
+/// Images whose own configuration already runs as a non-root user: (name, user). A name
+/// ending in `/` or `-` matches every repository under it. Tag-dependent cases are in
+/// [`default_user`].
+const DEFAULT_NON_ROOT_USERS: &[(&str, &str)] = &[
+    ("nginxinc/nginx-unprivileged", "nginx"),
+    ("memcached", "memcache"),
+    ("jenkins/jenkins", "jenkins"),
+    ("sonarqube", "sonarqube"),
+    ("grafana/grafana", "472"),
+    ("prom/prometheus", "nobody"),
+    ("prom/alertmanager", "nobody"),
+    ("prom/node-exporter", "nobody"),
+    ("jupyter/", "jovyan"),
+    ("quay.io/jupyter/", "jovyan"),
+    ("mambaorg/micromamba", "mambauser"),
+    ("selenium/", "seluser"),
+    ("cimg/", "circleci"),
+    ("ubi8/nodejs-", "1001"),
+    ("ubi9/nodejs-", "1001"),
+    ("ubi8/python-", "1001"),
+    ("ubi9/python-", "1001"),
+    ("ubi8/ruby-", "1001"),
+    ("ubi9/ruby-", "1001"),
+    ("ubi8/php-", "1001"),
+    ("ubi9/php-", "1001"),
+    ("ubi8/openjdk-", "185"),
+    ("ubi9/openjdk-", "185"),
+];
+
+/// Images that ship a non-root user but start as root: (name, user).
+const BUILT_IN_USERS: &[(&str, &str)] =
+    &[("node", "node"), ("oven/bun", "bun"), ("denoland/deno", "deno"), ("gradle", "gradle")];
+
+/// .NET images that ship the `app` user (UID 1654) from .NET 8 on.
+const DOTNET_IMAGES: &[&str] = &[
+    "mcr.microsoft.com/dotnet/aspnet",
+    "mcr.microsoft.com/dotnet/runtime",
+    "mcr.microsoft.com/dotnet/runtime-deps",
+    "mcr.microsoft.com/dotnet/sdk",
+];
+
+/// Images that start as root by design and step down themselves: (name, why).
+const DROPS_PRIVILEGES: &[(&str, &str)] = &[
+    ("postgres", "its entrypoint starts as root and drops to `postgres` with gosu"),
+    ("postgis/postgis", "its entrypoint starts as root and drops to `postgres` with gosu"),
+    ("timescale/timescaledb", "its entrypoint starts as root and drops to `postgres` with su-exec"),
+    ("mysql", "its entrypoint starts as root and drops to `mysql` with gosu"),
+    ("mariadb", "its entrypoint starts as root and drops to `mysql` with gosu"),
+    ("percona", "its entrypoint starts as root and drops to `mysql`"),
+    ("redis", "its entrypoint starts as root and drops to `redis` with gosu"),
+    ("rabbitmq", "its entrypoint starts as root and drops to `rabbitmq` with gosu"),
+    ("mongo", "its entrypoint starts as root and drops to `mongodb` with gosu"),
+    ("elasticsearch", "its entrypoint steps down to `elasticsearch` itself"),
+    ("docker.elastic.co/elasticsearch/", "its entrypoint steps down to `elasticsearch` itself"),
+    ("cassandra", "its entrypoint starts as root and drops to `cassandra` with gosu"),
+    ("couchdb", "its entrypoint starts as root and drops to `couchdb` with gosu"),
+    ("zookeeper", "its entrypoint starts as root and drops to `zookeeper` with gosu"),
+    ("influxdb", "its entrypoint starts as root and drops to `influxdb` with gosu"),
+    ("neo4j", "its entrypoint starts as root and drops to `neo4j`"),
+    ("ghost", "its entrypoint starts as root and drops to `node` with gosu"),
+    ("nginx", "the nginx master starts as root and runs its workers as `nginx` (nginxinc/nginx-unprivileged is the non-root variant)"),
+    ("httpd", "the httpd parent starts as root and runs its workers as `www-data`"),
+    ("linuxserver/", "s6-overlay starts as root and runs the service as PUID/PGID"),
+    ("lscr.io/linuxserver/", "s6-overlay starts as root and runs the service as PUID/PGID"),
+    ("ghcr.io/linuxserver/", "s6-overlay starts as root and runs the service as PUID/PGID"),
+    ("docker", "Docker-in-Docker needs root"),
+];
+
+/// RHEL-family images without `useradd` (no shadow-utils): (name fragment).
+const WITHOUT_SHADOW_UTILS: &[&str] =
+    &["ubi-minimal", "ubi8-minimal", "ubi9-minimal", "ubi-micro", "ubi8-micro", "ubi9-micro", "amazonlinux"];
+
+/// The repository name used by the user tables: lower-case, without `docker.io/` and
+/// `library/`, and the tag.
+fn table_name(image: &str) -> Option<(String, Option<String>)> {
+    let reference = ImageRef::parse(&image.to_ascii_lowercase())?;
+    let registry = reference.registry.as_deref().filter(|r| !matches!(*r, "docker.io" | "index.docker.io"));
+    let path = reference.path.strip_prefix("library/").unwrap_or(&reference.path);
+    let name = match registry {
+        Some(registry) => format!("{registry}/{path}"),
+        None => path.to_string(),
+    };
+    Some((name, reference.tag))
+}
+
+/// `name` is `pattern`, or lies under it when the pattern ends in `/` or `-`. Red Hat
+/// images are matched without their registry (`ubi9/python-311`).
+fn name_matches(name: &str, pattern: &str) -> bool {
+    let candidates =
+        [name, name.split_once('/').filter(|(host, _)| host.contains('.')).map_or(name, |(_, p)| p)];
+    candidates.iter().any(|candidate| {
+        *candidate == pattern || (pattern.ends_with(['/', '-']) && candidate.starts_with(pattern))
+    })
+}
+
+fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    table.iter().find(|(pattern, _)| name_matches(name, pattern)).map(|(_, value)| *value)
+}
+
+/// The non-root user an image already runs as by its own configuration (distroless
+/// `:nonroot`, nginx-unprivileged, ...), if dockfix knows one.
+pub fn default_user(image: &str) -> Option<&'static str> {
+    let (name, tag) = table_name(image)?;
+    let tag = tag.unwrap_or_default();
+    if name.starts_with("gcr.io/distroless/") && tag.contains("nonroot") {
+        return Some("nonroot");
+    }
+    if name.starts_with("mcr.microsoft.com/dotnet/") && tag.contains("chiseled") {
+        return Some("app");
+    }
+    lookup(DEFAULT_NON_ROOT_USERS, &name)
+}
+
+/// A non-root user the image ships while starting as root (`node` in `node` images).
+pub fn built_in_user(image: &str) -> Option<&'static str> {
+    let (name, tag) = table_name(image)?;
+    if DOTNET_IMAGES.contains(&name.as_str()) {
+        let major: String = tag.unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
+        return major.parse::<u32>().is_ok_and(|major| major >= 8).then_some("app");
+    }
+    lookup(BUILT_IN_USERS, &name)
+}
+
+/// Why the image must start as root, when it is one that drops privileges by design.
+pub fn drops_privileges(image: &str) -> Option<&'static str> {
+    let (name, _) = table_name(image)?;
+    lookup(DROPS_PRIVILEGES, &name)
+}
+
+/// RHEL-family minimal images that have no `useradd`/`groupadd`.
+pub fn lacks_user_tools(image: &str) -> bool {
+    table_name(image).is_some_and(|(name, tag)| {
+        let short = name.rsplit('/').next().unwrap_or(&name);
+        WITHOUT_SHADOW_UTILS.contains(&short)
+            || (short == "oraclelinux" && tag.is_some_and(|tag| tag.contains("slim")))
+    })
+}
+
 /// Facts about the root image of `stage`, following `FROM <earlier stage>` chains and
 /// substituting ARG defaults declared before the first `FROM`.
 pub fn base_facts(file: &Dockerfile, stage: &Stage) -> BaseFacts {
@@ -301,5 +439,23 @@ mod tests {
         assert_eq!(base_facts(&file, &file.stages[0]).image.as_deref(), Some("debian:12"));
         assert_eq!(base_facts(&file, &file.stages[1]).image.as_deref(), Some("alpine"));
         assert_eq!(resolve_args(&file, "${UNSET}"), None);
+    }
+
+    #[test]
+    fn user_tables() {
+        assert_eq!(built_in_user("node:20-alpine"), Some("node"));
+        assert_eq!(built_in_user("docker.io/library/node"), Some("node"));
+        assert_eq!(built_in_user("mcr.microsoft.com/dotnet/aspnet:8.0"), Some("app"));
+        assert_eq!(built_in_user("mcr.microsoft.com/dotnet/aspnet:6.0"), None);
+        assert_eq!(built_in_user("python:3.12"), None);
+        assert_eq!(default_user("gcr.io/distroless/static-debian12:nonroot"), Some("nonroot"));
+        assert_eq!(default_user("gcr.io/distroless/base:debug-nonroot"), Some("nonroot"));
+        assert_eq!(default_user("gcr.io/distroless/base"), None);
+        assert_eq!(default_user("registry.access.redhat.com/ubi9/python-311"), Some("1001"));
+        assert!(drops_privileges("postgres:16-alpine").is_some());
+        assert!(drops_privileges("lscr.io/linuxserver/nginx").is_some());
+        assert!(drops_privileges("myorg/postgres-tools").is_none());
+        assert!(lacks_user_tools("registry.access.redhat.com/ubi9/ubi-minimal:9.4"));
+        assert!(!lacks_user_tools("registry.access.redhat.com/ubi9/ubi:9.4"));
     }
 }

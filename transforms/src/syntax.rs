@@ -372,6 +372,11 @@ impl<'a> Lexer<'a> {
             logical.push(piece, self.lines[idx].start);
             continues = more;
         }
+        if continues {
+            // Docker ends a continuation cut off by the end of the file on the file's last
+            // line, even when that line is a comment or blank.
+            last = self.lines.len() - 1;
+        }
 
         // A first line of only `\` leaves the keyword on a later line, after blanks.
         let keyword_start = skip_blanks(&logical.text, 0);
@@ -682,6 +687,12 @@ mod tests {
     fn keyword_may_follow_a_line_of_only_a_backslash() {
         let file = Dockerfile::parse("FROM a\nRUN x\n\t\\\n\tdo-thing gd \\\n\t--flag\n");
         assert_eq!(keywords(&file)[2], ("DO-THING".into(), 3, 5));
+    }
+
+    #[test]
+    fn continuation_cut_off_by_the_end_of_the_file_ends_on_the_last_line() {
+        let file = Dockerfile::parse("FROM a\nRUN a \\\n\n# c\n");
+        assert_eq!(keywords(&file)[1], ("RUN".into(), 2, 4));
     }
 
     #[test]
