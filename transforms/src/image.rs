@@ -85,7 +85,15 @@ impl BaseFacts {
 }
 
 /// Substrings of an image name or tag that mean Windows.
-const WINDOWS_MARKERS: &[&str] = &["windows", "servercore", "nanoserver", "ltsc20"];
+const WINDOWS_MARKERS: &[&str] = &[
+    "windows",
+    "servercore",
+    "nanoserver",
+    "ltsc20",
+    "dotnet/framework",
+    "dotnet-framework",
+    "microsoft/iis",
+];
 
 /// Image name prefixes (registry/path) of images without a shell.
 const SHELL_LESS_PREFIXES: &[&str] =
@@ -170,8 +178,20 @@ const DEFAULT_NON_ROOT_USERS: &[(&str, &str)] = &[
 ];
 
 /// Images that ship a non-root user but start as root: (name, user).
-const BUILT_IN_USERS: &[(&str, &str)] =
-    &[("node", "node"), ("oven/bun", "bun"), ("denoland/deno", "deno"), ("gradle", "gradle")];
+const BUILT_IN_USERS: &[(&str, &str)] = &[
+    ("node", "node"),
+    ("oven/bun", "bun"),
+    ("denoland/deno", "deno"),
+    ("gradle", "gradle"),
+    ("mcr.microsoft.com/devcontainers/javascript-node", "node"),
+    ("mcr.microsoft.com/devcontainers/typescript-node", "node"),
+    ("mcr.microsoft.com/devcontainers/universal", "codespace"),
+    ("mcr.microsoft.com/devcontainers/", "vscode"),
+    ("mcr.microsoft.com/vscode/devcontainers/javascript-node", "node"),
+    ("mcr.microsoft.com/vscode/devcontainers/typescript-node", "node"),
+    ("mcr.microsoft.com/vscode/devcontainers/universal", "codespace"),
+    ("mcr.microsoft.com/vscode/devcontainers/", "vscode"),
+];
 
 /// .NET images that ship the `app` user (UID 1654) from .NET 8 on.
 const DOTNET_IMAGES: &[&str] = &[
@@ -200,6 +220,7 @@ const DROPS_PRIVILEGES: &[(&str, &str)] = &[
     ("influxdb", "its entrypoint starts as root and drops to `influxdb` with gosu"),
     ("neo4j", "its entrypoint starts as root and drops to `neo4j`"),
     ("ghost", "its entrypoint starts as root and drops to `node` with gosu"),
+    ("sentry", "its entrypoint starts as root and drops to `sentry` with gosu"),
     ("nginx", "the nginx master starts as root and runs its workers as `nginx` (nginxinc/nginx-unprivileged is the non-root variant)"),
     ("httpd", "the httpd parent starts as root and runs its workers as `www-data`"),
     ("linuxserver/", "s6-overlay starts as root and runs the service as PUID/PGID"),
@@ -323,6 +344,9 @@ pub fn facts_for_image(image: &str) -> BaseFacts {
     }
 }
 
+/// Repositories whose images are Debian unless their tag names another distro.
+const DEBIAN_BY_DEFAULT_PREFIXES: &[&str] = &["mcr.microsoft.com/dotnet/", "microsoft/dotnet"];
+
 fn family(reference: &ImageRef) -> Option<Family> {
     let short = reference.short_name();
     if let Some((_, family)) = FAMILY_BY_NAME.iter().find(|(name, _)| *name == short) {
@@ -332,7 +356,10 @@ fn family(reference: &ImageRef) -> Option<Family> {
     if let Some((_, family)) = FAMILY_BY_TAG.iter().find(|(marker, _)| tag.contains(marker)) {
         return Some(*family);
     }
-    DEBIAN_BY_DEFAULT.contains(&short).then_some(Family::Debian)
+    let name = reference.full_name();
+    let debian = DEBIAN_BY_DEFAULT.contains(&short)
+        || DEBIAN_BY_DEFAULT_PREFIXES.iter().any(|prefix| name.starts_with(prefix));
+    debian.then_some(Family::Debian)
 }
 
 fn windows_hint(image: &str) -> Option<Os> {
@@ -456,6 +483,15 @@ mod tests {
         assert!(drops_privileges("lscr.io/linuxserver/nginx").is_some());
         assert!(drops_privileges("myorg/postgres-tools").is_none());
         assert!(lacks_user_tools("registry.access.redhat.com/ubi9/ubi-minimal:9.4"));
+        assert_eq!(built_in_user("mcr.microsoft.com/devcontainers/typescript-node:20"), Some("node"));
+        assert_eq!(built_in_user("mcr.microsoft.com/devcontainers/python:3"), Some("vscode"));
+        assert_eq!(facts_for_image("mcr.microsoft.com/dotnet/aspnet:6.0").family, Some(Family::Debian));
+        assert_eq!(
+            facts_for_image("mcr.microsoft.com/dotnet/aspnet:8.0-alpine").family,
+            Some(Family::Alpine)
+        );
+        assert!(facts_for_image("mcr.microsoft.com/dotnet/framework/aspnet:4.8.1").is_windows());
+        assert!(facts_for_image("microsoft/dotnet-framework:4.7.2").is_windows());
         assert!(!lacks_user_tools("registry.access.redhat.com/ubi9/ubi:9.4"));
     }
 }

@@ -5,6 +5,7 @@ use crate::edit::Finding;
 use crate::syntax::Dockerfile;
 
 pub mod add_to_copy;
+pub mod non_root_user;
 pub mod strip_setuid;
 
 /// What a file in the build context turned out to be. The core does no I/O: the shell looks
@@ -81,7 +82,7 @@ pub trait Rule: Sync {
 
 /// Every transform, in the order the engine runs them.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&add_to_copy::AddToCopy, &strip_setuid::StripSetuid]
+    &[&add_to_copy::AddToCopy, &strip_setuid::StripSetuid, &non_root_user::NonRootUser]
 }
 
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {

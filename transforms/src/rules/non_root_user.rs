@@ -1,0 +1,997 @@
+//! # non-root-user
+//!
+//! ## What it does
+//!
+//! Makes the final stage run as a non-root user that exists. Only the final stage matters:
+//! builder stages may stay root. A stage built `FROM` an earlier stage inherits that stage's
+//! `USER`. When the final stage already ends as a non-root user (a last `USER` that is not
+//! `root`, `0`, `root:*` or `0:*`, or a base image that runs as non-root by itself, such as
+//! distroless `:nonroot`), nothing changes.
+//!
+//! Otherwise it adds a `USER`, choosing the user in this order:
+//!
+//! 1. a non-root user the file switched to earlier (`USER app` ... `USER root` ... `RUN`);
+//! 2. a user the file creates itself (`useradd`, `adduser`) but never switches to;
+//! 3. the user the base image ships (`node` images -> `node`, `oven/bun` -> `bun`,
+//!    .NET 8+ -> `app`, ...);
+//! 4. a new system user `app` with UID and GID 10001, created with the base's own tools:
+//!    Debian/Ubuntu `groupadd --system` + `useradd --system --no-log-init --create-home`,
+//!    Alpine/BusyBox `addgroup -S` + `adduser -S -D`, RHEL/UBI/Fedora `groupadd -r` +
+//!    `useradd -r -m`. The distro comes from the base image's name and tag, or else from the
+//!    package manager the stage's `RUN`s use (`apt-get`, `apk`, `dnf`/`yum`/`microdnf`);
+//! 5. the numeric `USER 65532:65532` (the distroless `nonroot` convention) for `scratch`,
+//!    distroless and other shell-less bases, unknown distros, and minimal RHEL images without
+//!    `useradd` (ubi-minimal, ubi-micro, Amazon Linux): no passwd entry is needed, and a
+//!    numeric UID satisfies Kubernetes `runAsNonRoot`.
+//!
+//! UID 10001 stays clear of the system range and of the UIDs images commonly ship (1000 is
+//! `node`, 65532 is distroless `nonroot`, 65534 is `nobody`); `--no-log-init` keeps `useradd`
+//! from writing a huge sparse lastlog for a high UID. The user gets a home directory, since
+//! many runtimes (npm, pip) write caches there.
+//!
+//! The `USER` (and the `RUN` that creates the user) goes after the last instruction that
+//! needs root (`RUN`, `COPY`, `ADD`, or a `USER root`), and before the first `CMD`,
+//! `ENTRYPOINT` or `HEALTHCHECK` that follows it, above the comments that describe that
+//! instruction; at the end of the file when none follows. Nothing that needs root comes after
+//! it, so no `COPY`/`ADD` needs a `--chown`. Keywords follow the file's casing. When the fix
+//! creates `app` and the image has a literal application `WORKDIR` (not a system directory
+//! such as `/`, `/usr/local/bin` or `/etc/...`), the same `RUN` gives `app` that directory
+//! (`chown app:app DIR`, not recursive), so the app can create files there while what was
+//! copied into it stays root's.
+//!
+//! Left alone, with a finding that says why, where running as root at start is the design:
+//! entrypoints that drop privileges themselves (`gosu`, `su-exec`, `setpriv`,
+//! `chroot --userspec`, `runuser`, `chpst -u`, `s6-setuidgid`, s6-overlay's `/init`),
+//! official images that do so (postgres, mysql, mariadb, redis, rabbitmq, mongo,
+//! elasticsearch, nginx, httpd, linuxserver.io images, ...) and Windows images (by name, or
+//! by a `` # escape=` `` directive, a PowerShell/cmd `SHELL` or `RUN`; `USER ContainerUser` is
+//! the equivalent to consider by hand). A base image that cannot be resolved (`FROM $BASE`
+//! without a default) is reported, not changed: it may already run as non-root.
+//!
+//! ## Why
+//!
+//! A container runs as root unless told otherwise, and root in a container is root on the
+//! host's kernel: one escape away from the host. Running as an unprivileged user is the first
+//! item of every container hardening guide (CIS Docker Benchmark 4.1). A `USER` that names a
+//! user that does not exist builds fine and then fails to start, so the user is created in
+//! the same change.
+//!
+//! ## Example
+//!
+//! ```dockerfile
+//! FROM python:3.12-slim
+//! COPY app.py /app/
+//! CMD ["python", "/app/app.py"]
+//! ```
+//!
+//! becomes
+//!
+//! ```dockerfile
+//! FROM python:3.12-slim
+//! COPY app.py /app/
+//! RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-log-init --create-home app
+//! USER app
+//! CMD ["python", "/app/app.py"]
+//! ```
+//!
+//! ## Fix safety
+//!
+//! Unsafe: the process loses root. Whatever it writes at run time (data, caches, PID and log
+//! files, uploads) must live in a directory the new user owns: files copied or created as root
+//! are readable but not writable for it. A service that listens on a port below 1024 binds
+//! under Docker 20.10+ (which sets `net.ipv4.ip_unprivileged_port_start=0`) but fails under
+//! Kubernetes, rootless Podman and OpenShift: the finding says so when the stage `EXPOSE`s one.
+//! A numeric user has no home directory and no name (`whoami` fails).
+
+use crate::edit::{Applicability, Edit, Finding, Fix};
+use crate::image::{
+    base_facts, built_in_user, default_user, drops_privileges, facts_for_image, lacks_user_tools,
+    resolve_args, BaseFacts, Family,
+};
+use crate::rules::{module_docs, Context, Rule};
+use crate::syntax::{Dockerfile, Instruction, Stage};
+
+pub struct NonRootUser;
+
+const ID: &str = "non-root-user";
+
+/// The user the fix creates when it must create one.
+pub const USER_NAME: &str = "app";
+/// Its UID and GID.
+pub const USER_ID: u32 = 10001;
+/// The user for images without a user database (distroless `nonroot`).
+pub const NUMERIC_USER: &str = "65532:65532";
+
+/// Commands that start as root and switch user themselves: whole words of a command.
+const PRIVILEGE_DROPPERS: &[&str] = &["gosu", "su-exec", "setpriv", "runuser", "s6-setuidgid", "setuidgid"];
+
+/// Fragments of a command that mean the same, where a word is not enough.
+const PRIVILEGE_DROP_FRAGMENTS: &[&str] = &["--userspec", "s6-overlay", "chpst -u"];
+
+/// Instructions after which the stage may still need root.
+const ROOT_WORK: &[&str] = &["RUN", "COPY", "ADD", "USER"];
+
+/// Instructions a new `USER` goes before.
+const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK"];
+
+impl Rule for NonRootUser {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn summary(&self) -> &'static str {
+        "final stage: run as a non-root user that exists"
+    }
+
+    fn documentation(&self) -> String {
+        module_docs(include_str!("non_root_user.rs"))
+    }
+
+    fn aliases(&self) -> &'static [&'static str] {
+        &["DL3002"]
+    }
+
+    fn reference(&self) -> &'static str {
+        "CIS Docker Benchmark 4.1"
+    }
+
+    fn check(&self, context: &Context) -> Vec<Finding> {
+        let file = context.file;
+        let Some(stage) = file.final_stage() else {
+            return Vec::new();
+        };
+        let chain = stage_chain(file, stage);
+        let facts = resolved_base_facts(file, stage);
+        let from_line = file.instructions[stage.from].start_line;
+        let start = start_user(file, &chain, &facts);
+        if matches!(start, StartUser::NonRoot) {
+            return Vec::new();
+        }
+        if facts.is_windows() || uses_windows_shell(file, &chain) {
+            return vec![Finding::new(
+                ID,
+                from_line,
+                "Windows image: dockfix does not change Windows images; `USER ContainerUser` is the non-administrator account to consider by hand",
+            )];
+        }
+        if let StartUser::Unknown(base) = start {
+            return vec![Finding::new(
+                ID,
+                from_line,
+                format!("cannot resolve the base image `{base}`, so cannot tell whether it already runs as non-root: add a `USER` by hand if it does not"),
+            )];
+        }
+        if let Some(finding) = declined_by_design(file, &chain, &facts) {
+            return vec![finding];
+        }
+        vec![fix(context, stage, &chain, &facts)]
+    }
+}
+
+/// [`base_facts`], with ARG defaults that name other ARGs resolved too
+/// (`ARG BASE=$REGISTRY/app`). An image that keeps a variable only in its tag
+/// (`node:${NODE_VERSION}-alpine`) is judged by its name and the literal part of its tag; one
+/// with a variable in its name counts as unresolved.
+fn resolved_base_facts(file: &Dockerfile, stage: &Stage) -> BaseFacts {
+    let facts = base_facts(file, stage);
+    let written = stage_chain(file, stage).first().map_or(String::new(), |root| root.base.clone());
+    let mut image = facts.image.clone().unwrap_or(written);
+    for _ in 0..4 {
+        if !image.contains('$') {
+            return if Some(&image) == facts.image.as_ref() { facts } else { facts_for_image(&image) };
+        }
+        match resolve_args(file, &image) {
+            Some(next) if next != image => image = next,
+            _ => break,
+        }
+    }
+    if variable_only_in_tag(&image) {
+        return facts_for_image(&image);
+    }
+    BaseFacts { image: None, ..facts }
+}
+
+/// `name:tag` where only the tag holds a variable.
+fn variable_only_in_tag(image: &str) -> bool {
+    let last_slash = image.rfind('/').map_or(0, |idx| idx + 1);
+    match image[last_slash..].find(':') {
+        Some(colon) => !image[..last_slash + colon].contains('$') && !image.contains('@'),
+        None => false,
+    }
+}
+
+/// The stages whose instructions make up the final image, root ancestor first.
+fn stage_chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
+    let mut chain = vec![stage];
+    let mut current = stage;
+    // Stage bases only point backwards, so this ends.
+    while let Some(parent) = current.base_stage.and_then(|idx| file.stages.get(idx)) {
+        chain.push(parent);
+        current = parent;
+    }
+    chain.reverse();
+    chain
+}
+
+/// Every instruction of the chain, in build order.
+fn chain_instructions<'a>(file: &'a Dockerfile, chain: &[&'a Stage]) -> Vec<&'a Instruction> {
+    chain.iter().flat_map(|stage| file.stage_instructions(stage).iter()).collect()
+}
+
+/// Whether a `USER` value means root (or Windows' `ContainerAdministrator`). A value with a
+/// variable is taken as non-root: the file chose it on purpose.
+fn is_root(user: &str) -> bool {
+    let uid = user.trim().split(':').next().unwrap_or("");
+    matches!(uid, "" | "root" | "0") || uid.eq_ignore_ascii_case("ContainerAdministrator")
+}
+
+/// Who the final image starts as.
+enum StartUser {
+    NonRoot,
+    Root,
+    /// No `USER` in the file, and the base image (as written here) could not be resolved.
+    Unknown(String),
+}
+
+/// The last `USER` of the final image decides; without one, the base image does: root unless
+/// it is known to run as non-root by itself.
+fn start_user(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> StartUser {
+    match chain_instructions(file, chain).into_iter().rfind(|i| i.is("USER")) {
+        Some(user) if is_root(&user.args) => StartUser::Root,
+        Some(_) => StartUser::NonRoot,
+        None => match facts.image.as_deref() {
+            None => StartUser::Unknown(chain.first().map_or(String::new(), |stage| stage.base.clone())),
+            Some(image) if default_user(image).is_some() => StartUser::NonRoot,
+            Some(_) => StartUser::Root,
+        },
+    }
+}
+
+/// Signs of a Windows image whatever its name: the `` # escape=` `` directive Windows files use
+/// for their paths, a `SHELL` or a `RUN` that starts PowerShell, cmd or Chocolatey.
+fn uses_windows_shell(file: &Dockerfile, chain: &[&Stage]) -> bool {
+    if file.directives.iter().any(|d| d.name == "escape" && d.value.trim() == "`") {
+        return true;
+    }
+    let windows_word = |text: &str| {
+        let first = match text.trim_start().strip_prefix('[') {
+            Some(rest) => rest.trim_start().trim_start_matches('"'),
+            None => text.trim_start(),
+        };
+        let first = first.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).next().unwrap_or("");
+        let first = first.to_ascii_lowercase();
+        let first = first.strip_suffix(".exe").unwrap_or(&first);
+        matches!(first, "powershell" | "pwsh" | "cmd" | "choco")
+    };
+    chain_instructions(file, chain)
+        .into_iter()
+        .filter(|i| i.is("SHELL") || i.is("RUN"))
+        .any(|instruction| windows_word(&instruction.args))
+}
+
+/// A finding without fix when starting as root is what the image is built for.
+fn declined_by_design(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> Option<Finding> {
+    let stage = chain.last()?;
+    let from_line = file.instructions[stage.from].start_line;
+    if let Some(why) = facts.image.as_deref().and_then(drops_privileges) {
+        let image = facts.image.as_deref().unwrap_or_default();
+        return Some(Finding::new(
+            ID,
+            from_line,
+            format!("`{image}` starts as root by design: {why}; left as is"),
+        ));
+    }
+    let instructions = chain_instructions(file, chain);
+    let dropper = instructions.iter().find_map(|instruction| {
+        let tool = privilege_dropper(instruction)?;
+        Some(Finding::new(
+            ID,
+            instruction.start_line,
+            format!("`{tool}` drops privileges at run time, so the container must start as root: left as is"),
+        ))
+    });
+    dropper.or_else(|| root_service(&instructions)).or_else(|| works_in_root_home(&instructions))
+}
+
+/// Programs that run as root by design: they start services as the services' own users.
+const ROOT_SERVICES: &[&str] = &[
+    "supervisord",
+    "systemd",
+    "/sbin/init",
+    "/usr/sbin/init",
+    "sshd",
+    "cron",
+    "crond",
+    "runsvdir",
+    "s6-svscan",
+];
+
+/// The effective `ENTRYPOINT` and `CMD` of the image.
+fn start_commands<'a>(instructions: &[&'a Instruction]) -> Vec<&'a Instruction> {
+    ["ENTRYPOINT", "CMD"]
+        .iter()
+        .filter_map(|keyword| instructions.iter().rev().find(|i| i.is(keyword)).copied())
+        .collect()
+}
+
+/// A finding when the container starts a service manager or daemon that must be root.
+fn root_service(instructions: &[&Instruction]) -> Option<Finding> {
+    start_commands(instructions).into_iter().find_map(|instruction| {
+        let text = command_text(instruction);
+        let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']' | ';' | '&'));
+        let service = words.filter(|word| !word.is_empty()).find_map(|word| {
+            ROOT_SERVICES.iter().find(|service| {
+                if service.starts_with('/') {
+                    word == **service
+                } else {
+                    word.rsplit('/').next() == Some(**service)
+                }
+            })
+        })?;
+        Some(Finding::new(
+            ID,
+            instruction.start_line,
+            format!("the container starts `{service}`, which runs as root and starts its services as their own users: left as is"),
+        ))
+    })
+}
+
+/// A finding when the image starts in, or runs a program from, root's home directory, which
+/// no other user may enter.
+fn works_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
+    let in_root_home = |path: &str| path == "/root" || path.starts_with("/root/");
+    let workdir = instructions.iter().rev().find(|i| i.is("WORKDIR"));
+    if let Some(workdir) = workdir.filter(|w| in_root_home(w.args.trim())) {
+        return Some(Finding::new(
+            ID,
+            workdir.start_line,
+            format!(
+                "the image works in `{}`, inside root's home, which a non-root user cannot enter: left as is",
+                workdir.args.trim()
+            ),
+        ));
+    }
+    start_commands(instructions).into_iter().find_map(|instruction| {
+        let text = command_text(instruction);
+        let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'));
+        let path = words.into_iter().find(|word| in_root_home(word))?;
+        Some(Finding::new(
+            ID,
+            instruction.start_line,
+            format!("the container starts `{path}`, inside root's home, which a non-root user cannot read: left as is"),
+        ))
+    })
+}
+
+/// The privilege-dropping tool an instruction installs or runs, if any.
+fn privilege_dropper(instruction: &Instruction) -> Option<&'static str> {
+    if !["RUN", "COPY", "ADD", "ENTRYPOINT", "CMD"].iter().any(|k| instruction.is(k)) {
+        return None;
+    }
+    if (instruction.is("ENTRYPOINT") || instruction.is("CMD")) && runs_s6_init(instruction) {
+        return Some("/init");
+    }
+    let text = command_text(instruction);
+    if let Some(fragment) = PRIVILEGE_DROP_FRAGMENTS.iter().find(|f| text.contains(*f)) {
+        return Some(fragment);
+    }
+    let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')));
+    for word in words {
+        let found = PRIVILEGE_DROPPERS.iter().find(|tool| {
+            word == **tool
+                || word.ends_with(&format!("/{tool}"))
+                || word.contains(&format!("/{tool}/"))
+                || word.contains(&format!("/{tool}-"))
+        });
+        if found.is_some() {
+            return found.copied();
+        }
+    }
+    None
+}
+
+/// s6-overlay's `/init` as the process the container starts.
+fn runs_s6_init(instruction: &Instruction) -> bool {
+    match &instruction.exec_form {
+        Some(argv) => argv.first().is_some_and(|first| first == "/init"),
+        None => instruction.args.split_whitespace().next() == Some("/init"),
+    }
+}
+
+/// An instruction's arguments and heredoc bodies.
+fn command_text(instruction: &Instruction) -> String {
+    let mut text = instruction.args.clone();
+    for heredoc in &instruction.heredocs {
+        text.push('\n');
+        text.push_str(&heredoc.body);
+    }
+    text
+}
+
+/// Which user to switch to, and whether the fix must create it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Plan {
+    /// The user exists already (switched to earlier, created by the file, built into the base).
+    Switch { user: String, why: String },
+    /// Create `app` with the family's tools, then switch.
+    Create { family: Family },
+    /// `USER 65532:65532`.
+    Numeric { why: String },
+}
+
+fn plan(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> Plan {
+    let instructions = chain_instructions(file, chain);
+    let earlier = instructions.iter().rev().filter(|i| i.is("USER")).find(|i| !is_root(&i.args));
+    if let Some(user) = earlier {
+        let why = format!("the user it switched to on line {}", user.start_line);
+        return Plan::Switch { user: user.args.trim().to_string(), why };
+    }
+    let created = instructions
+        .iter()
+        .rev()
+        .filter(|i| i.is("RUN"))
+        .find_map(|i| created_user(&command_text(i)).map(|u| (u, i.start_line)));
+    if let Some((user, line)) = created {
+        return Plan::Switch { user, why: format!("the user created on line {line}") };
+    }
+    let written = chain.first().map_or("", |stage| stage.base.as_str());
+    let image = facts.image.as_deref().unwrap_or(written);
+    if let Some(user) = facts.image.as_deref().and_then(built_in_user) {
+        return Plan::Switch { user: user.to_string(), why: format!("the user `{image}` ships") };
+    }
+    if facts.has_shell == Some(false) {
+        return Plan::Numeric { why: format!("`{image}` has no shell or user tools") };
+    }
+    let texts: Vec<String> = instructions.iter().filter(|i| i.is("RUN")).map(|i| command_text(i)).collect();
+    let Some(family) = facts.family.or_else(|| family_from_package_manager(&texts)) else {
+        return Plan::Numeric { why: format!("dockfix does not know the distro of `{image}`") };
+    };
+    let installs_shadow = texts.iter().any(|text| text.contains("shadow-utils"));
+    let minimal = facts.image.as_deref().is_some_and(lacks_user_tools)
+        || (facts.family.is_none() && texts.iter().any(|text| has_word(text, "microdnf")));
+    if family == Family::Rhel && minimal && !installs_shadow {
+        return Plan::Numeric { why: format!("`{image}` has no useradd (no shadow-utils)") };
+    }
+    Plan::Create { family }
+}
+
+fn has_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')')).any(|w| w == word)
+}
+
+fn family_from_package_manager(texts: &[String]) -> Option<Family> {
+    let uses = |tools: &[&str]| texts.iter().any(|text| tools.iter().any(|tool| has_word(text, tool)));
+    if uses(&["apt-get", "apt", "dpkg"]) {
+        Some(Family::Debian)
+    } else if uses(&["apk"]) {
+        Some(Family::Alpine)
+    } else if uses(&["dnf", "yum", "microdnf", "rpm"]) {
+        Some(Family::Rhel)
+    } else {
+        None
+    }
+}
+
+/// Options of `adduser` (Debian and BusyBox) that take a value.
+const ADDUSER_VALUE_OPTIONS: &[&str] = &[
+    "--home",
+    "--shell",
+    "--uid",
+    "--gid",
+    "--ingroup",
+    "--gecos",
+    "--comment",
+    "--firstuid",
+    "--lastuid",
+    "--firstgid",
+    "--lastgid",
+    "--conf",
+    "--key",
+    "-h",
+    "-g",
+    "-s",
+    "-G",
+    "-u",
+    "-k",
+];
+
+/// The login a shell command creates with `useradd` or `adduser`, when it is a literal name.
+fn created_user(text: &str) -> Option<String> {
+    let commands = text.split(['\n', ';', '&', '|']);
+    commands.filter_map(command_creates_user).next_back()
+}
+
+fn command_creates_user(command: &str) -> Option<String> {
+    let mut words: Vec<&str> = Vec::new();
+    let mut raw = command.split_whitespace();
+    while let Some(word) = raw.next() {
+        if word.contains(['>', '<']) {
+            // A bare operator (`> /dev/null`) takes the next word as its target.
+            if word.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches(['>', '<']).is_empty()
+            {
+                raw.next();
+            }
+            continue;
+        }
+        words.push(word);
+    }
+    let position = words.iter().position(|w| matches!(w.rsplit('/').next(), Some("useradd" | "adduser")))?;
+    let tool = words[position].rsplit('/').next()?;
+    let args = &words[position + 1..];
+    let name = if tool == "useradd" { args.last().copied() } else { first_operand(args) }?;
+    valid_login(name).then(|| name.to_string())
+}
+
+fn first_operand<'a>(args: &[&'a str]) -> Option<&'a str> {
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if !arg.starts_with('-') {
+            return Some(arg);
+        }
+        if ADDUSER_VALUE_OPTIONS.contains(arg) {
+            iter.next();
+        }
+    }
+    None
+}
+
+fn valid_login(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// The shell command that creates `app` with the family's tools.
+fn create_command(family: Family) -> String {
+    let (name, id) = (USER_NAME, USER_ID);
+    match family {
+        Family::Debian => format!(
+            "groupadd --system --gid {id} {name} && useradd --system --uid {id} --gid {name} --no-log-init --create-home {name}"
+        ),
+        Family::Alpine | Family::Busybox => {
+            format!("addgroup -S -g {id} {name} && adduser -S -D -u {id} -G {name} {name}")
+        }
+        Family::Rhel => format!("groupadd -r -g {id} {name} && useradd -r -m -u {id} -g {name} {name}"),
+    }
+}
+
+fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) -> Finding {
+    let file = context.file;
+    let (at, line) = insertion_point(context, stage);
+    let user_keyword = context.keyword("USER");
+    let (text, user, message) = match plan(file, chain, facts) {
+        Plan::Switch { user, why } => (
+            format!("{user_keyword} {user}\n"),
+            user.clone(),
+            format!("the final stage runs as root: switch to `{user}`, {why} (CIS 4.1)"),
+        ),
+        Plan::Create { family } => {
+            let mut command = create_command(family);
+            let mut message =
+                format!("the final stage runs as root: create system user `{USER_NAME}` (UID/GID {USER_ID})");
+            if let Some(dir) = working_directory(file, chain, at) {
+                command.push_str(&format!(" && chown {USER_NAME}:{USER_NAME} {dir}"));
+                message.push_str(&format!(", give it the working directory {dir}"));
+            }
+            message.push_str(" and switch to it (CIS 4.1)");
+            (
+                format!("{} {command}\n{user_keyword} {USER_NAME}\n", context.keyword("RUN")),
+                USER_NAME.to_string(),
+                message,
+            )
+        }
+        Plan::Numeric { why } => (
+            format!("{user_keyword} {NUMERIC_USER}\n"),
+            NUMERIC_USER.to_string(),
+            format!("the final stage runs as root: switch to numeric user {NUMERIC_USER}, {why} (CIS 4.1)"),
+        ),
+    };
+    Finding::new(ID, line, message)
+        .with_risk(risk(file, chain, &user))
+        .with_fix(Fix::new(Applicability::Unsafe, vec![Edit::insert(at, text)]))
+}
+
+/// System directories a new user must not own, and trees under which it must own nothing.
+const SYSTEM_DIRECTORIES: &[&str] = &[
+    "/",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/usr",
+    "/usr/local",
+    "/usr/src",
+    "/usr/share",
+    "/etc",
+    "/var",
+    "/opt",
+    "/home",
+    "/root",
+    "/tmp",
+    "/run",
+];
+const SYSTEM_TREES: &[&str] = &[
+    "/bin/",
+    "/sbin/",
+    "/lib/",
+    "/lib64/",
+    "/etc/",
+    "/proc/",
+    "/sys/",
+    "/dev/",
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/usr/lib/",
+    "/usr/local/bin/",
+    "/usr/local/sbin/",
+    "/usr/local/lib/",
+    "/var/lib/",
+    "/var/run/",
+    "/run/",
+];
+
+/// The image's working directory at byte `at`, when it is a literal application directory
+/// the new user may own (so the app can create files in it; what is already in it stays
+/// root's).
+fn working_directory(file: &Dockerfile, chain: &[&Stage], at: usize) -> Option<String> {
+    let workdir = chain_instructions(file, chain)
+        .into_iter()
+        .rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= at)?;
+    let dir = workdir.args.trim().trim_end_matches('/');
+    let literal = dir.starts_with('/')
+        && !dir.contains(|c: char| c.is_whitespace() || matches!(c, '$' | '"' | '\'' | '\\' | '*' | '?'));
+    let system = SYSTEM_DIRECTORIES.contains(&dir)
+        || SYSTEM_TREES.iter().any(|tree| dir.starts_with(tree) || Some(dir) == tree.strip_suffix('/'));
+    (literal && !system).then(|| dir.to_string())
+}
+
+/// Where the `USER` goes, and the line of the instruction it goes before (the finding's
+/// line, so that a suppression comment above that instruction applies).
+fn insertion_point(context: &Context, stage: &Stage) -> (usize, usize) {
+    let instructions = context.file.stage_instructions(stage);
+    let anchor = instructions
+        .iter()
+        .rposition(|instruction| ROOT_WORK.iter().any(|keyword| instruction.is(keyword)))
+        .unwrap_or(0);
+    let before = instructions[anchor + 1..]
+        .iter()
+        .find(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)));
+    match before {
+        Some(instruction) => (insertion_point_above(context, instruction), instruction.start_line),
+        None => {
+            let last = &instructions[instructions.len() - 1];
+            (last.line_span.end, last.start_line)
+        }
+    }
+}
+
+/// Before the comment block that describes `instruction`.
+fn insertion_point_above(context: &Context, instruction: &Instruction) -> usize {
+    context
+        .file
+        .comments_above(instruction)
+        .last()
+        .and_then(|comment| context.file.line_start(comment.line))
+        .unwrap_or(instruction.line_span.start)
+}
+
+fn risk(file: &Dockerfile, chain: &[&Stage], user: &str) -> String {
+    let mut risk = format!(
+        "the process runs as `{user}` instead of root: whatever it writes at run time (data, caches, PID and log files) must be in a directory that user owns; files copied or created as root are read-only to it"
+    );
+    if user == NUMERIC_USER {
+        risk.push_str("; a numeric user has no home directory and no name");
+    }
+    let low = low_ports(file, chain);
+    if !low.is_empty() {
+        risk.push_str(&format!(
+            "; EXPOSE {}: binding a port below 1024 as non-root works under Docker 20.10+ but fails under Kubernetes, rootless Podman and OpenShift",
+            low.join(", ")
+        ));
+    }
+    risk
+}
+
+/// The ports below 1024 the image EXPOSEs, as written.
+fn low_ports(file: &Dockerfile, chain: &[&Stage]) -> Vec<String> {
+    chain_instructions(file, chain)
+        .into_iter()
+        .filter(|instruction| instruction.is("EXPOSE"))
+        .flat_map(|instruction| instruction.words.iter())
+        .filter(|word| {
+            let port = word.text.split('/').next().unwrap_or("");
+            let first = port.split('-').next().unwrap_or("");
+            first.parse::<u16>().is_ok_and(|port| port < 1024)
+        })
+        .map(|word| word.text.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{run, Options, Report};
+    use crate::rules::NoBuildContext;
+
+    fn outcome(input: &str) -> (String, Vec<Report>) {
+        let outcome = run(input, &[&NonRootUser], &NoBuildContext, &Options::default()).unwrap();
+        let again = run(&outcome.output, &[&NonRootUser], &NoBuildContext, &Options::default()).unwrap();
+        assert_eq!(again.output, outcome.output, "idempotent");
+        assert!(again.reports.iter().all(|r| !r.fixed), "a fixed file has nothing left to fix");
+        (outcome.output, outcome.reports)
+    }
+
+    fn fix(input: &str) -> String {
+        outcome(input).0
+    }
+
+    fn debian_create() -> String {
+        format!("RUN {}\nUSER app\n", create_command(Family::Debian))
+    }
+
+    #[test]
+    fn debian_single_stage_creates_app_before_cmd() {
+        let out =
+            fix("FROM python:3.12-slim\nCOPY app.py /app/\n# start\nCMD [\"python\", \"/app/app.py\"]\n");
+        assert_eq!(
+            out,
+            format!(
+                "FROM python:3.12-slim\nCOPY app.py /app/\n{}# start\nCMD [\"python\", \"/app/app.py\"]\n",
+                debian_create()
+            )
+        );
+    }
+
+    #[test]
+    fn created_user_owns_the_working_directory() {
+        let out = fix("FROM debian\nWORKDIR /srv/app/\nCOPY . .\nCMD x\n");
+        assert!(out.contains("--create-home app && chown app:app /srv/app\nUSER app\nCMD x"), "{out}");
+        for workdir in ["/", "/usr/local/bin", "$HOME", "/etc/app", "relative"] {
+            let out = fix(&format!("FROM debian\nWORKDIR {workdir}\nCOPY . .\nCMD x\n"));
+            assert!(!out.contains("chown"), "{workdir}: {out}");
+        }
+        let out = fix("FROM node\nWORKDIR /app\nCMD x\n");
+        assert!(!out.contains("chown"), "an existing user is not given directories: {out}");
+    }
+
+    #[test]
+    fn alpine_and_busybox_use_addgroup_adduser() {
+        let out = fix("FROM alpine:3.20\nRUN apk add --no-cache curl\nENTRYPOINT [\"curl\"]\n");
+        assert!(
+            out.contains(
+                "RUN addgroup -S -g 10001 app && adduser -S -D -u 10001 -G app app\nUSER app\nENTRYPOINT"
+            ),
+            "{out}"
+        );
+        let out = fix("FROM busybox\nCOPY a /a\n");
+        assert!(
+            out.ends_with(
+                "COPY a /a\nRUN addgroup -S -g 10001 app && adduser -S -D -u 10001 -G app app\nUSER app\n"
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn rhel_uses_shadow_utils_and_minimal_falls_back_to_numeric() {
+        let out =
+            fix("FROM registry.access.redhat.com/ubi9/ubi:9.4\nRUN dnf install -y python3\nCMD python3\n");
+        assert!(
+            out.contains("RUN groupadd -r -g 10001 app && useradd -r -m -u 10001 -g app app\nUSER app\nCMD"),
+            "{out}"
+        );
+        let out = fix("FROM registry.access.redhat.com/ubi9/ubi-minimal\nRUN microdnf install -y python3\nCMD python3\n");
+        assert!(out.contains("microdnf install -y python3\nUSER 65532:65532\nCMD"), "{out}");
+        let out = fix(
+            "FROM registry.access.redhat.com/ubi9/ubi-minimal\nRUN microdnf install -y shadow-utils\nCMD x\n",
+        );
+        assert!(out.contains("useradd -r -m"), "installed shadow-utils: {out}");
+    }
+
+    #[test]
+    fn family_from_package_manager_when_the_image_is_unknown() {
+        let out = fix("FROM example/base\nRUN apt-get update && apt-get install -y x\nCMD x\n");
+        assert!(out.contains("useradd --system"), "{out}");
+        let out = fix("FROM example/base\nCOPY x /x\nCMD x\n");
+        assert!(out.contains("USER 65532:65532\nCMD x"), "{out}");
+    }
+
+    #[test]
+    fn built_in_user_of_the_base() {
+        let out = fix("FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci\nEXPOSE 3000\nCMD [\"node\", \"server.js\"]\n");
+        assert_eq!(
+            out,
+            "FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci\nEXPOSE 3000\nUSER node\nCMD [\"node\", \"server.js\"]\n"
+        );
+    }
+
+    #[test]
+    fn user_created_or_used_earlier_is_reused() {
+        let out = fix("FROM debian:12\nRUN useradd -m -u 1001 -s /bin/bash worker\nCOPY a /a\nCMD a\n");
+        assert_eq!(
+            out,
+            "FROM debian:12\nRUN useradd -m -u 1001 -s /bin/bash worker\nCOPY a /a\nUSER worker\nCMD a\n"
+        );
+        let out = fix("FROM alpine\nRUN adduser -D -g '' svc && echo ok\nCMD a\n");
+        assert!(out.contains("USER svc\nCMD a"), "{out}");
+        let out = fix("FROM node\nUSER node\nRUN npm ci\nUSER root\nRUN apt-get update\nCMD a\n");
+        assert!(out.ends_with("RUN apt-get update\nUSER node\nCMD a\n"), "{out}");
+    }
+
+    #[test]
+    fn multi_stage_changes_only_the_final_stage() {
+        let input = "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12-slim\nCOPY --from=build /app /app\nCMD [\"/app\"]\n";
+        let out = fix(input);
+        assert_eq!(
+            out,
+            format!("FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12-slim\nCOPY --from=build /app /app\n{}CMD [\"/app\"]\n", debian_create())
+        );
+    }
+
+    #[test]
+    fn already_non_root_or_inherited_is_left_alone() {
+        for input in [
+            "FROM debian\nUSER 1000:1000\nCMD x\n",
+            "FROM debian AS base\nRUN useradd app\nUSER app\nFROM base\nCOPY a /a\nCMD x\n",
+            "FROM gcr.io/distroless/static-debian12:nonroot\nCOPY a /a\n",
+            "FROM debian\nUSER $APP_USER\n",
+            "ARG REGISTRY=quay.io\nARG BASE=$REGISTRY/jupyter/scipy-notebook\nFROM $BASE\nRUN pip install x\n",
+        ] {
+            let (out, reports) = outcome(input);
+            assert_eq!(out, input);
+            assert!(reports.is_empty(), "{input}: {reports:?}");
+        }
+    }
+
+    #[test]
+    fn root_user_values() {
+        for root in ["root", "0", "root:root", "0:0", " root "] {
+            assert!(is_root(root), "{root}");
+        }
+        for user in ["app", "1000", "app:root", "$U", "10001:0"] {
+            assert!(!is_root(user), "{user}");
+        }
+        let out = fix("FROM debian\nUSER app\nUSER root\nCMD x\n");
+        assert_eq!(out, "FROM debian\nUSER app\nUSER root\nUSER app\nCMD x\n");
+    }
+
+    #[test]
+    fn scratch_and_distroless_get_the_numeric_user() {
+        let out =
+            fix("FROM golang AS b\nRUN go build\nFROM scratch\nCOPY --from=b /a /a\nENTRYPOINT [\"/a\"]\n");
+        assert!(out.ends_with("COPY --from=b /a /a\nUSER 65532:65532\nENTRYPOINT [\"/a\"]\n"), "{out}");
+        let out = fix("FROM gcr.io/distroless/static-debian12\nCOPY a /a\n");
+        assert_eq!(out, "FROM gcr.io/distroless/static-debian12\nCOPY a /a\nUSER 65532:65532\n");
+    }
+
+    #[test]
+    fn declines_privilege_dropping_designs() {
+        for (input, reason) in [
+            ("FROM debian\nRUN apt-get install -y gosu\nENTRYPOINT [\"/entry.sh\"]\n", "gosu"),
+            ("FROM alpine\nRUN apk add su-exec\nCMD x\n", "su-exec"),
+            ("FROM debian\nENTRYPOINT [\"setpriv\", \"--reuid=1000\", \"x\"]\n", "setpriv"),
+            ("FROM debian\nCMD chroot --userspec=app / x\n", "--userspec"),
+            (
+                "FROM debian\nADD https://github.com/just-containers/s6-overlay/releases/x.tar.xz /tmp\n",
+                "s6-overlay",
+            ),
+            ("FROM debian\nENTRYPOINT [\"/init\"]\n", "/init"),
+            ("FROM postgres:16\nCOPY init.sql /docker-entrypoint-initdb.d/\n", "gosu"),
+            ("FROM redis:7-alpine\nCMD redis-server\n", "redis"),
+            (
+                "FROM debian\nRUN apt-get install -y supervisor\nCMD [\"/usr/bin/supervisord\", \"-n\"]\n",
+                "supervisord",
+            ),
+            ("FROM centos:7\nCMD [\"/usr/sbin/init\"]\n", "/usr/sbin/init"),
+            (
+                "FROM debian\nCOPY start.sh /root/start.sh\nENTRYPOINT [\"/root/start.sh\"]\n",
+                "/root/start.sh",
+            ),
+            ("FROM debian\nWORKDIR /root/app\nCOPY . .\nCMD ./run\n", "/root/app"),
+            ("FROM mcr.microsoft.com/windows/servercore:ltsc2022\nCMD x\n", "ContainerUser"),
+            ("FROM example/win\nSHELL [\"powershell\", \"-Command\"]\nRUN x\n", "ContainerUser"),
+            ("# escape=`\nFROM example/win\nRUN choco install -y git\n", "ContainerUser"),
+            ("FROM example/win\nRUN powershell -Command x\n", "ContainerUser"),
+            ("ARG BASE\nFROM $BASE\nCOPY a /a\n", "cannot resolve"),
+            ("ARG A=$B/x\nFROM $A\nCOPY a /a\n", "cannot resolve"),
+            ("ARG V\nFROM postgres:${V}\nCOPY a /a\n", "postgres"),
+        ] {
+            let (out, reports) = outcome(input);
+            assert_eq!(out, input);
+            assert_eq!(reports.len(), 1, "{input}");
+            assert!(!reports[0].fixed);
+            assert!(reports[0].message.contains(reason), "{input}: {}", reports[0].message);
+        }
+    }
+
+    #[test]
+    fn low_ports_are_named_in_the_risk() {
+        let (_, reports) = outcome("FROM debian\nEXPOSE 80/tcp 8080 443\nCMD x\n");
+        let risk = reports[0].risk.as_deref().unwrap();
+        assert!(risk.contains("EXPOSE 80/tcp, 443") && risk.contains("Kubernetes"), "{risk}");
+        let (_, reports) = outcome("FROM debian\nEXPOSE 8080\nCMD x\n");
+        assert!(!reports[0].risk.as_deref().unwrap().contains("EXPOSE"));
+    }
+
+    #[test]
+    fn keeps_the_file_casing_and_line_endings() {
+        let out = fix("from debian:12\ncopy a /a\ncmd x\n");
+        assert!(out.contains("\nrun groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-log-init --create-home app\nuser app\ncmd x\n"), "{out}");
+        let out = fix("FROM node:20\r\nRUN npm ci\r\nCMD x\r\n");
+        assert_eq!(out, "FROM node:20\r\nRUN npm ci\r\nUSER node\r\nCMD x\r\n");
+    }
+
+    #[test]
+    fn suppression_above_the_instruction_the_user_goes_before() {
+        let input = "FROM debian:12\nCOPY a /a\n# dockfix: ignore=non-root-user\nCMD x\n";
+        let (out, reports) = outcome(input);
+        assert_eq!(out, input);
+        assert!(reports.is_empty(), "{reports:?}");
+    }
+
+    #[test]
+    fn reads_user_creation_commands() {
+        assert_eq!(created_user("useradd -r -u 1001 -g grp appuser"), Some("appuser".into()));
+        assert_eq!(
+            created_user("adduser --disabled-password --gecos \"\" bob && chown bob /x"),
+            Some("bob".into())
+        );
+        assert_eq!(created_user("adduser -D -h /home/u -s /bin/sh u"), Some("u".into()));
+        assert_eq!(created_user("/usr/sbin/useradd -m joe > /dev/null"), Some("joe".into()));
+        assert_eq!(created_user("useradd -m $USER"), None);
+        assert_eq!(created_user("apt-get install -y curl"), None);
+    }
+    #[test]
+    fn fixtures_end_non_root_or_say_why() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(ID);
+        let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().path()).collect();
+        paths.sort();
+        assert!(paths.len() >= 15);
+        for path in paths {
+            let input = std::fs::read_to_string(&path).unwrap();
+            let (out, reports) = outcome(&input);
+            let name = path.display();
+            let file = Dockerfile::parse(crate::source::Source::new(&out).text());
+            let stage = file.final_stage().unwrap();
+            let facts = resolved_base_facts(&file, stage);
+            let state = start_user(&file, &stage_chain(&file, stage), &facts);
+            if out == input {
+                let declined = reports.iter().all(|r| !r.fixed);
+                assert!(
+                    declined && (reports.is_empty() == matches!(state, StartUser::NonRoot))
+                        || input.contains("dockfix: ignore"),
+                    "{name}: {reports:?}"
+                );
+            } else {
+                assert!(matches!(state, StartUser::NonRoot), "{name}: still root after the fix");
+                assert!(reports.iter().all(|r| r.fixed && r.risk.is_some()), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_variable_in_the_tag_only_still_names_the_image() {
+        let out = fix("ARG V=20\nARG VARIANT\nFROM node:${VARIANT}-alpine\nCOPY . .\nCMD x\n");
+        assert!(out.contains("COPY . .\nUSER node\nCMD x"), "{out}");
+        let out = fix("ARG PY\nFROM python:${PY}-alpine\nCOPY . .\nCMD x\n");
+        assert!(out.contains("adduser -S"), "{out}");
+    }
+
+    #[test]
+    fn goes_after_heredocs_and_into_empty_stages() {
+        let out = fix("FROM node:20\nRUN <<EOF\nnpm ci\nEOF\nCMD x\n");
+        assert_eq!(out, "FROM node:20\nRUN <<EOF\nnpm ci\nEOF\nUSER node\nCMD x\n");
+        assert_eq!(fix("FROM scratch\n"), "FROM scratch\nUSER 65532:65532\n");
+        let out = fix("FROM debian:12\n");
+        assert_eq!(out, format!("FROM debian:12\n{}", debian_create()));
+    }
+
+    #[test]
+    fn appends_to_a_file_without_final_newline() {
+        assert_eq!(
+            fix("FROM node:20\nRUN npm ci"),
+            "FROM node:20\nRUN npm ci\nUSER node",
+            "the missing final newline stays missing"
+        );
+    }
+}
