@@ -138,22 +138,24 @@ fn fix(args: &FixArgs) -> Result<u8> {
         bail!("`-` (stdin) cannot be combined with other paths");
     }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let mut results = Vec::new();
     // One file reached through several arguments is fixed (and written) once.
     let mut seen = HashSet::new();
+    let mut jobs: Vec<Result<PathBuf, FileResult>> = Vec::new();
     for path in &paths {
         match discover::dockerfiles(std::slice::from_ref(path)) {
-            Ok(found) => results.extend(
+            Ok(found) => jobs.extend(
                 found
-                    .iter()
-                    .filter(|file| {
-                        seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()))
-                    })
-                    .map(|file| fix_file(file, args, &rules, &options)),
+                    .into_iter()
+                    .filter(|file| seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.clone())))
+                    .map(Ok),
             ),
-            Err(error) => results.push(error_result(path, format!("{error:#}"))),
+            Err(error) => jobs.push(Err(error_result(path, format!("{error:#}")))),
         }
     }
+    let mut results = in_parallel(jobs, |job| match job {
+        Ok(file) => fix_file(&file, args, &rules, &options),
+        Err(result) => result,
+    });
     if args.write {
         for result in results.iter_mut().filter(|result| result.changed()) {
             let output = result.output.as_deref().unwrap_or_default();
@@ -182,6 +184,35 @@ fn fix(args: &FixArgs) -> Result<u8> {
     }
     eprint!("{}", report::summary(&results, args.write));
     Ok(exit_code(&results, args.check))
+}
+
+/// Maps `items` on all cores; the results keep the order of the items, so output does not
+/// depend on scheduling.
+fn in_parallel<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
+    if threads <= 1 {
+        return items.into_iter().map(work).collect();
+    }
+    let mut buckets: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (index, item) in items.into_iter().enumerate() {
+        buckets[index % threads].push((index, item));
+    }
+    let work = &work;
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = buckets
+            .into_iter()
+            .map(|bucket| {
+                scope.spawn(move || bucket.into_iter().map(|(i, item)| (i, work(item))).collect::<Vec<_>>())
+            })
+            .collect();
+        // A panic in a worker is a bug; re-raise it rather than lose files silently.
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    done.sort_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, result)| result).collect()
 }
 
 fn exit_code(results: &[FileResult], check: bool) -> u8 {
