@@ -2,7 +2,7 @@
 //! shell, their distro family. The facts are tables, kept apart from the mechanics that use
 //! them, so adding an image family is a one-line change.
 
-use crate::syntax::{Dockerfile, Stage};
+use crate::syntax::{Dockerfile, Instruction, Stage};
 
 /// An image reference split into its parts (`registry/path:tag@digest`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -299,6 +299,51 @@ pub fn lacks_user_tools(image: &str) -> bool {
     })
 }
 
+/// The stages whose instructions make up the image of `stage`, root ancestor first.
+pub fn stage_chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
+    let mut chain = vec![stage];
+    let mut current = stage;
+    // Stage bases only point backwards, so this ends.
+    while let Some(parent) = current.base_stage.and_then(|idx| file.stages.get(idx)) {
+        chain.push(parent);
+        current = parent;
+    }
+    chain.reverse();
+    chain
+}
+
+/// Every instruction of a stage chain, in build order.
+pub fn chain_instructions<'a>(file: &'a Dockerfile, chain: &[&'a Stage]) -> Vec<&'a Instruction> {
+    chain.iter().flat_map(|stage| file.stage_instructions(stage).iter()).collect()
+}
+
+/// Programs that only exist on Windows, as the first word of a command.
+const WINDOWS_PROGRAMS: &[&str] = &["powershell", "pwsh", "cmd", "choco", "msbuild", "msiexec"];
+
+/// Signs of a Windows image whatever its base's name: the `` # escape=` `` directive Windows
+/// files use for their paths, or a `SHELL`, `RUN`, `CMD` or `ENTRYPOINT` that starts
+/// PowerShell, cmd, Chocolatey or any `.exe`, `.cmd`, `.bat` or `.ps1` program.
+pub fn windows_signs(file: &Dockerfile, chain: &[&Stage]) -> bool {
+    if file.directives.iter().any(|d| d.name == "escape" && d.value.trim() == "`") {
+        return true;
+    }
+    chain_instructions(file, chain)
+        .into_iter()
+        .filter(|i| i.is("SHELL") || i.is("RUN") || i.is("CMD") || i.is("ENTRYPOINT"))
+        .any(starts_windows_program)
+}
+
+fn starts_windows_program(instruction: &Instruction) -> bool {
+    let first = match &instruction.exec_form {
+        Some(words) => words.first().map(String::as_str).unwrap_or(""),
+        None => instruction.args.split_whitespace().next().unwrap_or(""),
+    };
+    let program = first.rsplit(['\\', '/']).next().unwrap_or(first).to_ascii_lowercase();
+    let program = program.trim_matches('"');
+    [".exe", ".cmd", ".bat", ".ps1"].iter().any(|ext| program.ends_with(ext))
+        || WINDOWS_PROGRAMS.contains(&program)
+}
+
 /// Facts about the root image of `stage`, following `FROM <earlier stage>` chains and
 /// substituting ARG defaults declared before the first `FROM`.
 pub fn base_facts(file: &Dockerfile, stage: &Stage) -> BaseFacts {
@@ -457,6 +502,23 @@ mod tests {
         assert_eq!(facts_for_image("gcr.io/distroless/base:debug").has_shell, None);
         assert!(facts_for_image("mcr.microsoft.com/windows/servercore:ltsc2022").is_windows());
         assert_eq!(facts_for_image("example/thing").family, None);
+    }
+
+    #[test]
+    fn windows_signs_beyond_the_name() {
+        for text in [
+            "# escape=`\nFROM example/base\nRUN echo\n",
+            "FROM ${BASE}\nRUN [\"msbuild.exe\", \"app.csproj\"]\n",
+            "FROM ${BASE}\nENTRYPOINT [\"app.exe\"]\n",
+            "FROM ${BASE}\nSHELL [\"powershell\", \"-Command\"]\n",
+            "FROM x\nRUN C:\\tools\\setup.bat /quiet\n",
+        ] {
+            let file = Dockerfile::parse(text);
+            let chain = stage_chain(&file, &file.stages[0]);
+            assert!(windows_signs(&file, &chain), "{text}");
+        }
+        let file = Dockerfile::parse("FROM ${BASE}\nRUN apt-get install -y x\nCMD [\"/app\"]\n");
+        assert!(!windows_signs(&file, &stage_chain(&file, &file.stages[0])));
     }
 
     #[test]

@@ -85,8 +85,8 @@
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{
-    base_facts, built_in_user, default_user, drops_privileges, facts_for_image, lacks_user_tools,
-    resolve_args, BaseFacts, Family,
+    base_facts, built_in_user, chain_instructions, default_user, drops_privileges, facts_for_image,
+    lacks_user_tools, resolve_args, stage_chain, windows_signs, BaseFacts, Family,
 };
 use crate::rules::{module_docs, Context, Rule};
 use crate::syntax::{Dockerfile, Instruction, Stage};
@@ -147,7 +147,7 @@ impl Rule for NonRootUser {
         if matches!(start, StartUser::NonRoot) {
             return Vec::new();
         }
-        if facts.is_windows() || uses_windows_shell(file, &chain) {
+        if facts.is_windows() || windows_signs(file, &chain) {
             return vec![Finding::new(
                 ID,
                 from_line,
@@ -200,24 +200,6 @@ fn variable_only_in_tag(image: &str) -> bool {
     }
 }
 
-/// The stages whose instructions make up the final image, root ancestor first.
-fn stage_chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
-    let mut chain = vec![stage];
-    let mut current = stage;
-    // Stage bases only point backwards, so this ends.
-    while let Some(parent) = current.base_stage.and_then(|idx| file.stages.get(idx)) {
-        chain.push(parent);
-        current = parent;
-    }
-    chain.reverse();
-    chain
-}
-
-/// Every instruction of the chain, in build order.
-fn chain_instructions<'a>(file: &'a Dockerfile, chain: &[&'a Stage]) -> Vec<&'a Instruction> {
-    chain.iter().flat_map(|stage| file.stage_instructions(stage).iter()).collect()
-}
-
 /// Whether a `USER` value means root (or Windows' `ContainerAdministrator`). A value with a
 /// variable is taken as non-root: the file chose it on purpose.
 fn is_root(user: &str) -> bool {
@@ -245,28 +227,6 @@ fn start_user(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> StartUs
             Some(_) => StartUser::Root,
         },
     }
-}
-
-/// Signs of a Windows image whatever its name: the `` # escape=` `` directive Windows files use
-/// for their paths, a `SHELL` or a `RUN` that starts PowerShell, cmd or Chocolatey.
-fn uses_windows_shell(file: &Dockerfile, chain: &[&Stage]) -> bool {
-    if file.directives.iter().any(|d| d.name == "escape" && d.value.trim() == "`") {
-        return true;
-    }
-    let windows_word = |text: &str| {
-        let first = match text.trim_start().strip_prefix('[') {
-            Some(rest) => rest.trim_start().trim_start_matches('"'),
-            None => text.trim_start(),
-        };
-        let first = first.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).next().unwrap_or("");
-        let first = first.to_ascii_lowercase();
-        let first = first.strip_suffix(".exe").unwrap_or(&first);
-        matches!(first, "powershell" | "pwsh" | "cmd" | "choco")
-    };
-    chain_instructions(file, chain)
-        .into_iter()
-        .filter(|i| i.is("SHELL") || i.is("RUN"))
-        .any(|instruction| windows_word(&instruction.args))
 }
 
 /// A finding without fix when starting as root is what the image is built for.

@@ -40,8 +40,11 @@
 //! ```
 //!
 //! Left alone, with a finding that says why: `scratch`, distroless and other shell-less bases
-//! (no `find`, no shell to run it), Windows images, and a final stage that already runs as a
-//! non-root user at that point (the `chmod` could not work). A `RUN` that already does
+//! (no `find`, no shell to run it), Windows images (by name, by the `` # escape=` ``
+//! directive, or by PowerShell, cmd or `.exe` commands), a base image behind an `ARG` without
+//! a default when no `RUN` installs Linux packages (dockfix cannot tell what it is), and a
+//! final stage that already runs as a non-root user at that point (the `chmod` could not
+//! work). A `RUN` that already does
 //! `find ... -perm ... chmod ...-s` after the last package install counts as done.
 //!
 //! ## Fix safety
@@ -52,7 +55,7 @@
 //! image for setuid files once after the change.
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::image::base_facts;
+use crate::image::{base_facts, chain_instructions, stage_chain, windows_signs};
 use crate::rules::{module_docs, Context, Rule};
 use crate::syntax::Instruction;
 
@@ -110,8 +113,20 @@ impl Rule for StripSetuid {
         };
         let from = &file.instructions[stage.from];
         let facts = base_facts(file, stage);
-        if facts.is_windows() {
+        let chain = stage_chain(file, stage);
+        if facts.is_windows() || windows_signs(file, &chain) {
             return vec![Finding::new(ID, from.start_line, "Windows image: setuid bits do not apply")];
+        }
+        let installs_linux_packages = chain_instructions(file, &chain).into_iter().any(installs_packages);
+        if facts.image.is_none() && !installs_linux_packages {
+            return vec![Finding::new(
+                ID,
+                from.start_line,
+                format!(
+                    "cannot resolve the base image `{}`, and nothing in the file shows a Linux shell: add the strip by hand if it is one",
+                    stage.base
+                ),
+            )];
         }
         if facts.has_shell == Some(false) {
             let image = facts.image.as_deref().unwrap_or("the base image");
@@ -252,6 +267,8 @@ mod tests {
             "FROM golang AS b\nRUN go build\nFROM scratch\nCOPY --from=b /a /a\n",
             "FROM gcr.io/distroless/static-debian12\nCMD [\"/a\"]\n",
             "FROM mcr.microsoft.com/windows/servercore:ltsc2022\nRUN echo\n",
+            "ARG BASE\nFROM $BASE\nCOPY . /app\nENTRYPOINT [\"app.exe\"]\n",
+            "ARG BASE\nFROM $BASE\nCOPY . /app\nCMD [\"/app/run\"]\n",
             "FROM debian\nRUN apt-get install -y x && find / -xdev -perm /6000 -type f -exec chmod a-s {} +\n",
         ] {
             assert_eq!(fix(input), input, "{input}");
