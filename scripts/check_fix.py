@@ -151,6 +151,7 @@ def verdict(a):
     # ONBUILD-wrapped kinds are keyed "ONBUILD RUN": accept "ONBUILD_RUN" spelling in the variable too
     allowed_added = {x.replace("_", " ") if x.startswith("ONBUILD_") else x for x in allowed_added}
     conversions = [x for x in a.allowed_conversions.replace(",", " ").split() if ":" in x]
+    allowed_lost = set(a.allowed_lost.replace(",", " ").split())
 
     changed, unchanged, declined = [], [], []
     panics, timeouts, unexpected, declined_modified, non_idem, notes = [], [], [], [], [], []
@@ -212,6 +213,7 @@ def verdict(a):
         lost, added = apply_conversions(r.get("instruction_kinds_lost", {}),
                                         r.get("instruction_kinds_added", {}), conversions)
         bad_added = {k: v for k, v in added.items() if k not in allowed_added}
+        lost = {k: v for k, v in lost.items() if k not in allowed_lost}
         if lost or bad_added:
             why = []
             if lost:
@@ -238,8 +240,9 @@ def verdict(a):
     show("stray files left in AFTER", stray)
     show("files gone from AFTER", vanished)
     show("parser regressions: BuildKit parsed it before, not after", regressions, lambda t: "%s: %s" % t)
-    show("instruction-kind violations (allowed added: %s; conversions: %s)"
-         % (" ".join(sorted(allowed_added)) or "-", " ".join(conversions) or "-"),
+    show("instruction-kind violations (allowed added: %s; allowed lost: %s; conversions: %s)"
+         % (" ".join(sorted(allowed_added)) or "-", " ".join(sorted(allowed_lost)) or "-",
+            " ".join(conversions) or "-"),
          kind_violations, lambda t: "%s: %s%s" % (t[0], t[1], ("\n      " + t[2]) if t[2] else ""))
     if fixed_parse:
         print("  note: %d files BuildKit rejected before parse after the fix: %s"
@@ -301,6 +304,7 @@ def main():
     v.add_argument("--work", required=True)
     v.add_argument("--allowed-added", default="RUN USER")
     v.add_argument("--allowed-conversions", default="ADD:COPY")
+    v.add_argument("--allowed-lost", default="")
     v.add_argument("--write-ok", default="0 2")
     v.add_argument("--fail-declined-modified", type=int, default=1)
     d = sub.add_parser("dl3020")

@@ -5,6 +5,7 @@ use crate::edit::Finding;
 use crate::syntax::Dockerfile;
 
 pub mod add_to_copy;
+pub mod env_secrets;
 pub mod non_root_user;
 pub mod strip_setuid;
 
@@ -82,7 +83,12 @@ pub trait Rule: Sync {
 
 /// Every transform, in the order the engine runs them.
 pub fn all() -> &'static [&'static dyn Rule] {
-    &[&add_to_copy::AddToCopy, &strip_setuid::StripSetuid, &non_root_user::NonRootUser]
+    &[
+        &add_to_copy::AddToCopy,
+        &strip_setuid::StripSetuid,
+        &non_root_user::NonRootUser,
+        &env_secrets::EnvSecrets,
+    ]
 }
 
 pub fn by_id(id: &str) -> Option<&'static dyn Rule> {

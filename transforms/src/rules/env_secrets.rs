@@ -1,0 +1,1371 @@
+//! # env-secrets
+//!
+//! ## What it does
+//!
+//! Finds secrets written into `ENV` and `ARG` instructions and takes them out of the image.
+//!
+//! A pair is a secret when its **name** matches BuildKit's own rule (split on `_`, any part is
+//! `apikey`, `auth`, `credential(s)`, `key`, `password`, `pword`, `passwd`, `secret` or
+//! `token`, and no part is `public`, `file` or `version`), or one of the names that rule misses
+//! (`*_PASS`, `*_PWD`, `*PASSWORD` such as `PGPASSWORD`, `*_PASSPHRASE`, `PRIVATEKEY`,
+//! `SECRETKEY`, `ACCESSKEY`, `APITOKEN`, ...), or when its **value** looks like a credential
+//! whatever the name: an AWS access key id (`AKIA...`/`ASIA...`), a GitHub token (`ghp_`,
+//! `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`), a GitLab token (`glpat-`), a Slack token
+//! (`xoxb-`, `xoxp-`, ...), a Stripe live key (`sk_live_`, `rk_live_`), a
+//! `-----BEGIN ... PRIVATE KEY-----` block, or a URL with `user:password@`.
+//!
+//! Not secrets, left alone: a value that is empty or uses a variable (`$TOKEN`, `${TOKEN}`,
+//! `Bearer $TOKEN`: a reference is not a literal), `ARG NAME` without a value, a `*_KEY`
+//! holding a hex key fingerprint or key id (`GPG_KEY`, 40 or 16 hex digits, spaces allowed),
+//! `*_KEY_ID`, names that describe a secret rather than hold one (`*_FILE`, `*_PATH`,
+//! `*_URL`, `*_HOST`, `*_PORT`, `*_NAME`, `*_TYPE`, `*_USER`, `*_ENABLED`, ...), a `*_KEY` or
+//! `*_AUTH` holding a URL (a public key to download, an endpoint), and values that are a path,
+//! a boolean, or a placeholder (`**None**`, `<password>`: an entrypoint compares against it,
+//! removing it would change what the entrypoint does).
+//!
+//! What happens to a secret depends on who needs it:
+//!
+//! - **A `RUN` uses it at build time** (`$NAME` or `${NAME}` in a later `RUN` of the stage,
+//!   or, for `ENV`, of a stage built `FROM` it): the pair is removed, each such `RUN` gets
+//!   `--mount=type=secret,id=<id>,env=<NAME>` right after its keyword (other flags are kept;
+//!   `<id>` is the name in lower case with `-` for `_`), and the file gets a
+//!   `# syntax=docker/dockerfile:1.10` directive, the first version with `env=` secret
+//!   mounts: added as the first line (after any other parser directive, never above one), or
+//!   raised from an older `docker/dockerfile:1.x`. The finding gives the build command that
+//!   must now pass the secret: `docker build --secret id=<id>,env=<NAME> ...`.
+//! - **Only the running container needs it** (`ENV` that no `RUN` names): the pair is
+//!   removed; the finding says it must be supplied at run time (`docker run -e NAME`, a
+//!   compose or Kubernetes secret).
+//! - **`ARG` that no `RUN` names**: the default value is removed and `ARG NAME` stays, so a
+//!   `--build-arg NAME=...` (or a `RUN` that reads it from its environment) still works.
+//!
+//! Removing a pair keeps the rest of the instruction byte for byte (`ENV A=1 B=secret`
+//! becomes `ENV A=1`; a pair on a continuation line goes with its line break); the legacy
+//! `ENV NAME value` form, or an instruction left with nothing, is deleted with its lines.
+//!
+//! Every finding says that the literal value was already exposed (to everyone who can read
+//! the repository or pull the image, through its layers and history) and must be rotated.
+//! No message ever shows a value: it writes `NAME=****`.
+//!
+//! Reported but not rewritten, with the reason: a secret that another instruction reads at
+//! build time (`COPY`, `LABEL`, `ENV X=$SECRET`, `FROM`, `ONBUILD`, ...: a secret mount only
+//! reaches `RUN`); one read by a `RUN` or held by an instruction the parser did not
+//! understand; build-time secrets in a file whose `# syntax=` names another frontend or pins
+//! an older one by digest; build-time secrets of Windows images (dockfix cannot tell whether
+//! their builder supports secret mounts).
+//!
+//! ## Why
+//!
+//! `ENV` values are stored in the image config (`docker inspect` shows them) and in every
+//! container's environment; `ARG` values are recorded in `docker history`. Docker's build
+//! check `SecretsUsedInArgOrEnv` warns about this, but does not fix it. A BuildKit secret
+//! mount hands the value to the one `RUN` that needs it and leaves no trace in the image.
+//!
+//! ## Example
+//!
+//! ```dockerfile
+//! FROM node:22-slim
+//! ENV NODE_ENV=production NPM_TOKEN=hunter2
+//! RUN npm ci --registry "https://npm.example.com/?token=$NPM_TOKEN"
+//! ```
+//!
+//! becomes
+//!
+//! ```dockerfile
+//! # syntax=docker/dockerfile:1.10
+//! FROM node:22-slim
+//! ENV NODE_ENV=production
+//! RUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci --registry "https://npm.example.com/?token=$NPM_TOKEN"
+//! ```
+//!
+//! and must be built with `NPM_TOKEN=... docker build --secret id=npm-token,env=NPM_TOKEN .`
+//!
+//! ## Fix safety
+//!
+//! Unsafe: the build or run command changes. A build that does not pass
+//! `--secret id=<id>,env=<NAME>` runs the `RUN` with the variable unset; a container whose
+//! environment no longer has the secret must get it from `docker run -e` or its orchestrator.
+//! A `RUN` that reads the variable without naming it (a tool that looks it up itself, an
+//! `.npmrc` with `${NPM_TOKEN}`) is not found: give it the mount by hand. The fix needs
+//! BuildKit (Docker 23+ by default, buildah, ...).
+//!
+//! Suppress it for one instruction with `# dockfix: ignore=env-secrets` on the line above.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use crate::edit::{Applicability, Edit, Finding, Fix};
+use crate::image::base_facts;
+use crate::rules::{module_docs, Context, Rule};
+use crate::suppress::{is_suppressed, suppressions};
+use crate::syntax::{Dockerfile, Instruction};
+
+pub struct EnvSecrets;
+
+const ID: &str = "env-secrets";
+
+/// The dockerfile frontend the fix needs: secret mounts with `env=` came in 1.10.
+const SYNTAX_IMAGE: &str = "docker/dockerfile:1.10";
+const MIN_MINOR: u32 = 10;
+
+/// Name parts of BuildKit's `SecretsUsedInArgOrEnv` rule.
+const SECRET_PARTS: &[&str] =
+    &["apikey", "auth", "credential", "credentials", "key", "password", "pword", "passwd", "secret", "token"];
+
+/// Name parts that BuildKit's rule misses and that name a secret.
+const EXTRA_SECRET_PARTS: &[&str] = &[
+    "passphrase",
+    "privatekey",
+    "secretkey",
+    "accesskey",
+    "apitoken",
+    "authtoken",
+    "accesstoken",
+    "secrets",
+    "tokens",
+];
+
+/// Name parts that name a secret only next to another part (`DB_PASS`, `MYSQL_PWD`; `PWD`
+/// alone is the shell's working directory).
+const QUALIFIED_SECRET_PARTS: &[&str] = &["pass", "pwd"];
+
+/// Name parts that win over the secret parts (BuildKit's allow rule).
+const PUBLIC_PARTS: &[&str] = &["public", "file", "version"];
+
+/// A last name part that says the variable describes a secret rather than holds one.
+const DESCRIPTIVE_LAST_PARTS: &[&str] = &[
+    "path",
+    "dir",
+    "url",
+    "uri",
+    "host",
+    "hostname",
+    "port",
+    "name",
+    "type",
+    "mode",
+    "enabled",
+    "enable",
+    "disabled",
+    "ttl",
+    "timeout",
+    "expiry",
+    "expires",
+    "length",
+    "size",
+    "algorithm",
+    "endpoint",
+    "server",
+    "realm",
+    "method",
+    "provider",
+    "location",
+    "user",
+    "username",
+    "login",
+    "email",
+    "fingerprint",
+];
+
+/// Instructions Docker does not expand at build time: the running container reads them.
+const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"];
+
+impl Rule for EnvSecrets {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn summary(&self) -> &'static str {
+        "secrets in ENV/ARG -> BuildKit secret mounts or the run-time environment"
+    }
+
+    fn documentation(&self) -> String {
+        module_docs(include_str!("env_secrets.rs"))
+    }
+
+    fn reference(&self) -> &'static str {
+        "BuildKit check SecretsUsedInArgOrEnv; CIS Docker Benchmark 4.10"
+    }
+
+    fn check(&self, context: &Context) -> Vec<Finding> {
+        let file = context.file;
+        let suppressed = suppressions(file);
+        let secrets: Vec<Secret> = file
+            .instructions
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.is("ENV") || i.is("ARG"))
+            .filter(|(_, i)| !is_suppressed(&suppressed, ID, i.start_line))
+            .flat_map(|(index, instruction)| secrets_of(index, instruction))
+            .collect();
+        if secrets.is_empty() {
+            return Vec::new();
+        }
+        let mut actions: Vec<Action> = secrets.iter().map(|secret| action(context, secret)).collect();
+        let syntax = syntax_need(file, context.text);
+        if let Syntax::Blocked(reason) = &syntax {
+            for action in actions.iter_mut().filter(|a| matches!(a, Action::Mount(_))) {
+                *action = Action::Decline(reason.clone());
+            }
+        }
+        let run_edits = mount_edits(file, &secrets, &actions);
+        let plan =
+            Plan { context, secrets: &secrets, actions: &actions, run_edits: &run_edits, syntax: &syntax };
+        plan.findings()
+    }
+}
+
+/// One secret pair of an `ENV` or `ARG`.
+#[derive(Debug)]
+struct Secret {
+    /// Index of the instruction in [`Dockerfile::instructions`].
+    instruction: usize,
+    /// Index of the pair's word; `None` for the legacy `ENV NAME value` form (the whole
+    /// instruction is the pair).
+    word: Option<usize>,
+    name: String,
+    /// What the value looks like, when the value (not the name) gave it away.
+    looks_like: Option<&'static str>,
+}
+
+/// What the fix does with one secret.
+#[derive(Debug, Clone)]
+enum Action {
+    /// Remove the pair; the RUNs (instruction indices) that use it get a secret mount.
+    Mount(Vec<usize>),
+    /// `ENV` only the running container needs: remove the pair.
+    Remove,
+    /// `ARG` no RUN names: drop the default value, keep `ARG NAME`.
+    DropDefault,
+    /// Not rewritten, for this reason.
+    Decline(String),
+}
+
+/// Whether the file's `# syntax=` directive allows `env=` secret mounts.
+enum Syntax {
+    Ready,
+    Edit(Edit),
+    Blocked(String),
+}
+
+// ---------------------------------------------------------------------------------------
+// Detection
+
+/// The secret pairs of an `ENV` or `ARG` instruction.
+fn secrets_of(index: usize, instruction: &Instruction) -> Vec<Secret> {
+    let Some(first) = instruction.words.first() else {
+        return Vec::new();
+    };
+    if instruction.is("ENV") && !first.text.contains('=') {
+        let value = instruction.args.get(first.text.len()..).unwrap_or("").trim_start();
+        return detect(&first.text, Some(value))
+            .map(|looks_like| Secret { instruction: index, word: None, name: first.text.clone(), looks_like })
+            .into_iter()
+            .collect();
+    }
+    instruction
+        .words
+        .iter()
+        .enumerate()
+        .filter_map(|(word, w)| {
+            let (name, value) = match w.text.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (w.text.as_str(), None),
+            };
+            let looks_like = detect(name, value)?;
+            Some(Secret { instruction: index, word: Some(word), name: name.to_string(), looks_like })
+        })
+        .collect()
+}
+
+/// `Some(what the value looks like)` when the pair holds a literal secret; the inner `None`
+/// means the name gave it away.
+fn detect(name: &str, raw_value: Option<&str>) -> Option<Option<&'static str>> {
+    let raw = raw_value?;
+    if !is_name(name) {
+        return None;
+    }
+    let value = unquote(raw);
+    if value.trim().is_empty() {
+        return None;
+    }
+    if let Some(kind) = credential_kind(&value) {
+        return Some(Some(kind));
+    }
+    let parts = secret_name_parts(name)?;
+    if has_reference(raw) || looks_harmless(&value) {
+        return None;
+    }
+    // `GPG_KEY`, `APT_KEY`, `AUTH`: a public key's fingerprint or address, an endpoint.
+    let weak = parts.iter().all(|part| part == "key" || part == "auth");
+    if weak && (is_fingerprint(&value) || is_url(&value)) {
+        return None;
+    }
+    Some(None)
+}
+
+fn is_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// The parts of `name` that make it a secret's name, lower-cased; `None` when it is not one.
+fn secret_name_parts(name: &str) -> Option<Vec<String>> {
+    let parts: Vec<String> =
+        name.split('_').filter(|part| !part.is_empty()).map(str::to_ascii_lowercase).collect();
+    if parts.iter().any(|part| PUBLIC_PARTS.contains(&part.as_str())) {
+        return None;
+    }
+    if parts.windows(2).any(|pair| pair[0] == "key" && pair[1] == "id") {
+        return None;
+    }
+    if parts.last().is_some_and(|last| DESCRIPTIVE_LAST_PARTS.contains(&last.as_str())) {
+        return None;
+    }
+    let secret: Vec<String> = parts
+        .iter()
+        .filter(|part| {
+            SECRET_PARTS.contains(&part.as_str())
+                || EXTRA_SECRET_PARTS.contains(&part.as_str())
+                || (parts.len() > 1 && QUALIFIED_SECRET_PARTS.contains(&part.as_str()))
+                || ["password", "passwd", "passphrase"].iter().any(|end| part.ends_with(end))
+        })
+        .cloned()
+        .collect();
+    (!secret.is_empty()).then_some(secret)
+}
+
+/// Values that cannot be a secret whatever the name: a path, a boolean, a placeholder that an
+/// entrypoint compares against (`**None**`, `<password>`).
+fn looks_harmless(value: &str) -> bool {
+    let value = value.trim();
+    let lower = value.to_ascii_lowercase();
+    let is_path = ["/", "./", "../", "~/"].iter().any(|prefix| value.starts_with(prefix))
+        || (value.len() > 2 && value.as_bytes()[1] == b':' && matches!(value.as_bytes()[2], b'\\' | b'/'));
+    let is_bool = ["true", "false", "yes", "no", "on", "off", "none", "null"].contains(&lower.as_str());
+    let is_placeholder = (value.len() >= 4 && value.starts_with("**") && value.ends_with("**"))
+        || (value.len() >= 3 && value.starts_with('<') && value.ends_with('>'));
+    is_path || is_bool || is_placeholder
+}
+
+/// A URL (with no password: [`credential_kind`] looks at that first).
+fn is_url(value: &str) -> bool {
+    let value = value.trim();
+    value.contains("://") && !value.contains(char::is_whitespace)
+}
+
+/// A public key fingerprint or key id: 40 or 16 hex digits (spaces and `0x` allowed), or
+/// several fingerprints separated by blanks.
+fn is_fingerprint(value: &str) -> bool {
+    let value = value.trim();
+    let value = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")).unwrap_or(value);
+    let hex: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return false;
+    }
+    hex.len() == 16 || hex.len() % 40 == 0
+}
+
+/// The shape of a vendor token: one of `prefixes`, then `min..=max` characters `allowed`.
+struct TokenShape {
+    prefixes: &'static [&'static str],
+    min: usize,
+    max: usize,
+    allowed: fn(char) -> bool,
+    kind: &'static str,
+}
+
+const TOKEN_SHAPES: &[TokenShape] = &[
+    TokenShape {
+        prefixes: &["AKIA", "ASIA"],
+        min: 16,
+        max: 16,
+        allowed: upper_alnum,
+        kind: "an AWS access key id",
+    },
+    TokenShape {
+        prefixes: &["github_pat_"],
+        min: 22,
+        max: usize::MAX,
+        allowed: word_char,
+        kind: "a GitHub token",
+    },
+    TokenShape {
+        prefixes: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
+        min: 30,
+        max: usize::MAX,
+        allowed: alnum,
+        kind: "a GitHub token",
+    },
+    TokenShape { prefixes: &["glpat-"], min: 20, max: usize::MAX, allowed: dashed, kind: "a GitLab token" },
+    TokenShape {
+        prefixes: &["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
+        min: 10,
+        max: usize::MAX,
+        allowed: dashed,
+        kind: "a Slack token",
+    },
+    TokenShape {
+        prefixes: &["sk_live_", "rk_live_"],
+        min: 16,
+        max: usize::MAX,
+        allowed: alnum,
+        kind: "a Stripe live key",
+    },
+];
+
+fn upper_alnum(c: char) -> bool {
+    c.is_ascii_uppercase() || c.is_ascii_digit()
+}
+
+fn alnum(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+}
+
+fn word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn dashed(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
+}
+
+/// What a value looks like, when it looks like a credential.
+fn credential_kind(value: &str) -> Option<&'static str> {
+    let shape = TOKEN_SHAPES.iter().find(|shape| {
+        shape.prefixes.iter().any(|prefix| has_token(value, prefix, shape.min, shape.max, shape.allowed))
+    });
+    if let Some(shape) = shape {
+        return Some(shape.kind);
+    }
+    if value.find("-----BEGIN ").is_some_and(|at| value[at..].contains("PRIVATE KEY-----")) {
+        return Some("a private key");
+    }
+    if url_with_password(value) {
+        return Some("a URL with a password");
+    }
+    None
+}
+
+/// `prefix` at a word boundary, followed by `min..=max` characters `allowed` and then a
+/// boundary.
+fn has_token(value: &str, prefix: &str, min: usize, max: usize, allowed: fn(char) -> bool) -> bool {
+    value.match_indices(prefix).any(|(at, _)| {
+        let before_ok = value[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
+        let rest = &value[at + prefix.len()..];
+        let len = rest.find(|c: char| !allowed(c)).unwrap_or(rest.len());
+        let after_ok = rest[len..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric());
+        before_ok && after_ok && (min..=max).contains(&len)
+    })
+}
+
+/// `scheme://user:password@host` with a literal (not `$VAR`) password.
+fn url_with_password(value: &str) -> bool {
+    value.match_indices("://").any(|(at, _)| {
+        let rest = &value[at + 3..];
+        let authority_end = rest.find(['/', '?', '#', ' ', '"', '\'']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        let Some((userinfo, _host)) = authority.rsplit_once('@') else {
+            return false;
+        };
+        let Some((user, password)) = userinfo.split_once(':') else {
+            return false;
+        };
+        !user.is_empty() && !password.is_empty() && !password.starts_with('$')
+    })
+}
+
+/// Whether a raw value uses a variable (`$X`, `${X}`); an escaped `\$` is a literal dollar.
+fn has_reference(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    bytes.iter().enumerate().any(|(at, &b)| {
+        b == b'$'
+            && (at == 0 || bytes[at - 1] != b'\\')
+            && bytes.get(at + 1).is_some_and(|&n| n == b'{' || n == b'_' || n.is_ascii_alphabetic())
+    })
+}
+
+/// The value as Docker reads it: quotes removed, backslash escapes resolved.
+fn unquote(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut quote: Option<char> = None;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), c) => out.push(c),
+            (_, '\\') => out.extend(chars.next()),
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (_, c) => out.push(c),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// Who uses a secret
+
+/// Decides what to do with a secret from the instructions that can see it.
+fn action(context: &Context, secret: &Secret) -> Action {
+    let file = context.file;
+    let instruction = &file.instructions[secret.instruction];
+    if instruction.opaque {
+        return Action::Decline(format!(
+            "line {} is not understood by the parser; dockfix does not edit inside it",
+            instruction.start_line
+        ));
+    }
+    let is_env = instruction.is("ENV");
+    let mut runs = Vec::new();
+    for index in visible_to(file, secret.instruction, &secret.name, is_env) {
+        let other = &file.instructions[index];
+        if other.is("RUN") {
+            if !references(&run_text(other), &secret.name) {
+                continue;
+            }
+            if other.opaque {
+                return Action::Decline(format!(
+                    "the RUN on line {} that reads it is not understood by the parser",
+                    other.start_line
+                ));
+            }
+            runs.push(index);
+            continue;
+        }
+        if RUNTIME_KEYWORDS.iter().any(|keyword| other.is(keyword)) {
+            continue;
+        }
+        let rest = context.text.get(other.keyword_span.end..other.span.end).unwrap_or("");
+        if references(rest, &secret.name) {
+            return Action::Decline(format!(
+                "`{}` on line {} reads it at build time, and a secret mount only reaches RUN",
+                other.keyword, other.start_line
+            ));
+        }
+    }
+    let windows_run = runs.iter().find(|&&run| {
+        let stage = file.instructions[run].stage.and_then(|stage| file.stages.get(stage));
+        stage.is_some_and(|stage| base_facts(file, stage).is_windows())
+    });
+    if let Some(&run) = windows_run {
+        return Action::Decline(format!(
+            "the RUN on line {} builds a Windows image, where dockfix cannot tell whether the builder supports secret mounts",
+            file.instructions[run].start_line
+        ));
+    }
+    match (runs.is_empty(), is_env) {
+        (false, _) => Action::Mount(runs),
+        (true, true) => Action::Remove,
+        (true, false) => Action::DropDefault,
+    }
+}
+
+/// The instructions that see the definition at `def`, in order: the rest of its stage up to
+/// a redefinition and, for `ENV`, the stages built on it; for a global `ARG`, the `FROM`s
+/// and the stages that declare `ARG NAME` again.
+fn visible_to(file: &Dockerfile, def: usize, name: &str, is_env: bool) -> Vec<usize> {
+    let mut out = Vec::new();
+    let Some(stage) = file.instructions[def].stage else {
+        for (index, instruction) in file.instructions.iter().enumerate().skip(def + 1) {
+            if instruction.stage.is_none() || instruction.is("FROM") {
+                out.push(index);
+            }
+        }
+        for stage in &file.stages {
+            let range = stage.instructions.clone();
+            let redeclared = range.clone().find(|&i| declares_bare_arg(&file.instructions[i], name));
+            if let Some(at) = redeclared {
+                scan(file, at + 1..range.end, name, false, &mut out);
+            }
+        }
+        return out;
+    };
+    let end = file.stages.get(stage).map_or(def + 1, |s| s.instructions.end);
+    if !scan(file, def + 1..end, name, is_env, &mut out) && is_env {
+        descend(file, stage, name, &mut out);
+    }
+    out
+}
+
+/// Adds the instructions of the stages built `FROM` `parent` (transitively) to `out`.
+fn descend(file: &Dockerfile, parent: usize, name: &str, out: &mut Vec<usize>) {
+    for child in file.stages.iter().filter(|s| s.base_stage == Some(parent)) {
+        let range = child.instructions.clone();
+        if !scan(file, range.start + 1..range.end, name, true, out) {
+            descend(file, child.index, name, out);
+        }
+    }
+}
+
+/// Adds `range` to `out` up to and including an instruction that redefines `name`; returns
+/// whether one did.
+fn scan(file: &Dockerfile, range: Range<usize>, name: &str, is_env: bool, out: &mut Vec<usize>) -> bool {
+    for index in range {
+        out.push(index);
+        if redefines(&file.instructions[index], name, is_env) {
+            return true;
+        }
+    }
+    false
+}
+
+/// An `ENV` that sets `name` (hides any earlier value), or for an `ARG` definition an
+/// `ARG name=value`.
+fn redefines(instruction: &Instruction, name: &str, is_env: bool) -> bool {
+    let pair_names =
+        || instruction.words.iter().filter_map(|w| w.text.split_once('=').map(|(n, _)| n.to_string()));
+    if instruction.is("ENV") {
+        let legacy = instruction.words.first().is_some_and(|w| !w.text.contains('=') && w.text == name);
+        return legacy || pair_names().any(|n| n == name);
+    }
+    !is_env && instruction.is("ARG") && pair_names().any(|n| n == name)
+}
+
+fn declares_bare_arg(instruction: &Instruction, name: &str) -> bool {
+    instruction.is("ARG") && instruction.words.iter().any(|w| w.text == name)
+}
+
+/// Whether `text` uses the variable `name`: `$NAME`, `${NAME}`, `${NAME:-...}`, `${#NAME}`,
+/// and on Windows `%NAME%` or `$env:NAME`.
+fn references(text: &str, name: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let lower_name = name.to_ascii_lowercase();
+    let windows = lower.contains(&format!("%{lower_name}%"))
+        || lower.match_indices("$env:").any(|(at, _)| {
+            let rest = &lower[at + 5..];
+            let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+            rest[..len] == lower_name
+        });
+    windows
+        || text.match_indices('$').any(|(at, _)| {
+            let rest = &text[at + 1..];
+            let ident = match rest.strip_prefix('{') {
+                Some(inner) => inner.strip_prefix(['#', '!']).unwrap_or(inner),
+                None => rest,
+            };
+            let len = ident.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(ident.len());
+            &ident[..len] == name
+        })
+}
+
+/// A RUN's shell text: the arguments and any heredoc bodies.
+fn run_text(instruction: &Instruction) -> String {
+    let mut text = instruction.args.clone();
+    for heredoc in &instruction.heredocs {
+        text.push('\n');
+        text.push_str(&heredoc.body);
+    }
+    text
+}
+
+/// Whether a RUN already mounts a secret into the variable `name`.
+fn mounts_secret(run: &Instruction, name: &str) -> bool {
+    run.flags.iter().filter(|flag| flag.name == "mount").filter_map(|flag| flag.value.as_deref()).any(
+        |value| {
+            let fields: Vec<(&str, &str)> =
+                value.split(',').filter_map(|field| field.split_once('=')).collect();
+            let is_secret = fields.iter().any(|(k, v)| k.eq_ignore_ascii_case("type") && *v == "secret");
+            is_secret && fields.iter().any(|(k, v)| k.eq_ignore_ascii_case("env") && *v == name)
+        },
+    )
+}
+
+/// The secret's id: the name in lower case, `-` for `_`.
+fn secret_id(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
+
+// ---------------------------------------------------------------------------------------
+// The syntax directive
+
+/// What the file's parser directives need for `env=` secret mounts.
+fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
+    let Some(directive) = file.directives.iter().find(|d| d.name == "syntax") else {
+        // Never above another parser directive: right after the last one.
+        let at = file.directives.last().map_or(0, |d| d.line_span.end);
+        return Syntax::Edit(Edit::insert(at, format!("# syntax={SYNTAX_IMAGE}\n")));
+    };
+    let value = directive.value.trim();
+    let (reference, pinned) = match value.split_once('@') {
+        Some((reference, _digest)) => (reference, true),
+        None => (value, false),
+    };
+    let (image, tag) = match reference.rsplit_once(':') {
+        Some((image, tag)) if !tag.contains('/') => (image, Some(tag)),
+        _ => (reference, None),
+    };
+    let image = image.to_ascii_lowercase();
+    let known = ["docker/dockerfile", "docker/dockerfile-upstream"]
+        .iter()
+        .any(|name| image == *name || image.ends_with(&format!("/{name}")));
+    if !known {
+        return Syntax::Blocked(format!(
+            "the `# syntax=` directive (line {}) names another frontend; dockfix cannot tell whether it supports `env=` secret mounts",
+            directive.line
+        ));
+    }
+    let Some(tag) = tag else {
+        return Syntax::Ready;
+    };
+    let version_len = tag.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(tag.len());
+    let version = &tag[..version_len];
+    if version.is_empty() {
+        let lower = tag.to_ascii_lowercase();
+        return match ["latest", "labs", "master", "main"].iter().any(|known| lower.starts_with(known)) {
+            true => Syntax::Ready,
+            false => Syntax::Blocked(format!(
+                "the `# syntax=` directive (line {}) uses a tag dockfix does not know; secret mounts with `env=` need {SYNTAX_IMAGE} or later",
+                directive.line
+            )),
+        };
+    }
+    let mut numbers = version.split('.').map(|n| n.parse::<u32>().ok());
+    let major = numbers.next().flatten();
+    let minor = numbers.next().flatten();
+    let recent = match (major, minor) {
+        (Some(major), _) if major > 1 => true,
+        (Some(1), None) => true,
+        (Some(1), Some(minor)) => minor >= MIN_MINOR,
+        _ => false,
+    };
+    if recent {
+        return Syntax::Ready;
+    }
+    if pinned {
+        return Syntax::Blocked(format!(
+            "the `# syntax=` directive (line {}) pins an older frontend by digest; secret mounts with `env=` need {SYNTAX_IMAGE} or later",
+            directive.line
+        ));
+    }
+    let line = text.get(directive.line_span.clone()).unwrap_or("");
+    let value_at = line.find('=').and_then(|eq| line[eq..].find(value).map(|at| eq + at));
+    let Some(value_at) = value_at else {
+        return Syntax::Blocked(format!(
+            "the `# syntax=` directive (line {}) could not be read",
+            directive.line
+        ));
+    };
+    let tag_at = directive.line_span.start + value_at + reference.len() - tag.len();
+    Syntax::Edit(Edit::new(tag_at..tag_at + version_len, "1.10"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Edits and findings
+
+/// For each RUN (instruction index), the edit that adds every planned secret mount it lacks.
+fn mount_edits(file: &Dockerfile, secrets: &[Secret], actions: &[Action]) -> BTreeMap<usize, Edit> {
+    let mut names: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for (secret, action) in secrets.iter().zip(actions) {
+        let Action::Mount(runs) = action else {
+            continue;
+        };
+        for &run in runs {
+            let list = names.entry(run).or_default();
+            if !list.contains(&secret.name.as_str()) && !mounts_secret(&file.instructions[run], &secret.name)
+            {
+                list.push(&secret.name);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(run, list)| {
+            let flags: String = list
+                .iter()
+                .map(|name| format!(" --mount=type=secret,id={},env={name}", secret_id(name)))
+                .collect();
+            (run, Edit::insert(file.instructions[run].keyword_span.end, flags))
+        })
+        .collect()
+}
+
+struct Plan<'a> {
+    context: &'a Context<'a>,
+    secrets: &'a [Secret],
+    actions: &'a [Action],
+    run_edits: &'a BTreeMap<usize, Edit>,
+    syntax: &'a Syntax,
+}
+
+impl Plan<'_> {
+    /// One finding with a fix per instruction (all its secrets that can be moved), one without
+    /// a fix per secret that cannot.
+    ///
+    /// Each fix carries every edit it needs (the RUN mounts, the syntax directive), so it is
+    /// right on its own; two fixes that share an edit overlap, and the engine applies the
+    /// second one in its next pass, when only its own removal is left.
+    fn findings(&self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        let mut by_instruction: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for (at, secret) in self.secrets.iter().enumerate() {
+            by_instruction.entry(secret.instruction).or_default().push(at);
+        }
+        for (instruction, members) in by_instruction {
+            let (fixable, declined): (Vec<usize>, Vec<usize>) =
+                members.into_iter().partition(|&at| !matches!(self.actions[at], Action::Decline(_)));
+            if !fixable.is_empty() {
+                findings.push(self.fixed_finding(instruction, &fixable));
+            }
+            for at in declined {
+                findings.push(self.declined_finding(at));
+            }
+        }
+        findings
+    }
+
+    fn fixed_finding(&self, index: usize, members: &[usize]) -> Finding {
+        let file = self.context.file;
+        let instruction = &file.instructions[index];
+        let mut edits = self.removal_edits(instruction, members);
+        let mut runs: Vec<usize> = Vec::new();
+        for &at in members {
+            if let Action::Mount(list) = &self.actions[at] {
+                runs.extend(list.iter().copied());
+            }
+        }
+        runs.sort_unstable();
+        runs.dedup();
+        edits.extend(runs.iter().filter_map(|run| self.run_edits.get(run).cloned()));
+        if let (false, Syntax::Edit(edit)) = (runs.is_empty(), self.syntax) {
+            edits.push(edit.clone());
+        }
+
+        let plural = members.len() > 1;
+        let parts: Vec<String> = members.iter().map(|&at| self.message_part(at)).collect();
+        let risks: Vec<String> = members.iter().map(|&at| self.risk_part(at)).collect();
+        let subject = if instruction.is("ENV") {
+            "`ENV` bakes {what} into the image config (`docker inspect` shows it)"
+        } else {
+            "`ARG` records {what} in the image history (`docker history` shows it)"
+        };
+        let what = if plural { "secrets" } else { "a secret" };
+        let message =
+            format!("{}: {}; {}", subject.replace("{what}", what), parts.join("; "), rotate_advice(plural));
+        Finding::new(ID, instruction.start_line, message)
+            .with_risk(risks.join("; "))
+            .with_fix(Fix::new(Applicability::Unsafe, edits))
+    }
+
+    fn declined_finding(&self, at: usize) -> Finding {
+        let secret = &self.secrets[at];
+        let instruction = &self.context.file.instructions[secret.instruction];
+        let reason = match &self.actions[at] {
+            Action::Decline(reason) => reason.as_str(),
+            _ => "",
+        };
+        Finding::new(
+            ID,
+            instruction.start_line,
+            format!(
+                "`{}` holds a secret, {}: not moved: {reason}; move it by hand to a build secret mount or the run-time environment; {}",
+                instruction.keyword,
+                redacted(secret),
+                rotate_advice(false)
+            ),
+        )
+    }
+
+    fn message_part(&self, at: usize) -> String {
+        let secret = &self.secrets[at];
+        let name = &secret.name;
+        match &self.actions[at] {
+            Action::Mount(runs) => format!(
+                "{} moves to a secret mount on the RUN{} at line{} {}; the build command now needs `--secret id={},env={name}` (`docker build --secret id={},env={name} ...`, with {name} set in its environment)",
+                redacted(secret),
+                if runs.len() > 1 { "s" } else { "" },
+                if runs.len() > 1 { "s" } else { "" },
+                self.lines(runs),
+                secret_id(name),
+                secret_id(name),
+            ),
+            Action::Remove => format!(
+                "{} is removed: it must be supplied at run time (`docker run -e {name}`, an orchestrator secret)",
+                redacted(secret)
+            ),
+            Action::DropDefault => format!(
+                "{} loses its default: pass it to the build (`--build-arg {name}` still records it in the history; a secret mount on the RUN that reads it does not)",
+                redacted(secret)
+            ),
+            Action::Decline(reason) => format!("{} is not moved: {reason}", redacted(secret)),
+        }
+    }
+
+    fn risk_part(&self, at: usize) -> String {
+        let secret = &self.secrets[at];
+        let name = &secret.name;
+        let is_env = self.context.file.instructions[secret.instruction].is("ENV");
+        match &self.actions[at] {
+            Action::Mount(_) => format!(
+                "the build command must now pass `--secret id={},env={name}` (BuildKit) or the RUN sees {name} unset{}",
+                secret_id(name),
+                if is_env {
+                    format!("; the running container no longer has {name}: pass it with `docker run -e {name}` if it needs it")
+                } else {
+                    String::new()
+                }
+            ),
+            Action::Remove => format!(
+                "the run command must now pass {name} (`docker run -e {name}`, a compose or Kubernetes secret); a RUN that reads {name} without naming it no longer gets it"
+            ),
+            Action::DropDefault => {
+                format!("builds that relied on the default must now pass `--build-arg {name}=...` (or a secret mount)")
+            }
+            Action::Decline(_) => String::new(),
+        }
+    }
+
+    fn lines(&self, runs: &[usize]) -> String {
+        let lines: Vec<String> =
+            runs.iter().map(|&run| self.context.file.instructions[run].start_line.to_string()).collect();
+        lines.join(", ")
+    }
+
+    /// The edits that take the members' pairs out of the instruction, keeping the rest of it
+    /// byte for byte; an instruction left without pairs is deleted with its lines.
+    fn removal_edits(&self, instruction: &Instruction, members: &[usize]) -> Vec<Edit> {
+        let mut removed = Vec::new();
+        let mut stripped = Vec::new();
+        for &at in members {
+            let secret = &self.secrets[at];
+            let Some(word) = secret.word else {
+                return vec![Edit::delete(instruction.line_span.clone())];
+            };
+            match self.actions[at] {
+                Action::DropDefault => stripped.push((word, secret.name.len())),
+                _ => removed.push(word),
+            }
+        }
+        let words = &instruction.words;
+        if removed.len() == words.len() {
+            return vec![Edit::delete(instruction.line_span.clone())];
+        }
+        let mut edits = Vec::new();
+        for &word in &removed {
+            let leading = (0..word).all(|before| removed.contains(&before));
+            let range = if leading {
+                // Nothing kept before it: take it and the blanks up to the next word.
+                words[word].span.start
+                    ..words.get(word + 1).map_or(words[word].span.end, |next| next.span.start)
+            } else {
+                // Take it and the blanks (or line break) since the word before it.
+                words[word - 1].span.end..words[word].span.end
+            };
+            edits.push(Edit::delete(range));
+        }
+        for (word, name_len) in stripped {
+            let span = &words[word].span;
+            edits.push(Edit::delete(span.start + name_len..span.end));
+        }
+        edits
+    }
+}
+
+/// `NAME=****`, with what the value looks like when that gave it away.
+fn redacted(secret: &Secret) -> String {
+    match secret.looks_like {
+        Some(kind) => format!("`{}=****` (the value looks like {kind})", secret.name),
+        None => format!("`{}=****`", secret.name),
+    }
+}
+
+fn rotate_advice(plural: bool) -> &'static str {
+    if plural {
+        "the values were already exposed, in the repository and in the history of every image built from it: rotate them"
+    } else {
+        "the value was already exposed, in the repository and in the history of every image built from it: rotate it"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{run, Options, Outcome};
+    use crate::rules::NoBuildContext;
+
+    fn outcome(input: &str) -> Outcome {
+        run(input, &[&EnvSecrets], &NoBuildContext, &Options::default()).unwrap()
+    }
+
+    fn fix(input: &str) -> String {
+        let out = outcome(input).output;
+        assert_eq!(outcome(&out).output, out, "idempotent");
+        out
+    }
+
+    #[test]
+    fn names_follow_buildkit_plus_extras() {
+        for name in [
+            "DB_PASSWORD",
+            "API_KEY",
+            "NPM_TOKEN",
+            "AWS_SECRET_ACCESS_KEY",
+            "GITHUB_AUTH",
+            "APIKEY",
+            "db_password",
+            "MYSQL_PWD",
+            "SMTP_PASS",
+            "PASSWD",
+            "SSH_PRIVATE_KEY",
+            "PGPASSWORD",
+            "GPG_PASSPHRASE",
+            "SECRET_KEY_BASE",
+        ] {
+            assert!(secret_name_parts(name).is_some(), "{name}");
+        }
+        for name in [
+            "PYTHON_VERSION",
+            "NODE_AUTH_TOKEN_FILE",
+            "AWS_ACCESS_KEY_ID",
+            "PUBLIC_KEY",
+            "PWD",
+            "PATH",
+            "MONKEY",
+            "KEYCLOAK_AUTH_URL",
+            "AUTH_USER",
+            "GPG_KEY_FINGERPRINT",
+            "TOKENIZER",
+            "PASSENGER_VERSION",
+            "SECRET_NAME",
+        ] {
+            assert!(secret_name_parts(name).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn values_that_look_like_credentials() {
+        assert_eq!(credential_kind("AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key id"));
+        assert_eq!(credential_kind("id=AKIAIOSFODNN7EXAMPLE;x"), Some("an AWS access key id"));
+        assert_eq!(credential_kind("AKIAIOSFODNN7EXAMPLEX"), None, "too long");
+        assert_eq!(credential_kind("ghp_ExampleExampleExampleExample000000"), Some("a GitHub token"));
+        assert_eq!(credential_kind("github_pat_EXAMPLE0000000000000000_abc"), Some("a GitHub token"));
+        assert_eq!(credential_kind("glpat-EXAMPLEexample000000"), Some("a GitLab token"));
+        assert_eq!(credential_kind("xoxb-000000000000-EXAMPLE"), Some("a Slack token"));
+        assert_eq!(credential_kind("sk_live_EXAMPLE0000000000000"), Some("a Stripe live key"));
+        assert_eq!(
+            credential_kind("-----BEGIN OPENSSH PRIVATE KEY-----\\nabc\\n-----END OPENSSH PRIVATE KEY-----"),
+            Some("a private key")
+        );
+        assert_eq!(
+            credential_kind("https://deploy:hunter2@git.example.com/repo.git"),
+            Some("a URL with a password")
+        );
+        assert_eq!(credential_kind("https://deploy:${PASS}@git.example.com/"), None);
+        assert_eq!(credential_kind("https://git@github.com/a/b"), None);
+        assert_eq!(credential_kind("ghp_short"), None);
+        assert_eq!(credential_kind("3.12.4"), None);
+    }
+
+    #[test]
+    fn literal_values_only() {
+        assert!(detect("DB_PASSWORD", Some("hunter2")).is_some());
+        assert!(detect("DB_PASSWORD", Some("\"hunter 2\"")).is_some());
+        for value in [
+            "",
+            "\"\"",
+            "$DB_PASSWORD",
+            "${DB_PASSWORD}",
+            "Bearer ${T}",
+            "/run/secrets/db",
+            "true",
+            "**None**",
+            "<pw>",
+        ] {
+            assert!(detect("DB_PASSWORD", Some(value)).is_none(), "{value}");
+        }
+        assert!(detect("DB_PASSWORD", None).is_none(), "ARG without a value");
+        assert!(detect("GPG_KEY", Some("A035C8C19219BA821ECEA86B64E628F8D684696D")).is_none());
+        assert!(detect("GPG_KEY", Some("\"A035 C8C1 9219 BA82 1ECE  A86B 64E6 28F8 D684 696D\"")).is_none());
+        assert!(
+            detect("API_KEY", Some("0123456789abcdef0123")).is_some(),
+            "20 hex digits are no fingerprint"
+        );
+        assert!(detect("API_TOKEN", Some("A035C8C19219BA821ECEA86B64E628F8D684696D")).is_some());
+        assert!(detect("PASSWORD", Some("pa\\$\\$word")).is_some(), "escaped dollars are literal");
+        assert!(
+            detect("APT_KEY", Some("https://download.example.com/gpg")).is_none(),
+            "a public key's address"
+        );
+        assert!(detect("WEBHOOK_SECRET", Some("https://hooks.example.com/services/T0/B0/x")).is_some());
+    }
+
+    #[test]
+    fn runtime_only_env_is_removed_and_others_kept() {
+        let out = fix("FROM a\nENV A=1 DB_PASSWORD=hunter2 B=\"x y\"\nCMD run\n");
+        assert_eq!(out, "FROM a\nENV A=1 B=\"x y\"\nCMD run\n");
+        let out = fix("FROM a\nENV DB_PASSWORD=hunter2 A=1\n");
+        assert_eq!(out, "FROM a\nENV A=1\n");
+        let out = fix("FROM a\nENV DB_PASSWORD \"hunter2 and more\"\nCMD x\n");
+        assert_eq!(out, "FROM a\nCMD x\n");
+    }
+
+    #[test]
+    fn multi_line_env_keeps_the_continuations() {
+        let out = fix("FROM a\nENV A=1 \\\n    DB_PASSWORD=hunter2 \\\n    C=3\nCMD x\n");
+        assert_eq!(out, "FROM a\nENV A=1 \\\n    C=3\nCMD x\n");
+        let out = fix("FROM a\nENV A=1 \\\n    DB_PASSWORD=hunter2\nCMD x\n");
+        assert_eq!(out, "FROM a\nENV A=1\nCMD x\n");
+        let out = fix("FROM a\nENV DB_PASSWORD=hunter2 \\\n    API_TOKEN=hunter3\nCMD x\n");
+        assert_eq!(out, "FROM a\nCMD x\n");
+    }
+
+    #[test]
+    fn build_time_use_becomes_a_secret_mount() {
+        let out = fix(
+            "FROM a\nENV NPM_TOKEN=hunter2\nRUN --mount=type=cache,target=/c npm ci --token=$NPM_TOKEN\n",
+        );
+        assert_eq!(
+            out,
+            "# syntax=docker/dockerfile:1.10\nFROM a\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN --mount=type=cache,target=/c npm ci --token=$NPM_TOKEN\n"
+        );
+        assert_eq!(Dockerfile::parse(&out).damage, 0);
+        assert!(!Dockerfile::parse(&out).instructions[1].opaque);
+    }
+
+    #[test]
+    fn heredoc_and_exec_form_runs_get_the_mount() {
+        let out = fix("FROM a\nENV API_TOKEN=hunter2\nRUN <<EOF\ncurl -H \"$API_TOKEN\" x\nEOF\n");
+        assert_eq!(
+            out,
+            "# syntax=docker/dockerfile:1.10\nFROM a\nRUN --mount=type=secret,id=api-token,env=API_TOKEN <<EOF\ncurl -H \"$API_TOKEN\" x\nEOF\n"
+        );
+        let out = fix("FROM a\nENV API_TOKEN=hunter2\nRUN [\"sh\", \"-c\", \"curl $API_TOKEN\"]\n");
+        assert!(out.contains("RUN --mount=type=secret,id=api-token,env=API_TOKEN [\"sh\""), "{out}");
+    }
+
+    #[test]
+    fn an_existing_secret_mount_only_needs_the_literal_gone() {
+        let input = "# syntax=docker/dockerfile:1.12\nFROM a\nENV API_TOKEN=hunter2\nRUN --mount=type=secret,id=t,env=API_TOKEN x $API_TOKEN\n";
+        assert_eq!(
+            fix(input),
+            "# syntax=docker/dockerfile:1.12\nFROM a\nRUN --mount=type=secret,id=t,env=API_TOKEN x $API_TOKEN\n"
+        );
+    }
+
+    #[test]
+    fn two_secrets_one_run() {
+        let input = "FROM a\nARG A_TOKEN=hunter2\nARG B_TOKEN=hunter3\nRUN x ${A_TOKEN} ${B_TOKEN}\n";
+        let result = outcome(input);
+        assert_eq!(
+            result.output,
+            "# syntax=docker/dockerfile:1.10\nFROM a\nRUN --mount=type=secret,id=a-token,env=A_TOKEN --mount=type=secret,id=b-token,env=B_TOKEN x ${A_TOKEN} ${B_TOKEN}\n"
+        );
+        assert_eq!(result.reports.len(), 2);
+        assert!(result.reports.iter().all(|r| r.fixed));
+    }
+
+    #[test]
+    fn arg_without_run_keeps_a_bare_arg() {
+        assert_eq!(fix("FROM a\nARG NPM_TOKEN=hunter2\nRUN npm ci\n"), "FROM a\nARG NPM_TOKEN\nRUN npm ci\n");
+        let input = "FROM a\nARG NPM_TOKEN\nRUN npm ci --token $NPM_TOKEN\n";
+        assert_eq!(fix(input), input);
+    }
+
+    #[test]
+    fn syntax_directive_is_raised_or_placed_after_other_directives() {
+        let run = "FROM a\nENV API_KEY=hunter2\nRUN curl -H \"$API_KEY\" x\n";
+        let expected_body = "FROM a\nRUN --mount=type=secret,id=api-key,env=API_KEY curl -H \"$API_KEY\" x\n";
+        assert_eq!(
+            fix(&format!("# syntax=docker/dockerfile:1.4\n{run}")),
+            format!("# syntax=docker/dockerfile:1.10\n{expected_body}")
+        );
+        assert_eq!(
+            fix(&format!("#syntax = docker.io/docker/dockerfile:1.2.1-labs\n{run}")),
+            format!("#syntax = docker.io/docker/dockerfile:1.10-labs\n{expected_body}")
+        );
+        for kept in
+            ["docker/dockerfile:1", "docker/dockerfile:1.12", "docker/dockerfile", "docker/dockerfile:labs"]
+        {
+            assert_eq!(fix(&format!("# syntax={kept}\n{run}")), format!("# syntax={kept}\n{expected_body}"));
+        }
+        assert_eq!(
+            fix(&format!("# escape=\\\n{run}")),
+            format!("# escape=\\\n# syntax=docker/dockerfile:1.10\n{expected_body}")
+        );
+        for blocked in ["example.com/frontend:1", "docker/dockerfile:1.4@sha256:0000"] {
+            let input = format!("# syntax={blocked}\n{run}");
+            let result = outcome(&input);
+            assert_eq!(result.output, input);
+            assert!(result.reports[0].message.contains("not moved"), "{}", result.reports[0].message);
+        }
+    }
+
+    #[test]
+    fn env_reaches_stages_built_from_it_but_arg_does_not() {
+        let out = fix("FROM a AS base\nENV GH_TOKEN=hunter2\nFROM base AS build\nRUN git clone https://$GH_TOKEN@x\nFROM build\nCMD y\n");
+        assert_eq!(
+            out,
+            "# syntax=docker/dockerfile:1.10\nFROM a AS base\nFROM base AS build\nRUN --mount=type=secret,id=gh-token,env=GH_TOKEN git clone https://$GH_TOKEN@x\nFROM build\nCMD y\n"
+        );
+        let out = fix("FROM a AS base\nARG GH_TOKEN=hunter2\nFROM base\nRUN echo $GH_TOKEN\n");
+        assert_eq!(out, "FROM a AS base\nARG GH_TOKEN\nFROM base\nRUN echo $GH_TOKEN\n");
+    }
+
+    #[test]
+    fn global_arg_reaches_stages_that_declare_it_again() {
+        let out = fix("ARG NPM_TOKEN=hunter2\nFROM a\nARG NPM_TOKEN\nRUN npm ci $NPM_TOKEN\n");
+        assert_eq!(
+            out,
+            "# syntax=docker/dockerfile:1.10\nFROM a\nARG NPM_TOKEN\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci $NPM_TOKEN\n"
+        );
+    }
+
+    #[test]
+    fn other_build_time_readers_are_declined() {
+        for input in [
+            "FROM a\nENV API_TOKEN=hunter2\nENV URL=https://x/?t=$API_TOKEN\n",
+            "FROM a\nARG API_TOKEN=hunter2\nLABEL t=${API_TOKEN}\n",
+            "ARG REGISTRY_PASSWORD=hunter2\nFROM ${REGISTRY_PASSWORD}/x\n",
+        ] {
+            let result = outcome(input);
+            assert_eq!(result.output, input);
+            assert_eq!(result.reports.len(), 1);
+            assert!(result.reports[0].message.contains("a secret mount only reaches RUN"));
+            assert!(result.reports[0].message.contains("rotate it"));
+        }
+    }
+
+    #[test]
+    fn a_redefinition_hides_the_secret() {
+        let out = fix("FROM a\nENV API_TOKEN=hunter2\nENV API_TOKEN=$OTHER\nRUN use $API_TOKEN\n");
+        assert!(out.contains("ENV API_TOKEN=$OTHER\nRUN use"), "{out}");
+    }
+
+    #[test]
+    fn messages_redact_and_say_what_to_do() {
+        let result = outcome("FROM a\nENV S3_CFG=AKIAIOSFODNN7EXAMPLE DB_PASSWORD=hunter2\nRUN s3 $S3_CFG\n");
+        assert_eq!(result.reports.len(), 1);
+        let report = &result.reports[0];
+        let risk = report.risk.as_deref().unwrap_or("");
+        for text in [&report.message, risk] {
+            assert!(!text.contains("AKIAIOSFODNN7EXAMPLE") && !text.contains("hunter2"), "{text}");
+        }
+        assert!(report.message.contains("`S3_CFG=****` (the value looks like an AWS access key id)"));
+        assert!(report.message.contains("--secret id=s3-cfg,env=S3_CFG"));
+        assert!(report.message.contains("docker run -e DB_PASSWORD"));
+        assert!(report.message.contains("rotate them"));
+        assert!(risk.contains("must now pass"));
+        assert_eq!(report.applicability, Applicability::Unsafe);
+    }
+
+    #[test]
+    fn instructions_the_grammar_does_not_understand_are_reported_not_edited() {
+        // Docker accepts both; the grammar does not (the instruction is opaque).
+        for input in ["FROM a\nENV DB_PASSWORD hunter2 and more\n", "FROM a\nARG V=1 NPM_TOKEN=hunter2\n"] {
+            let result = outcome(input);
+            assert_eq!(result.output, input);
+            assert!(result.reports[0].message.contains("not understood by the parser"));
+            assert!(!result.reports[0].message.contains("hunter2"));
+        }
+    }
+
+    #[test]
+    fn suppressed_instructions_are_left_alone() {
+        let input = "FROM a\n# dockfix: ignore=env-secrets\nENV DB_PASSWORD=hunter2\n";
+        assert_eq!(outcome(input).output, input);
+        assert!(outcome(input).reports.is_empty());
+    }
+
+    /// Every fixture: idempotent, parses no worse, and no value of its ENV/ARG pairs appears
+    /// in any message or risk.
+    #[test]
+    fn fixtures_are_stable_and_never_print_a_value() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/env-secrets");
+        let mut entries: Vec<_> =
+            std::fs::read_dir(&dir).expect("fixtures folder").flatten().map(|e| e.path()).collect();
+        entries.sort();
+        let mut ran = 0;
+        for path in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "Dockerfile")) {
+            let input = std::fs::read_to_string(path).expect("UTF-8 fixture");
+            let result = outcome(&input);
+            assert_eq!(outcome(&result.output).output, result.output, "{}: not idempotent", path.display());
+            let source = crate::source::Source::new(&input);
+            let file = Dockerfile::parse(source.text());
+            let after = Dockerfile::parse(crate::source::Source::new(&result.output).text());
+            assert!(after.damage <= file.damage, "{}: parses worse", path.display());
+            let mut values = literal_values(&file, 6);
+            values.extend(["hunter2".to_string(), "AKIAIOSFODNN7EXAMPLE".to_string()]);
+            for report in &result.reports {
+                for text in [Some(&report.message), report.risk.as_ref()].into_iter().flatten() {
+                    for value in &values {
+                        assert!(!text.contains(value.as_str()), "{}: a value in `{text}`", path.display());
+                    }
+                }
+            }
+            ran += 1;
+        }
+        assert!(ran >= 15, "only {ran} fixtures");
+    }
+
+    /// The literal values of a file's ENV/ARG pairs (at least `min` bytes long).
+    fn literal_values(file: &Dockerfile, min: usize) -> Vec<String> {
+        let mut values: Vec<String> = Vec::new();
+        for instruction in file.instructions.iter().filter(|i| i.is("ENV") || i.is("ARG")) {
+            match instruction.words.first() {
+                Some(first) if instruction.is("ENV") && !first.text.contains('=') => {
+                    values.push(unquote(instruction.args.get(first.text.len()..).unwrap_or("").trim()))
+                }
+                _ => values.extend(
+                    instruction.words.iter().filter_map(|w| w.text.split_once('=')).map(|(_, v)| unquote(v)),
+                ),
+            }
+        }
+        values.retain(|v| v.len() >= min);
+        values
+    }
+
+    /// Over `$DOCKFIX_CORPUS` (relative to the workspace root), when it is set: no secret
+    /// value in any message or risk, and every literal secret left after the fix has a
+    /// finding that says why.
+    #[test]
+    fn corpus_secrets_are_removed_or_explained_and_never_printed() {
+        let Some(dir) = std::env::var_os("DOCKFIX_CORPUS") else {
+            return;
+        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            panic!("DOCKFIX_CORPUS: cannot read {}", dir.display());
+        };
+        let (mut files, mut fixed, mut explained) = (0, 0, 0);
+        for path in entries.flatten().map(|entry| entry.path()) {
+            let Ok(input) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            files += 1;
+            let result = outcome(&input);
+            let again = outcome(&result.output);
+            assert_eq!(again.output, result.output, "{}: not idempotent", path.display());
+            let values = literal_values(&Dockerfile::parse(crate::source::Source::new(&input).text()), 8);
+            for report in &result.reports {
+                fixed += usize::from(report.fixed);
+                for text in [Some(&report.message), report.risk.as_ref()].into_iter().flatten() {
+                    assert!(
+                        !values.iter().any(|v| text.contains(v.as_str())),
+                        "{}: a value in `{text}`",
+                        path.display()
+                    );
+                }
+            }
+            let after = Dockerfile::parse(crate::source::Source::new(&result.output).text());
+            for (index, instruction) in after.instructions.iter().enumerate() {
+                if !(instruction.is("ENV") || instruction.is("ARG"))
+                    || secrets_of(index, instruction).is_empty()
+                {
+                    continue;
+                }
+                let why = again.reports.iter().any(|r| r.line == instruction.start_line && !r.fixed);
+                let suppressed = is_suppressed(&suppressions(&after), ID, instruction.start_line);
+                assert!(
+                    why || suppressed,
+                    "{}:{}: a secret is left unexplained",
+                    path.display(),
+                    instruction.start_line
+                );
+                explained += 1;
+            }
+        }
+        eprintln!(
+            "env-secrets over the corpus: {files} files, {fixed} fixed, {explained} left with a reason"
+        );
+    }
+}
