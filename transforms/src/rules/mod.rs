@@ -85,8 +85,10 @@ pub trait Rule: Sync {
 pub fn all() -> &'static [&'static dyn Rule] {
     &[
         &add_to_copy::AddToCopy,
-        &strip_setuid::StripSetuid,
+        // Before strip-setuid: where both insert before `CMD`, the user's placement (after the
+        // last RUN, with `--chown` on the COPYs that follow) must win the first pass.
         &non_root_user::NonRootUser,
+        &strip_setuid::StripSetuid,
         &env_secrets::EnvSecrets,
     ]
 }

@@ -29,15 +29,18 @@
 //! from writing a huge sparse lastlog for a high UID. The user gets a home directory, since
 //! many runtimes (npm, pip) write caches there.
 //!
-//! The `USER` (and the `RUN` that creates the user) goes after the last instruction that
-//! needs root (`RUN`, `COPY`, `ADD`, or a `USER root`), and before the first `CMD`,
-//! `ENTRYPOINT` or `HEALTHCHECK` that follows it, above the comments that describe that
-//! instruction; at the end of the file when none follows. Nothing that needs root comes after
-//! it, so no `COPY`/`ADD` needs a `--chown`. Keywords follow the file's casing. When the fix
-//! creates `app` and the image has a literal application `WORKDIR` (not a system directory
-//! such as `/`, `/usr/local/bin` or `/etc/...`), the same `RUN` gives `app` that directory
-//! (`chown app:app DIR`, not recursive), so the app can create files there while what was
-//! copied into it stays root's.
+//! The `RUN` that creates the user goes right after the last instruction that needs root (a
+//! `RUN`, or a `USER root`). The `USER` goes after the last `RUN`, `COPY`, `ADD` or `USER`,
+//! before the first `CMD`, `ENTRYPOINT` or `HEALTHCHECK` that follows, above the comments
+//! that describe that instruction (at the end of the file when none follows). The `COPY` and
+//! `ADD` between the two get `--chown` (`app:app`, or the user's name or UID alone, which
+//! Docker reads as "GID = UID"; unless they have one), so the user can
+//! read and write what it runs: a `0600` config file or a shipped state directory stays
+//! usable. Keywords follow the file's casing. When the fix creates `app` and the image has a
+//! literal application `WORKDIR` (not a system directory such as `/`, `/usr/local/bin`,
+//! `/etc/...` or a package manager's `/var/lib/...`), the same `RUN` creates that directory
+//! if needed and gives it to `app` (`mkdir -p DIR && chown app:app DIR`, not recursive), so
+//! the app can create files there.
 //!
 //! Left alone, with a finding that says why, where running as root at start is the design:
 //! entrypoints that drop privileges themselves (`gosu`, `su-exec`, `setpriv`,
@@ -88,7 +91,7 @@ use crate::image::{
     base_facts, built_in_user, chain_instructions, default_user, drops_privileges, facts_for_image,
     lacks_user_tools, resolve_args, stage_chain, windows_signs, BaseFacts, Family,
 };
-use crate::rules::{module_docs, Context, Rule};
+use crate::rules::{module_docs, strip_setuid, Context, Rule};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 pub struct NonRootUser;
@@ -517,38 +520,77 @@ fn create_command(family: Family) -> String {
 
 fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) -> Finding {
     let file = context.file;
-    let (at, line) = insertion_point(context, stage);
+    let placement = placement(context, stage);
     let user_keyword = context.keyword("USER");
-    let (text, user, message) = match plan(file, chain, facts) {
-        Plan::Switch { user, why } => (
-            format!("{user_keyword} {user}\n"),
-            user.clone(),
-            format!("the final stage runs as root: switch to `{user}`, {why} (CIS 4.1)"),
-        ),
+    let mut edits = Vec::new();
+    let (user, message) = match plan(file, chain, facts) {
+        Plan::Switch { user, why } => {
+            edits.push(Edit::insert(placement.user_at, format!("{user_keyword} {user}\n")));
+            let message = format!("the final stage runs as root: switch to `{user}`, {why} (CIS 4.1)");
+            (user, message)
+        }
         Plan::Create { family } => {
             let mut command = create_command(family);
             let mut message =
                 format!("the final stage runs as root: create system user `{USER_NAME}` (UID/GID {USER_ID})");
-            if let Some(dir) = working_directory(file, chain, at) {
-                command.push_str(&format!(" && chown {USER_NAME}:{USER_NAME} {dir}"));
+            if let Some(dir) = working_directory(file, chain, placement.user_at) {
+                // The WORKDIR may only be declared after the user is created: make sure it
+                // exists, so that WORKDIR keeps the owner given here.
+                command.push_str(&format!(" && mkdir -p {dir} && chown {USER_NAME}:{USER_NAME} {dir}"));
                 message.push_str(&format!(", give it the working directory {dir}"));
             }
             message.push_str(" and switch to it (CIS 4.1)");
-            (
-                format!("{} {command}\n{user_keyword} {USER_NAME}\n", context.keyword("RUN")),
-                USER_NAME.to_string(),
-                message,
-            )
+            let run = format!("{} {command}\n", context.keyword("RUN"));
+            let switch = format!("{user_keyword} {USER_NAME}\n");
+            if placement.create_at == placement.user_at {
+                edits.push(Edit::insert(placement.user_at, format!("{run}{switch}")));
+            } else {
+                edits.push(Edit::insert(placement.create_at, run));
+                edits.push(Edit::insert(placement.user_at, switch));
+            }
+            (USER_NAME.to_string(), message)
         }
-        Plan::Numeric { why } => (
-            format!("{user_keyword} {NUMERIC_USER}\n"),
-            NUMERIC_USER.to_string(),
-            format!("the final stage runs as root: switch to numeric user {NUMERIC_USER}, {why} (CIS 4.1)"),
-        ),
+        Plan::Numeric { why } => {
+            edits.push(Edit::insert(placement.user_at, format!("{user_keyword} {NUMERIC_USER}\n")));
+            let message = format!(
+                "the final stage runs as root: switch to numeric user {NUMERIC_USER}, {why} (CIS 4.1)"
+            );
+            (NUMERIC_USER.to_string(), message)
+        }
     };
-    Finding::new(ID, line, message)
-        .with_risk(risk(file, chain, &user))
-        .with_fix(Fix::new(Applicability::Unsafe, vec![Edit::insert(at, text)]))
+    let owner = chown_owner(&user);
+    let mut unowned = Vec::new();
+    for copy in &placement.copies_after_root_work {
+        if copy.flag("chown").is_some() {
+            continue;
+        }
+        if copy.opaque {
+            unowned.push(copy.start_line.to_string());
+            continue;
+        }
+        edits.push(Edit::insert(copy.keyword_span.end, format!(" --chown={owner}")));
+    }
+    let mut risk = risk(file, chain, &user);
+    if !placement.copies_after_root_work.is_empty() {
+        risk.push_str(&format!("; files copied after the last RUN are now owned by `{owner}`"));
+    }
+    if !unowned.is_empty() {
+        risk.push_str(&format!(
+            "; the COPY/ADD on line {} could not be given --chown (the parser did not understand it): check `{user}` can read what it copies",
+            unowned.join(", ")
+        ));
+    }
+    Finding::new(ID, placement.line, message).with_risk(risk).with_fix(Fix::new(Applicability::Unsafe, edits))
+}
+
+/// `--chown` value for a user. The user dockfix creates has its namesake group (`app:app`);
+/// any other name is given alone, which Docker reads as "that user, GID = its UID" and which
+/// cannot fail on a missing group. A value with a group, or numeric, is used as it is.
+fn chown_owner(user: &str) -> String {
+    if user == USER_NAME {
+        return format!("{USER_NAME}:{USER_NAME}");
+    }
+    user.to_string()
 }
 
 /// System directories a new user must not own, and trees under which it must own nothing.
@@ -564,6 +606,7 @@ const SYSTEM_DIRECTORIES: &[&str] = &[
     "/usr/share",
     "/etc",
     "/var",
+    "/var/lib",
     "/opt",
     "/home",
     "/root",
@@ -585,7 +628,12 @@ const SYSTEM_TREES: &[&str] = &[
     "/usr/local/bin/",
     "/usr/local/sbin/",
     "/usr/local/lib/",
-    "/var/lib/",
+    "/var/lib/apt/",
+    "/var/lib/dpkg/",
+    "/var/lib/rpm/",
+    "/var/lib/dnf/",
+    "/var/lib/yum/",
+    "/var/lib/apk/",
     "/var/run/",
     "/run/",
 ];
@@ -605,10 +653,37 @@ fn working_directory(file: &Dockerfile, chain: &[&Stage], at: usize) -> Option<S
     (literal && !system).then(|| dir.to_string())
 }
 
-/// Where the `USER` goes, and the line of the instruction it goes before (the finding's
-/// line, so that a suppression comment above that instruction applies).
-fn insertion_point(context: &Context, stage: &Stage) -> (usize, usize) {
-    let instructions = context.file.stage_instructions(stage);
+/// Where the fix puts things in the final stage.
+struct Placement<'a> {
+    /// After the last instruction that needs root (`RUN`, or `USER` back to root): where a
+    /// user is created.
+    create_at: usize,
+    /// Before the first `CMD`/`ENTRYPOINT`/`HEALTHCHECK` after the last `RUN`, `COPY`, `ADD`
+    /// or `USER`: where `USER` goes.
+    user_at: usize,
+    /// The line of the instruction `USER` goes before (the finding's line, so that a
+    /// suppression comment above that instruction applies).
+    line: usize,
+    /// `COPY`/`ADD` between the two: they run after the user exists and get `--chown`.
+    copies_after_root_work: Vec<&'a Instruction>,
+}
+
+/// Work that must happen as root before the user takes over: a `RUN`, or a `USER` (back to
+/// root). A `RUN` that only strips setuid bits (strip-setuid's) does not count: it can sit
+/// anywhere before `USER`, and must not push the new user below `COPY`s it should own.
+fn needs_root(instruction: &Instruction) -> bool {
+    if instruction.is("USER") {
+        return true;
+    }
+    let only_strips_setuid =
+        strip_setuid::strips_setuid(instruction) && !strip_setuid::installs_packages(instruction);
+    instruction.is("RUN") && !only_strips_setuid
+}
+
+fn placement<'a>(context: &Context<'a>, stage: &Stage) -> Placement<'a> {
+    let file: &'a Dockerfile = context.file;
+    let instructions = file.stage_instructions(stage);
+    let last_root = instructions.iter().rposition(needs_root).unwrap_or(0);
     let anchor = instructions
         .iter()
         .rposition(|instruction| ROOT_WORK.iter().any(|keyword| instruction.is(keyword)))
@@ -616,13 +691,20 @@ fn insertion_point(context: &Context, stage: &Stage) -> (usize, usize) {
     let before = instructions[anchor + 1..]
         .iter()
         .find(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)));
-    match before {
+    let (user_at, line) = match before {
         Some(instruction) => (insertion_point_above(context, instruction), instruction.start_line),
         None => {
             let last = &instructions[instructions.len() - 1];
             (last.line_span.end, last.start_line)
         }
-    }
+    };
+    let copies_after_root_work = instructions[last_root + 1..=anchor.max(last_root)]
+        .iter()
+        .filter(|instruction| instruction.is("COPY") || instruction.is("ADD"))
+        .collect::<Vec<_>>();
+    let create_at =
+        if copies_after_root_work.is_empty() { user_at } else { instructions[last_root].line_span.end };
+    Placement { create_at, user_at, line, copies_after_root_work }
 }
 
 /// Before the comment block that describes `instruction`.
@@ -696,8 +778,8 @@ mod tests {
         assert_eq!(
             out,
             format!(
-                "FROM python:3.12-slim\nCOPY app.py /app/\n{}# start\nCMD [\"python\", \"/app/app.py\"]\n",
-                debian_create()
+                "FROM python:3.12-slim\nRUN {}\nCOPY --chown=app:app app.py /app/\nUSER app\n# start\nCMD [\"python\", \"/app/app.py\"]\n",
+                create_command(Family::Debian)
             )
         );
     }
@@ -705,11 +787,21 @@ mod tests {
     #[test]
     fn created_user_owns_the_working_directory() {
         let out = fix("FROM debian\nWORKDIR /srv/app/\nCOPY . .\nCMD x\n");
-        assert!(out.contains("--create-home app && chown app:app /srv/app\nUSER app\nCMD x"), "{out}");
-        for workdir in ["/", "/usr/local/bin", "$HOME", "/etc/app", "relative"] {
+        assert!(
+            out.contains("--create-home app && mkdir -p /srv/app && chown app:app /srv/app\nWORKDIR /srv/app/\nCOPY --chown=app:app . .\nUSER app\nCMD x"),
+            "{out}"
+        );
+        for workdir in
+            ["/", "/usr/local/bin", "$HOME", "/etc/app", "relative", "/var/lib", "/var/lib/apt/lists"]
+        {
             let out = fix(&format!("FROM debian\nWORKDIR {workdir}\nCOPY . .\nCMD x\n"));
-            assert!(!out.contains("chown"), "{workdir}: {out}");
+            assert!(!out.contains("&& chown"), "{workdir}: {out}");
         }
+        let out = fix("FROM debian\nWORKDIR /var/lib/app\nCMD x\n");
+        assert!(
+            out.contains("&& mkdir -p /var/lib/app && chown app:app /var/lib/app"),
+            "an app's state dir: {out}"
+        );
         let out = fix("FROM node\nWORKDIR /app\nCMD x\n");
         assert!(!out.contains("chown"), "an existing user is not given directories: {out}");
     }
@@ -726,7 +818,7 @@ mod tests {
         let out = fix("FROM busybox\nCOPY a /a\n");
         assert!(
             out.ends_with(
-                "COPY a /a\nRUN addgroup -S -g 10001 app && adduser -S -D -u 10001 -G app app\nUSER app\n"
+                "FROM busybox\nRUN addgroup -S -g 10001 app && adduser -S -D -u 10001 -G app app\nCOPY --chown=app:app a /a\nUSER app\n"
             ),
             "{out}"
         );
@@ -770,7 +862,7 @@ mod tests {
         let out = fix("FROM debian:12\nRUN useradd -m -u 1001 -s /bin/bash worker\nCOPY a /a\nCMD a\n");
         assert_eq!(
             out,
-            "FROM debian:12\nRUN useradd -m -u 1001 -s /bin/bash worker\nCOPY a /a\nUSER worker\nCMD a\n"
+            "FROM debian:12\nRUN useradd -m -u 1001 -s /bin/bash worker\nCOPY --chown=worker a /a\nUSER worker\nCMD a\n"
         );
         let out = fix("FROM alpine\nRUN adduser -D -g '' svc && echo ok\nCMD a\n");
         assert!(out.contains("USER svc\nCMD a"), "{out}");
@@ -784,7 +876,10 @@ mod tests {
         let out = fix(input);
         assert_eq!(
             out,
-            format!("FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12-slim\nCOPY --from=build /app /app\n{}CMD [\"/app\"]\n", debian_create())
+            format!(
+                "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12-slim\nRUN {}\nCOPY --chown=app:app --from=build /app /app\nUSER app\nCMD [\"/app\"]\n",
+                create_command(Family::Debian)
+            )
         );
     }
 
@@ -819,9 +914,15 @@ mod tests {
     fn scratch_and_distroless_get_the_numeric_user() {
         let out =
             fix("FROM golang AS b\nRUN go build\nFROM scratch\nCOPY --from=b /a /a\nENTRYPOINT [\"/a\"]\n");
-        assert!(out.ends_with("COPY --from=b /a /a\nUSER 65532:65532\nENTRYPOINT [\"/a\"]\n"), "{out}");
+        assert!(
+            out.ends_with("COPY --chown=65532:65532 --from=b /a /a\nUSER 65532:65532\nENTRYPOINT [\"/a\"]\n"),
+            "{out}"
+        );
         let out = fix("FROM gcr.io/distroless/static-debian12\nCOPY a /a\n");
-        assert_eq!(out, "FROM gcr.io/distroless/static-debian12\nCOPY a /a\nUSER 65532:65532\n");
+        assert_eq!(
+            out,
+            "FROM gcr.io/distroless/static-debian12\nCOPY --chown=65532:65532 a /a\nUSER 65532:65532\n"
+        );
     }
 
     #[test]
@@ -876,7 +977,7 @@ mod tests {
     #[test]
     fn keeps_the_file_casing_and_line_endings() {
         let out = fix("from debian:12\ncopy a /a\ncmd x\n");
-        assert!(out.contains("\nrun groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-log-init --create-home app\nuser app\ncmd x\n"), "{out}");
+        assert!(out.contains("\nrun groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-log-init --create-home app\ncopy --chown=app:app a /a\nuser app\ncmd x\n"), "{out}");
         let out = fix("FROM node:20\r\nRUN npm ci\r\nCMD x\r\n");
         assert_eq!(out, "FROM node:20\r\nRUN npm ci\r\nUSER node\r\nCMD x\r\n");
     }
@@ -932,7 +1033,7 @@ mod tests {
     #[test]
     fn a_variable_in_the_tag_only_still_names_the_image() {
         let out = fix("ARG V=20\nARG VARIANT\nFROM node:${VARIANT}-alpine\nCOPY . .\nCMD x\n");
-        assert!(out.contains("COPY . .\nUSER node\nCMD x"), "{out}");
+        assert!(out.contains("COPY --chown=node . .\nUSER node\nCMD x"), "{out}");
         let out = fix("ARG PY\nFROM python:${PY}-alpine\nCOPY . .\nCMD x\n");
         assert!(out.contains("adduser -S"), "{out}");
     }

@@ -166,7 +166,8 @@ impl Rule for StripSetuid {
     }
 }
 
-fn installs_packages(instruction: &Instruction) -> bool {
+/// A `RUN` that installs operating-system packages.
+pub(crate) fn installs_packages(instruction: &Instruction) -> bool {
     if !instruction.is("RUN") {
         return false;
     }
@@ -175,7 +176,8 @@ fn installs_packages(instruction: &Instruction) -> bool {
     PACKAGE_INSTALLS.iter().any(|install| words.contains(install.trim_end()))
 }
 
-fn strips_setuid(instruction: &Instruction) -> bool {
+/// A `RUN` that removes setuid/setgid bits with `find ... -perm ... chmod ...-s`.
+pub(crate) fn strips_setuid(instruction: &Instruction) -> bool {
     if !instruction.is("RUN") {
         return false;
     }

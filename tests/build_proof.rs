@@ -1,0 +1,362 @@
+//! Build proof for `non-root-user` (and `strip-setuid`): real images, built with `buildah`
+//! from base images the harness makes offline and serves from a local `docker-registry`
+//! (see `tests/build_support/mod.rs`).
+//!
+//! Each scenario is a directory `tests/build_scenarios/<name>/`: a `Dockerfile` whose `FROM`
+//! lines name `{{REGISTRY}}/...` and its build context. For each one:
+//!
+//! 1. the original builds and its start command prints the scenario's message (so a later
+//!    failure is the fix's, not the scenario's);
+//! 2. `dockfix fix --write --select non-root-user,strip-setuid` rewrites a copy, and
+//!    `--select non-root-user` alone changes the file exactly when it should; the stages
+//!    before the final one stay as they were;
+//! 3. the fixed file builds; its config `User` is the expected non-root user (root only for
+//!    the declined case); `id -u` inside is not 0; the user resolves (`id -un`), or is numeric
+//!    by design; the start command (ENTRYPOINT + CMD, as the image's user, in its working
+//!    directory) still prints the message from the file it reads; no setuid/setgid file is left.
+//!
+//! The Alpine/BusyBox path (`addgroup -S`/`adduser -S`) is not build-proven here: Debian's
+//! busybox-static has no `adduser`/`addgroup` applets and there is no offline Alpine base.
+//! User creation is proven on Debian (debootstrap), numeric and built-in users on BusyBox.
+//!
+//! Each scenario's Dockerfile says in its first comment what it stands for. The scenarios
+//! run one at a time (2 shared cores); each writes a one-line result, or the full story
+//! (Dockerfiles before and after, dockfix's summary, build output, command outputs) when it
+//! fails. `cargo test --test build_proof -- NAME` runs one.
+
+mod build_support;
+
+use std::path::Path;
+use std::time::Instant;
+
+use build_support::{dockfix_fix, loud, prepare_scenario, Container, Env, RunOutput};
+
+/// The user the fixed image must run as.
+#[derive(Debug, Clone, Copy)]
+enum User {
+    /// A named user that resolves inside (`id -un`); the UID when the test knows it.
+    Named { name: &'static str, uid: Option<u32> },
+    /// `USER uid:gid`, no passwd entry by design.
+    Numeric { uid: u32 },
+    /// non-root-user declines: the image starts as root by design.
+    DeclinedRoot,
+}
+
+struct Expect {
+    user: User,
+    /// Whether `--select non-root-user` alone must change the file.
+    non_root_user_changes: bool,
+    /// Text the fixed Dockerfile must contain.
+    fixed_contains: &'static [&'static str],
+    /// Text the start command must print besides the scenario's `message.txt`.
+    also_prints: &'static [&'static str],
+    /// Words put before commands run inside (`/bin/busybox` in a scratch image).
+    exec_prefix: &'static [&'static str],
+}
+
+const DEFAULT: Expect = Expect {
+    user: User::Named { name: "app", uid: Some(10001) },
+    non_root_user_changes: true,
+    fixed_contains: &["USER app\n"],
+    also_prints: &[],
+    exec_prefix: &[],
+};
+
+fn is_root(user: &str) -> bool {
+    matches!(user.split(':').next().unwrap_or("").trim(), "" | "root" | "0")
+}
+
+/// Removes the scenario's images when it ends, however it ends.
+struct Images<'a> {
+    env: &'a Env,
+    tags: Vec<String>,
+}
+
+impl Drop for Images<'_> {
+    fn drop(&mut self) {
+        for tag in &self.tags {
+            self.env.remove_image(tag);
+        }
+    }
+}
+
+fn scenario(name: &str, expect: Expect) {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let started = Instant::now();
+    let mut story = String::new();
+    let result = run_scenario(env, name, &expect, &mut story);
+    let seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(summary) => loud(&format!("build-proof {name}: ok in {seconds:.0}s: {summary}")),
+        Err(failures) => {
+            loud(&format!("build-proof {name}: FAILED in {seconds:.0}s"));
+            panic!("build-proof scenario `{name}` failed:\n- {}\n\n{story}", failures.join("\n- "));
+        }
+    }
+}
+
+/// Runs one scenario; `story` collects what happened for the failure message. `Ok` holds a
+/// one-line summary, `Err` the failed checks.
+fn run_scenario(env: &Env, name: &str, expect: &Expect, story: &mut String) -> Result<String, Vec<String>> {
+    let fatal = |e: String| vec![e];
+    let scenario = prepare_scenario(env, name).map_err(fatal)?;
+    story.push_str(&format!("--- Dockerfile before\n{}\n", scenario.text));
+    let mut prints = vec![message(name)];
+    prints.extend(expect.also_prints.iter().map(|s| s.to_string()));
+    let original_tag = format!("bp/{name}:original");
+    let fixed_tag = format!("bp/{name}:fixed");
+    let _images = Images { env, tags: vec![original_tag.clone(), fixed_tag.clone()] };
+
+    // 1. The original builds and works.
+    let t = Instant::now();
+    env.build(&scenario.text, &scenario.context, &original_tag)
+        .map_err(|e| fatal(format!("the ORIGINAL does not build (scenario or harness bug):\n{e}")))?;
+    let original_build = t.elapsed().as_secs_f64();
+    let start = env.start_command(&original_tag).map_err(fatal)?;
+    let original = env.container(&original_tag).map_err(fatal)?;
+    let run = run_start_command(&original, &start).map_err(fatal)?;
+    if !run.ok() || !prints.iter().all(|s| run.stdout.contains(s.as_str())) {
+        return Err(fatal(format!(
+            "the ORIGINAL's start command {start:?} does not work (scenario or harness bug): {run}"
+        )));
+    }
+    // What strip-setuid has to remove (the Debian base has su, passwd, mount, ...).
+    let original_setuid = original.setuid_files().map_err(fatal)?.len();
+    drop(original);
+
+    // 2. dockfix.
+    let fixed = dockfix_fix(&scenario.dockerfile, &[]).map_err(fatal)?;
+    story
+        .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", fixed.text, fixed.summary));
+    let mut failures = Vec::new();
+    let alone = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"]).map_err(fatal)?;
+    match (expect.non_root_user_changes, alone.text != scenario.text) {
+        (true, false) => failures
+            .push(format!("non-root-user left the file unchanged; it said:\n{}", alone.summary.trim_end())),
+        (false, true) => {
+            failures.push(format!("non-root-user changed a file it must leave alone:\n{}", alone.text))
+        }
+        _ => {}
+    }
+    if before_final_stage(&fixed.text) != before_final_stage(&scenario.text) {
+        failures.push("the fix changed a stage before the final one".into());
+    }
+    for text in expect.fixed_contains {
+        if !fixed.text.contains(text) {
+            failures.push(format!("the fixed Dockerfile lacks {text:?}"));
+        }
+    }
+
+    // 3. The fixed file builds and runs as the user.
+    let t = Instant::now();
+    if let Err(e) = env.build(&fixed.text, &scenario.context, &fixed_tag) {
+        failures.push("the FIXED Dockerfile does not build".into());
+        story.push_str(&format!("--- build of the fixed Dockerfile\n{e}\n"));
+        return Err(failures);
+    }
+    let fixed_build = t.elapsed().as_secs_f64();
+    let config_user = env.config_user(&fixed_tag).map_err(fatal)?;
+    let container = env.container(&fixed_tag).map_err(fatal)?;
+    let in_image = |cmd: &[&str]| {
+        let argv: Vec<&str> = expect.exec_prefix.iter().chain(cmd).copied().collect();
+        container.run(&argv)
+    };
+    let uid = in_image(&["id", "-u"]).map_err(fatal)?;
+    let uname = in_image(&["id", "-un"]).map_err(fatal)?;
+    story
+        .push_str(&format!("--- fixed image\nconfig User: {config_user:?}\nid -u: {uid}\nid -un: {uname}\n"));
+    let uid_value: Option<u32> = uid.stdout.trim().parse().ok();
+    if !uid.ok() || uid_value.is_none() {
+        failures.push(format!("`id -u` does not work in the fixed image: {uid}"));
+    }
+    match expect.user {
+        User::Named { name: user, uid: want_uid } => {
+            if config_user != user {
+                failures.push(format!("config User is {config_user:?}, expected {user:?}"));
+            }
+            if uid_value == Some(0) {
+                failures.push("`id -u` is 0 in the fixed image".into());
+            }
+            if let (Some(want), Some(got)) = (want_uid, uid_value) {
+                if want != got {
+                    failures.push(format!("`id -u` is {got}, expected {want}"));
+                }
+            }
+            if !uname.ok() || uname.stdout.trim() != user {
+                failures.push(format!("the user does not resolve: `id -un`: {uname}"));
+            }
+        }
+        User::Numeric { uid: want } => {
+            if is_root(&config_user) || config_user != format!("{want}:{want}") {
+                failures.push(format!("config User is {config_user:?}, expected \"{want}:{want}\""));
+            }
+            if uid_value != Some(want) {
+                failures.push(format!("`id -u` is {:?}, expected {want}", uid.stdout.trim()));
+            }
+            // No passwd entry by design: `id -un` may fail; the numeric UID is what counts.
+        }
+        User::DeclinedRoot => {
+            if !is_root(&config_user) {
+                failures.push(format!("config User is {config_user:?}: the declined case must stay root"));
+            }
+            if uid_value != Some(0) {
+                failures.push(format!(
+                    "`id -u` is {:?}: the declined case must start as root",
+                    uid.stdout.trim()
+                ));
+            }
+        }
+    }
+    let start = env.start_command(&fixed_tag).map_err(fatal)?;
+    let run = run_start_command(&container, &start).map_err(fatal)?;
+    story.push_str(&format!("start command {start:?}: {run}\n"));
+    if !run.ok() {
+        failures.push(format!("the start command fails in the fixed image: {run}"));
+    } else if let Some(missing) = prints.iter().find(|s| !run.stdout.contains(s.as_str())) {
+        failures.push(format!("the start command did not print {missing:?}: {run}"));
+    }
+    let setuid = container.setuid_files().map_err(fatal)?;
+    if !setuid.is_empty() {
+        failures.push(format!("setuid/setgid files left: {setuid:?}"));
+    }
+    drop(container);
+    if failures.is_empty() {
+        Ok(format!(
+            "User {config_user:?}, uid {}, name {}, setuid files {original_setuid} -> 0, builds {original_build:.0}s/{fixed_build:.0}s",
+            uid.stdout.trim(),
+            if uname.ok() { uname.stdout.trim() } else { "(none, numeric)" }
+        ))
+    } else {
+        Err(failures)
+    }
+}
+
+/// The text before the last `FROM` line: the stages a fix must not touch.
+fn before_final_stage(text: &str) -> &str {
+    let mut offset = 0;
+    let mut last_from = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().to_ascii_uppercase().starts_with("FROM ") {
+            last_from = offset;
+        }
+        offset += line.len();
+    }
+    &text[..last_from]
+}
+
+/// Runs the image's ENTRYPOINT + CMD in `container`.
+fn run_start_command(container: &Container, start: &[String]) -> Result<RunOutput, String> {
+    if start.is_empty() {
+        return Err("the image has neither ENTRYPOINT nor CMD".into());
+    }
+    let argv: Vec<&str> = start.iter().map(String::as_str).collect();
+    container.run(&argv)
+}
+
+fn message(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/build_scenarios").join(name);
+    ["message.txt", "state/message.txt"]
+        .iter()
+        .find_map(|file| std::fs::read_to_string(path.join(file)).ok())
+        .unwrap_or_else(|| panic!("{}: no message.txt", path.display()))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn debian_single_stage_creates_a_user() {
+    scenario("debian-single", DEFAULT);
+}
+
+#[test]
+fn multi_stage_keeps_the_root_builder() {
+    scenario("multi-stage-root-builder", DEFAULT);
+}
+
+#[test]
+fn existing_non_root_user_stays() {
+    scenario(
+        "existing-user",
+        Expect {
+            user: User::Named { name: "svc", uid: None },
+            non_root_user_changes: false,
+            fixed_contains: &["USER svc\n"],
+            ..DEFAULT
+        },
+    );
+}
+
+#[test]
+fn built_in_user_of_the_base() {
+    scenario(
+        "builtin-user",
+        Expect {
+            user: User::Named { name: "node", uid: Some(1000) },
+            fixed_contains: &["USER node\n"],
+            ..DEFAULT
+        },
+    );
+}
+
+#[test]
+fn scratch_gets_a_numeric_user() {
+    scenario(
+        "scratch-numeric",
+        Expect {
+            user: User::Numeric { uid: 65532 },
+            fixed_contains: &["USER 65532:65532\n"],
+            exec_prefix: &["/bin/busybox"],
+            ..DEFAULT
+        },
+    );
+}
+
+#[test]
+fn unknown_base_gets_a_numeric_user() {
+    scenario(
+        "unknown-base-numeric",
+        Expect { user: User::Numeric { uid: 65532 }, fixed_contains: &["USER 65532:65532\n"], ..DEFAULT },
+    );
+}
+
+#[test]
+fn copied_files_are_owned_by_the_user() {
+    scenario("copy-chown", DEFAULT);
+}
+
+#[test]
+fn workdir_the_app_writes_to() {
+    scenario("workdir-writes", DEFAULT);
+}
+
+#[test]
+fn workdir_declared_after_the_last_copy() {
+    scenario("workdir-after-copy", DEFAULT);
+}
+
+#[test]
+fn workdir_under_var_lib() {
+    scenario("workdir-var-lib", DEFAULT);
+}
+
+#[test]
+fn inherited_stage_gives_the_distro() {
+    scenario("inherited-stage", DEFAULT);
+}
+
+#[test]
+fn privilege_dropping_entrypoint_is_declined() {
+    scenario(
+        "declined-gosu",
+        Expect {
+            user: User::DeclinedRoot,
+            non_root_user_changes: false,
+            fixed_contains: &[],
+            also_prints: &["running as app"],
+            ..DEFAULT
+        },
+    );
+}
