@@ -80,6 +80,26 @@ pub struct FixArgs {
     /// Build context for checking ADD sources (default: each Dockerfile's directory).
     #[arg(long, value_name = "DIR")]
     pub context: Option<PathBuf>,
+
+    /// The user non-root-user creates when the image has none to switch to.
+    #[arg(long, value_name = "NAME", default_value = "app", value_parser = user_name)]
+    pub user_name: String,
+
+    /// UID and GID of that user (not 0).
+    #[arg(long, value_name = "ID", default_value_t = 10001,
+          value_parser = clap::value_parser!(u32).range(1..=4_294_967_294))]
+    pub user_id: u32,
+}
+
+/// A portable user name, as `useradd` and BusyBox `adduser` accept it.
+fn user_name(name: &str) -> Result<String, String> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if first_ok && rest_ok && name.len() <= 32 && name != "root" {
+        return Ok(name.to_string());
+    }
+    Err("a user name is 1 to 32 characters: a lower-case letter or `_`, then lower-case letters, digits, `_` or `-` (and not `root`)".into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

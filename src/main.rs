@@ -130,7 +130,10 @@ fn fix(args: &FixArgs) -> Result<u8> {
             bail!("--context {}: not a directory", dir.display());
         }
     }
-    let options = engine::Options { safe_only: args.safe_only };
+    let options = engine::Options {
+        safe_only: args.safe_only,
+        new_user: engine::NewUser { name: args.user_name.clone(), id: args.user_id },
+    };
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
         return fix_stdin(args, &rules, &options);
     }

@@ -1220,3 +1220,24 @@ fn nonexistent_context_dir_is_an_error() {
     assert_stderr_contains(&out, "no-such-dir");
     assert_bytes(&dockerfile, BOTH_INPUT);
 }
+
+#[test]
+fn user_name_and_id_choose_the_created_user_and_are_validated() {
+    let dir = tempdir();
+    let input = b"FROM debian:12\nCOPY a /a\nCMD x\n";
+    let args = ["fix", "--select", "non-root-user", "--user-name", "svc", "--user-id", "2000", "-"];
+    let out = dockfix_stdin(dir.path(), &args, input);
+    assert_exit(&out, 0);
+    assert_stdout_eq(
+        &out,
+        "FROM debian:12\nRUN groupadd --system --gid 2000 svc && useradd --system --uid 2000 --gid svc --no-log-init --create-home svc\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n",
+    );
+    for bad in
+        [["--user-name", "Root"], ["--user-name", "root"], ["--user-name", "9lives"], ["--user-id", "0"]]
+    {
+        let out = dockfix_stdin(dir.path(), &["fix", bad[0], bad[1], "-"], input);
+        assert_exit(&out, 2);
+        assert_stdout_eq(&out, "");
+        assert_stderr_contains(&out, bad[0]);
+    }
+}

@@ -25,6 +25,23 @@ const MAX_PASSES: usize = 4;
 pub struct Options {
     /// Apply only fixes that cannot change behaviour.
     pub safe_only: bool,
+    /// The user non-root-user creates when the image has none to switch to.
+    pub new_user: NewUser,
+}
+
+/// A system user to create: its name, and the UID and GID it gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub name: String,
+    pub id: u32,
+}
+
+impl Default for NewUser {
+    /// `app` with UID/GID 10001: above the system range, clear of the UIDs images commonly
+    /// ship (1000 `node`, 65532 distroless `nonroot`, 65534 `nobody`).
+    fn default() -> Self {
+        NewUser { name: "app".to_string(), id: 10001 }
+    }
 }
 
 /// A finding as reported to the user, with what became of its fix.
@@ -109,7 +126,7 @@ impl Pass {
     ) -> Result<Pass, EngineError> {
         let source = Source::new(text);
         let file = Dockerfile::parse(source.text());
-        let context = Context { file: &file, text: source.text(), build_context };
+        let context = Context { file: &file, text: source.text(), build_context, options };
         let suppressed = suppressions(&file);
         let mut picked: Vec<(Finding, Fix)> = Vec::new();
         let mut unfixed = Vec::new();
@@ -319,7 +336,7 @@ mod tests {
                 vec![Finding::new("unsafe-rule", 1, "u").with_fix(fix)]
             }
         }
-        let options = Options { safe_only: true };
+        let options = Options { safe_only: true, ..Options::default() };
         let outcome = run("FROM a\n", &[&Unsafe], &NoBuildContext, &options).unwrap();
         assert_eq!(outcome.output, "FROM a\n");
         assert!(!outcome.reports[0].fixed);

@@ -582,6 +582,7 @@ fn literal(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Options;
     use crate::source::Source;
 
     /// A build context that knows a few paths; everything else is `default`.
@@ -605,7 +606,7 @@ mod tests {
 
     fn findings(text: &str, build_context: &dyn BuildContext) -> Vec<Finding> {
         let file = Dockerfile::parse(text);
-        AddToCopy.check(&Context { file: &file, text, build_context })
+        AddToCopy.check(&Context { file: &file, text, build_context, options: &Options::default() })
     }
 
     fn only(text: &str, build_context: &dyn BuildContext) -> Finding {
@@ -618,7 +619,8 @@ mod tests {
     fn fixed(original: &str, build_context: &dyn BuildContext) -> String {
         let source = Source::new(original);
         let file = Dockerfile::parse(source.text());
-        let context = Context { file: &file, text: source.text(), build_context };
+        let context =
+            Context { file: &file, text: source.text(), build_context, options: &Options::default() };
         let edits: Vec<Edit> = AddToCopy
             .check(&context)
             .into_iter()

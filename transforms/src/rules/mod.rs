@@ -2,6 +2,7 @@
 //! documentation (`dockfix explain ID` prints it).
 
 use crate::edit::Finding;
+use crate::engine::Options;
 use crate::syntax::Dockerfile;
 
 pub mod add_to_copy;
@@ -43,6 +44,7 @@ pub struct Context<'a> {
     pub file: &'a Dockerfile,
     pub text: &'a str,
     pub build_context: &'a dyn BuildContext,
+    pub options: &'a Options,
 }
 
 impl Context<'_> {

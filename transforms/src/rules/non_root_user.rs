@@ -24,6 +24,7 @@
 //!    `useradd` (ubi-minimal, ubi-micro, Amazon Linux): no passwd entry is needed, and a
 //!    numeric UID satisfies Kubernetes `runAsNonRoot`.
 //!
+//! The name and UID are `app` and 10001 unless `--user-name` / `--user-id` say otherwise.
 //! UID 10001 stays clear of the system range and of the UIDs images commonly ship (1000 is
 //! `node`, 65532 is distroless `nonroot`, 65534 is `nobody`); `--no-log-init` keeps `useradd`
 //! from writing a huge sparse lastlog for a high UID. The user gets a home directory, since
@@ -87,6 +88,7 @@
 //! A numeric user has no home directory and no name (`whoami` fails).
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
+use crate::engine::NewUser;
 use crate::image::{
     base_facts, built_in_user, chain_instructions, default_user, drops_privileges, facts_for_image,
     lacks_user_tools, resolve_args, stage_chain, windows_signs, BaseFacts, Family,
@@ -98,10 +100,6 @@ pub struct NonRootUser;
 
 const ID: &str = "non-root-user";
 
-/// The user the fix creates when it must create one.
-pub const USER_NAME: &str = "app";
-/// Its UID and GID.
-pub const USER_ID: u32 = 10001;
 /// The user for images without a user database (distroless `nonroot`).
 pub const NUMERIC_USER: &str = "65532:65532";
 
@@ -505,8 +503,8 @@ fn valid_login(name: &str) -> bool {
 }
 
 /// The shell command that creates `app` with the family's tools.
-fn create_command(family: Family) -> String {
-    let (name, id) = (USER_NAME, USER_ID);
+fn create_command(family: Family, user: &NewUser) -> String {
+    let (name, id) = (&user.name, user.id);
     match family {
         Family::Debian => format!(
             "groupadd --system --gid {id} {name} && useradd --system --uid {id} --gid {name} --no-log-init --create-home {name}"
@@ -530,25 +528,29 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             (user, message)
         }
         Plan::Create { family } => {
-            let mut command = create_command(family);
-            let mut message =
-                format!("the final stage runs as root: create system user `{USER_NAME}` (UID/GID {USER_ID})");
+            let new_user = &context.options.new_user;
+            let name = &new_user.name;
+            let mut command = create_command(family, new_user);
+            let mut message = format!(
+                "the final stage runs as root: create system user `{name}` (UID/GID {})",
+                new_user.id
+            );
             if let Some(dir) = working_directory(file, chain, placement.user_at) {
                 // The WORKDIR may only be declared after the user is created: make sure it
                 // exists, so that WORKDIR keeps the owner given here.
-                command.push_str(&format!(" && mkdir -p {dir} && chown {USER_NAME}:{USER_NAME} {dir}"));
+                command.push_str(&format!(" && mkdir -p {dir} && chown {name}:{name} {dir}"));
                 message.push_str(&format!(", give it the working directory {dir}"));
             }
             message.push_str(" and switch to it (CIS 4.1)");
             let run = format!("{} {command}\n", context.keyword("RUN"));
-            let switch = format!("{user_keyword} {USER_NAME}\n");
+            let switch = format!("{user_keyword} {name}\n");
             if placement.create_at == placement.user_at {
                 edits.push(Edit::insert(placement.user_at, format!("{run}{switch}")));
             } else {
                 edits.push(Edit::insert(placement.create_at, run));
                 edits.push(Edit::insert(placement.user_at, switch));
             }
-            (USER_NAME.to_string(), message)
+            (name.clone(), message)
         }
         Plan::Numeric { why } => {
             edits.push(Edit::insert(placement.user_at, format!("{user_keyword} {NUMERIC_USER}\n")));
@@ -558,7 +560,7 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             (NUMERIC_USER.to_string(), message)
         }
     };
-    let owner = chown_owner(&user);
+    let owner = chown_owner(&user, &context.options.new_user);
     let mut unowned = Vec::new();
     for copy in &placement.copies_after_root_work {
         if copy.flag("chown").is_some() {
@@ -586,9 +588,9 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
 /// `--chown` value for a user. The user dockfix creates has its namesake group (`app:app`);
 /// any other name is given alone, which Docker reads as "that user, GID = its UID" and which
 /// cannot fail on a missing group. A value with a group, or numeric, is used as it is.
-fn chown_owner(user: &str) -> String {
-    if user == USER_NAME {
-        return format!("{USER_NAME}:{USER_NAME}");
+fn chown_owner(user: &str, created: &NewUser) -> String {
+    if user == created.name {
+        return format!("{user}:{user}");
     }
     user.to_string()
 }
@@ -768,7 +770,24 @@ mod tests {
     }
 
     fn debian_create() -> String {
-        format!("RUN {}\nUSER app\n", create_command(Family::Debian))
+        format!("RUN {}\nUSER app\n", create_command(Family::Debian, &NewUser::default()))
+    }
+
+    #[test]
+    fn the_new_user_can_be_chosen() {
+        let options = Options { new_user: NewUser { name: "svc".into(), id: 2000 }, ..Options::default() };
+        let out = run(
+            "FROM debian\nWORKDIR /srv/svc\nCOPY a /a\nCMD x\n",
+            &[&NonRootUser],
+            &NoBuildContext,
+            &options,
+        )
+        .unwrap()
+        .output;
+        assert_eq!(
+            out,
+            "FROM debian\nRUN groupadd --system --gid 2000 svc && useradd --system --uid 2000 --gid svc --no-log-init --create-home svc && mkdir -p /srv/svc && chown svc:svc /srv/svc\nWORKDIR /srv/svc\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n"
+        );
     }
 
     #[test]
@@ -779,7 +798,7 @@ mod tests {
             out,
             format!(
                 "FROM python:3.12-slim\nRUN {}\nCOPY --chown=app:app app.py /app/\nUSER app\n# start\nCMD [\"python\", \"/app/app.py\"]\n",
-                create_command(Family::Debian)
+                create_command(Family::Debian, &NewUser::default())
             )
         );
     }
@@ -878,7 +897,7 @@ mod tests {
             out,
             format!(
                 "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM debian:12-slim\nRUN {}\nCOPY --chown=app:app --from=build /app /app\nUSER app\nCMD [\"/app\"]\n",
-                create_command(Family::Debian)
+                create_command(Family::Debian, &NewUser::default())
             )
         );
     }
