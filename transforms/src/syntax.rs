@@ -98,6 +98,17 @@ impl Instruction {
     pub fn is_multiline(&self) -> bool {
         self.end_line > self.start_line
     }
+
+    /// The command text of a `RUN` (or any instruction): its arguments, then its heredoc
+    /// bodies, each on lines of its own.
+    pub fn command_text(&self) -> String {
+        let mut text = self.args.clone();
+        for heredoc in &self.heredocs {
+            text.push('\n');
+            text.push_str(&heredoc.body);
+        }
+        text
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -166,6 +177,15 @@ impl Dockerfile {
     /// Byte offset where 1-based `line` starts.
     pub fn line_start(&self, line: usize) -> Option<usize> {
         self.line_starts.get(line.checked_sub(1)?).copied()
+    }
+
+    /// Where a new instruction goes right above `instruction`: before the comment block that
+    /// describes it, so the comments stay with what they describe.
+    pub fn insertion_point_above(&self, instruction: &Instruction) -> usize {
+        self.comments_above(instruction)
+            .last()
+            .and_then(|comment| self.line_start(comment.line))
+            .unwrap_or(instruction.line_span.start)
     }
 
     /// The comment lines directly above an instruction (no blank line in between),

@@ -520,7 +520,7 @@ fn action(context: &Context, secret: &Secret) -> Action {
     for index in visible_to(file, secret.instruction, &secret.name, is_env) {
         let other = &file.instructions[index];
         if other.is("RUN") {
-            if !references(&run_text(other), &secret.name) {
+            if !references(&other.command_text(), &secret.name) {
                 continue;
             }
             if other.opaque {
@@ -646,16 +646,6 @@ fn references(text: &str, name: &str) -> bool {
             let len = ident.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(ident.len());
             &ident[..len] == name
         })
-}
-
-/// A RUN's shell text: the arguments and any heredoc bodies.
-fn run_text(instruction: &Instruction) -> String {
-    let mut text = instruction.args.clone();
-    for heredoc in &instruction.heredocs {
-        text.push('\n');
-        text.push_str(&heredoc.body);
-    }
-    text
 }
 
 /// Whether a RUN already mounts a secret into the variable `name`.

@@ -278,7 +278,7 @@ fn start_commands<'a>(instructions: &[&'a Instruction]) -> Vec<&'a Instruction> 
 /// A finding when the container starts a service manager or daemon that must be root.
 fn root_service(instructions: &[&Instruction]) -> Option<Finding> {
     start_commands(instructions).into_iter().find_map(|instruction| {
-        let text = command_text(instruction);
+        let text = instruction.command_text();
         let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']' | ';' | '&'));
         let service = words.filter(|word| !word.is_empty()).find_map(|word| {
             ROOT_SERVICES.iter().find(|service| {
@@ -313,7 +313,7 @@ fn works_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
         ));
     }
     start_commands(instructions).into_iter().find_map(|instruction| {
-        let text = command_text(instruction);
+        let text = instruction.command_text();
         let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'));
         let path = words.into_iter().find(|word| in_root_home(word))?;
         Some(Finding::new(
@@ -332,7 +332,7 @@ fn privilege_dropper(instruction: &Instruction) -> Option<&'static str> {
     if (instruction.is("ENTRYPOINT") || instruction.is("CMD")) && runs_s6_init(instruction) {
         return Some("/init");
     }
-    let text = command_text(instruction);
+    let text = instruction.command_text();
     if let Some(fragment) = PRIVILEGE_DROP_FRAGMENTS.iter().find(|f| text.contains(*f)) {
         return Some(fragment);
     }
@@ -359,16 +359,6 @@ fn runs_s6_init(instruction: &Instruction) -> bool {
     }
 }
 
-/// An instruction's arguments and heredoc bodies.
-fn command_text(instruction: &Instruction) -> String {
-    let mut text = instruction.args.clone();
-    for heredoc in &instruction.heredocs {
-        text.push('\n');
-        text.push_str(&heredoc.body);
-    }
-    text
-}
-
 /// Which user to switch to, and whether the fix must create it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Plan {
@@ -391,7 +381,7 @@ fn plan(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> Plan {
         .iter()
         .rev()
         .filter(|i| i.is("RUN"))
-        .find_map(|i| created_user(&command_text(i)).map(|u| (u, i.start_line)));
+        .find_map(|i| created_user(&i.command_text()).map(|u| (u, i.start_line)));
     if let Some((user, line)) = created {
         return Plan::Switch { user, why: format!("the user created on line {line}") };
     }
@@ -403,7 +393,7 @@ fn plan(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> Plan {
     if facts.has_shell == Some(false) {
         return Plan::Numeric { why: format!("`{image}` has no shell or user tools") };
     }
-    let texts: Vec<String> = instructions.iter().filter(|i| i.is("RUN")).map(|i| command_text(i)).collect();
+    let texts: Vec<String> = instructions.iter().filter(|i| i.is("RUN")).map(|i| i.command_text()).collect();
     let Some(family) = facts.family.or_else(|| family_from_package_manager(&texts)) else {
         return Plan::Numeric { why: format!("dockfix does not know the distro of `{image}`") };
     };
@@ -694,7 +684,7 @@ fn placement<'a>(context: &Context<'a>, stage: &Stage) -> Placement<'a> {
         .iter()
         .find(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)));
     let (user_at, line) = match before {
-        Some(instruction) => (insertion_point_above(context, instruction), instruction.start_line),
+        Some(instruction) => (context.file.insertion_point_above(instruction), instruction.start_line),
         None => {
             let last = &instructions[instructions.len() - 1];
             (last.line_span.end, last.start_line)
@@ -707,16 +697,6 @@ fn placement<'a>(context: &Context<'a>, stage: &Stage) -> Placement<'a> {
     let create_at =
         if copies_after_root_work.is_empty() { user_at } else { instructions[last_root].line_span.end };
     Placement { create_at, user_at, line, copies_after_root_work }
-}
-
-/// Before the comment block that describes `instruction`.
-fn insertion_point_above(context: &Context, instruction: &Instruction) -> usize {
-    context
-        .file
-        .comments_above(instruction)
-        .last()
-        .and_then(|comment| context.file.line_start(comment.line))
-        .unwrap_or(instruction.line_span.start)
 }
 
 fn risk(file: &Dockerfile, chain: &[&Stage], user: &str) -> String {

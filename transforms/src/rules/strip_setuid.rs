@@ -153,7 +153,7 @@ impl Rule for StripSetuid {
             .position(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)))
             .map(|offset| above_metadata(instructions, last_install + 1 + offset, last_install + 1));
         let (at, line) = match before.map(|index| &instructions[index]) {
-            Some(instruction) => (insertion_point_above(context, instruction), instruction.start_line),
+            Some(instruction) => (context.file.insertion_point_above(instruction), instruction.start_line),
             None => {
                 let last = &instructions[instructions.len() - 1];
                 (last.line_span.end, last.end_line)
@@ -171,7 +171,7 @@ pub(crate) fn installs_packages(instruction: &Instruction) -> bool {
     if !instruction.is("RUN") {
         return false;
     }
-    let command = run_text(instruction);
+    let command = instruction.command_text();
     let words = command.split_whitespace().collect::<Vec<_>>().join(" ");
     PACKAGE_INSTALLS.iter().any(|install| words.contains(install.trim_end()))
 }
@@ -181,7 +181,7 @@ pub(crate) fn strips_setuid(instruction: &Instruction) -> bool {
     if !instruction.is("RUN") {
         return false;
     }
-    let command = run_text(instruction);
+    let command = instruction.command_text();
     command.contains("find") && command.contains("-perm") && command.contains("chmod") && {
         let modes = ["a-s", "u-s", "ug-s", "-s ", "u-s,g-s"];
         modes.iter().any(|mode| command.contains(mode))
@@ -197,33 +197,12 @@ fn above_metadata(instructions: &[Instruction], mut index: usize, floor: usize) 
     index
 }
 
-/// A RUN's shell text: the arguments and any heredoc bodies.
-fn run_text(instruction: &Instruction) -> String {
-    let mut text = instruction.args.clone();
-    for heredoc in &instruction.heredocs {
-        text.push('\n');
-        text.push_str(&heredoc.body);
-    }
-    text
-}
-
 /// The user the stage runs as at `index`, when the file switched to a non-root one.
 fn non_root_user_before(instructions: &[Instruction], index: usize) -> Option<String> {
     let user = instructions[..=index].iter().rev().find(|instruction| instruction.is("USER"))?;
     let name = user.args.trim();
     let uid = name.split(':').next().unwrap_or(name);
     (!uid.is_empty() && uid != "root" && uid != "0").then(|| name.to_string())
-}
-
-/// Where a new instruction goes above `instruction`: before the comment block that
-/// describes it.
-fn insertion_point_above(context: &Context, instruction: &Instruction) -> usize {
-    context
-        .file
-        .comments_above(instruction)
-        .last()
-        .and_then(|comment| context.file.line_start(comment.line))
-        .unwrap_or(instruction.line_span.start)
 }
 
 #[cfg(test)]
