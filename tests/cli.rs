@@ -327,57 +327,49 @@ fn check_exits_1_without_writing_then_write_rewrites_then_check_exits_0() {
 // 3. Byte-exact line endings, BOM, final newline
 // ---------------------------------------------------------------------------------------------
 
+/// Writes `input` as `Dockerfile` (with the `a.txt` it ADDs), runs `fix --write` with both
+/// transforms, asserts the exact bytes written and that `--check` then finds nothing.
+fn write_gives_exactly(input: &str, expected: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempdir();
+    let file = write(dir.path(), "Dockerfile", input);
+    write(dir.path(), "a.txt", "a\n");
+    let out = dockfix(dir.path(), &["fix", "--write", "--select", BOTH, "Dockerfile"]);
+    assert_exit(&out, 0);
+    assert_bytes(&file, expected);
+    let check = dockfix(dir.path(), &["fix", "--check", "--select", BOTH, "Dockerfile"]);
+    assert_exit(&check, 0);
+    (dir, file)
+}
+
 #[test]
 fn write_keeps_crlf_on_every_line_including_inserted_ones() {
-    let dir = tempdir();
     let input = "FROM debian:12\r\nADD a.txt /a\r\nRUN apt-get update && apt-get install -y curl\r\nUSER app\r\nCMD [\"sh\"]\r\n";
     let expected = format!(
         "FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get update && apt-get install -y curl\r\n{STRIP}\r\nUSER app\r\nCMD [\"sh\"]\r\n"
     );
-    let file = write(dir.path(), "Dockerfile", input);
-    write(dir.path(), "a.txt", "a\n");
-
-    let out = dockfix(dir.path(), &["fix", "--write", "--select", BOTH, "Dockerfile"]);
-    assert_exit(&out, 0);
-    assert_bytes(&file, &expected);
+    let (_dir, file) = write_gives_exactly(input, &expected);
     let bytes = read(&file);
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'\n' {
             assert!(i > 0 && bytes[i - 1] == b'\r', "LF without CR at byte {i}");
         }
     }
-    let check = dockfix(dir.path(), &["fix", "--check", "--select", BOTH, "Dockerfile"]);
-    assert_exit(&check, 0);
 }
 
 #[test]
 fn write_keeps_utf8_bom() {
-    let dir = tempdir();
     let input = "\u{feff}FROM debian:12\nADD a.txt /a\nRUN apk add --no-cache curl\n";
     let expected = format!("\u{feff}FROM debian:12\nCOPY a.txt /a\nRUN apk add --no-cache curl\n{STRIP}\n");
-    let file = write(dir.path(), "Dockerfile", input);
-    write(dir.path(), "a.txt", "a\n");
-
-    let out = dockfix(dir.path(), &["fix", "--write", "--select", BOTH, "Dockerfile"]);
-    assert_exit(&out, 0);
-    assert_bytes(&file, &expected);
+    let (_dir, file) = write_gives_exactly(input, &expected);
     assert_eq!(&read(&file)[..3], b"\xef\xbb\xbf");
-    let check = dockfix(dir.path(), &["fix", "--check", "--select", BOTH, "Dockerfile"]);
-    assert_exit(&check, 0);
 }
 
 #[test]
 fn write_keeps_missing_final_newline() {
-    let dir = tempdir();
     // The edit is on the last line, and an insertion goes after it.
     let input = "FROM debian:12\nADD a.txt /a\nRUN apk add curl";
     let expected = format!("FROM debian:12\nCOPY a.txt /a\nRUN apk add curl\n{STRIP}");
-    let file = write(dir.path(), "Dockerfile", input);
-    write(dir.path(), "a.txt", "a\n");
-
-    let out = dockfix(dir.path(), &["fix", "--write", "--select", BOTH, "Dockerfile"]);
-    assert_exit(&out, 0);
-    assert_bytes(&file, &expected);
+    let (dir, file) = write_gives_exactly(input, &expected);
     assert_ne!(read(&file).last(), Some(&b'\n'));
 
     // Only the last line changes: still no final newline.

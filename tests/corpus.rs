@@ -1,6 +1,9 @@
 //! Runs every transform over the real Dockerfiles in `$DOCKFIX_CORPUS` (CI sets it to
 //! `../shared/corpus/public`): no panic, idempotent output, and no file that parses worse
-//! after the fix. Without the variable the test says loudly that it did not run.
+//! after the fix; no secret value printed and no literal secret left unexplained. Without the
+//! variable the test says loudly that it did not run.
+
+mod common;
 
 use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -54,7 +57,11 @@ fn corpus_is_fixed_safely() {
         };
         changed += usize::from(outcome.output != text);
         match engine::run(&outcome.output, rules::all(), &NoBuildContext, &Options::default()) {
-            Ok(again) if again.output == outcome.output => {}
+            Ok(again) if again.output == outcome.output => {
+                let problems =
+                    common::secret_problems(&text, &outcome.reports, &outcome.output, &again.reports);
+                failures.extend(problems.into_iter().map(|problem| format!("{name}: {problem}")));
+            }
             Ok(_) => failures.push(format!("{name}: not idempotent")),
             Err(error) => failures.push(format!("{name}: second run failed: {error}")),
         }

@@ -5,6 +5,8 @@
 //!
 //! A fixture folder may hold `context/`, used as the build context (files ADD would copy).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use dockfix::build_context::DirContext;
@@ -81,6 +83,11 @@ fn fixtures_match_snapshots() {
             assert_eq!(again.output, outcome.output, "{name}: not idempotent");
             let untouched = engine::run(&input, &[], &NoBuildContext, &Options::default()).expect("no rules");
             assert_eq!(untouched.output, input, "{name}: no-op run changed bytes");
+            if rule.id() == "env-secrets" {
+                let problems =
+                    common::secret_problems(&input, &outcome.reports, &outcome.output, &again.reports);
+                assert!(problems.is_empty(), "{name}: {}", problems.join("; "));
+            }
             let before = Dockerfile::parse(Source::new(&input).text()).damage;
             let after = Dockerfile::parse(Source::new(&outcome.output).text()).damage;
             assert!(after <= before, "{name}: parses worse after the fix ({before} -> {after})");

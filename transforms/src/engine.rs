@@ -65,12 +65,6 @@ pub struct Outcome {
     pub reports: Vec<Report>,
 }
 
-impl Outcome {
-    pub fn changed(&self, input: &str) -> bool {
-        self.output != input
-    }
-}
-
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum EngineError {
     #[error(
@@ -92,8 +86,10 @@ pub fn run(
     let mut text = input.to_string();
     let mut applied: Vec<Report> = Vec::new();
     let mut passes = 0;
+    // The parse of `text` made by the previous pass's damage check, reused.
+    let mut parsed: Option<Dockerfile> = None;
     loop {
-        let pass = Pass::run(&text, rules, build_context, options)?;
+        let pass = Pass::run(&text, parsed.take(), rules, build_context, options)?;
         if pass.picked.is_empty() {
             applied.extend(pass.unfixed);
             applied.sort_by(|a, b| (a.line, a.transform).cmp(&(b.line, b.transform)));
@@ -107,6 +103,7 @@ pub fn run(
         }
         applied.extend(pass.picked.iter().map(|(finding, _)| report(finding, true, None)));
         text = pass.output;
+        parsed = pass.output_parsed;
     }
 }
 
@@ -115,19 +112,23 @@ struct Pass {
     picked: Vec<(Finding, Fix)>,
     unfixed: Vec<Report>,
     output: String,
+    /// `output` parsed, when the pass changed the text.
+    output_parsed: Option<Dockerfile>,
 }
 
 impl Pass {
     fn run(
         text: &str,
+        parsed: Option<Dockerfile>,
         rules: &[&dyn Rule],
         build_context: &dyn BuildContext,
         options: &Options,
     ) -> Result<Pass, EngineError> {
         let source = Source::new(text);
-        let file = Dockerfile::parse(source.text());
-        let context = Context { file: &file, text: source.text(), build_context, options };
+        let file = parsed.unwrap_or_else(|| Dockerfile::parse(source.text()));
         let suppressed = suppressions(&file);
+        let context =
+            Context { file: &file, text: source.text(), build_context, options, suppressed: &suppressed };
         let mut picked: Vec<(Finding, Fix)> = Vec::new();
         let mut unfixed = Vec::new();
         for rule in rules {
@@ -151,9 +152,11 @@ impl Pass {
                 }
             }
         }
-        let output =
-            if picked.is_empty() { Ok(text.to_string()) } else { apply_checked(&source, &file, &picked) };
-        output.map(|output| Pass { picked, unfixed, output })
+        if picked.is_empty() {
+            return Ok(Pass { picked, unfixed, output: text.to_string(), output_parsed: None });
+        }
+        let (output, output_parsed) = apply_checked(&source, &file, &picked)?;
+        Ok(Pass { picked, unfixed, output, output_parsed: Some(output_parsed) })
     }
 }
 
@@ -195,19 +198,19 @@ fn edits_inside(edit: &Edit, instruction: &Instruction) -> bool {
     range.start < span.end && span.start < range.end
 }
 
-/// Applies the picked fixes, or refuses when the result would parse worse than the input:
-/// then nothing of the file is changed.
+/// Applies the picked fixes and parses the result, or refuses when it would parse worse than
+/// the input: then nothing of the file is changed.
 fn apply_checked(
     source: &Source,
     file: &Dockerfile,
     picked: &[(Finding, Fix)],
-) -> Result<String, EngineError> {
+) -> Result<(String, Dockerfile), EngineError> {
     let edits: Vec<Edit> = picked.iter().flat_map(|(_, fix)| fix.edits.iter().cloned()).collect();
     let output = source.apply(&edits);
     let after = Dockerfile::parse(Source::new(&output).text());
     let new_lexical_error = after.lexical_error.is_some() && file.lexical_error.is_none();
     if after.damage <= file.damage && !new_lexical_error {
-        return Ok(output);
+        return Ok((output, after));
     }
     let transforms: BTreeSet<&'static str> = picked.iter().map(|(finding, _)| finding.transform).collect();
     Err(EngineError::WouldDamage {

@@ -82,8 +82,6 @@ pub struct Instruction {
     pub stage: Option<usize>,
     /// The grammar did not understand this instruction: read it, never edit inside it.
     pub opaque: bool,
-    /// Comment or blank lines sit inside the instruction's continuation lines.
-    pub has_inner_comments: bool,
 }
 
 impl Instruction {
@@ -93,10 +91,6 @@ impl Instruction {
 
     pub fn flag(&self, name: &str) -> Option<&Flag> {
         self.flags.iter().find(|flag| flag.name.eq_ignore_ascii_case(name))
-    }
-
-    pub fn is_multiline(&self) -> bool {
-        self.end_line > self.start_line
     }
 
     /// The command text of a `RUN` (or any instruction): its arguments, then its heredoc
@@ -167,11 +161,6 @@ impl Dockerfile {
 
     pub fn stage_instructions(&self, stage: &Stage) -> &[Instruction] {
         &self.instructions[stage.instructions.clone()]
-    }
-
-    /// 1-based line number of a byte offset.
-    pub fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|&start| start <= offset).max(1)
     }
 
     /// Byte offset where 1-based `line` starts.
@@ -378,13 +367,11 @@ impl<'a> Lexer<'a> {
         let (piece, mut continues) = strip_continuation(&raw[indent..]);
         logical.push(piece, first_line.start + indent);
         let mut last = first;
-        let mut has_inner_comments = false;
         while continues && self.next < self.lines.len() {
             let idx = self.next;
             self.next += 1;
             let content = self.content(idx);
             if is_comment(content) || is_blank(content) {
-                has_inner_comments = true;
                 continue;
             }
             last = idx;
@@ -443,7 +430,6 @@ impl<'a> Lexer<'a> {
             heredocs,
             stage: None,
             opaque: false,
-            has_inner_comments,
         };
         (instruction, error)
     }
@@ -700,7 +686,6 @@ mod tests {
         assert_eq!(keywords(&file), vec![("FROM".into(), 1, 1), ("RUN".into(), 2, 5), ("CMD".into(), 6, 6)]);
         let run = &file.instructions[1];
         assert_eq!(run.args, "a   && b");
-        assert!(run.has_inner_comments);
     }
 
     #[test]

@@ -606,7 +606,13 @@ mod tests {
 
     fn findings(text: &str, build_context: &dyn BuildContext) -> Vec<Finding> {
         let file = Dockerfile::parse(text);
-        AddToCopy.check(&Context { file: &file, text, build_context, options: &Options::default() })
+        AddToCopy.check(&Context {
+            file: &file,
+            text,
+            build_context,
+            options: &Options::default(),
+            suppressed: &[],
+        })
     }
 
     fn only(text: &str, build_context: &dyn BuildContext) -> Finding {
@@ -619,8 +625,13 @@ mod tests {
     fn fixed(original: &str, build_context: &dyn BuildContext) -> String {
         let source = Source::new(original);
         let file = Dockerfile::parse(source.text());
-        let context =
-            Context { file: &file, text: source.text(), build_context, options: &Options::default() };
+        let context = Context {
+            file: &file,
+            text: source.text(),
+            build_context,
+            options: &Options::default(),
+            suppressed: &[],
+        };
         let edits: Vec<Edit> = AddToCopy
             .check(&context)
             .into_iter()

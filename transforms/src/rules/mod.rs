@@ -3,6 +3,7 @@
 
 use crate::edit::Finding;
 use crate::engine::Options;
+use crate::suppress::Suppression;
 use crate::syntax::Dockerfile;
 
 pub mod add_to_copy;
@@ -45,6 +46,10 @@ pub struct Context<'a> {
     pub text: &'a str,
     pub build_context: &'a dyn BuildContext,
     pub options: &'a Options,
+    /// The file's suppression comments. The engine drops suppressed findings itself; a
+    /// transform whose fix spans instructions (one RUN mount for several secrets) reads them
+    /// to leave suppressed parts out.
+    pub suppressed: &'a [Suppression],
 }
 
 impl Context<'_> {
