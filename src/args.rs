@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use dockfix::settings::validate_user_name;
 
 /// Rewrites Dockerfiles into hardened ones.
 ///
@@ -81,31 +82,49 @@ pub struct FixArgs {
     #[arg(long, value_name = "DIR")]
     pub context: Option<PathBuf>,
 
-    /// The user non-root-user creates when the image has none to switch to.
-    #[arg(long, value_name = "NAME", default_value = "app", value_parser = user_name)]
-    pub user_name: String,
+    /// The user non-root-user creates when the image has none to switch to [default: app].
+    #[arg(long, value_name = "NAME", value_parser = user_name)]
+    pub user_name: Option<String>,
 
-    /// UID and GID of that user (not 0).
-    #[arg(long, value_name = "ID", default_value_t = 10001,
-          value_parser = clap::value_parser!(u32).range(1..=4_294_967_294))]
-    pub user_id: u32,
+    /// UID and GID of that user (not 0) [default: 10001].
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u32).range(1..=4_294_967_294))]
+    pub user_id: Option<u32>,
+
+    /// Where env-secrets moves secrets that a RUN needs at build time [default: mount].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub secrets: Option<SecretsArg>,
+
+    /// Settings file to use for every Dockerfile, instead of the nearest dockfix.toml
+    /// above each one.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore dockfix.toml files: defaults and the command line only.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
-/// A portable user name, as `useradd` and BusyBox `adduser` accept it.
 fn user_name(name: &str) -> Result<String, String> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
-    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-    if first_ok && rest_ok && name.len() <= 32 && name != "root" {
-        return Ok(name.to_string());
-    }
-    Err("a user name is 1 to 32 characters: a lower-case letter or `_`, then lower-case letters, digits, `_` or `-` (and not `root`)".into())
+    validate_user_name(name).map(|()| name.to_string())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecretsArg {
+    /// `RUN --mount=type=secret,id=<id>,env=<NAME>` (BuildKit, dockerfile 1.10 or later).
+    Mount,
+    /// A secret file mount that the RUN reads into the variable (older frontends, buildah).
+    File,
+    /// A value-less `ARG` filled by `--build-arg` (no BuildKit; the value shows in `docker history`).
+    Arg,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Unified diff (git-style a/ b/ paths, `git apply` accepts it).
     Diff,
-    /// One versioned JSON document.
+    /// One versioned JSON document (schema: schema/dockfix-output.schema.json).
     Json,
+    /// A pull-request body: a title line, then per file the changes, risks, build command
+    /// changes and what was declined.
+    Markdown,
 }

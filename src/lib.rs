@@ -2,6 +2,9 @@
 //! file discovery, reading and atomic writing, the build context on disk, and output.
 
 pub mod build_context;
+pub mod config;
 pub mod discover;
 pub mod files;
+pub mod markdown;
 pub mod report;
+pub mod settings;

@@ -7,17 +7,21 @@ use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
+use dockfix_transforms::rules::env_secrets::SecretMode;
 use dockfix_transforms::{engine, rules, BuildContext, Dockerfile, NoBuildContext, Rule, Source};
 use serde::Serialize;
 
 use dockfix::build_context::DirContext;
+use dockfix::config::Config;
 use dockfix::report::{self, FileResult};
-use dockfix::{discover, files};
+use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
+use dockfix::{discover, files, markdown};
 
-use crate::args::{Cli, Command, FixArgs, Format};
+use crate::args::{Cli, Command, FixArgs, Format, SecretsArg};
 
 /// Exit codes: 0 done, 1 changes pending with `--check`, 2 error.
 const EXIT_PENDING: u8 = 1;
@@ -64,10 +68,6 @@ fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-fn known_ids() -> String {
-    rules::all().iter().map(|rule| rule.id()).collect::<Vec<_>>().join(", ")
-}
-
 fn print(text: &str) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes()).context("cannot write to stdout")?;
@@ -102,40 +102,50 @@ fn parse(path: &Path) -> Result<u8> {
     Ok(0)
 }
 
-/// The transforms `--select` and `--ignore` leave, in engine order.
-fn selected_rules(args: &FixArgs) -> Result<Vec<&'static dyn Rule>> {
-    let resolve = |ids: &[String]| -> Result<Vec<&'static str>> {
-        ids.iter()
-            .filter(|id| !id.trim().is_empty())
-            .map(|id| match rules::by_id(id.trim()) {
-                Some(rule) => Ok(rule.id()),
-                None => bail!("unknown transform `{id}`; known: {}", known_ids()),
-            })
-            .collect()
-    };
-    let select = resolve(&args.select)?;
-    let ignore = resolve(&args.ignore)?;
-    Ok(rules::all()
-        .iter()
-        .copied()
-        .filter(|rule| select.is_empty() || select.contains(&rule.id()))
-        .filter(|rule| !ignore.contains(&rule.id()))
-        .collect())
+/// What the command line says about settings that `dockfix.toml` can also set.
+fn command_line(args: &FixArgs) -> CommandLine {
+    CommandLine {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        safe_only: args.safe_only,
+        user_name: args.user_name.clone(),
+        user_id: args.user_id,
+        secrets_mode: args.secrets.map(|mode| match mode {
+            SecretsArg::Mount => SecretMode::Mount,
+            SecretsArg::File => SecretMode::File,
+            SecretsArg::Arg => SecretMode::Arg,
+        }),
+    }
+}
+
+fn config_source(args: &FixArgs) -> Result<ConfigSource> {
+    if args.no_config {
+        return Ok(ConfigSource::None);
+    }
+    match &args.config {
+        Some(path) if !path.is_file() => bail!("--config {}: no such file", path.display()),
+        Some(path) => Ok(ConfigSource::File(path.clone())),
+        None => Ok(ConfigSource::Nearest),
+    }
+}
+
+/// The directory whose `dockfix.toml` applies to a Dockerfile: its own.
+fn config_dir(path: &Path) -> PathBuf {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 fn fix(args: &FixArgs) -> Result<u8> {
-    let rules = selected_rules(args)?;
     if let Some(dir) = &args.context {
         if !dir.is_dir() {
             bail!("--context {}: not a directory", dir.display());
         }
     }
-    let options = engine::Options {
-        safe_only: args.safe_only,
-        new_user: engine::NewUser { name: args.user_name.clone(), id: args.user_id },
-    };
+    let mut settings = SettingsResolver::new(config_source(args)?, command_line(args));
+    // Bad flags are errors even when no file is found.
+    settings::combine(&Config::default(), &command_line(args), "command line")?;
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
-        return fix_stdin(args, &rules, &options);
+        let settings = settings.for_dir(Path::new("."))?;
+        return fix_stdin(args, &settings);
     }
     if args.paths.iter().any(|path| path == Path::new("-")) {
         bail!("`-` (stdin) cannot be combined with other paths");
@@ -155,8 +165,21 @@ fn fix(args: &FixArgs) -> Result<u8> {
             Err(error) => jobs.push(Err(error_result(path, format!("{error:#}")))),
         }
     }
+    // A broken config stops the run before any file is touched: a typo must not silently
+    // turn a setting off.
+    let mut configured: Vec<Result<(PathBuf, Arc<Settings>), FileResult>> = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        configured.push(match job {
+            Ok(file) => {
+                let found = settings.for_dir(&config_dir(&file))?;
+                Ok((file, found))
+            }
+            Err(result) => Err(result),
+        });
+    }
+    let jobs = configured;
     let mut results = in_parallel(jobs, |job| match job {
-        Ok(file) => fix_file(&file, args, &rules, &options),
+        Ok((file, settings)) => fix_file(&file, args, &settings),
         Err(result) => result,
     });
     if args.write {
@@ -184,6 +207,7 @@ fn fix(args: &FixArgs) -> Result<u8> {
         }
         Format::Diff => {}
         Format::Json => print(&report::json(&results))?,
+        Format::Markdown => print(&markdown::pull_request(&results))?,
     }
     eprint!("{}", report::summary(&results, args.write));
     Ok(exit_code(&results, args.check))
@@ -238,7 +262,7 @@ fn error_result(path: &Path, error: String) -> FileResult {
     }
 }
 
-fn fix_file(path: &Path, args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> FileResult {
+fn fix_file(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
     let display = path.display().to_string();
     let text = match files::read_text(path) {
         Ok(text) => text,
@@ -251,7 +275,7 @@ fn fix_file(path: &Path, args: &FixArgs, rules: &[&dyn Rule], options: &engine::
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
     };
-    fix_text(display, text, rules, &DirContext::new(context_dir), options)
+    fix_text(display, text, &settings.rules, &DirContext::new(context_dir), &settings.options)
 }
 
 fn fix_text(
@@ -280,7 +304,8 @@ fn fix_text(
     }
 }
 
-fn fix_stdin(args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> Result<u8> {
+fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
+    let (rules, options) = (&settings.rules, &settings.options);
     if args.write {
         bail!("--write needs a file; with `-` the fixed Dockerfile goes to stdout");
     }
@@ -296,6 +321,7 @@ fn fix_stdin(args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> 
     let results = [result];
     match args.format {
         Format::Json => print(&report::json(&results))?,
+        Format::Markdown => print(&markdown::pull_request(&results))?,
         // On error nothing is printed: a pipe must not get a half-fixed or empty file.
         Format::Diff => {
             if let Some(output) = &results[0].output {

@@ -2,7 +2,8 @@
 
 use std::path::{Component, Path};
 
-use dockfix_transforms::{Applicability, Report};
+use dockfix_transforms::{Applicability, FollowUp, Report};
+use schemars::JsonSchema;
 use serde::Serialize;
 use similar::TextDiff;
 
@@ -41,7 +42,7 @@ pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
 }
 
 /// The path as `git apply` wants it: relative, `/`-separated, without `./`.
-fn diff_path(path: &str) -> String {
+pub fn diff_path(path: &str) -> String {
     let path = Path::new(path);
     let relative = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
     let mut parts: Vec<String> = Vec::new();
@@ -57,31 +58,76 @@ fn diff_path(path: &str) -> String {
     parts.join("/")
 }
 
-pub const JSON_VERSION: u32 = 1;
+/// The `docker build` command a file's applied fixes now need, when they need one: every
+/// build secret and build argument, each once, in the order first reported.
+pub fn build_command(reports: &[Report]) -> Option<String> {
+    let mut flags: Vec<String> = Vec::new();
+    for follow_up in reports.iter().filter(|report| report.fixed).flat_map(|report| &report.follow_ups) {
+        let flag = match follow_up {
+            FollowUp::BuildSecret { id, env } => format!("--secret id={id},env={env}"),
+            FollowUp::BuildArg { name } => format!("--build-arg {name}"),
+            FollowUp::RuntimeEnv { .. } | FollowUp::Rotate { .. } => continue,
+        };
+        if !flags.contains(&flag) {
+            flags.push(flag);
+        }
+    }
+    (!flags.is_empty()).then(|| format!("docker build {} .", flags.join(" ")))
+}
 
-#[derive(Serialize)]
+/// Version 2 added `follow_ups` to findings and `build_command` to files.
+pub const JSON_VERSION: u32 = 2;
+
+/// The `--format json` document.
+#[derive(Serialize, JsonSchema)]
+#[schemars(
+    title = "dockfix fix --format json",
+    description = "Findings and results of `dockfix fix`, per file"
+)]
 struct JsonDocument<'a> {
+    /// The document's format version; a change that can break a reader raises it.
     version: u32,
     files: Vec<JsonFile<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct JsonFile<'a> {
+    /// The file as given or found (`-` input is `<stdin>`).
     path: &'a str,
+    /// Whether the fixed file differs from the input (written with `--write`).
     changed: bool,
+    /// Why the file could not be processed; nothing was changed then.
     error: Option<&'a str>,
+    /// The build command the applied fixes need (secret mounts, build arguments).
+    build_command: Option<String>,
     findings: Vec<JsonFinding<'a>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 struct JsonFinding<'a> {
+    /// The transform's id (`dockfix explain ID`).
     transform: &'a str,
+    /// 1-based line of the instruction.
     line: usize,
+    /// What is changed and why, or why nothing is changed. Never holds a secret value.
     message: &'a str,
+    /// `suggestion` when the finding has no fix to apply.
     applicability: Applicability,
+    /// Whether the fix is in the output.
     fixed: bool,
+    /// Why a fix was not applied, when it was not.
     declined: Option<&'a str>,
+    /// What could behave differently once the fix is applied.
     risk: Option<&'a str>,
+    /// What must happen outside the Dockerfile.
+    follow_ups: &'a [FollowUp],
+}
+
+/// The JSON Schema of the `--format json` document (`schema/dockfix-output.schema.json`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(JsonDocument<'static>);
+    // A schema of plain structs: serialization cannot fail.
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }
 
 pub fn json(results: &[FileResult]) -> String {
@@ -91,6 +137,7 @@ pub fn json(results: &[FileResult]) -> String {
             path: &result.path,
             changed: result.changed(),
             error: result.error.as_deref(),
+            build_command: build_command(&result.reports),
             findings: result
                 .reports
                 .iter()
@@ -102,6 +149,7 @@ pub fn json(results: &[FileResult]) -> String {
                     fixed: report.fixed,
                     declined: report.declined.as_deref(),
                     risk: report.risk.as_deref(),
+                    follow_ups: &report.follow_ups,
                 })
                 .collect(),
         })
@@ -137,12 +185,20 @@ pub fn summary(results: &[FileResult], written: bool) -> String {
             if let (true, Some(risk)) = (report.fixed, &report.risk) {
                 out.push_str(&format!("    risk: {risk}\n"));
             }
+            for follow_up in &report.follow_ups {
+                out.push_str(&format!("    then: {}\n", follow_up.describe()));
+            }
             if report.fixed {
                 fixes += 1;
                 safe += usize::from(report.applicability == Applicability::Safe);
             } else {
                 unfixed += 1;
             }
+        }
+    }
+    for result in results {
+        if let Some(command) = build_command(&result.reports) {
+            out.push_str(&format!("{}: build it with: {command}\n", result.path));
         }
     }
     let verb = if written { "changed" } else { "would change" };

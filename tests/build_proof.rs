@@ -1,4 +1,4 @@
-//! Build proof for `non-root-user` (and `strip-setuid`): real images, built with `buildah`
+//! Build proof for `non-root-user`, `strip-setuid` and `env-secrets`: real images, built with `buildah`
 //! from base images the harness makes offline and serves from a local `docker-registry`
 //! (see `tests/build_support/mod.rs`).
 //!
@@ -359,4 +359,137 @@ fn privilege_dropping_entrypoint_is_declined() {
             ..DEFAULT
         },
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// env-secrets
+// ---------------------------------------------------------------------------------------------
+
+/// The literal values in `tests/build_scenarios/secret-build-time/Dockerfile`.
+const LEAKED_TOKEN: &str = "build-token-0123456789abcdef";
+const LEAKED_PASSWORD: &str = "runtime-password-abcdef";
+/// The rotated token the fixed build gets as a build secret.
+const ROTATED_TOKEN: &str = "rotated-token-fedcba9876543210";
+
+/// env-secrets, built for real: the original leaks both values into the image (the check can
+/// see a leak); the fixed file builds with the token passed as a build secret, its RUN sees
+/// the token (it stores the token's SHA-256), and neither value is anywhere in the image's
+/// config or history, nor is the secret file left in the image.
+///
+/// The default mode writes `--mount=type=secret,...,env=NAME`. buildah before 1.3x rejects
+/// `env=` ("secret should have syntax id=id[,target=path,...]"); when it does, the test says
+/// so loudly and proves the `--secrets file` form (`target`-less file mount read into the
+/// variable) instead, which is what such builders need.
+#[test]
+fn secrets_leave_the_image() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let started = Instant::now();
+    let mut story = String::new();
+    match secret_scenario(env, &mut story) {
+        Ok(summary) => loud(&format!(
+            "build-proof secret-build-time: ok in {:.0}s: {summary}",
+            started.elapsed().as_secs_f64()
+        )),
+        Err(failure) => panic!("build-proof scenario `secret-build-time` failed: {failure}\n\n{story}"),
+    }
+}
+
+fn secret_scenario(env: &Env, story: &mut String) -> Result<String, String> {
+    let name = "secret-build-time";
+    let scenario = prepare_scenario(env, name)?;
+    let tags = ["bp/secret:original", "bp/secret:mount", "bp/secret:file"].map(String::from);
+    let _images = Images { env, tags: tags.to_vec() };
+
+    env.build(&scenario.text, &scenario.context, &tags[0])
+        .map_err(|e| format!("the ORIGINAL does not build (scenario or harness bug):\n{e}"))?;
+    let original = env.inspect(&tags[0])?.to_string();
+    if !(original.contains(LEAKED_TOKEN) && original.contains(LEAKED_PASSWORD)) {
+        return Err(
+            "the original image does not show the literal values: the leak check below could not see a leak"
+                .into(),
+        );
+    }
+
+    let secret_flag = ["--secret", "id=api-token,env=API_TOKEN"];
+    let secret_env = [("API_TOKEN", ROTATED_TOKEN)];
+    let mut proven = Vec::new();
+    for (mode, tag) in [("mount", &tags[1]), ("file", &tags[2])] {
+        let fixed = dockfix_fix(&scenario.dockerfile, &["--select", "env-secrets", "--secrets", mode])?;
+        story.push_str(&format!(
+            "--- Dockerfile after --secrets {mode}\n{}\n--- dockfix\n{}\n",
+            fixed.text, fixed.summary
+        ));
+        let expected_flag = if mode == "mount" {
+            "--mount=type=secret,id=api-token,env=API_TOKEN"
+        } else {
+            "--mount=type=secret,id=api-token "
+        };
+        if !fixed.text.contains(expected_flag) {
+            return Err(format!("--secrets {mode}: the fixed file lacks `{expected_flag}`"));
+        }
+        if fixed.text.contains(LEAKED_TOKEN) || fixed.text.contains(LEAKED_PASSWORD) {
+            return Err(format!("--secrets {mode}: a literal value is still in the fixed file"));
+        }
+        if !fixed.summary.contains("docker build --secret id=api-token,env=API_TOKEN") {
+            return Err(format!("--secrets {mode}: the summary does not give the build command"));
+        }
+        match env.build_with(&fixed.text, &scenario.context, tag, &secret_flag, &secret_env) {
+            Ok(_) => {}
+            Err(output) if mode == "mount" && output.contains("secret should have syntax") => {
+                let version = env.buildah_out(&["--version"]).unwrap_or_default();
+                loud(&format!(
+                    "\n*** build-proof secret-build-time: {version} cannot build `env=` secret mounts (the default --secrets mount); the file form (--secrets file) is proven instead ***\n"
+                ));
+                continue;
+            }
+            Err(output) => return Err(format!("--secrets {mode}: the fixed file does not build:\n{output}")),
+        }
+        let inspect = env.inspect(tag)?.to_string();
+        for (what, value) in
+            [("token", LEAKED_TOKEN), ("rotated token", ROTATED_TOKEN), ("password", LEAKED_PASSWORD)]
+        {
+            if inspect.contains(value) {
+                return Err(format!("--secrets {mode}: the {what} is in the image's config or history"));
+            }
+        }
+        let container = env.container(tag)?;
+        let seen = container.run(&["cat", "/opt/app/token.sha256"])?;
+        let expected = sha256_hex(ROTATED_TOKEN)?;
+        if seen.stdout.trim() != expected {
+            return Err(format!(
+                "--secrets {mode}: the RUN did not see the build secret (stored hash {:?}, expected {expected})",
+                seen.stdout.trim()
+            ));
+        }
+        let leftover = container.run(&["sh", "-c", "ls -A /run/secrets 2>/dev/null; env"])?;
+        if leftover.stdout.contains("api-token")
+            || leftover.stdout.contains("API_TOKEN")
+            || leftover.stdout.contains("ADMIN_PASSWORD")
+        {
+            return Err(format!("--secrets {mode}: the container still has the secret: {}", leftover.stdout));
+        }
+        proven.push(mode);
+    }
+    if proven.is_empty() {
+        return Err("no secrets mode could be built".into());
+    }
+    Ok(format!("built and checked with --secrets {}", proven.join(", ")))
+}
+
+/// SHA-256 of `text` in hex, by the host's `sha256sum`.
+fn sha256_hex(text: &str) -> Result<String, String> {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("sha256sum: {e}"))?;
+    child.stdin.take().ok_or("sha256sum stdin")?.write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let hex = String::from_utf8_lossy(&out.stdout);
+    Ok(hex.split_whitespace().next().unwrap_or_default().to_string())
 }

@@ -581,15 +581,15 @@ fn json_format_has_version_files_and_findings_with_fixed_flags() {
     assert_exit(&out, 0);
     let doc = json_stdout(&out);
     assert_eq!(keys(&doc), ["files", "version"]);
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     let files = doc["files"].as_array().expect("files array");
     assert_eq!(files.len(), 2);
     for file in files {
-        assert_eq!(keys(file), ["changed", "error", "findings", "path"]);
+        assert_eq!(keys(file), ["build_command", "changed", "error", "findings", "path"]);
         for finding in file["findings"].as_array().expect("findings array") {
             assert_eq!(
                 keys(finding),
-                ["applicability", "declined", "fixed", "line", "message", "risk", "transform"]
+                ["applicability", "declined", "fixed", "follow_ups", "line", "message", "risk", "transform"]
             );
             assert!(finding["message"].as_str().is_some_and(|m| !m.is_empty()));
             assert!(finding["line"].is_u64());
@@ -662,7 +662,7 @@ fn stdin_dash_prints_fixed_dockerfile_and_refuses_write() {
         dockfix_stdin(dir.path(), &["fix", "--format", "json", "--select", BOTH, "-"], BOTH_INPUT.as_bytes());
     assert_exit(&out, 0);
     let doc = json_stdout(&out);
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     assert_eq!(doc["files"][0]["path"], "<stdin>");
     assert_eq!(doc["files"][0]["changed"], true);
     assert_eq!(doc["files"][0]["findings"].as_array().unwrap().len(), 2);
@@ -1232,4 +1232,114 @@ fn user_name_and_id_choose_the_created_user_and_are_validated() {
         assert_stdout_eq(&out, "");
         assert_stderr_contains(&out, bad[0]);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// dockfix.toml, secrets modes, the pull-request body
+// ---------------------------------------------------------------------------------------------
+
+const SECRET_INPUT: &str = "FROM debian:12\nENV NPM_TOKEN=hunter2-value\nRUN npm ci --token \"$NPM_TOKEN\"\n";
+
+#[test]
+fn the_nearest_config_applies_and_flags_win_over_it() {
+    let dir = tempdir();
+    write(
+        dir.path(),
+        "dockfix.toml",
+        "select = [\"non-root-user\"]\n[non-root-user]\nuser-name = \"svc\"\nuser-id = 2000\n",
+    );
+    write(dir.path(), "a/Dockerfile", "FROM debian:12\nCMD x\n");
+    write(
+        dir.path(),
+        "b/dockfix.toml",
+        "select = [\"non-root-user\"]\n[non-root-user]\nuser-name = \"web\"\n",
+    );
+    write(dir.path(), "b/Dockerfile", "FROM debian:12\nCMD x\n");
+    let out = dockfix(dir.path(), &["fix", "."]);
+    assert_exit(&out, 0);
+    assert_stdout_contains(&out, "useradd --system --uid 2000 --gid svc --no-log-init --create-home svc");
+    assert_stdout_contains(&out, "useradd --system --uid 10001 --gid web --no-log-init --create-home web");
+
+    let out = dockfix(dir.path(), &["fix", "--user-name", "cli", "a"]);
+    assert_stdout_contains(&out, "useradd --system --uid 2000 --gid cli --no-log-init --create-home cli");
+    let out = dockfix(dir.path(), &["fix", "--no-config", "--select", "non-root-user", "a"]);
+    assert_stdout_contains(&out, "--create-home app");
+    let out = dockfix(dir.path(), &["fix", "--config", "b/dockfix.toml", "a"]);
+    assert_stdout_contains(&out, "--create-home web");
+}
+
+#[test]
+fn a_config_typo_is_an_error_with_file_and_line_and_nothing_is_written() {
+    let dir = tempdir();
+    write(dir.path(), "dockfix.toml", "select = [\"env-secrets\"]\n\n[env-secrets]\nmdoe = \"arg\"\n");
+    let dockerfile = write(dir.path(), "Dockerfile", SECRET_INPUT);
+    let out = dockfix(dir.path(), &["fix", "--write", "Dockerfile"]);
+    assert_exit(&out, 2);
+    assert_stderr_contains(
+        &out,
+        "dockfix.toml:4:1: unknown field `mdoe`, expected one of `mode`, `extra-names`, `allow-names`",
+    );
+    assert_bytes(&dockerfile, SECRET_INPUT);
+
+    write(dir.path(), "dockfix.toml", "[env-secrets]\nmode = \"bogus\"\n");
+    let out = dockfix(dir.path(), &["fix", "Dockerfile"]);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, "dockfix.toml:2:8: unknown variant `bogus`");
+    let out = dockfix(dir.path(), &["fix", "--config", "missing.toml", "Dockerfile"]);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, "--config missing.toml: no such file");
+}
+
+#[test]
+fn secrets_modes_from_flag_and_config() {
+    let dir = tempdir();
+    let select = ["fix", "--select", "env-secrets"];
+    let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
+    assert_stdout_eq(
+        &out,
+        "# syntax=docker/dockerfile:1.10\nFROM debian:12\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci --token \"$NPM_TOKEN\"\n",
+    );
+    assert_stderr_contains(
+        &out,
+        "<stdin>: build it with: docker build --secret id=npm-token,env=NPM_TOKEN .",
+    );
+    let out = dockfix_stdin(
+        dir.path(),
+        &[&select[..], &["--secrets", "file", "-"]].concat(),
+        SECRET_INPUT.as_bytes(),
+    );
+    assert_stdout_eq(
+        &out,
+        "FROM debian:12\nRUN --mount=type=secret,id=npm-token export NPM_TOKEN=\"$(cat /run/secrets/npm-token)\" && npm ci --token \"$NPM_TOKEN\"\n",
+    );
+    write(dir.path(), "dockfix.toml", "[env-secrets]\nmode = \"arg\"\n");
+    let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
+    assert_stdout_eq(&out, "FROM debian:12\nARG NPM_TOKEN\nRUN npm ci --token \"$NPM_TOKEN\"\n");
+    assert_stderr_contains(&out, "build it with: docker build --build-arg NPM_TOKEN .");
+    assert!(!stderr(&out).contains("hunter2"), "the value is never printed: {}", show(&out));
+}
+
+#[test]
+fn markdown_is_a_pull_request_body_without_secret_values() {
+    let dir = tempdir();
+    write(dir.path(), "app/Dockerfile", SECRET_INPUT);
+    write(dir.path(), "web/Dockerfile", "FROM nginx:1.27\nADD site /usr/share/nginx/html\n");
+    write(dir.path(), "web/site/index.html", "<p>hi</p>\n");
+    let out = dockfix(dir.path(), &["fix", "--format", "markdown", "--no-config"]);
+    assert_exit(&out, 0);
+    let body = stdout(&out);
+    let title = body.lines().next().unwrap_or_default();
+    assert!(title.starts_with("dockfix: harden 2 Dockerfiles ("), "{title}");
+    for needle in [
+        "### `app/Dockerfile`",
+        "**The build command must change**\n\n```sh\ndocker build --secret id=npm-token,env=NPM_TOKEN .\n```",
+        "- [ ] rotate NPM_TOKEN",
+        "**Risks to check**",
+        "*Reference: hadolint DL3020",
+    ] {
+        assert!(body.contains(needle), "missing {needle:?} in\n{body}");
+    }
+    assert!(!body.contains("hunter2"), "a secret value is printed:\n{body}");
+    let again = dockfix(dir.path(), &["fix", "--format", "markdown", "--no-config"]);
+    assert_eq!(again.stdout, out.stdout, "same input, same bytes");
 }

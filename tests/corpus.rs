@@ -1,6 +1,7 @@
 //! Runs every transform over the real Dockerfiles in `$DOCKFIX_CORPUS` (CI sets it to
 //! `../shared/corpus/public`): no panic, idempotent output, and no file that parses worse
-//! after the fix; no secret value printed and no literal secret left unexplained. Without the
+//! after the fix; no secret value printed (in findings, the JSON document, the pull-request
+//! body or the summary) and no literal secret left unexplained. Without the
 //! variable the test says loudly that it did not run.
 
 mod common;
@@ -33,7 +34,7 @@ fn corpus_is_fixed_safely() {
     assert!(!paths.is_empty(), "DOCKFIX_CORPUS={} holds no files", dir.display());
 
     let mut failures = Vec::new();
-    let (mut changed, mut declined, mut skipped) = (0, 0, 0);
+    let (mut changed, mut declined, mut skipped, mut secrets_checked) = (0, 0, 0, 0);
     for path in &paths {
         let Ok(text) = String::from_utf8(std::fs::read(path).expect("readable corpus file")) else {
             skipped += 1;
@@ -56,10 +57,18 @@ fn corpus_is_fixed_safely() {
             Ok(Ok(outcome)) => outcome,
         };
         changed += usize::from(outcome.output != text);
+        let (problems, checked) = common::printed_secrets(&name, &text, rules::all(), &Options::default());
+        secrets_checked += checked;
+        failures.extend(problems.into_iter().map(|problem| format!("{name}: {problem}")));
         match engine::run(&outcome.output, rules::all(), &NoBuildContext, &Options::default()) {
             Ok(again) if again.output == outcome.output => {
-                let problems =
-                    common::secret_problems(&text, &outcome.reports, &outcome.output, &again.reports);
+                let problems = common::secret_problems(
+                    &text,
+                    &outcome.reports,
+                    &outcome.output,
+                    &again.reports,
+                    &Default::default(),
+                );
                 failures.extend(problems.into_iter().map(|problem| format!("{name}: {problem}")));
             }
             Ok(_) => failures.push(format!("{name}: not idempotent")),
@@ -72,7 +81,7 @@ fn corpus_is_fixed_safely() {
         }
     }
     loud(&format!(
-        "corpus: {} files, {changed} changed, {declined} declined, {skipped} not UTF-8, {} failures",
+        "corpus: {} files, {changed} changed, {declined} declined, {skipped} not UTF-8, {secrets_checked} secret values checked unprinted, {} failures",
         paths.len(),
         failures.len()
     ));

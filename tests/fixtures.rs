@@ -3,14 +3,18 @@
 //! `snapshots/`. Each fixture must also be idempotent, round-trip byte for byte with no
 //! transform, and parse no worse after the fix.
 //!
-//! A fixture folder may hold `context/`, used as the build context (files ADD would copy).
+//! A fixture folder may hold `context/`, used as the build context (files ADD would copy). A
+//! fixture `NAME.Dockerfile` may have a `NAME.toml` beside it: a `dockfix.toml` whose
+//! options (not its transform selection) apply to that fixture.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use dockfix::build_context::DirContext;
+use dockfix::config::Config;
 use dockfix::report::unified_diff;
+use dockfix::settings::{combine, CommandLine};
 use dockfix_transforms::engine::{self, Options, Outcome};
 use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Rule, Source};
 
@@ -28,13 +32,25 @@ fn fixture_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn run(rule: &'static dyn Rule, text: &str, context_dir: &Path) -> Outcome {
+/// The options of a fixture: its sidecar config's, or the defaults.
+fn fixture_options(fixture: &Path) -> Options {
+    let sidecar = fixture.with_extension("toml");
+    if !sidecar.is_file() {
+        return Options::default();
+    }
+    let config = Config::load(&sidecar).unwrap_or_else(|error| panic!("{error}"));
+    let origin = sidecar.display().to_string();
+    let settings =
+        combine(&config, &CommandLine::default(), &origin).unwrap_or_else(|error| panic!("{error}"));
+    settings.options
+}
+
+fn run(rule: &'static dyn Rule, text: &str, context_dir: &Path, options: &Options) -> Outcome {
     let rules: [&dyn Rule; 1] = [rule];
-    let options = Options::default();
     let outcome = if context_dir.is_dir() {
-        engine::run(text, &rules, &DirContext::new(context_dir.to_path_buf()), &options)
+        engine::run(text, &rules, &DirContext::new(context_dir.to_path_buf()), options)
     } else {
-        engine::run(text, &rules, &NoBuildContext, &options)
+        engine::run(text, &rules, &NoBuildContext, options)
     };
     outcome.unwrap_or_else(|error| panic!("engine error: {error}"))
 }
@@ -53,6 +69,9 @@ fn render(name: &str, input: &str, outcome: &Outcome) -> String {
         out.push_str(&format!("  {}:{} [{status}] {}\n", report.transform, report.line, report.message));
         if let Some(risk) = &report.risk {
             out.push_str(&format!("    risk: {risk}\n"));
+        }
+        for follow_up in &report.follow_ups {
+            out.push_str(&format!("    follow-up: {}\n", follow_up.describe()));
         }
     }
     out.push_str("diff:\n");
@@ -77,15 +96,23 @@ fn fixtures_match_snapshots() {
             let input = std::fs::read_to_string(&path).expect("fixture is UTF-8");
             let stem = path.file_stem().and_then(|s| s.to_str()).expect("fixture name");
             let name = format!("{}/{stem}.Dockerfile", rule.id());
-            let outcome = run(*rule, &input, &dir.join("context"));
+            let options = fixture_options(&path);
+            let outcome = run(*rule, &input, &dir.join("context"), &options);
 
-            let again = run(*rule, &outcome.output, &dir.join("context"));
+            let again = run(*rule, &outcome.output, &dir.join("context"), &options);
             assert_eq!(again.output, outcome.output, "{name}: not idempotent");
             let untouched = engine::run(&input, &[], &NoBuildContext, &Options::default()).expect("no rules");
             assert_eq!(untouched.output, input, "{name}: no-op run changed bytes");
             if rule.id() == "env-secrets" {
-                let problems =
-                    common::secret_problems(&input, &outcome.reports, &outcome.output, &again.reports);
+                let problems = common::secret_problems(
+                    &input,
+                    &outcome.reports,
+                    &outcome.output,
+                    &again.reports,
+                    &options.secrets,
+                );
+                let (printed, _) = common::printed_secrets(&name, &input, &[*rule], &options);
+                let problems = problems.into_iter().chain(printed).collect::<Vec<_>>();
                 assert!(problems.is_empty(), "{name}: {}", problems.join("; "));
             }
             let before = Dockerfile::parse(Source::new(&input).text()).damage;

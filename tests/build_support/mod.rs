@@ -586,12 +586,28 @@ impl Env {
 
     /// [`Env::build`], returning the build output on success too.
     pub fn build_with_output(&self, dockerfile: &str, context: &Path, tag: &str) -> Result<String, String> {
+        self.build_with(dockerfile, context, tag, &[], &[])
+    }
+
+    /// [`Env::build_with_output`] with more `buildah bud` arguments (`--secret ...`) and
+    /// environment variables for buildah (a secret's value).
+    pub fn build_with(
+        &self,
+        dockerfile: &str,
+        context: &Path,
+        tag: &str,
+        extra_args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Result<String, String> {
         let dir = self.fresh_dir("build")?;
         let file = dir.join("Dockerfile");
         fs::write(&file, dockerfile).map_err(|e| format!("{}: {e}", file.display()))?;
         let mut command = self.buildah();
+        command.envs(envs.iter().copied());
         command
-            .args(["bud", "--isolation", "chroot", "--tls-verify=false", "-t"])
+            .args(["bud", "--isolation", "chroot", "--tls-verify=false"])
+            .args(extra_args)
+            .arg("-t")
             .arg(format!("localhost/{tag}"))
             .arg("-f")
             .arg(&file)
@@ -604,12 +620,15 @@ impl Env {
         }
     }
 
+    /// Everything `buildah inspect` says of the image: OCI and Docker configs, history.
+    pub fn inspect(&self, tag: &str) -> Result<serde_json::Value, String> {
+        let text = self.buildah_out(&["inspect", "--type", "image", &format!("localhost/{tag}")])?;
+        serde_json::from_str(&text).map_err(|e| format!("buildah inspect output: {e}"))
+    }
+
     /// The image's OCI config (`OCIv1.config` of `buildah inspect`).
     pub fn config(&self, tag: &str) -> Result<serde_json::Value, String> {
-        let text = self.buildah_out(&["inspect", "--type", "image", &format!("localhost/{tag}")])?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| format!("buildah inspect output: {e}"))?;
-        Ok(value["OCIv1"]["config"].clone())
+        Ok(self.inspect(tag)?["OCIv1"]["config"].clone())
     }
 
     /// The image's configured `User` ("" when unset).

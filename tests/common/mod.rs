@@ -1,9 +1,12 @@
 //! Checks shared by the fixture harness and the corpus test.
 
-use dockfix_transforms::engine::Report;
-use dockfix_transforms::rules::env_secrets::literal_secrets;
+use dockfix::markdown;
+use dockfix::report::{self, FileResult};
+use dockfix_transforms::engine::{self, Options, Report};
+use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::suppress::{is_suppressed, suppressions};
 use dockfix_transforms::{Dockerfile, Source};
+use dockfix_transforms::{NoBuildContext, Rule};
 
 /// Problems with how a run treated the literal secrets of `input`: a value printed in an
 /// env-secrets finding (message, risk or reason), or a secret left in `output` without an
@@ -13,9 +16,10 @@ pub fn secret_problems(
     reports: &[Report],
     output: &str,
     output_reports: &[Report],
+    options: &SecretOptions,
 ) -> Vec<String> {
     let mut problems = Vec::new();
-    let secrets = literal_secrets(&Dockerfile::parse(Source::new(input).text()));
+    let secrets = literal_secrets(&Dockerfile::parse(Source::new(input).text()), options);
     for report in reports.iter().filter(|report| report.transform == "env-secrets") {
         let texts = [Some(&report.message), report.risk.as_ref(), report.declined.as_ref()];
         for text in texts.into_iter().flatten() {
@@ -27,7 +31,7 @@ pub fn secret_problems(
     }
     let after = Dockerfile::parse(Source::new(output).text());
     let suppressed = suppressions(&after);
-    for secret in literal_secrets(&after) {
+    for secret in literal_secrets(&after, options) {
         let explained = output_reports
             .iter()
             .any(|report| report.transform == "env-secrets" && report.line == secret.line && !report.fixed);
@@ -39,4 +43,62 @@ pub fn secret_problems(
         }
     }
     problems
+}
+
+/// Secret values of `text` that the JSON document, the pull-request body or the summary
+/// print: `rules` run again on the file with its secret values replaced by markers (see
+/// [`mark_secrets`]). Also gives how many values were checked.
+pub fn printed_secrets(
+    name: &str,
+    text: &str,
+    rules: &[&dyn Rule],
+    options: &Options,
+) -> (Vec<String>, usize) {
+    let (marked, markers) = mark_secrets(text, &options.secrets);
+    if markers.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let outcome = match engine::run(&marked, rules, &NoBuildContext, options) {
+        Ok(outcome) => outcome,
+        Err(error) => return (vec![format!("the run with marked secrets failed: {error}")], 0),
+    };
+    let results = [FileResult {
+        path: name.to_string(),
+        input: marked,
+        output: Some(outcome.output),
+        reports: outcome.reports,
+        error: None,
+    }];
+    let outputs = [
+        ("json", report::json(&results)),
+        ("markdown", markdown::pull_request(&results)),
+        ("summary", report::summary(&results, false)),
+    ];
+    let mut problems = Vec::new();
+    for (format, rendered) in outputs {
+        for marker in markers.iter().filter(|marker| rendered.contains(marker.as_str())) {
+            problems.push(format!("a secret value ({marker}) is printed in the {format} output"));
+        }
+    }
+    (problems, markers.len())
+}
+
+/// `input` (canonical text) with each literal secret value replaced by a marker that cannot
+/// occur by chance (`dockfixSecretMarker7x`), and the markers. Real values are often
+/// ordinary words (`root`, `docker`) that outputs contain for other reasons; a marker found
+/// in an output was printed from the value's place.
+pub fn mark_secrets(input: &str, options: &SecretOptions) -> (String, Vec<String>) {
+    let text = Source::new(input).text().to_string();
+    let mut secrets = literal_secrets(&Dockerfile::parse(&text), options);
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.value_span.start));
+    let mut marked = text;
+    let mut markers = Vec::new();
+    for (n, secret) in secrets.iter().enumerate() {
+        let marker = format!("dockfixSecretMarker{n}x");
+        if marked.get(secret.value_span.clone()).is_some() {
+            marked.replace_range(secret.value_span.clone(), &marker);
+            markers.push(marker);
+        }
+    }
+    (marked, markers)
 }

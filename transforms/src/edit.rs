@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// Replace `range` of the canonical text (see [`crate::source::Source::text`]) with
@@ -39,7 +40,7 @@ impl Edit {
 }
 
 /// How safe it is to apply a fix without a human looking at it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Applicability {
     /// Cannot change what the image does (ADD -> COPY of a verified plain file).
@@ -90,11 +91,55 @@ pub struct Finding {
     /// What could behave differently once the fix is applied.
     pub risk: Option<String>,
     pub fix: Option<Fix>,
+    /// What someone must do outside the Dockerfile once the fix is applied (pass a build
+    /// secret, rotate a leaked value). Structured so every output format can list them.
+    pub follow_ups: Vec<FollowUp>,
+}
+
+/// Work the fix leaves for people or pipelines outside the Dockerfile. Never holds a secret
+/// value: only names and ids.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum FollowUp {
+    /// The build must pass a BuildKit secret: `docker build --secret id=<id>,env=<env>`.
+    BuildSecret { id: String, env: String },
+    /// The build must pass a build argument: `docker build --build-arg <name>`.
+    BuildArg { name: String },
+    /// The running container must get the variable from its runtime (`docker run -e`).
+    RuntimeEnv { name: String },
+    /// The value was exposed in the repository and image history: replace it.
+    Rotate { name: String },
+}
+
+impl FollowUp {
+    /// Whether it is needed even when the fix is not applied: a leaked value must be rotated
+    /// whatever happens; the build and run changes only come with the fix.
+    pub fn needed_without_fix(&self) -> bool {
+        matches!(self, FollowUp::Rotate { .. })
+    }
+
+    /// One line for humans.
+    pub fn describe(&self) -> String {
+        match self {
+            FollowUp::BuildSecret { id, env } => {
+                format!("build with `--secret id={id},env={env}` ({env} set in the build's environment)")
+            }
+            FollowUp::BuildArg { name } => {
+                format!("build with `--build-arg {name}` ({name} set in the build's environment)")
+            }
+            FollowUp::RuntimeEnv { name } => {
+                format!("supply {name} at run time (`docker run -e {name}`, a compose or Kubernetes secret)")
+            }
+            FollowUp::Rotate { name } => {
+                format!("rotate {name}: its value was exposed in the repository and image history")
+            }
+        }
+    }
 }
 
 impl Finding {
     pub fn new(transform: &'static str, line: usize, message: impl Into<String>) -> Self {
-        Finding { transform, line, message: message.into(), risk: None, fix: None }
+        Finding { transform, line, message: message.into(), risk: None, fix: None, follow_ups: Vec::new() }
     }
 
     pub fn with_fix(mut self, fix: Fix) -> Self {
@@ -104,6 +149,11 @@ impl Finding {
 
     pub fn with_risk(mut self, risk: impl Into<String>) -> Self {
         self.risk = Some(risk.into());
+        self
+    }
+
+    pub fn with_follow_ups(mut self, follow_ups: Vec<FollowUp>) -> Self {
+        self.follow_ups = follow_ups;
         self
     }
 }

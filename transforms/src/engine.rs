@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::edit::{Applicability, Edit, Finding, Fix};
+use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
+use crate::rules::env_secrets::SecretOptions;
 use crate::rules::{BuildContext, Context, Rule};
 use crate::source::Source;
 use crate::suppress::{is_suppressed, suppressions};
@@ -27,6 +28,8 @@ pub struct Options {
     pub safe_only: bool,
     /// The user non-root-user creates when the image has none to switch to.
     pub new_user: NewUser,
+    /// env-secrets' mode and name patterns.
+    pub secrets: SecretOptions,
 }
 
 /// A system user to create: its name, and the UID and GID it gets.
@@ -56,6 +59,8 @@ pub struct Report {
     pub fixed: bool,
     /// Why a fix was not applied, when it was not.
     pub declined: Option<String>,
+    /// What must happen outside the Dockerfile (see [`FollowUp`]).
+    pub follow_ups: Vec<FollowUp>,
 }
 
 #[derive(Debug, Clone)]
@@ -229,6 +234,12 @@ fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {
         applicability: finding.fix.as_ref().map_or(Applicability::Suggestion, |fix| fix.applicability),
         fixed,
         declined,
+        follow_ups: finding
+            .follow_ups
+            .iter()
+            .filter(|follow_up| fixed || follow_up.needed_without_fix())
+            .cloned()
+            .collect(),
     }
 }
 

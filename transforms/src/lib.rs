@@ -10,7 +10,7 @@ pub mod source;
 pub mod suppress;
 pub mod syntax;
 
-pub use edit::{Applicability, Edit, Finding, Fix};
+pub use edit::{Applicability, Edit, Finding, Fix, FollowUp};
 pub use engine::{EngineError, Options, Outcome, Report};
 pub use rules::{BuildContext, Context, NoBuildContext, Rule, SourceKind};
 pub use source::Source;

@@ -39,6 +39,23 @@
 //! - **`ARG` that no `RUN` names**: the default value is removed and `ARG NAME` stays, so a
 //!   `--build-arg NAME=...` (or a `RUN` that reads it from its environment) still works.
 //!
+//! Builders that cannot do `env=` secret mounts get another mode (`--secrets MODE`, or
+//! `mode` under `[env-secrets]` in `dockfix.toml`):
+//!
+//! - `--secrets file`: the `RUN` gets `--mount=type=secret,id=<id>` (the secret as the file
+//!   `/run/secrets/<id>`, which every BuildKit frontend and buildah support) and its command
+//!   starts with `export NAME="$(cat /run/secrets/<id>)" && `. Needs a POSIX shell: declined
+//!   for exec-form and heredoc `RUN`s and after a `SHELL` instruction.
+//! - `--secrets arg`, for builders without secret mounts: an `ENV` that a `RUN` uses becomes a
+//!   value-less `ARG NAME` (in its place, and after the `FROM` of each stage built on it that
+//!   uses it), and the build passes `--build-arg NAME`. `docker history` records build
+//!   arguments: the value still ends up in the image's history, only no longer in the
+//!   repository or the image config.
+//!
+//! More names can be declared secret, and names declared never secret, with regular
+//! expressions over the whole name (any case): `extra-names` and `allow-names` under
+//! `[env-secrets]` in `dockfix.toml`.
+//!
 //! Removing a pair keeps the rest of the instruction byte for byte (`ENV A=1 B=secret`
 //! becomes `ENV A=1`; a pair on a continuation line goes with its line break); the legacy
 //! `ENV NAME value` form, or an instruction left with nothing, is deleted with its lines.
@@ -49,7 +66,8 @@
 //!
 //! Reported but not rewritten, with the reason: a secret that another instruction reads at
 //! build time (`COPY`, `LABEL`, `ENV X=$SECRET`, `FROM`, `ONBUILD`, ...: a secret mount only
-//! reaches `RUN`); one read by a `RUN` or held by an instruction the parser did not
+//! reaches `RUN`); a secret in an `ONBUILD ENV`/`ONBUILD ARG` trigger (it acts in images built
+//! from this one); one read by a `RUN` or held by an instruction the parser did not
 //! understand; build-time secrets in a file whose `# syntax=` names another frontend or pins
 //! an older one by digest; build-time secrets of Windows images (dockfix cannot tell whether
 //! their builder supports secret mounts).
@@ -94,8 +112,11 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::image::base_facts;
+use regex::Regex;
+use thiserror::Error;
+
+use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
+use crate::image::{base_facts, chain_instructions, stage_chain};
 use crate::rules::{module_docs, Context, Rule};
 use crate::suppress::is_suppressed;
 use crate::syntax::{Dockerfile, Instruction};
@@ -170,6 +191,59 @@ const DESCRIPTIVE_LAST_PARTS: &[&str] = &[
 /// Instructions Docker does not expand at build time: the running container reads them.
 const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"];
 
+/// Where a secret that a `RUN` needs at build time goes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SecretMode {
+    /// `RUN --mount=type=secret,id=<id>,env=<NAME>` (BuildKit with dockerfile 1.10 or later).
+    #[default]
+    Mount,
+    /// `RUN --mount=type=secret,id=<id>` and the command reads `/run/secrets/<id>` into the
+    /// variable: for builders whose Dockerfile frontend predates `env=` (buildah 1.28, a
+    /// `# syntax=` pinned below 1.10).
+    File,
+    /// A value-less `ARG NAME`, the value coming from `--build-arg`: for builders without
+    /// secret mounts. `docker history` records build arguments, so the value still leaks.
+    Arg,
+}
+
+/// env-secrets' settings (`[env-secrets]` in `dockfix.toml`).
+#[derive(Debug, Clone, Default)]
+pub struct SecretOptions {
+    pub mode: SecretMode,
+    /// Names that hold secrets besides the built-in rules.
+    pub extra_names: NamePatterns,
+    /// Names that never hold secrets, whatever the rules and values say.
+    pub allowed_names: NamePatterns,
+}
+
+/// Regular expressions matched against whole variable names, ignoring case.
+#[derive(Debug, Clone, Default)]
+pub struct NamePatterns(Vec<Regex>);
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("`{pattern}` is not a valid regular expression: {reason}")]
+pub struct PatternError {
+    pub pattern: String,
+    pub reason: String,
+}
+
+impl NamePatterns {
+    pub fn compile(patterns: &[String]) -> Result<NamePatterns, PatternError> {
+        patterns
+            .iter()
+            .map(|pattern| {
+                Regex::new(&format!("(?i)^(?:{pattern})$"))
+                    .map_err(|error| PatternError { pattern: pattern.clone(), reason: error.to_string() })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(NamePatterns)
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        self.0.iter().any(|pattern| pattern.is_match(name))
+    }
+}
+
 impl Rule for EnvSecrets {
     fn id(&self) -> &'static str {
         ID
@@ -193,23 +267,33 @@ impl Rule for EnvSecrets {
             .instructions
             .iter()
             .enumerate()
-            .filter(|(_, i)| i.is("ENV") || i.is("ARG"))
+            .filter(|(_, i)| pair_keyword(i).is_some())
             .filter(|(_, i)| !is_suppressed(context.suppressed, ID, i.start_line))
-            .flat_map(|(index, instruction)| secrets_of(index, instruction))
+            .flat_map(|(index, instruction)| secrets_of(index, instruction, &context.options.secrets))
             .collect();
         if secrets.is_empty() {
             return Vec::new();
         }
+        let mode = context.options.secrets.mode;
         let mut actions: Vec<Action> = secrets.iter().map(|secret| action(context, secret)).collect();
-        let syntax = syntax_need(file, context.text);
+        let syntax = match mode {
+            SecretMode::Mount => syntax_need(file, context.text),
+            SecretMode::File | SecretMode::Arg => Syntax::Ready,
+        };
         if let Syntax::Blocked(reason) = &syntax {
             for action in actions.iter_mut().filter(|a| matches!(a, Action::Mount(_))) {
                 *action = Action::Decline(reason.clone());
             }
         }
-        let run_edits = mount_edits(file, &secrets, &actions);
-        let plan =
-            Plan { context, secrets: &secrets, actions: &actions, run_edits: &run_edits, syntax: &syntax };
+        let run_edits = mount_edits(file, &secrets, &actions, mode);
+        let plan = Plan {
+            context,
+            secrets: &secrets,
+            actions: &actions,
+            run_edits: &run_edits,
+            syntax: &syntax,
+            mode,
+        };
         plan.findings()
     }
 }
@@ -232,6 +316,9 @@ struct Secret {
 enum Action {
     /// Remove the pair; the RUNs (instruction indices) that use it get a secret mount.
     Mount(Vec<usize>),
+    /// `ENV` that RUNs use, in [`SecretMode::Arg`]: the pair becomes a value-less `ARG` in
+    /// each stage whose RUNs (instruction indices) use it.
+    Arg(Vec<usize>),
     /// `ENV` only the running container needs: remove the pair.
     Remove,
     /// `ARG` no RUN names: drop the default value, keep `ARG NAME`.
@@ -253,25 +340,38 @@ enum Syntax {
 pub struct LiteralSecret {
     pub line: usize,
     pub name: String,
+    /// The value, unquoted.
     pub value: String,
+    /// Where the value is written (quotes included) in the text the file was parsed from.
+    pub value_span: Range<usize>,
 }
 
 /// Every literal secret of a file's `ENV` and `ARG` instructions.
-pub fn literal_secrets(file: &Dockerfile) -> Vec<LiteralSecret> {
+pub fn literal_secrets(file: &Dockerfile, options: &SecretOptions) -> Vec<LiteralSecret> {
     let mut found = Vec::new();
     for (index, instruction) in file.instructions.iter().enumerate() {
-        if !(instruction.is("ENV") || instruction.is("ARG")) {
+        if pair_keyword(instruction).is_none() {
             continue;
         }
-        for secret in secrets_of(index, instruction) {
-            let raw = match secret.word.and_then(|word| instruction.words.get(word)) {
-                Some(word) => word.text.split_once('=').map_or("", |(_, value)| value),
-                None => instruction.args.get(secret.name.len()..).unwrap_or("").trim(),
+        for secret in secrets_of(index, instruction, options) {
+            let name_word = pair_keyword(instruction).map_or(0, |(_, first)| first);
+            let (raw, value_span) = match secret.word.and_then(|word| instruction.words.get(word)) {
+                Some(word) => {
+                    let raw = word.text.split_once('=').map_or("", |(_, value)| value);
+                    (raw, word.span.end.saturating_sub(raw.len())..word.span.end)
+                }
+                None => {
+                    let words = &instruction.words;
+                    let start = words.get(name_word + 1).map_or(instruction.span.end, |w| w.span.start);
+                    let end = words.last().map_or(instruction.span.end, |w| w.span.end).max(start);
+                    (legacy_value(instruction, name_word).trim(), start..end)
+                }
             };
             found.push(LiteralSecret {
                 line: instruction.start_line,
                 name: secret.name,
                 value: unquote(raw),
+                value_span,
             });
         }
     }
@@ -281,14 +381,18 @@ pub fn literal_secrets(file: &Dockerfile) -> Vec<LiteralSecret> {
 // ---------------------------------------------------------------------------------------
 // Detection
 
-/// The secret pairs of an `ENV` or `ARG` instruction.
-fn secrets_of(index: usize, instruction: &Instruction) -> Vec<Secret> {
-    let Some(first) = instruction.words.first() else {
+/// The secret pairs of an `ENV` or `ARG` instruction, or of an `ONBUILD ENV`/`ONBUILD ARG`
+/// trigger.
+fn secrets_of(index: usize, instruction: &Instruction, options: &SecretOptions) -> Vec<Secret> {
+    let Some((keyword, first_word)) = pair_keyword(instruction) else {
         return Vec::new();
     };
-    if instruction.is("ENV") && !first.text.contains('=') {
-        let value = instruction.args.get(first.text.len()..).unwrap_or("").trim_start();
-        return detect(&first.text, Some(value))
+    let Some(first) = instruction.words.get(first_word) else {
+        return Vec::new();
+    };
+    if keyword == "ENV" && !first.text.contains('=') {
+        let value = legacy_value(instruction, first_word);
+        return detect(&first.text, Some(value), options)
             .map(|looks_like| Secret { instruction: index, word: None, name: first.text.clone(), looks_like })
             .into_iter()
             .collect();
@@ -297,22 +401,51 @@ fn secrets_of(index: usize, instruction: &Instruction) -> Vec<Secret> {
         .words
         .iter()
         .enumerate()
+        .skip(first_word)
         .filter_map(|(word, w)| {
             let (name, value) = match w.text.split_once('=') {
                 Some((name, value)) => (name, Some(value)),
                 None => (w.text.as_str(), None),
             };
-            let looks_like = detect(name, value)?;
+            let looks_like = detect(name, value, options)?;
             Some(Secret { instruction: index, word: Some(word), name: name.to_string(), looks_like })
         })
         .collect()
 }
 
+/// `ENV` or `ARG`, and the index of the instruction's first pair word: 0, or 1 behind
+/// `ONBUILD`.
+fn pair_keyword(instruction: &Instruction) -> Option<(&'static str, usize)> {
+    let keyword = ["ENV", "ARG"].into_iter().find(|keyword| instruction.is(keyword));
+    if let Some(keyword) = keyword {
+        return Some((keyword, 0));
+    }
+    if !instruction.is("ONBUILD") {
+        return None;
+    }
+    let trigger = instruction.words.first()?;
+    ["ENV", "ARG"]
+        .into_iter()
+        .find(|keyword| trigger.text.eq_ignore_ascii_case(keyword))
+        .map(|keyword| (keyword, 1))
+}
+
+/// The value of the legacy `ENV NAME value` form whose name is word `name_word`: the rest of
+/// the logical line.
+fn legacy_value(instruction: &Instruction, name_word: usize) -> &str {
+    let mut rest = instruction.args.as_str();
+    for word in &instruction.words[..=name_word] {
+        rest = rest.trim_start();
+        rest = rest.get(word.text.len()..).unwrap_or("");
+    }
+    rest.trim_start()
+}
+
 /// `Some(what the value looks like)` when the pair holds a literal secret; the inner `None`
 /// means the name gave it away.
-fn detect(name: &str, raw_value: Option<&str>) -> Option<Option<&'static str>> {
+fn detect(name: &str, raw_value: Option<&str>, options: &SecretOptions) -> Option<Option<&'static str>> {
     let raw = raw_value?;
-    if !is_name(name) {
+    if !is_name(name) || options.allowed_names.matches(name) {
         return None;
     }
     let value = unquote(raw);
@@ -322,10 +455,13 @@ fn detect(name: &str, raw_value: Option<&str>) -> Option<Option<&'static str>> {
     if let Some(kind) = credential_kind(&value) {
         return Some(Some(kind));
     }
-    let parts = secret_name_parts(name)?;
     if has_reference(raw) || looks_harmless(&value) {
         return None;
     }
+    if options.extra_names.matches(name) {
+        return Some(None);
+    }
+    let parts = secret_name_parts(name)?;
     // `GPG_KEY`, `APT_KEY`, `AUTH`: a public key's fingerprint or address, an endpoint.
     let weak = parts.iter().all(|part| part == "key" || part == "auth");
     if weak && (is_fingerprint(&value) || is_url(&value)) {
@@ -545,6 +681,12 @@ fn action(context: &Context, secret: &Secret) -> Action {
             instruction.start_line
         ));
     }
+    if instruction.is("ONBUILD") {
+        return Action::Decline(
+            "an `ONBUILD` trigger runs in the images built FROM this one, which dockfix cannot see"
+                .to_string(),
+        );
+    }
     let is_env = instruction.is("ENV");
     let mut runs = Vec::new();
     for index in visible_to(file, secret.instruction, &secret.name, is_env) {
@@ -583,11 +725,46 @@ fn action(context: &Context, secret: &Secret) -> Action {
             file.instructions[run].start_line
         ));
     }
-    match (runs.is_empty(), is_env) {
-        (false, _) => Action::Mount(runs),
-        (true, true) => Action::Remove,
-        (true, false) => Action::DropDefault,
+    if runs.is_empty() {
+        return if is_env { Action::Remove } else { Action::DropDefault };
     }
+    match context.options.secrets.mode {
+        SecretMode::Mount => Action::Mount(runs),
+        SecretMode::File => match runs.iter().find_map(|&run| file_mode_obstacle(file, run)) {
+            Some(reason) => Action::Decline(reason),
+            None => Action::Mount(runs),
+        },
+        // A build argument reaches the RUNs of its stage without a mount.
+        SecretMode::Arg if is_env => Action::Arg(runs),
+        SecretMode::Arg => Action::DropDefault,
+    }
+}
+
+/// Why the RUN at `run` cannot read a secret file into its variable, if it cannot: the
+/// command that reads it is a shell command put in front of the RUN's own.
+fn file_mode_obstacle(file: &Dockerfile, run: usize) -> Option<String> {
+    let instruction = &file.instructions[run];
+    let line = instruction.start_line;
+    if instruction.exec_form.is_some() {
+        return Some(format!("the RUN on line {line} is in exec form, with no shell to read the secret file; use `--secrets mount`"));
+    }
+    if !instruction.heredocs.is_empty() {
+        return Some(format!("the RUN on line {line} runs a heredoc; dockfix does not add the command that reads the secret file to it; use `--secrets mount`"));
+    }
+    if instruction.words.is_empty() {
+        return Some(format!("the RUN on line {line} has no command"));
+    }
+    let stage = instruction.stage.and_then(|stage| file.stages.get(stage))?;
+    let chain = stage_chain(file, stage);
+    let shell = chain_instructions(file, &chain)
+        .into_iter()
+        .find(|other| other.is("SHELL") && other.start_line < instruction.start_line);
+    shell.map(|shell| {
+        format!(
+            "the SHELL on line {} may not be a POSIX shell, which reading the secret file needs; use `--secrets mount`",
+            shell.start_line
+        )
+    })
 }
 
 /// The instructions that see the definition at `def`, in order: the rest of its stage up to
@@ -772,8 +949,15 @@ fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
 // ---------------------------------------------------------------------------------------
 // Edits and findings
 
-/// For each RUN (instruction index), the edit that adds every planned secret mount it lacks.
-fn mount_edits(file: &Dockerfile, secrets: &[Secret], actions: &[Action]) -> BTreeMap<usize, Edit> {
+/// For each RUN (instruction index), the edits that give it every planned secret it lacks:
+/// the mount flags after its keyword and, in [`SecretMode::File`], the command that reads the
+/// secret files into their variables in front of its own.
+fn mount_edits(
+    file: &Dockerfile,
+    secrets: &[Secret],
+    actions: &[Action],
+    mode: SecretMode,
+) -> BTreeMap<usize, Vec<Edit>> {
     let mut names: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
     for (secret, action) in secrets.iter().zip(actions) {
         let Action::Mount(runs) = action else {
@@ -791,21 +975,42 @@ fn mount_edits(file: &Dockerfile, secrets: &[Secret], actions: &[Action]) -> BTr
         .into_iter()
         .filter(|(_, list)| !list.is_empty())
         .map(|(run, list)| {
-            let flags: String = list
-                .iter()
-                .map(|name| format!(" --mount=type=secret,id={},env={name}", secret_id(name)))
-                .collect();
-            (run, Edit::insert(file.instructions[run].keyword_span.end, flags))
+            let instruction = &file.instructions[run];
+            let flags: String = list.iter().map(|name| mount_flag(name, mode)).collect();
+            let mut edits = vec![Edit::insert(instruction.keyword_span.end, flags)];
+            if let (SecretMode::File, Some(first)) = (mode, instruction.words.first()) {
+                let reads: String = list
+                    .iter()
+                    .map(|name| format!("export {name}=\"$(cat {})\" && ", secret_path(name)))
+                    .collect();
+                edits.push(Edit::insert(first.span.start, reads));
+            }
+            (run, edits)
         })
         .collect()
+}
+
+fn mount_flag(name: &str, mode: SecretMode) -> String {
+    match mode {
+        SecretMode::File => format!(" --mount=type=secret,id={}", secret_id(name)),
+        SecretMode::Mount | SecretMode::Arg => {
+            format!(" --mount=type=secret,id={},env={name}", secret_id(name))
+        }
+    }
+}
+
+/// Where a secret mount without `target=` puts the secret.
+fn secret_path(name: &str) -> String {
+    format!("/run/secrets/{}", secret_id(name))
 }
 
 struct Plan<'a> {
     context: &'a Context<'a>,
     secrets: &'a [Secret],
     actions: &'a [Action],
-    run_edits: &'a BTreeMap<usize, Edit>,
+    run_edits: &'a BTreeMap<usize, Vec<Edit>>,
     syntax: &'a Syntax,
+    mode: SecretMode,
 }
 
 impl Plan<'_> {
@@ -840,13 +1045,15 @@ impl Plan<'_> {
         let mut edits = self.removal_edits(instruction, members);
         let mut runs: Vec<usize> = Vec::new();
         for &at in members {
-            if let Action::Mount(list) = &self.actions[at] {
-                runs.extend(list.iter().copied());
+            match &self.actions[at] {
+                Action::Mount(list) => runs.extend(list.iter().copied()),
+                Action::Arg(list) => edits.extend(self.arg_edits(index, &self.secrets[at].name, list)),
+                _ => {}
             }
         }
         runs.sort_unstable();
         runs.dedup();
-        edits.extend(runs.iter().filter_map(|run| self.run_edits.get(run).cloned()));
+        edits.extend(runs.iter().filter_map(|run| self.run_edits.get(run)).flatten().cloned());
         if let (false, Syntax::Edit(edit)) = (runs.is_empty(), self.syntax) {
             edits.push(edit.clone());
         }
@@ -862,9 +1069,47 @@ impl Plan<'_> {
         let what = if plural { "secrets" } else { "a secret" };
         let message =
             format!("{}: {}; {}", subject.replace("{what}", what), parts.join("; "), rotate_advice(plural));
+        let follow_ups = members.iter().flat_map(|&at| self.follow_ups(at)).collect();
         Finding::new(ID, instruction.start_line, message)
             .with_risk(risks.join("; "))
             .with_fix(Fix::new(Applicability::Unsafe, edits))
+            .with_follow_ups(follow_ups)
+    }
+
+    /// What the people building and running the image must do about one secret.
+    fn follow_ups(&self, at: usize) -> Vec<FollowUp> {
+        let name = self.secrets[at].name.clone();
+        let mut follow_ups = match &self.actions[at] {
+            Action::Mount(_) => vec![FollowUp::BuildSecret { id: secret_id(&name), env: name.clone() }],
+            Action::Arg(_) | Action::DropDefault => vec![FollowUp::BuildArg { name: name.clone() }],
+            Action::Remove => vec![FollowUp::RuntimeEnv { name: name.clone() }],
+            Action::Decline(_) => Vec::new(),
+        };
+        follow_ups.push(FollowUp::Rotate { name });
+        follow_ups
+    }
+
+    /// `ARG NAME` where the RUNs that used the `ENV` at `env` can see it: in place of the
+    /// `ENV` when they are in its stage, after the `FROM` of each stage built on it that has
+    /// such RUNs (a build argument does not cross stages).
+    fn arg_edits(&self, env: usize, name: &str, runs: &[usize]) -> Vec<Edit> {
+        let file = self.context.file;
+        let declaration = format!("{} {name}\n", self.context.keyword("ARG"));
+        let own_stage = file.instructions[env].stage;
+        let mut stages: Vec<usize> = runs.iter().filter_map(|&run| file.instructions[run].stage).collect();
+        stages.sort_unstable();
+        stages.dedup();
+        stages
+            .into_iter()
+            .filter_map(|stage| {
+                let at = if Some(stage) == own_stage {
+                    file.instructions[env].line_span.start
+                } else {
+                    file.instructions[file.stages.get(stage)?.from].line_span.end
+                };
+                Some(Edit::insert(at, declaration.clone()))
+            })
+            .collect()
     }
 
     fn declined_finding(&self, at: usize) -> Finding {
@@ -884,6 +1129,7 @@ impl Plan<'_> {
                 rotate_advice(false)
             ),
         )
+        .with_follow_ups(vec![FollowUp::Rotate { name: secret.name.clone() }])
     }
 
     fn message_part(&self, at: usize) -> String {
@@ -891,13 +1137,26 @@ impl Plan<'_> {
         let name = &secret.name;
         match &self.actions[at] {
             Action::Mount(runs) => format!(
-                "{} moves to a secret mount on the RUN{} at line{} {}; the build command now needs `--secret id={},env={name}` (`docker build --secret id={},env={name} ...`, with {name} set in its environment)",
+                "{} moves to a secret {}mount on the RUN{} at line{} {}{}; the build command now needs `--secret id={},env={name}` (`docker build --secret id={},env={name} ...`, with {name} set in its environment)",
+                redacted(secret),
+                if self.mode == SecretMode::File { "file " } else { "" },
+                if runs.len() > 1 { "s" } else { "" },
+                if runs.len() > 1 { "s" } else { "" },
+                self.lines(runs),
+                if self.mode == SecretMode::File {
+                    format!(", which read{} {} into {name}", if runs.len() > 1 { "" } else { "s" }, secret_path(name))
+                } else {
+                    String::new()
+                },
+                secret_id(name),
+                secret_id(name),
+            ),
+            Action::Arg(runs) => format!(
+                "{} becomes a value-less `ARG {name}` for the RUN{} at line{} {}: the build passes it with `--build-arg {name}` (with {name} set in its environment)",
                 redacted(secret),
                 if runs.len() > 1 { "s" } else { "" },
                 if runs.len() > 1 { "s" } else { "" },
                 self.lines(runs),
-                secret_id(name),
-                secret_id(name),
             ),
             Action::Remove => format!(
                 "{} is removed: it must be supplied at run time (`docker run -e {name}`, an orchestrator secret)",
@@ -924,6 +1183,9 @@ impl Plan<'_> {
                 } else {
                     String::new()
                 }
+            ),
+            Action::Arg(_) => format!(
+                "builds must now pass `--build-arg {name}` or the RUN sees {name} unset; build arguments are recorded in the image history (`docker history`), so the value still leaks into the image: use secret mounts (`--secrets mount`) where the builder has BuildKit; the running container no longer has {name}: pass it with `docker run -e {name}` if it needs it"
             ),
             Action::Remove => format!(
                 "the run command must now pass {name} (`docker run -e {name}`, a compose or Kubernetes secret); a RUN that reads {name} without naming it no longer gets it"
@@ -1078,8 +1340,8 @@ mod tests {
 
     #[test]
     fn literal_values_only() {
-        assert!(detect("DB_PASSWORD", Some("hunter2")).is_some());
-        assert!(detect("DB_PASSWORD", Some("\"hunter 2\"")).is_some());
+        assert!(detect("DB_PASSWORD", Some("hunter2"), &SecretOptions::default()).is_some());
+        assert!(detect("DB_PASSWORD", Some("\"hunter 2\""), &SecretOptions::default()).is_some());
         for value in [
             "",
             "\"\"",
@@ -1091,22 +1353,45 @@ mod tests {
             "**None**",
             "<pw>",
         ] {
-            assert!(detect("DB_PASSWORD", Some(value)).is_none(), "{value}");
+            assert!(detect("DB_PASSWORD", Some(value), &SecretOptions::default()).is_none(), "{value}");
         }
-        assert!(detect("DB_PASSWORD", None).is_none(), "ARG without a value");
-        assert!(detect("GPG_KEY", Some("A035C8C19219BA821ECEA86B64E628F8D684696D")).is_none());
-        assert!(detect("GPG_KEY", Some("\"A035 C8C1 9219 BA82 1ECE  A86B 64E6 28F8 D684 696D\"")).is_none());
+        assert!(detect("DB_PASSWORD", None, &SecretOptions::default()).is_none(), "ARG without a value");
+        assert!(detect(
+            "GPG_KEY",
+            Some("A035C8C19219BA821ECEA86B64E628F8D684696D"),
+            &SecretOptions::default()
+        )
+        .is_none());
+        assert!(detect(
+            "GPG_KEY",
+            Some("\"A035 C8C1 9219 BA82 1ECE  A86B 64E6 28F8 D684 696D\""),
+            &SecretOptions::default()
+        )
+        .is_none());
         assert!(
-            detect("API_KEY", Some("0123456789abcdef0123")).is_some(),
+            detect("API_KEY", Some("0123456789abcdef0123"), &SecretOptions::default()).is_some(),
             "20 hex digits are no fingerprint"
         );
-        assert!(detect("API_TOKEN", Some("A035C8C19219BA821ECEA86B64E628F8D684696D")).is_some());
-        assert!(detect("PASSWORD", Some("pa\\$\\$word")).is_some(), "escaped dollars are literal");
+        assert!(detect(
+            "API_TOKEN",
+            Some("A035C8C19219BA821ECEA86B64E628F8D684696D"),
+            &SecretOptions::default()
+        )
+        .is_some());
         assert!(
-            detect("APT_KEY", Some("https://download.example.com/gpg")).is_none(),
+            detect("PASSWORD", Some("pa\\$\\$word"), &SecretOptions::default()).is_some(),
+            "escaped dollars are literal"
+        );
+        assert!(
+            detect("APT_KEY", Some("https://download.example.com/gpg"), &SecretOptions::default()).is_none(),
             "a public key's address"
         );
-        assert!(detect("WEBHOOK_SECRET", Some("https://hooks.example.com/services/T0/B0/x")).is_some());
+        assert!(detect(
+            "WEBHOOK_SECRET",
+            Some("https://hooks.example.com/services/T0/B0/x"),
+            &SecretOptions::default()
+        )
+        .is_some());
     }
 
     #[test]
@@ -1291,7 +1576,10 @@ mod tests {
         let file = Dockerfile::parse(
             "FROM a\nENV A=1 DB_PASSWORD=\"hunter 2\"\nENV API_TOKEN hunter3\nARG NPM_TOKEN\nENV GPG_KEY=$K\n",
         );
-        let found: Vec<_> = literal_secrets(&file).into_iter().map(|s| (s.line, s.name, s.value)).collect();
+        let found: Vec<_> = literal_secrets(&file, &SecretOptions::default())
+            .into_iter()
+            .map(|s| (s.line, s.name, s.value))
+            .collect();
         assert_eq!(
             found,
             vec![(2, "DB_PASSWORD".into(), "hunter 2".into()), (3, "API_TOKEN".into(), "hunter3".into())]
