@@ -102,6 +102,11 @@ pub struct FixArgs {
     /// Ignore dockfix.toml files: defaults and the command line only.
     #[arg(long)]
     pub no_config: bool,
+
+    /// Also warn about `# dockfix: ignore=` comments that suppress nothing (comments naming
+    /// unknown transforms are always warned about).
+    #[arg(long)]
+    pub warn_unused_suppressions: bool,
 }
 
 fn user_name(name: &str) -> Result<String, String> {

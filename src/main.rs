@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
+use dockfix_transforms::engine::{self, SuppressionNoteKind};
 use dockfix_transforms::rules::env_secrets::SecretMode;
-use dockfix_transforms::{engine, rules, BuildContext, Dockerfile, NoBuildContext, Rule, Source};
+use dockfix_transforms::{rules, BuildContext, Dockerfile, NoBuildContext, Source};
 use serde::Serialize;
 
 use dockfix::build_context::DirContext;
@@ -253,13 +254,7 @@ fn exit_code(results: &[FileResult], check: bool) -> u8 {
 }
 
 fn error_result(path: &Path, error: String) -> FileResult {
-    FileResult {
-        path: path.display().to_string(),
-        input: String::new(),
-        output: None,
-        reports: Vec::new(),
-        error: Some(error),
-    }
+    FileResult { path: path.display().to_string(), error: Some(error), ..FileResult::default() }
 }
 
 fn fix_file(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
@@ -275,37 +270,41 @@ fn fix_file(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
     };
-    fix_text(display, text, &settings.rules, &DirContext::new(context_dir), &settings.options)
+    fix_text(display, text, settings, &DirContext::new(context_dir), args.warn_unused_suppressions)
 }
 
 fn fix_text(
     path: String,
     text: String,
-    rules: &[&dyn Rule],
+    settings: &Settings,
     build_context: &dyn BuildContext,
-    options: &engine::Options,
+    warn_unused_suppressions: bool,
 ) -> FileResult {
     if Dockerfile::parse(Source::new(&text).text()).instructions.is_empty() {
         let error = Some(format!("{path}: no instructions (empty, or only comments); not a Dockerfile"));
-        return FileResult { path, input: text, output: None, reports: Vec::new(), error };
+        return FileResult { path, input: text, error, ..FileResult::default() };
     }
-    match engine::run(&text, rules, build_context, options) {
+    match engine::run(&text, &settings.rules, build_context, &settings.options) {
         Ok(outcome) => FileResult {
             path,
             input: text,
             output: Some(outcome.output),
             reports: outcome.reports,
             error: None,
+            suppression_notes: outcome
+                .suppression_notes
+                .into_iter()
+                .filter(|note| warn_unused_suppressions || note.kind != SuppressionNoteKind::Unused)
+                .collect(),
         },
         Err(error) => {
             let error = Some(format!("{path}: {error}; file left untouched"));
-            FileResult { path, input: text, output: None, reports: Vec::new(), error }
+            FileResult { path, input: text, error, ..FileResult::default() }
         }
     }
 }
 
 fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
-    let (rules, options) = (&settings.rules, &settings.options);
     if args.write {
         bail!("--write needs a file; with `-` the fixed Dockerfile goes to stdout");
     }
@@ -313,8 +312,13 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
     std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
     let result = match files::text_from_bytes(&bytes) {
         Ok(text) => match &args.context {
-            Some(dir) => fix_text(STDIN.to_string(), text, rules, &DirContext::new(dir.clone()), options),
-            None => fix_text(STDIN.to_string(), text, rules, &NoBuildContext, options),
+            Some(dir) => {
+                let context = DirContext::new(dir.clone());
+                fix_text(STDIN.to_string(), text, settings, &context, args.warn_unused_suppressions)
+            }
+            None => {
+                fix_text(STDIN.to_string(), text, settings, &NoBuildContext, args.warn_unused_suppressions)
+            }
         },
         Err(reason) => error_result(Path::new(STDIN), format!("{STDIN}{reason}")),
     };

@@ -2,18 +2,22 @@
 
 use std::path::{Component, Path};
 
+use dockfix_transforms::engine::SuppressionNote;
 use dockfix_transforms::{Applicability, FollowUp, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 use similar::TextDiff;
 
 /// The result of one file.
+#[derive(Default)]
 pub struct FileResult {
     pub path: String,
     pub input: String,
     pub output: Option<String>,
     pub reports: Vec<Report>,
     pub error: Option<String>,
+    /// Problems with its `# dockfix:` suppression comments worth a warning.
+    pub suppression_notes: Vec<SuppressionNote>,
 }
 
 impl FileResult {
@@ -75,7 +79,7 @@ pub fn build_command(reports: &[Report]) -> Option<String> {
     (!flags.is_empty()).then(|| format!("docker build {} .", flags.join(" ")))
 }
 
-/// Version 2 added `follow_ups` to findings and `build_command` to files.
+/// Version 2 added `follow_ups` to findings, `build_command` and `warnings` to files.
 pub const JSON_VERSION: u32 = 2;
 
 /// The `--format json` document.
@@ -101,6 +105,17 @@ struct JsonFile<'a> {
     /// The build command the applied fixes need (secret mounts, build arguments).
     build_command: Option<String>,
     findings: Vec<JsonFinding<'a>>,
+    /// Suppression comments that name unknown transforms (and, with
+    /// `--warn-unused-suppressions`, that suppress nothing).
+    warnings: Vec<JsonWarning<'a>>,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct JsonWarning<'a> {
+    line: usize,
+    /// `unknown-id` or `unused`.
+    kind: &'a str,
+    message: &'a str,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -138,6 +153,11 @@ pub fn json(results: &[FileResult]) -> String {
             changed: result.changed(),
             error: result.error.as_deref(),
             build_command: build_command(&result.reports),
+            warnings: result
+                .suppression_notes
+                .iter()
+                .map(|note| JsonWarning { line: note.line, kind: note.kind.as_str(), message: &note.message })
+                .collect(),
             findings: result
                 .reports
                 .iter()
@@ -169,6 +189,9 @@ pub fn summary(results: &[FileResult], written: bool) -> String {
             out.push_str(&format!("error: {error}\n"));
         }
         changed += usize::from(result.changed());
+        for note in &result.suppression_notes {
+            out.push_str(&format!("warning: {}:{}: {}\n", result.path, note.line, note.message));
+        }
         for report in &result.reports {
             let status = match (report.fixed, written) {
                 (true, true) => format!("fixed, {}", report.applicability.as_str()),

@@ -585,7 +585,7 @@ fn json_format_has_version_files_and_findings_with_fixed_flags() {
     let files = doc["files"].as_array().expect("files array");
     assert_eq!(files.len(), 2);
     for file in files {
-        assert_eq!(keys(file), ["build_command", "changed", "error", "findings", "path"]);
+        assert_eq!(keys(file), ["build_command", "changed", "error", "findings", "path", "warnings"]);
         for finding in file["findings"].as_array().expect("findings array") {
             assert_eq!(
                 keys(finding),
@@ -1342,4 +1342,31 @@ fn markdown_is_a_pull_request_body_without_secret_values() {
     assert!(!body.contains("hunter2"), "a secret value is printed:\n{body}");
     let again = dockfix(dir.path(), &["fix", "--format", "markdown", "--no-config"]);
     assert_eq!(again.stdout, out.stdout, "same input, same bytes");
+}
+
+#[test]
+fn suppression_comments_with_unknown_ids_or_nothing_to_suppress_are_warned_about() {
+    let dir = tempdir();
+    let input = "FROM debian:12\n# dockfix: ignore=add-to-copy,nope\nCOPY a /b\n# dockfix: ignore=env-secrets\nENV DB_PASSWORD=x1234567\n# hadolint ignore=DL3008\nRUN apt-get install -y curl\n";
+    let select = ["fix", "--select", "add-to-copy,env-secrets", "--no-config"];
+    let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), input.as_bytes());
+    assert_exit(&out, 0);
+    assert_stdout_eq(&out, input);
+    assert_stderr_contains(&out, "warning: <stdin>:2: `nope` names no transform");
+    assert!(!stderr(&out).contains("suppresses nothing here"), "unused only on request: {}", show(&out));
+
+    let out = dockfix_stdin(
+        dir.path(),
+        &[&select[..], &["--warn-unused-suppressions", "--format", "json", "-"]].concat(),
+        input.as_bytes(),
+    );
+    let doc = json_stdout(&out);
+    let warnings: Vec<(u64, &str)> = doc["files"][0]["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| (w["line"].as_u64().unwrap_or(0), w["kind"].as_str().unwrap_or("")))
+        .collect();
+    // The env-secrets comment hides a real secret (used); hadolint's own codes are not judged.
+    assert_eq!(warnings, [(2, "unknown-id"), (2, "unused")], "{doc:#}");
 }

@@ -67,7 +67,7 @@ pub fn printed_secrets(
         input: marked,
         output: Some(outcome.output),
         reports: outcome.reports,
-        error: None,
+        ..FileResult::default()
     }];
     let outputs = [
         ("json", report::json(&results)),

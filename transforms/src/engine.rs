@@ -15,7 +15,7 @@ use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::rules::env_secrets::SecretOptions;
 use crate::rules::{BuildContext, Context, Rule};
 use crate::source::Source;
-use crate::suppress::{is_suppressed, suppressions};
+use crate::suppress::{suppressions, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
 
 /// Passes before the engine gives up: each transform's fix must be stable after one pass, so
@@ -68,6 +68,34 @@ pub struct Outcome {
     /// The fixed file, byte-exact outside the edits.
     pub output: String,
     pub reports: Vec<Report>,
+    /// What is wrong with the file's `# dockfix:` suppression comments, by line of the output.
+    pub suppression_notes: Vec<SuppressionNote>,
+}
+
+/// A `# dockfix: ignore=` comment that names an unknown id, or that suppresses nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SuppressionNote {
+    pub line: usize,
+    pub kind: SuppressionNoteKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuppressionNoteKind {
+    /// Names no transform (a typo suppresses nothing, silently).
+    UnknownId,
+    /// Suppressed no finding of the transforms that ran.
+    Unused,
+}
+
+impl SuppressionNoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuppressionNoteKind::UnknownId => "unknown-id",
+            SuppressionNoteKind::Unused => "unused",
+        }
+    }
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -98,7 +126,8 @@ pub fn run(
         if pass.picked.is_empty() {
             applied.extend(pass.unfixed);
             applied.sort_by(|a, b| (a.line, a.transform).cmp(&(b.line, b.transform)));
-            return Ok(Outcome { output: text, reports: applied });
+            let suppression_notes = suppression_notes(&pass.suppressions, &pass.used_suppressions, rules);
+            return Ok(Outcome { output: text, reports: applied, suppression_notes });
         }
         passes += 1;
         if passes > MAX_PASSES {
@@ -116,6 +145,9 @@ pub fn run(
 struct Pass {
     picked: Vec<(Finding, Fix)>,
     unfixed: Vec<Report>,
+    /// The text's suppression comments, and which of them suppressed a finding.
+    suppressions: Vec<Suppression>,
+    used_suppressions: Vec<bool>,
     output: String,
     /// `output` parsed, when the pass changed the text.
     output_parsed: Option<Dockerfile>,
@@ -136,9 +168,17 @@ impl Pass {
             Context { file: &file, text: source.text(), build_context, options, suppressed: &suppressed };
         let mut picked: Vec<(Finding, Fix)> = Vec::new();
         let mut unfixed = Vec::new();
+        let mut used = vec![false; suppressed.len()];
         for rule in rules {
             for mut finding in rule.check(&context) {
-                if is_suppressed(&suppressed, finding.transform, finding.line) {
+                let mut suppressed_here = false;
+                for (index, suppression) in suppressed.iter().enumerate() {
+                    if suppression.suppresses(finding.transform, finding.line) {
+                        used[index] = true;
+                        suppressed_here = true;
+                    }
+                }
+                if suppressed_here {
                     continue;
                 }
                 let Some(fix) = finding.fix.take() else {
@@ -158,14 +198,61 @@ impl Pass {
             }
         }
         if picked.is_empty() {
-            return Ok(Pass { picked, unfixed, output: text.to_string(), output_parsed: None });
+            return Ok(Pass {
+                picked,
+                unfixed,
+                suppressions: suppressed,
+                used_suppressions: used,
+                output: text.to_string(),
+                output_parsed: None,
+            });
         }
         let (output, output_parsed) = apply_checked(&source, &file, &picked)?;
-        Ok(Pass { picked, unfixed, output, output_parsed: Some(output_parsed) })
+        Ok(Pass {
+            picked,
+            unfixed,
+            suppressions: suppressed,
+            used_suppressions: used,
+            output,
+            output_parsed: Some(output_parsed),
+        })
     }
 }
 
 const OVERLAP: &str = "overlaps another fix";
+
+/// Notes on the `# dockfix:` comments of the final text: unknown ids, and comments that
+/// suppressed nothing although a transform they name ran.
+fn suppression_notes(
+    suppressions: &[Suppression],
+    used: &[bool],
+    rules: &[&dyn Rule],
+) -> Vec<SuppressionNote> {
+    let mut notes = Vec::new();
+    for (suppression, used) in suppressions.iter().zip(used) {
+        if suppression.hadolint {
+            continue;
+        }
+        for id in &suppression.unknown {
+            notes.push(SuppressionNote {
+                line: suppression.line,
+                kind: SuppressionNoteKind::UnknownId,
+                message: format!(
+                    "`{id}` names no transform; it suppresses nothing (`dockfix rules` lists them)"
+                ),
+            });
+        }
+        let ran = suppression.ids.iter().any(|id| id == "all" || rules.iter().any(|rule| rule.id() == id));
+        if !used && ran && !suppression.ids.is_empty() {
+            notes.push(SuppressionNote {
+                line: suppression.line,
+                kind: SuppressionNoteKind::Unused,
+                message: format!("`ignore={}` suppresses nothing here; remove it", suppression.ids.join(",")),
+            });
+        }
+    }
+    notes
+}
 
 /// Why a fix may not be applied in this run, if it may not.
 fn refusal(fix: &Fix, file: &Dockerfile, options: &Options) -> Option<String> {

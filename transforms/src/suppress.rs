@@ -15,13 +15,15 @@ pub struct Suppression {
     pub ids: Vec<String>,
     /// Ids that name no transform (kept for warnings).
     pub unknown: Vec<String>,
+    /// A `# hadolint ignore=` comment: hadolint's own codes are not dockfix's to judge.
+    pub hadolint: bool,
 }
 
 /// Reads every suppression comment of a file.
 pub fn suppressions(file: &Dockerfile) -> Vec<Suppression> {
     let mut out = Vec::new();
     for comment in &file.comments {
-        let Some((scope, ids)) = parse(&comment.text) else {
+        let Some((scope, ids, hadolint)) = parse(&comment.text) else {
             continue;
         };
         let covers = match scope {
@@ -32,17 +34,22 @@ pub fn suppressions(file: &Dockerfile) -> Vec<Suppression> {
             },
         };
         let (ids, unknown) = resolve(&ids);
-        out.push(Suppression { line: comment.line, covers, ids, unknown });
+        out.push(Suppression { line: comment.line, covers, ids, unknown, hadolint });
     }
     out
 }
 
 /// True when `transform` is suppressed for the instruction starting at `line`.
 pub fn is_suppressed(suppressions: &[Suppression], transform: &str, line: usize) -> bool {
-    suppressions.iter().any(|s| {
-        s.covers.is_none_or(|covered| covered == line)
-            && s.ids.iter().any(|id| id == transform || id == "all")
-    })
+    suppressions.iter().any(|s| s.suppresses(transform, line))
+}
+
+impl Suppression {
+    /// Whether this comment suppresses `transform` for the instruction starting at `line`.
+    pub fn suppresses(&self, transform: &str, line: usize) -> bool {
+        self.covers.is_none_or(|covered| covered == line)
+            && self.ids.iter().any(|id| id == transform || id == "all")
+    }
 }
 
 enum Scope {
@@ -50,21 +57,22 @@ enum Scope {
     File,
 }
 
-fn parse(comment: &str) -> Option<(Scope, Vec<String>)> {
+/// The scope and ids of a suppression comment, and whether it is hadolint's.
+fn parse(comment: &str) -> Option<(Scope, Vec<String>, bool)> {
     let body = comment.trim_start().strip_prefix('#')?.trim();
-    let (scope, list) = if let Some(rest) = body.strip_prefix("dockfix:") {
+    let (scope, list, hadolint) = if let Some(rest) = body.strip_prefix("dockfix:") {
         let rest = rest.trim();
         if let Some(list) = rest.strip_prefix("ignore-file=") {
-            (Scope::File, list)
+            (Scope::File, list, false)
         } else {
-            (Scope::Next, rest.strip_prefix("ignore=")?)
+            (Scope::Next, rest.strip_prefix("ignore=")?, false)
         }
     } else {
-        (Scope::Next, body.strip_prefix("hadolint")?.trim().strip_prefix("ignore=")?)
+        (Scope::Next, body.strip_prefix("hadolint")?.trim().strip_prefix("ignore=")?, true)
     };
     let list = list.split_whitespace().next().unwrap_or("");
     let ids = list.split(',').map(str::trim).filter(|id| !id.is_empty()).map(String::from).collect();
-    Some((scope, ids))
+    Some((scope, ids, hadolint))
 }
 
 fn resolve(ids: &[String]) -> (Vec<String>, Vec<String>) {

@@ -263,16 +263,26 @@ impl Rule for EnvSecrets {
 
     fn check(&self, context: &Context) -> Vec<Finding> {
         let file = context.file;
-        let secrets: Vec<Secret> = file
+        let (suppressed, secrets): (Vec<Secret>, Vec<Secret>) = file
             .instructions
             .iter()
             .enumerate()
             .filter(|(_, i)| pair_keyword(i).is_some())
-            .filter(|(_, i)| !is_suppressed(context.suppressed, ID, i.start_line))
             .flat_map(|(index, instruction)| secrets_of(index, instruction, &context.options.secrets))
+            .partition(|secret| {
+                is_suppressed(context.suppressed, ID, file.instructions[secret.instruction].start_line)
+            });
+        // Suppressed secrets stay out of every fix (a RUN's mounts serve several secrets), and
+        // are still reported, for the engine to drop: so it sees the suppression was used.
+        let mut findings: Vec<Finding> = suppressed
+            .iter()
+            .map(|secret| {
+                let line = file.instructions[secret.instruction].start_line;
+                Finding::new(ID, line, format!("{} (suppressed)", redacted(secret)))
+            })
             .collect();
         if secrets.is_empty() {
-            return Vec::new();
+            return findings;
         }
         let mode = context.options.secrets.mode;
         let mut actions: Vec<Action> = secrets.iter().map(|secret| action(context, secret)).collect();
@@ -294,7 +304,8 @@ impl Rule for EnvSecrets {
             syntax: &syntax,
             mode,
         };
-        plan.findings()
+        findings.extend(plan.findings());
+        findings
     }
 }
 
