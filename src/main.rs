@@ -133,6 +133,7 @@ fn fix(args: &FixArgs) -> Result<u8> {
     let options = engine::Options {
         safe_only: args.safe_only,
         new_user: engine::NewUser { name: args.user_name.clone(), id: args.user_id },
+        ..engine::Options::default()
     };
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
         return fix_stdin(args, &rules, &options);

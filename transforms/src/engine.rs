@@ -12,6 +12,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
+use crate::pin::PinOptions;
 use crate::rules::{BuildContext, Context, Rule};
 use crate::source::Source;
 use crate::suppress::{is_suppressed, suppressions};
@@ -27,6 +28,8 @@ pub struct Options {
     pub safe_only: bool,
     /// The user non-root-user creates when the image has none to switch to.
     pub new_user: NewUser,
+    /// How pin-images pins, and who answers its registry lookups.
+    pub pin: PinOptions,
 }
 
 /// A system user to create: its name, and the UID and GID it gets.
