@@ -4,4 +4,6 @@
 pub mod build_context;
 pub mod discover;
 pub mod files;
+pub mod pinning;
+pub mod registry;
 pub mod report;

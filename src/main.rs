@@ -10,10 +10,12 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
+use dockfix_transforms::rules::pin_images;
 use dockfix_transforms::{engine, rules, BuildContext, Dockerfile, NoBuildContext, Rule, Source};
 use serde::Serialize;
 
 use dockfix::build_context::DirContext;
+use dockfix::pinning::{self, Prefetched};
 use dockfix::report::{self, FileResult};
 use dockfix::{discover, files};
 
@@ -156,6 +158,10 @@ fn fix(args: &FixArgs) -> Result<u8> {
             Err(error) => jobs.push(Err(error_result(path, format!("{error:#}")))),
         }
     }
+    let texts =
+        jobs.iter().filter_map(|job| job.as_ref().ok()).filter_map(|path| files::read_text(path).ok());
+    let pinned = pin_lookups(args, &rules, texts);
+    let options = engine::Options { pin: pinned.pin.clone(), ..options };
     let mut results = in_parallel(jobs, |job| match job {
         Ok(file) => fix_file(&file, args, &rules, &options),
         Err(result) => result,
@@ -187,7 +193,29 @@ fn fix(args: &FixArgs) -> Result<u8> {
         Format::Json => print(&report::json(&results))?,
     }
     eprint!("{}", report::summary(&results, args.write));
-    Ok(exit_code(&results, args.check))
+    eprint!("{}", pinned.failure_report());
+    Ok(exit_code(&results, args.check).max(pin_exit_code(args, &rules, &pinned)))
+}
+
+/// Looks up, before the run, the images pin-images needs (each once, concurrently); the
+/// texts are read only when pin-images is selected.
+fn pin_lookups(args: &FixArgs, rules: &[&dyn Rule], texts: impl Iterator<Item = String>) -> Prefetched {
+    if !rules.iter().any(|rule| rule.id() == pin_images::ID) {
+        return Prefetched::unused();
+    }
+    pinning::prefetch(&args.pin_settings(), texts)
+}
+
+/// Exit 2 when lookups failed and pinning was asked for by name (`--pin`, or pin-images in
+/// `--select`); otherwise failed lookups are findings like any other.
+fn pin_exit_code(args: &FixArgs, rules: &[&dyn Rule], pinned: &Prefetched) -> u8 {
+    let selected_by_name = !args.select.is_empty() && rules.iter().any(|rule| rule.id() == pin_images::ID);
+    let explicit = args.pin.is_some() || selected_by_name;
+    if explicit && !pinned.failures.is_empty() {
+        EXIT_ERROR
+    } else {
+        0
+    }
 }
 
 /// Maps `items` on all cores; the results keep the order of the items, so output does not
@@ -287,6 +315,11 @@ fn fix_stdin(args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> 
     }
     let mut bytes = Vec::new();
     std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
+    let pinned = match files::text_from_bytes(&bytes) {
+        Ok(text) => pin_lookups(args, rules, std::iter::once(text)),
+        Err(_) => Prefetched::unused(),
+    };
+    let options = &engine::Options { pin: pinned.pin.clone(), ..options.clone() };
     let result = match files::text_from_bytes(&bytes) {
         Ok(text) => match &args.context {
             Some(dir) => fix_text(STDIN.to_string(), text, rules, &DirContext::new(dir.clone()), options),
@@ -305,5 +338,6 @@ fn fix_stdin(args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> 
         }
     }
     eprint!("{}", report::summary(&results, false));
-    Ok(exit_code(&results, args.check))
+    eprint!("{}", pinned.failure_report());
+    Ok(exit_code(&results, args.check).max(pin_exit_code(args, rules, &pinned)))
 }
