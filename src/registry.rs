@@ -214,6 +214,7 @@ impl Registries {
             connect_timeout: Some(config.timeout),
             // A digest of the tag itself is wanted, never one platform's: no platform choice.
             platform_resolver: None,
+            user_agent: concat!("dockfix/", env!("CARGO_PKG_VERSION")),
             ..ClientConfig::default()
         };
         let docker_config = DockerConfig::load(config.docker_config.as_deref());
@@ -447,19 +448,18 @@ fn one_line(text: &str) -> String {
     }
 }
 
-/// The rustls error somewhere in an error's sources.
+/// The rustls error somewhere in an error's sources. An `io::Error` hides the error it wraps
+/// from `source()` (it returns the wrapped error's source), so wrapped errors are opened too.
 fn tls_error(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(error) = current {
         if let Some(tls) = error.downcast_ref::<rustls::Error>() {
             return Some(tls.to_string());
         }
-        if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            if let Some(tls) = io.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-                return Some(tls.to_string());
-            }
-        }
-        current = error.source();
+        current = match error.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
     None
 }
