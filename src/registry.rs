@@ -9,7 +9,6 @@
 //! the credentials came from.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -482,12 +481,6 @@ fn innermost(error: &(dyn std::error::Error + 'static)) -> String {
         current = source;
     }
     one_line(&current.to_string())
-}
-
-impl fmt::Display for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.source)
-    }
 }
 
 #[cfg(test)]

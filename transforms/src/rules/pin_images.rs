@@ -175,6 +175,8 @@ struct Site {
     skip: usize,
     /// The ARG whose default holds them, and its line.
     via_arg: Option<(String, usize)>,
+    /// They are literal text inside double quotes (`FROM "python"`).
+    quoted: bool,
 }
 
 /// A piece of a reference as written: literal text, or a variable; ranges into the text.
@@ -322,15 +324,27 @@ fn unquote(raw: &str) -> (&str, Range<usize>) {
     (raw, 0..raw.len())
 }
 
-/// Splits a reference into literal text and `$NAME` / `${NAME}` variables; `Err` names a
-/// form dockfix does not substitute (`${NAME:-default}`).
+/// Splits a reference into literal text and `$NAME` / `${NAME}` variables, leaving out the
+/// double quotes Docker removes (`alpine:"${TAG}"`); `Err` names a form dockfix does not
+/// substitute (`${NAME:-default}`, single quotes).
 fn pieces(written: &str) -> Result<Vec<Piece>, String> {
+    if written.contains('\'') {
+        return Err("it uses single quotes; pin it by hand".to_string());
+    }
     let mut pieces = Vec::new();
     let mut literal_start = 0;
     let mut at = 0;
-    while let Some(found) = written[at..].find('$') {
-        let dollar = at + found;
-        let after = &written[dollar + 1..];
+    while let Some(found) = written[at..].find(['$', '"']) {
+        let special = at + found;
+        if literal_start < special {
+            pieces.push(Piece::Literal(literal_start..special));
+        }
+        if written[special..].starts_with('"') {
+            at = special + 1;
+            literal_start = at;
+            continue;
+        }
+        let after = &written[special + 1..];
         let (name, len) = match after.strip_prefix('{') {
             Some(inner) => {
                 let end = inner.find('}').ok_or_else(|| format!("`{written}` has an unclosed `${{`"))?;
@@ -345,11 +359,8 @@ fn pieces(written: &str) -> Result<Vec<Piece>, String> {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(format!("it uses `${{{name}}}`, a form dockfix does not substitute"));
         }
-        if literal_start < dollar {
-            pieces.push(Piece::Literal(literal_start..dollar));
-        }
         pieces.push(Piece::Var(name.to_string()));
-        at = dollar + 1 + len;
+        at = special + 1 + len;
         literal_start = at;
     }
     if literal_start < written.len() {
@@ -357,6 +368,18 @@ fn pieces(written: &str) -> Result<Vec<Piece>, String> {
     }
     Ok(pieces)
 }
+
+/// The ARGs BuildKit sets for each build and target platform.
+const PLATFORM_ARGS: &[&str] = &[
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+];
 
 fn var_roles(references: &[Written]) -> HashMap<String, Vec<bool>> {
     let mut roles: HashMap<String, Vec<bool>> = HashMap::new();
@@ -421,6 +444,11 @@ fn classify(scope: &Scope, written: &Written, options: &PinOptions) -> Option<St
 /// The value of a global ARG in a FROM line.
 fn substitute(scope: &Scope, name: &str) -> Result<String, String> {
     let Some(arg) = scope.globals.get(name) else {
+        if PLATFORM_ARGS.contains(&name) {
+            return Err(format!(
+                "BuildKit sets {name} for each platform; pin the image of each platform by hand"
+            ));
+        }
         return Err(format!("{name} is not an ARG declared before the first FROM"));
     };
     let Some(value) = arg.value.as_deref() else {
@@ -469,7 +497,13 @@ fn site(
             if written.instruction.opaque {
                 return Err(not_understood(written.instruction));
             }
-            Ok(Site { range: span.start + range.start + offset..span.start + range.end, skip, via_arg: None })
+            let quoted = written.text.contains('"');
+            Ok(Site {
+                range: span.start + range.start + offset..span.start + range.end,
+                skip,
+                via_arg: None,
+                quoted,
+            })
         }
         Piece::Var(name) => {
             let arg = scope.globals.get(name).ok_or_else(|| format!("{name} is not a global ARG"))?;
@@ -495,7 +529,7 @@ fn site(
                 return Err(not_understood(arg.instruction));
             }
             let via_arg = Some((name.clone(), arg.instruction.start_line));
-            Ok(Site { range: span.start + offset..span.end, skip, via_arg })
+            Ok(Site { range: span.start + offset..span.end, skip, via_arg, quoted: false })
         }
     }
 }
@@ -621,6 +655,12 @@ fn plan(target: &Target, found: &Resolved, options: &PinOptions) -> Verdict {
         _ => image.tag.clone(),
     };
     let digest = (options.mode == PinMode::Digest || image.digest.is_some()).then(|| found.digest.clone());
+    if digest.is_some() && target.site.quoted {
+        // The grammar rejects `FROM "image@sha256:..."`; the engine would refuse the file.
+        return Verdict::Unpinnable(
+            "dockfix's parser does not understand a digest inside quotes; pin it by hand".into(),
+        );
+    }
     let suffix = format!(
         "{}{}",
         tag.as_deref().map(|tag| format!(":{tag}")).unwrap_or_default(),
@@ -803,6 +843,20 @@ mod tests {
             assert_eq!(output, input);
             assert!(reports.iter().any(|r| r.contains(reason)), "{input}: {reports:?}");
         }
+    }
+
+    #[test]
+    fn double_quotes_are_removed_as_docker_does() {
+        assert_eq!(
+            digest("ARG TAG=3.12\nFROM python:\"${TAG}\"\n"),
+            format!("ARG TAG=3.12@{D2}\nFROM python:\"${{TAG}}\"\n")
+        );
+        assert_eq!(fix("FROM \"python\"\n"), "FROM \"python:3.13.1\"\n");
+        let (output, reports) = fix_with("FROM 'python'\n", &options(PinMode::Tag, false));
+        assert_eq!(output, "FROM 'python'\n");
+        assert!(reports[0].contains("single quotes"), "{reports:?}");
+        let (_, reports) = fix_with("FROM base-$TARGETOS\n", &options(PinMode::Tag, false));
+        assert!(reports[0].contains("BuildKit sets TARGETOS"), "{reports:?}");
     }
 
     #[test]
