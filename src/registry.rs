@@ -300,7 +300,7 @@ impl Registries {
             .client
             .fetch_manifest_digest(&reference(tag), &credentials.auth)
             .await
-            .map_err(|error| context.explain(error, tag))?;
+            .map_err(|error| context.explain(error, &format!("{}:{tag}", image.repository())))?;
         if !is_floating(image.tag.as_deref()) {
             return Ok(Resolved { digest, version_tag: None });
         }
@@ -309,7 +309,7 @@ impl Registries {
             match self.client.fetch_manifest_digest(&reference(&candidate), &credentials.auth).await {
                 Ok(found) if found == digest => return Ok(Resolved { digest, version_tag: Some(candidate) }),
                 Ok(_) => {}
-                Err(error) => match context.explain(error, &candidate) {
+                Err(error) => match context.explain(error, &format!("{}:{candidate}", image.repository())) {
                     // A tag removed since the listing is no candidate.
                     LookupError::NotFound { .. } => {}
                     error => return Err(error),
@@ -332,7 +332,7 @@ impl Registries {
                 .client
                 .list_tags(reference, &credentials.auth, Some(TAG_PAGE), last.as_deref())
                 .await
-                .map_err(|error| context.explain(error, "tag list"))?;
+                .map_err(|error| context.explain(error, &format!("repository {}", reference.repository())))?;
             let count = page.tags.len();
             let before = tags.len();
             tags.extend(page.tags.into_iter().filter(|tag| Some(tag) != last.as_ref()));
@@ -363,7 +363,8 @@ struct Failing<'a> {
 }
 
 impl Failing<'_> {
-    fn explain(&self, error: OciDistributionError, tag: &str) -> LookupError {
+    /// `what` is what a 404 means is missing (`library/python:3.12`, `repository x/y`).
+    fn explain(&self, error: OciDistributionError, what: &str) -> LookupError {
         let registry = self.registry.to_string();
         let repository = self.image.repository();
         let denied = |status: u16| LookupError::Denied {
@@ -372,11 +373,7 @@ impl Failing<'_> {
             status,
             credentials: self.credentials.source.clone(),
         };
-        let what = if tag == "tag list" {
-            format!("repository {repository}")
-        } else {
-            format!("{repository}:{tag}")
-        };
+        let what = what.to_string();
         let by_status = |status: u16, detail: String| match status {
             401 | 403 => denied(status),
             404 => LookupError::NotFound { registry: registry.clone(), what: what.clone() },
