@@ -2,8 +2,13 @@
 
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Parser, Subcommand, ValueEnum};
+use dockfix::pinning::PinSettings;
+use dockfix::registry::RegistryConfig;
 use dockfix::settings::validate_user_name;
+use dockfix_transforms::pin::PinMode;
 
 /// Rewrites Dockerfiles into hardened ones.
 ///
@@ -44,6 +49,7 @@ Examples:
   dockfix fix --select add-to-copy     run one transform only
   dockfix fix - < Dockerfile           read stdin, write the fixed file to stdout
   dockfix fix --format json > out.json for bots
+  dockfix fix --pin digest --write     pin images to version tags and digests
 
 Exit codes: 0 done, 1 changes pending (--check), 2 error (bad arguments, unreadable or
 declined file). Run `dockfix rules` for the transforms and `dockfix explain ID` for one.";
@@ -107,6 +113,66 @@ pub struct FixArgs {
     /// unknown transforms are always warned about).
     #[arg(long)]
     pub warn_unused_suppressions: bool,
+
+    /// How pin-images pins: `tag` floating tags to version tags (default), `digest` also adds
+    /// the multi-platform digest, `none` leaves images alone. Naming it makes a failed
+    /// lookup an error (exit 2).
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub pin: Option<PinArg>,
+
+    /// Ask no registry: pin-images reports each unpinned image and edits nothing.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Refresh digests already written to what their tag points to now.
+    #[arg(long)]
+    pub update: bool,
+
+    /// Speak plain HTTP, not HTTPS, to this registry (HOST[:PORT]); repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+
+    /// A Docker Hub mirror (HOST[:PORT], or an http(s):// URL), asked before Docker Hub;
+    /// repeatable.
+    #[arg(long = "registry-mirror", value_name = "HOST")]
+    pub registry_mirrors: Vec<String>,
+
+    /// Seconds a registry request may take (connect, and each read).
+    #[arg(long, value_name = "SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub registry_timeout: u64,
+}
+
+impl FixArgs {
+    /// What pin-images is asked to do.
+    pub fn pin_settings(&self) -> PinSettings {
+        let mode = match self.pin.unwrap_or(PinArg::Tag) {
+            PinArg::Tag => PinMode::Tag,
+            PinArg::Digest => PinMode::Digest,
+            PinArg::None => PinMode::None,
+        };
+        PinSettings {
+            mode,
+            update: self.update,
+            offline: self.offline,
+            registry: RegistryConfig {
+                timeout: Duration::from_secs(self.registry_timeout),
+                insecure: self.insecure_registries.clone(),
+                mirrors: self.registry_mirrors.clone(),
+                docker_config: None,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PinArg {
+    /// Floating tags (none, `latest`, `alpine`) become the most specific version tag.
+    Tag,
+    /// As `tag`, plus `@sha256:` of the multi-platform index.
+    Digest,
+    /// Leave image references alone.
+    None,
 }
 
 fn user_name(name: &str) -> Result<String, String> {

@@ -6,5 +6,7 @@ pub mod config;
 pub mod discover;
 pub mod files;
 pub mod markdown;
+pub mod pinning;
+pub mod registry;
 pub mod report;
 pub mod settings;

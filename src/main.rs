@@ -13,11 +13,13 @@ use anyhow::{bail, Context as _, Result};
 use clap::Parser;
 use dockfix_transforms::engine::{self, SuppressionNoteKind};
 use dockfix_transforms::rules::env_secrets::SecretMode;
+use dockfix_transforms::rules::pin_images;
 use dockfix_transforms::{rules, BuildContext, Dockerfile, NoBuildContext, Source};
 use serde::Serialize;
 
 use dockfix::build_context::DirContext;
 use dockfix::config::Config;
+use dockfix::pinning::{self, Prefetched};
 use dockfix::report::{self, FileResult};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
 use dockfix::{discover, files, markdown};
@@ -178,7 +180,7 @@ fn fix(args: &FixArgs) -> Result<u8> {
             Err(result) => Err(result),
         });
     }
-    let jobs = configured;
+    let (jobs, pinned) = with_pin_lookups(args, configured);
     let mut results = in_parallel(jobs, |job| match job {
         Ok((file, settings)) => fix_file(&file, args, &settings),
         Err(result) => result,
@@ -211,7 +213,59 @@ fn fix(args: &FixArgs) -> Result<u8> {
         Format::Markdown => print(&markdown::pull_request(&results))?,
     }
     eprint!("{}", report::summary(&results, args.write));
-    Ok(exit_code(&results, args.check))
+    eprint!("{}", pinned.failure_report());
+    Ok(exit_code(&results, args.check).max(pin_exit_code(args, &pinned)))
+}
+
+type Job = Result<(PathBuf, Arc<Settings>), FileResult>;
+
+/// Looks up, before the run, the images pin-images needs (each once, concurrently), and gives
+/// the jobs whose settings select pin-images the answers. Files are read for this only when
+/// some file selects pin-images.
+fn with_pin_lookups(args: &FixArgs, jobs: Vec<Job>) -> (Vec<Job>, Prefetched) {
+    let pins = |settings: &Settings| settings.rules.iter().any(|rule| rule.id() == pin_images::ID);
+    let texts = jobs
+        .iter()
+        .filter_map(|job| job.as_ref().ok())
+        .filter(|(_, settings)| pins(settings))
+        .filter_map(|(path, _)| files::read_text(path).ok());
+    let pinned = pinning::prefetch(&args.pin_settings(), texts);
+    (with_pin(jobs, &pinned), pinned)
+}
+
+/// Each job's settings with the pin options of `pinned` (settings shared by files stay shared).
+fn with_pin(jobs: Vec<Job>, pinned: &Prefetched) -> Vec<Job> {
+    let mut updated: Vec<(Arc<Settings>, Arc<Settings>)> = Vec::new();
+    jobs.into_iter()
+        .map(|job| {
+            let (path, settings) = job?;
+            if let Some((_, new)) = updated.iter().find(|(old, _)| Arc::ptr_eq(old, &settings)) {
+                return Ok((path, new.clone()));
+            }
+            let mut options = settings.options.clone();
+            options.pin = pinned.pin.clone();
+            let new = Arc::new(Settings {
+                rules: settings.rules.clone(),
+                options,
+                config: settings.config.clone(),
+            });
+            updated.push((settings, new.clone()));
+            Ok((path, new))
+        })
+        .collect()
+}
+
+/// Exit 2 when lookups failed and pinning was asked for by name (`--pin`, or pin-images in
+/// `--select`); otherwise failed lookups are findings like any other.
+fn pin_exit_code(args: &FixArgs, pinned: &Prefetched) -> u8 {
+    let selected_by_name =
+        args.select.iter().any(|id| rules::by_id(id.trim()).is_some_and(|rule| rule.id() == pin_images::ID));
+    let explicit = args.pin.is_some() || selected_by_name;
+    if explicit && !pinned.failures.is_empty() {
+        EXIT_ERROR
+    } else {
+        0
+    }
 }
 
 /// Maps `items` on all cores; the results keep the order of the items, so output does not
@@ -310,6 +364,14 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
     }
     let mut bytes = Vec::new();
     std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
+    let selects_pins = settings.rules.iter().any(|rule| rule.id() == pin_images::ID);
+    let pinned = match files::text_from_bytes(&bytes) {
+        Ok(text) if selects_pins => pinning::prefetch(&args.pin_settings(), std::iter::once(text)),
+        _ => Prefetched::unused(),
+    };
+    let mut options = settings.options.clone();
+    options.pin = pinned.pin.clone();
+    let settings = &Settings { rules: settings.rules.clone(), options, config: settings.config.clone() };
     let result = match files::text_from_bytes(&bytes) {
         Ok(text) => match &args.context {
             Some(dir) => {
@@ -334,5 +396,6 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
         }
     }
     eprint!("{}", report::summary(&results, false));
-    Ok(exit_code(&results, args.check))
+    eprint!("{}", pinned.failure_report());
+    Ok(exit_code(&results, args.check).max(pin_exit_code(args, &pinned)))
 }

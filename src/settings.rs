@@ -148,6 +148,8 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
         safe_only: cli.safe_only || config.safe_only.unwrap_or(false),
         new_user: NewUser { name, id },
         secrets,
+        // The registry answers are filled in by the run once it has looked images up.
+        pin: Default::default(),
     };
     Ok(Settings { rules, options, config: None })
 }

@@ -10,8 +10,16 @@ use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use dockfix_transforms::engine::{self, Options};
+use dockfix_transforms::image::ImageRef;
+use dockfix_transforms::pin::{
+    is_floating, variant, ImageResolver, PinMode, PinOptions, Resolution, Resolved,
+};
+use dockfix_transforms::rules::pin_images;
 use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Source};
+use sha2::{Digest as _, Sha256};
 
 /// Writes to the stderr handle itself: the test harness captures `eprintln!` of passing
 /// tests, and a skip or the counts must be seen.
@@ -86,4 +94,201 @@ fn corpus_is_fixed_safely() {
         failures.len()
     ));
     assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+}
+
+/// The corpus files, sorted, with their text (UTF-8 files only).
+fn corpus_texts() -> Option<Vec<(String, String)>> {
+    let dir = PathBuf::from(std::env::var_os("DOCKFIX_CORPUS")?);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|error| panic!("DOCKFIX_CORPUS={}: {error}", dir.display()))
+        .map(|entry| entry.expect("readable corpus").path())
+        .filter(|path| path.is_file())
+        .collect();
+    paths.sort();
+    let texts = paths
+        .iter()
+        .filter_map(|path| {
+            let text = String::from_utf8(std::fs::read(path).ok()?).ok()?;
+            Some((path.file_name()?.to_string_lossy().into_owned(), text))
+        })
+        .collect();
+    Some(texts)
+}
+
+/// Offline, pin-images edits nothing and reports each reference that needed a lookup once.
+#[test]
+fn corpus_offline_pin_images_reports_each_unpinned_reference() {
+    let Some(texts) = corpus_texts() else {
+        loud(
+            "\n*** SKIPPED corpus pin-images test: DOCKFIX_CORPUS is not set (CI sets it; see .ci/run) ***\n",
+        );
+        return;
+    };
+    let rule: [&dyn dockfix_transforms::Rule; 1] = [&pin_images::PinImages];
+    let mut failures = Vec::new();
+    for mode in [PinMode::Tag, PinMode::Digest] {
+        let options = Options { pin: PinOptions { mode, ..PinOptions::default() }, ..Options::default() };
+        let (mut unpinned, mut offline, mut other) = (0, 0, 0);
+        for (name, text) in &texts {
+            let source = Source::new(text);
+            let file = Dockerfile::parse(source.text());
+            let wanted = pin_images::lookups(&file, source.text(), &options.pin).len();
+            let outcome = match catch_unwind(AssertUnwindSafe(|| {
+                engine::run(text, &rule, &NoBuildContext, &options)
+            })) {
+                Ok(Ok(outcome)) => outcome,
+                Ok(Err(error)) => {
+                    failures.push(format!("{name}: {error}"));
+                    continue;
+                }
+                Err(_) => {
+                    failures.push(format!("{name}: panicked"));
+                    continue;
+                }
+            };
+            if outcome.output != *text {
+                failures.push(format!("{name}: pin-images edited the file offline"));
+            }
+            let said_offline =
+                outcome.reports.iter().filter(|r| r.message.contains("is not pinned: offline")).count();
+            if said_offline != wanted {
+                failures.push(format!(
+                    "{name}: {wanted} references need a lookup, {said_offline} offline findings"
+                ));
+            }
+            unpinned += wanted;
+            offline += said_offline;
+            other += outcome.reports.len() - said_offline;
+        }
+        loud(&format!(
+            "corpus pin-images offline ({mode:?}): {} files, {unpinned} references need a lookup, {offline} offline findings, {other} other findings (not pinnable as written)",
+            texts.len()
+        ));
+    }
+    assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+}
+
+/// A registry that knows every image: version `1.0.0` (with the variant) for floating tags,
+/// a digest made from the name.
+struct AnswersEverything;
+
+impl ImageResolver for AnswersEverything {
+    fn resolve(&self, image: &ImageRef) -> Resolution {
+        let key = image.canonical_tagged();
+        let digest: String = Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let version_tag = is_floating(image.tag.as_deref()).then(|| {
+            let variant = variant(image.tag.as_deref());
+            if variant.is_empty() {
+                "1.0.0".to_string()
+            } else {
+                format!("1.0.0-{variant}")
+            }
+        });
+        Resolution::Found(Resolved { digest: format!("sha256:{digest}"), version_tag })
+    }
+}
+
+/// With a registry that answers, every transform together (digest pinning included) stays
+/// idempotent, parses no worse, and, when `BUILDKIT_PARSE` names Docker's parser (CI sets
+/// it), every file it accepted before it accepts after.
+#[test]
+fn corpus_pinned_by_an_answering_registry_stays_idempotent_and_parses() {
+    let Some(texts) = corpus_texts() else {
+        loud("\n*** SKIPPED corpus pinning test: DOCKFIX_CORPUS is not set (CI sets it; see .ci/run) ***\n");
+        return;
+    };
+    let pin = PinOptions { mode: PinMode::Digest, update: true, resolver: Arc::new(AnswersEverything) };
+    let options = Options { pin, ..Options::default() };
+    let work = tempfile::tempdir().expect("temp dir");
+    let (before_dir, after_dir) = (work.path().join("before"), work.path().join("after"));
+    std::fs::create_dir_all(&before_dir).expect("before dir");
+    std::fs::create_dir_all(&after_dir).expect("after dir");
+    let mut failures = Vec::new();
+    let (mut pinned, mut changed) = (0, 0);
+    for (name, text) in &texts {
+        let outcome = match catch_unwind(AssertUnwindSafe(|| {
+            engine::run(text, rules::all(), &NoBuildContext, &options)
+        })) {
+            Ok(Ok(outcome)) => outcome,
+            // A file declined because of pinning is a failure; one declined for another
+            // transform's fix is the other test's business.
+            Ok(Err(error)) => {
+                if error.to_string().contains(pin_images::ID) {
+                    failures.push(format!("{name}: declined: {error}"));
+                }
+                continue;
+            }
+            Err(_) => {
+                failures.push(format!("{name}: panicked"));
+                continue;
+            }
+        };
+        pinned += outcome.reports.iter().filter(|r| r.transform == pin_images::ID && r.fixed).count();
+        changed += usize::from(outcome.output != *text);
+        match engine::run(&outcome.output, rules::all(), &NoBuildContext, &options) {
+            Ok(again) if again.output == outcome.output => {}
+            Ok(_) => failures.push(format!("{name}: not idempotent with pinning")),
+            Err(error) => failures.push(format!("{name}: second run failed: {error}")),
+        }
+        let before = Dockerfile::parse(Source::new(text).text()).damage;
+        let after = Dockerfile::parse(Source::new(&outcome.output).text()).damage;
+        if after > before {
+            failures.push(format!("{name}: parses worse ({before} -> {after})"));
+        }
+        std::fs::write(before_dir.join(name), text).expect("write before");
+        std::fs::write(after_dir.join(name), &outcome.output).expect("write after");
+    }
+    let parser = buildkit_regressions(&before_dir, &after_dir);
+    loud(&format!(
+        "corpus pinned by an answering registry: {} files, {changed} changed, {pinned} references pinned, Docker's parser: {}",
+        texts.len(),
+        parser.as_ref().map_or_else(|skip| skip.clone(), |lost| format!("{} files newly rejected", lost.len()))
+    ));
+    if let Ok(lost) = parser {
+        failures.extend(
+            lost.into_iter().map(|name| format!("{name}: Docker's parser accepted it before, not after")),
+        );
+    }
+    assert!(pinned > 0, "the answering registry pinned nothing");
+    assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+}
+
+/// Files Docker's parser accepts in `before` and rejects in `after`; `Err` says why the
+/// parser was not run. Under `CI=true` the parser must be there.
+fn buildkit_regressions(before: &std::path::Path, after: &std::path::Path) -> Result<Vec<String>, String> {
+    let Some(parser) = std::env::var_os("BUILDKIT_PARSE") else {
+        let why = "not run (BUILDKIT_PARSE is not set)".to_string();
+        assert!(
+            std::env::var("CI").map_or(true, |ci| ci != "true"),
+            "CI=true needs BUILDKIT_PARSE for the corpus test"
+        );
+        return Err(why);
+    };
+    let out = std::process::Command::new(parser)
+        .arg("--compare-dirs")
+        .arg(before)
+        .arg(after)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run BUILDKIT_PARSE");
+    assert!(
+        out.status.code().is_some_and(|code| code <= 1),
+        "buildkit-parse failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut lost = Vec::new();
+    let (mut compared, mut accepted) = (0, 0);
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let value: serde_json::Value = serde_json::from_str(line).expect("buildkit-parse JSON line");
+        let ok = |side: &str| value[side]["ok"].as_bool().unwrap_or(false);
+        compared += 1;
+        accepted += usize::from(ok("before"));
+        if ok("before") && !ok("after") {
+            lost.push(value["file"].as_str().unwrap_or("?").to_string());
+        }
+    }
+    let written = std::fs::read_dir(before).map_or(0, |dir| dir.count());
+    assert_eq!(compared, written, "buildkit-parse compared every file");
+    assert!(accepted > 0, "buildkit-parse accepted no file before the fix: is it working?");
+    Ok(lost)
 }

@@ -3,19 +3,23 @@
 //! `snapshots/`. Each fixture must also be idempotent, round-trip byte for byte with no
 //! transform, and parse no worse after the fix.
 //!
-//! A fixture folder may hold `context/`, used as the build context (files ADD would copy). A
-//! fixture `NAME.Dockerfile` may have a `NAME.toml` beside it: a `dockfix.toml` whose
-//! options (not its transform selection) apply to that fixture.
+//! A fixture folder may hold `context/`, used as the build context (files ADD would copy),
+//! and `registry.json`, what the registry answers to pin-images (no network). A fixture picks
+//! the pin mode with a comment line `# fixture: --pin digest` (also `--update`, `--offline`,
+//! `--pin none`). A fixture `NAME.Dockerfile` may have a `NAME.toml` beside it: a
+//! `dockfix.toml` whose options (not its transform selection) apply to that fixture.
 
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use dockfix::build_context::DirContext;
 use dockfix::config::Config;
 use dockfix::report::unified_diff;
 use dockfix::settings::{combine, CommandLine};
 use dockfix_transforms::engine::{self, Options, Outcome};
+use dockfix_transforms::pin::{PinMode, PinOptions, Resolution, Resolved, TableResolver};
 use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Rule, Source};
 
 fn fixtures_root() -> PathBuf {
@@ -32,17 +36,50 @@ fn fixture_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The options of a fixture: its sidecar config's, or the defaults.
-fn fixture_options(fixture: &Path) -> Options {
-    let sidecar = fixture.with_extension("toml");
-    if !sidecar.is_file() {
-        return Options::default();
+/// The answers of `registry.json`: `{"KEY": {"digest": .., "version": ..} | {"unresolved": ..}}`.
+fn fixture_registry(dir: &Path) -> Option<TableResolver> {
+    let text = std::fs::read_to_string(dir.join("registry.json")).ok()?;
+    let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
+        .unwrap_or_else(|error| panic!("{}/registry.json: {error}", dir.display()));
+    let mut table = TableResolver::new();
+    for (key, answer) in entries.into_iter().filter(|(key, _)| !key.starts_with('_')) {
+        let field = |name: &str| answer.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        let resolution = match (field("digest"), field("unresolved")) {
+            (Some(digest), None) => Resolution::Found(Resolved { digest, version_tag: field("version") }),
+            (None, Some(reason)) => Resolution::Unresolved { reason },
+            _ => panic!("registry.json: {key}: give `digest` (and `version`) or `unresolved`"),
+        };
+        table.insert(key, resolution);
     }
-    let config = Config::load(&sidecar).unwrap_or_else(|error| panic!("{error}"));
-    let origin = sidecar.display().to_string();
-    let settings =
-        combine(&config, &CommandLine::default(), &origin).unwrap_or_else(|error| panic!("{error}"));
-    settings.options
+    Some(table)
+}
+
+/// The options of a fixture: its sidecar config's (or the defaults), with the pin mode its
+/// `# fixture:` line asks for.
+fn fixture_options(fixture: &Path, input: &str, registry: Option<&TableResolver>) -> Options {
+    let sidecar = fixture.with_extension("toml");
+    let mut options = if sidecar.is_file() {
+        let config = Config::load(&sidecar).unwrap_or_else(|error| panic!("{error}"));
+        let origin = sidecar.display().to_string();
+        let settings =
+            combine(&config, &CommandLine::default(), &origin).unwrap_or_else(|error| panic!("{error}"));
+        settings.options
+    } else {
+        Options::default()
+    };
+    let flags = input.lines().find_map(|line| line.trim_end().strip_prefix("# fixture:")).unwrap_or_default();
+    let mut pin = PinOptions::default();
+    if let Some(registry) = registry.filter(|_| !flags.contains("--offline")) {
+        pin.resolver = Arc::new(registry.clone());
+    }
+    pin.update = flags.contains("--update");
+    pin.mode = match flags {
+        _ if flags.contains("--pin digest") => PinMode::Digest,
+        _ if flags.contains("--pin none") => PinMode::None,
+        _ => PinMode::Tag,
+    };
+    options.pin = pin;
+    options
 }
 
 fn run(rule: &'static dyn Rule, text: &str, context_dir: &Path, options: &Options) -> Outcome {
@@ -92,11 +129,12 @@ fn fixtures_match_snapshots() {
         assert!(dir.is_dir(), "transform `{}` has no fixtures folder {}", rule.id(), dir.display());
         let files = fixture_files(&dir);
         assert!(!files.is_empty(), "no fixtures in {}", dir.display());
+        let registry = fixture_registry(&dir);
         for path in files {
             let input = std::fs::read_to_string(&path).expect("fixture is UTF-8");
             let stem = path.file_stem().and_then(|s| s.to_str()).expect("fixture name");
             let name = format!("{}/{stem}.Dockerfile", rule.id());
-            let options = fixture_options(&path);
+            let options = fixture_options(&path, &input, registry.as_ref());
             let outcome = run(*rule, &input, &dir.join("context"), &options);
 
             let again = run(*rule, &outcome.output, &dir.join("context"), &options);

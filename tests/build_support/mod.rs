@@ -76,7 +76,7 @@ pub struct Tools {
     pub busybox: PathBuf,
 }
 
-fn find_program(name: &str) -> Option<PathBuf> {
+pub fn find_program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     // debootstrap lives in /usr/sbin, which a non-root PATH may lack.
     let extra = ["/usr/local/sbin", "/usr/sbin", "/sbin"].map(PathBuf::from);
@@ -271,6 +271,17 @@ impl Registry {
     /// Starts a registry with its config and data under `dir`, and waits until `GET /v2/`
     /// answers 200.
     pub fn start(program: &Path, dir: &Path) -> Result<Registry, String> {
+        Registry::start_with(program, dir, "", 200)
+    }
+
+    /// [`Registry::start`] with `extra` appended to its YAML config (an `auth:` section),
+    /// ready when `GET /v2/` answers `ready_status` (401 behind auth).
+    pub fn start_with(
+        program: &Path,
+        dir: &Path,
+        extra: &str,
+        ready_status: u16,
+    ) -> Result<Registry, String> {
         fs::create_dir_all(dir.join("data")).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut last_error = String::new();
         // The port is free when picked; another process may take it before the registry
@@ -279,7 +290,7 @@ impl Registry {
             let host = format!("127.0.0.1:{}", free_port()?);
             let config = dir.join("config.yml");
             let yaml = format!(
-                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n",
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n{extra}",
                 dir.join("data").display()
             );
             fs::write(&config, yaml).map_err(|e| format!("{}: {e}", config.display()))?;
@@ -295,7 +306,7 @@ impl Registry {
                 "\"$1\" serve \"$2\" & pid=$!; ",
             )?;
             let registry = Registry { host, dir: dir.to_path_buf(), process };
-            match registry.wait_ready(Duration::from_secs(30)) {
+            match registry.wait_ready(Duration::from_secs(30), ready_status) {
                 Ok(()) => return Ok(registry),
                 Err(error) => last_error = error,
             }
@@ -303,12 +314,12 @@ impl Registry {
         Err(last_error)
     }
 
-    fn wait_ready(&self, timeout: Duration) -> Result<(), String> {
+    fn wait_ready(&self, timeout: Duration, ready_status: u16) -> Result<(), String> {
         let start = Instant::now();
         let mut last = String::new();
         while start.elapsed() < timeout {
             match http_get(&self.host, "/v2/") {
-                Ok((200, _)) => return Ok(()),
+                Ok((status, _)) if status == ready_status => return Ok(()),
                 Ok((status, body)) => last = format!("GET /v2/ answered {status}: {body}"),
                 Err(error) => last = error,
             }

@@ -12,6 +12,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
+use crate::pin::PinOptions;
 use crate::rules::env_secrets::SecretOptions;
 use crate::rules::{BuildContext, Context, Rule};
 use crate::source::Source;
@@ -30,6 +31,8 @@ pub struct Options {
     pub new_user: NewUser,
     /// env-secrets' mode and name patterns.
     pub secrets: SecretOptions,
+    /// How pin-images pins, and who answers its registry lookups.
+    pub pin: PinOptions,
 }
 
 /// A system user to create: its name, and the UID and GID it gets.

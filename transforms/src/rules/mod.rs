@@ -9,6 +9,7 @@ use crate::syntax::Dockerfile;
 pub mod add_to_copy;
 pub mod env_secrets;
 pub mod non_root_user;
+pub mod pin_images;
 pub mod strip_setuid;
 
 /// What a file in the build context turned out to be. The core does no I/O: the shell looks
@@ -97,6 +98,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &non_root_user::NonRootUser,
         &strip_setuid::StripSetuid,
         &env_secrets::EnvSecrets,
+        &pin_images::PinImages,
     ]
 }
 
