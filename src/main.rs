@@ -236,12 +236,17 @@ fn with_pin_lookups(args: &FixArgs, jobs: Vec<Job>) -> (Vec<Job>, Prefetched) {
 /// Each job's settings with the pin options of `pinned` (settings shared by files stay shared).
 fn with_pin(jobs: Vec<Job>, pinned: &Prefetched) -> Vec<Job> {
     let mut updated: Vec<(Arc<Settings>, Arc<Settings>)> = Vec::new();
-    jobs.into_iter()
-        .map(|job| {
-            let (path, settings) = job?;
-            if let Some((_, new)) = updated.iter().find(|(old, _)| Arc::ptr_eq(old, &settings)) {
-                return Ok((path, new.clone()));
+    let mut out = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let (path, settings) = match job {
+            Ok(found) => found,
+            Err(result) => {
+                out.push(Err(result));
+                continue;
             }
+        };
+        let known = updated.iter().find(|(old, _)| Arc::ptr_eq(old, &settings)).map(|(_, new)| new.clone());
+        let new = known.unwrap_or_else(|| {
             let mut options = settings.options.clone();
             options.pin = pinned.pin.clone();
             let new = Arc::new(Settings {
@@ -250,9 +255,11 @@ fn with_pin(jobs: Vec<Job>, pinned: &Prefetched) -> Vec<Job> {
                 config: settings.config.clone(),
             });
             updated.push((settings, new.clone()));
-            Ok((path, new))
-        })
-        .collect()
+            new
+        });
+        out.push(Ok((path, new)));
+    }
+    out
 }
 
 /// Exit 2 when lookups failed and pinning was asked for by name (`--pin`, or pin-images in
