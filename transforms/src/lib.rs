@@ -5,6 +5,7 @@
 pub mod edit;
 pub mod engine;
 pub mod image;
+pub mod provenance;
 pub mod rules;
 pub mod source;
 pub mod suppress;
