@@ -108,4 +108,8 @@ pub enum Format {
     Diff,
     /// One versioned JSON document.
     Json,
+    /// SARIF 2.1.0 for code scanning, with each applied fix as replacements.
+    Sarif,
+    /// GitHub Actions annotations (`::warning file=...,line=...::`), one per finding.
+    Github,
 }

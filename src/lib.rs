@@ -1,7 +1,10 @@
 //! The `dockfix` shell as a library, so the binary and the integration tests share it:
 //! file discovery, reading and atomic writing, the build context on disk, and output.
 
+pub mod annotation;
 pub mod build_context;
 pub mod discover;
 pub mod files;
+pub mod github;
 pub mod report;
+pub mod sarif;

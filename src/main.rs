@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use dockfix::build_context::DirContext;
 use dockfix::report::{self, FileResult};
-use dockfix::{discover, files};
+use dockfix::{discover, files, github, sarif};
 
 use crate::args::{Cli, Command, FixArgs, Format};
 
@@ -184,6 +184,8 @@ fn fix(args: &FixArgs) -> Result<u8> {
         }
         Format::Diff => {}
         Format::Json => print(&report::json(&results))?,
+        Format::Sarif => print(&sarif::log(&results, &rules))?,
+        Format::Github => print(&github::annotations(&results))?,
     }
     eprint!("{}", report::summary(&results, args.write));
     Ok(exit_code(&results, args.check))
@@ -296,6 +298,8 @@ fn fix_stdin(args: &FixArgs, rules: &[&dyn Rule], options: &engine::Options) -> 
     let results = [result];
     match args.format {
         Format::Json => print(&report::json(&results))?,
+        Format::Sarif => print(&sarif::log(&results, rules))?,
+        Format::Github => print(&github::annotations(&results))?,
         // On error nothing is printed: a pipe must not get a half-fixed or empty file.
         Format::Diff => {
             if let Some(output) = &results[0].output {
