@@ -4,6 +4,7 @@
 pub mod annotation;
 pub mod build_context;
 pub mod discover;
+pub mod docs;
 pub mod files;
 pub mod github;
 pub mod report;
