@@ -284,3 +284,35 @@ fn no_secret_value_gets_out() {
     }
     assert!(checked >= 40, "only {checked} secret checks: the fixtures lost their secrets?");
 }
+
+/// The review workflow of the README: `--check --format github` annotates and fails while
+/// fixes are pending, and passes (still annotating what has no fix) once they are written.
+#[test]
+fn check_with_annotations_gates_on_pending_fixes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["Dockerfile", "config.txt"] {
+        std::fs::copy(repo_root().join(FIXTURES).join("service").join(name), dir.path().join(name))
+            .expect("copy");
+    }
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dockfix"))
+            .args(args)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .expect("run dockfix")
+    };
+    let pending = run(&["fix", "--check", "--format", "github"]);
+    assert_eq!(pending.status.code(), Some(1));
+    let annotations = stdout(&pending);
+    assert!(annotations.lines().count() >= 5, "{annotations}");
+    assert!(
+        annotations.lines().all(|line| line.starts_with("::warning file=Dockerfile,line=")),
+        "{annotations}"
+    );
+    assert_eq!(run(&["fix", "--write"]).status.code(), Some(0));
+    let clean = run(&["fix", "--check", "--format", "github"]);
+    assert_eq!(clean.status.code(), Some(0));
+    let kept = "::warning file=Dockerfile,line=10,title=dockfix add-to-copy::ADD kept: `https://example.com/tool.tar.gz` is a URL (COPY cannot fetch)\n";
+    assert!(stdout(&clean).contains(kept), "{}", stdout(&clean));
+}
