@@ -198,4 +198,8 @@ pub enum Format {
     /// A pull-request body: a title line, then per file the changes, risks, build command
     /// changes and what was declined.
     Markdown,
+    /// SARIF 2.1.0 for code scanning, with each applied fix as replacements.
+    Sarif,
+    /// GitHub Actions annotations (`::warning file=...,line=...::`), one per finding.
+    Github,
 }

@@ -22,7 +22,7 @@ use dockfix::config::Config;
 use dockfix::pinning::{self, Prefetched};
 use dockfix::report::{self, FileResult};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
-use dockfix::{discover, files, markdown};
+use dockfix::{discover, files, github, markdown, sarif};
 
 use crate::args::{Cli, Command, FixArgs, Format, SecretsArg};
 
@@ -211,6 +211,8 @@ fn fix(args: &FixArgs) -> Result<u8> {
         Format::Diff => {}
         Format::Json => print(&report::json(&results))?,
         Format::Markdown => print(&markdown::pull_request(&results))?,
+        Format::Sarif => print(&sarif::log(&results, rules::all()))?,
+        Format::Github => print(&github::annotations(&results))?,
     }
     eprint!("{}", report::summary(&results, args.write));
     eprint!("{}", pinned.failure_report());
@@ -395,6 +397,8 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
     match args.format {
         Format::Json => print(&report::json(&results))?,
         Format::Markdown => print(&markdown::pull_request(&results))?,
+        Format::Sarif => print(&sarif::log(&results, rules::all()))?,
+        Format::Github => print(&github::annotations(&results))?,
         // On error nothing is printed: a pipe must not get a half-fixed or empty file.
         Format::Diff => {
             if let Some(output) = &results[0].output {

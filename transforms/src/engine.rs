@@ -13,9 +13,10 @@ use thiserror::Error;
 
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::pin::PinOptions;
+use crate::provenance::{FixId, Provenance};
 use crate::rules::env_secrets::SecretOptions;
 use crate::rules::{BuildContext, Context, Rule};
-use crate::source::Source;
+use crate::source::{apply_in_order, Source};
 use crate::suppress::{suppressions, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
 
@@ -64,6 +65,10 @@ pub struct Report {
     pub declined: Option<String>,
     /// What must happen outside the Dockerfile (see [`FollowUp`]).
     pub follow_ups: Vec<FollowUp>,
+    /// When `fixed`: what the fix changed in the input, as edits of the input's bytes with
+    /// the final text. An edit is shared with other reports when their fixes edited the same
+    /// text (a later pass rewriting an earlier fix's line).
+    pub edits: Vec<Edit>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,16 +125,29 @@ pub fn run(
     options: &Options,
 ) -> Result<Outcome, EngineError> {
     let mut text = input.to_string();
+    // Reports of applied fixes; a report's index is its fix's id in `provenance`.
     let mut applied: Vec<Report> = Vec::new();
+    let mut provenance = Provenance::new(input.len());
     let mut passes = 0;
     // The parse of `text` made by the previous pass's damage check, reused.
     let mut parsed: Option<Dockerfile> = None;
     loop {
-        let pass = Pass::run(&text, parsed.take(), rules, build_context, options)?;
+        let mut pass = Pass::run(&text, parsed.take(), rules, build_context, options)?;
+        let to_input_line = |line| input_line(input, &text, &provenance, line);
         if pass.picked.is_empty() {
-            applied.extend(pass.unfixed);
+            for change in provenance.changes() {
+                for fix in change.fixes {
+                    applied[fix].edits.push(change.edit.clone());
+                }
+            }
+            applied.extend(
+                pass.unfixed.into_iter().map(|report| Report { line: to_input_line(report.line), ..report }),
+            );
             applied.sort_by(|a, b| (a.line, a.transform).cmp(&(b.line, b.transform)));
-            let suppression_notes = suppression_notes(&pass.suppressions, &pass.used_suppressions, rules);
+            let suppression_notes = suppression_notes(&pass.suppressions, &pass.used_suppressions, rules)
+                .into_iter()
+                .map(|note| SuppressionNote { line: to_input_line(note.line), ..note })
+                .collect();
             return Ok(Outcome { output: text, reports: applied, suppression_notes });
         }
         passes += 1;
@@ -138,7 +156,15 @@ pub fn run(
                 pass.picked.iter().map(|(finding, _)| finding.transform).collect();
             return Err(EngineError::NoFixedPoint { transforms: transforms.into_iter().collect() });
         }
-        applied.extend(pass.picked.iter().map(|(finding, _)| report(finding, true, None)));
+        let first: FixId = applied.len();
+        applied.extend(pass.picked.iter().map(|(finding, _)| {
+            let report = report(finding, true, None);
+            Report { line: to_input_line(report.line), ..report }
+        }));
+        for (fix, _) in &mut pass.original_edits {
+            *fix += first;
+        }
+        provenance.record(&pass.original_edits);
         text = pass.output;
         parsed = pass.output_parsed;
     }
@@ -151,6 +177,9 @@ struct Pass {
     /// The text's suppression comments, and which of them suppressed a finding.
     suppressions: Vec<Suppression>,
     used_suppressions: Vec<bool>,
+    /// The edits of the picked fixes on the bytes of the pass's text, in order of position,
+    /// each with the index of its fix in `picked`.
+    original_edits: Vec<(usize, Edit)>,
     output: String,
     /// `output` parsed, when the pass changed the text.
     output_parsed: Option<Dockerfile>,
@@ -206,18 +235,20 @@ impl Pass {
                 unfixed,
                 suppressions: suppressed,
                 used_suppressions: used,
+                original_edits: Vec::new(),
                 output: text.to_string(),
                 output_parsed: None,
             });
         }
-        let (output, output_parsed) = apply_checked(&source, &file, &picked)?;
+        let applied = apply_checked(&source, &file, &picked)?;
         Ok(Pass {
             picked,
             unfixed,
             suppressions: suppressed,
             used_suppressions: used,
-            output,
-            output_parsed: Some(output_parsed),
+            original_edits: applied.original_edits,
+            output: applied.output,
+            output_parsed: Some(applied.parsed),
         })
     }
 }
@@ -293,19 +324,34 @@ fn edits_inside(edit: &Edit, instruction: &Instruction) -> bool {
     range.start < span.end && span.start < range.end
 }
 
+/// The picked fixes of a pass, applied.
+struct Applied {
+    /// The edits on the original bytes, with the index of their fix in `picked`.
+    original_edits: Vec<(usize, Edit)>,
+    output: String,
+    parsed: Dockerfile,
+}
+
 /// Applies the picked fixes and parses the result, or refuses when it would parse worse than
 /// the input: then nothing of the file is changed.
 fn apply_checked(
     source: &Source,
     file: &Dockerfile,
     picked: &[(Finding, Fix)],
-) -> Result<(String, Dockerfile), EngineError> {
+) -> Result<Applied, EngineError> {
+    let fix_of_edit: Vec<usize> = picked
+        .iter()
+        .enumerate()
+        .flat_map(|(fix, (_, found))| found.edits.iter().map(move |_| fix))
+        .collect();
     let edits: Vec<Edit> = picked.iter().flat_map(|(_, fix)| fix.edits.iter().cloned()).collect();
-    let output = source.apply(&edits);
+    let original_edits: Vec<(usize, Edit)> =
+        source.original_edits(&edits).into_iter().map(|(index, edit)| (fix_of_edit[index], edit)).collect();
+    let output = apply_in_order(source.original(), original_edits.iter().map(|(_, edit)| edit));
     let after = Dockerfile::parse(Source::new(&output).text());
     let new_lexical_error = after.lexical_error.is_some() && file.lexical_error.is_none();
     if after.damage <= file.damage && !new_lexical_error {
-        return Ok((output, after));
+        return Ok(Applied { original_edits, output, parsed: after });
     }
     let transforms: BTreeSet<&'static str> = picked.iter().map(|(finding, _)| finding.transform).collect();
     Err(EngineError::WouldDamage {
@@ -330,7 +376,17 @@ fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {
             .filter(|follow_up| fixed || follow_up.needed_without_fix())
             .cloned()
             .collect(),
+        edits: Vec::new(),
     }
+}
+
+/// The line of `input` that `line` of `text` (the text of a pass, which `provenance` leads
+/// back to `input`) stands for. A line that a fix inserted stands for the line it was
+/// inserted at.
+fn input_line(input: &str, text: &str, provenance: &Provenance, line: usize) -> usize {
+    let line_start = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let offset = provenance.to_original(line_start);
+    1 + input.as_bytes()[..offset].iter().filter(|byte| **byte == b'\n').count()
 }
 
 #[cfg(test)]
@@ -445,5 +501,51 @@ mod tests {
         assert_eq!(outcome.output, "FROM a\n");
         assert!(!outcome.reports[0].fixed);
         assert_eq!(outcome.reports[0].applicability, Applicability::Unsafe);
+    }
+
+    /// Reports a fix-less finding on the line of `CMD`, in whatever text the pass sees.
+    struct ReportsCmd;
+
+    impl Rule for ReportsCmd {
+        fn id(&self) -> &'static str {
+            "reports-cmd"
+        }
+        fn summary(&self) -> &'static str {
+            ""
+        }
+        fn documentation(&self) -> String {
+            String::new()
+        }
+        fn reference(&self) -> &'static str {
+            ""
+        }
+        fn check(&self, context: &Context) -> Vec<Finding> {
+            let cmd = context.file.instructions.iter().find(|i| i.is("CMD"));
+            cmd.map(|cmd| Finding::new("reports-cmd", cmd.start_line, "cmd")).into_iter().collect()
+        }
+    }
+
+    #[test]
+    fn lines_and_edits_are_those_of_the_input_whatever_the_pass() {
+        // Pass 1 adds a line at the top (CRLF file: the edits are in the file's own bytes);
+        // pass 2 rewrites the line pass 1 added; the final pass reports on CMD, which moved.
+        let input = "FROM a\r\nCMD b\r\n";
+        let rules: [&dyn Rule; 2] = [
+            &TestRule(|c| match c.text {
+                t if t.starts_with("# x\n") => vec![Edit::new(2..3, "y")],
+                t if t.starts_with("# y\n") => Vec::new(),
+                _ => vec![Edit::insert(0, "# x\n")],
+            }),
+            &ReportsCmd,
+        ];
+        let outcome = run(input, &rules, &NoBuildContext, &Options::default()).unwrap();
+        assert_eq!(outcome.output, "# y\r\nFROM a\r\nCMD b\r\n");
+        let lines: Vec<(&str, usize, bool)> =
+            outcome.reports.iter().map(|r| (r.transform, r.line, r.fixed)).collect();
+        assert_eq!(lines, [("test-rule", 1, true), ("test-rule", 1, true), ("reports-cmd", 2, false)]);
+        let expected = vec![Edit::insert(0, "# y\r\n")];
+        assert_eq!(outcome.reports[0].edits, expected, "one change, made by both fixes");
+        assert_eq!(outcome.reports[1].edits, expected);
+        assert!(outcome.reports[2].edits.is_empty());
     }
 }

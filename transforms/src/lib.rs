@@ -6,6 +6,7 @@ pub mod edit;
 pub mod engine;
 pub mod image;
 pub mod pin;
+pub mod provenance;
 pub mod rules;
 pub mod source;
 pub mod suppress;

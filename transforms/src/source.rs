@@ -88,19 +88,26 @@ impl Source {
     /// Applies edits made against [`Source::text`] to the original bytes. Edits must not
     /// overlap (the engine guarantees it); they are applied in order of position.
     pub fn apply(&self, edits: &[Edit]) -> String {
-        let mut sorted: Vec<&Edit> = edits.iter().collect();
-        sorted.sort_by_key(|edit| (edit.range.start, edit.range.end));
-        let mut out = String::with_capacity(self.original.len() + 256);
+        apply_in_order(&self.original, self.original_edits(edits).iter().map(|(_, edit)| edit))
+    }
+
+    /// Edits made against [`Source::text`] as they apply to the original bytes: ranges in
+    /// [`Source::original`], replacements in the file's line endings and escape character.
+    /// Each comes with the index of the edit it was made from; they are in order of position
+    /// and do not overlap.
+    pub fn original_edits(&self, edits: &[Edit]) -> Vec<(usize, Edit)> {
+        let mut sorted: Vec<(usize, &Edit)> = edits.iter().enumerate().collect();
+        sorted.sort_by_key(|(_, edit)| (edit.range.start, edit.range.end));
         let mut cursor = 0usize;
-        for edit in sorted {
-            let range = self.original_range(&edit.range);
-            let range = range.start.max(cursor)..range.end.max(cursor);
-            out.push_str(&self.original[cursor..range.start]);
-            out.push_str(&self.original_replacement(edit));
-            cursor = range.end;
-        }
-        out.push_str(&self.original[cursor..]);
-        out
+        sorted
+            .into_iter()
+            .map(|(index, edit)| {
+                let range = self.original_range(&edit.range);
+                let range = range.start.max(cursor)..range.end.max(cursor);
+                cursor = range.end;
+                (index, Edit::new(range, self.original_replacement(edit)))
+            })
+            .collect()
     }
 
     fn original_range(&self, range: &Range<usize>) -> Range<usize> {
@@ -130,6 +137,19 @@ impl Source {
         }
         text
     }
+}
+
+/// Applies edits that are in order of position and do not overlap to `text`.
+pub fn apply_in_order<'e>(text: &str, edits: impl IntoIterator<Item = &'e Edit>) -> String {
+    let mut out = String::with_capacity(text.len() + 256);
+    let mut cursor = 0usize;
+    for edit in edits {
+        out.push_str(&text[cursor..edit.range.start]);
+        out.push_str(&edit.replacement);
+        cursor = edit.range.end;
+    }
+    out.push_str(&text[cursor..]);
+    out
 }
 
 /// Reads the `# escape=` parser directive. Directives are `# key=value` comment lines at the

@@ -1,0 +1,29 @@
+# dockfix in a container, built the way dockfix wants Dockerfiles to be: a Rust builder, a
+# slim runtime that runs as an unprivileged user, no setuid bits. `dockfix fix --check
+# Dockerfile` passes on this file (.ci/run checks it).
+#
+#   docker build -t dockfix .
+#   docker run --rm -v "$PWD:/src" dockfix fix --check .
+#   docker run --rm -v "$PWD:/src" --user "$(id -u):$(id -g)" dockfix fix --write .
+#
+# The base images are pinned by tag only: no digest could be verified where this file was
+# written (no registry access), and an unverified digest is worse than none. Add the digests
+# with `dockfix fix --pin digest --update Dockerfile` (pin-images) from a machine that can
+# reach Docker Hub. The runtime's Debian release must match the builder's (glibc).
+
+FROM rust:1.90-slim-bookworm AS builder
+WORKDIR /build
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY transforms ./transforms
+RUN cargo build --release --locked --bin dockfix
+
+FROM debian:bookworm-slim
+RUN groupadd --system --gid 10001 dockfix \
+    && useradd --system --uid 10001 --gid dockfix --no-log-init dockfix
+COPY --from=builder /build/target/release/dockfix /usr/local/bin/dockfix
+RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true
+USER dockfix
+WORKDIR /src
+ENTRYPOINT ["dockfix"]
+CMD ["--help"]

@@ -1,0 +1,65 @@
+//! `--format github`: GitHub Actions workflow commands, which GitHub shows as annotations on
+//! the lines of a pull request. One `::warning` per finding, one `::error` per file dockfix
+//! could not process:
+//!
+//! ```text
+//! ::warning file=Dockerfile,line=3,title=dockfix add-to-copy::ADD copies local files only: ...
+//! ```
+//!
+//! Escaping follows GitHub's runner: in the message `%`, CR and LF are percent-encoded; in
+//! property values also `:` and `,`.
+
+use dockfix_transforms::Report;
+
+use crate::annotation;
+use crate::report::FileResult;
+
+/// The workflow commands for `results`, one per line.
+pub fn annotations(results: &[FileResult]) -> String {
+    let mut out = String::new();
+    for result in results {
+        let file = annotation::repo_path(&result.path);
+        if let Some(error) = &result.error {
+            out.push_str(&command("error", &[("file", &file), ("title", "dockfix")], error));
+        }
+        for report in &result.reports {
+            out.push_str(&finding(&file, report));
+        }
+    }
+    out
+}
+
+fn finding(file: &str, report: &Report) -> String {
+    let line = report.line.to_string();
+    let title = format!("dockfix {}", report.transform);
+    command("warning", &[("file", file), ("line", &line), ("title", &title)], &annotation::message(report))
+}
+
+fn command(name: &str, properties: &[(&str, &str)], message: &str) -> String {
+    let properties: Vec<String> =
+        properties.iter().map(|(key, value)| format!("{key}={}", escape_property(value))).collect();
+    format!("::{name} {}::{}\n", properties.join(","), escape_data(message))
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping() {
+        assert_eq!(escape_data("100% a:b,c\r\nd"), "100%25 a:b,c%0D%0Ad");
+        assert_eq!(escape_property("C:\\a,b%\n"), "C%3A\\a%2Cb%25%0A");
+        assert_eq!(
+            command("warning", &[("file", "a,b.Dockerfile"), ("line", "3")], "x::y"),
+            "::warning file=a%2Cb.Dockerfile,line=3::x::y\n"
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! README.md's transform table is generated from the transforms (`Rule::id`, `summary`,
+//! `aliases`, `reference`): this test fails when it is stale, and rewrites it when
+//! `DOCKFIX_UPDATE_README=1`.
+
+use std::path::PathBuf;
+
+use dockfix::docs::{documentation_path, transform_table, with_table, TABLE_END, TABLE_START};
+use dockfix_transforms::rules;
+
+const UPDATE: &str = "DOCKFIX_UPDATE_README";
+
+#[test]
+fn readme_transform_table_is_generated_from_the_transforms() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let path = root.join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let table = transform_table(rules::all());
+    let expected = with_table(&readme, &table)
+        .unwrap_or_else(|| panic!("README.md lacks the lines `{TABLE_START}` and `{TABLE_END}`"));
+    if std::env::var(UPDATE).is_ok_and(|value| value == "1") {
+        std::fs::write(&path, &expected).expect("write README.md");
+        return;
+    }
+    assert!(
+        readme == expected,
+        "README.md's transform table is stale: regenerate it with `{UPDATE}=1 cargo test --test readme`.\nExpected table:\n{table}"
+    );
+}
+
+#[test]
+fn every_transform_links_to_its_documentation() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    for rule in rules::all() {
+        let path = root.join(documentation_path(rule.id()));
+        let source = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("`{}` links to {}: {error}", rule.id(), path.display()));
+        assert!(
+            source.starts_with(&format!("//! # {}\n", rule.id())),
+            "{} does not start with the documentation of `{}`",
+            path.display(),
+            rule.id()
+        );
+    }
+}
