@@ -82,6 +82,10 @@ struct JsonFinding<'a> {
     fixed: bool,
     declined: Option<&'a str>,
     risk: Option<&'a str>,
+    /// A suggestion's proposed change, as a unified diff against the fixed file; only on
+    /// suggestions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggestion: Option<String>,
 }
 
 pub fn json(results: &[FileResult]) -> String {
@@ -102,6 +106,7 @@ pub fn json(results: &[FileResult]) -> String {
                     fixed: report.fixed,
                     declined: report.declined.as_deref(),
                     risk: report.risk.as_deref(),
+                    suggestion: suggestion_diff(result, report),
                 })
                 .collect(),
         })
@@ -137,6 +142,10 @@ pub fn summary(results: &[FileResult], written: bool) -> String {
             if let (true, Some(risk)) = (report.fixed, &report.risk) {
                 out.push_str(&format!("    risk: {risk}\n"));
             }
+            if let Some(diff) = suggestion_diff(result, report) {
+                out.push_str("    suggested change (not applied):\n");
+                out.extend(diff.lines().map(|line| format!("    {line}\n")));
+            }
             if report.fixed {
                 fixes += 1;
                 safe += usize::from(report.applicability == Applicability::Safe);
@@ -156,6 +165,13 @@ pub fn summary(results: &[FileResult], written: bool) -> String {
         plural(errors, "s"),
     ));
     out
+}
+
+/// A suggestion's proposed change as a diff against the file as fixed (or as read).
+pub fn suggestion_diff(result: &FileResult, report: &Report) -> Option<String> {
+    let suggested = report.suggestion.as_deref()?;
+    let base = result.output.as_deref().unwrap_or(&result.input);
+    Some(unified_diff(&result.path, base, suggested))
 }
 
 fn plural(count: usize, suffix: &str) -> &str {

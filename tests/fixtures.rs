@@ -54,6 +54,11 @@ fn render(name: &str, input: &str, outcome: &Outcome) -> String {
         if let Some(risk) = &report.risk {
             out.push_str(&format!("    risk: {risk}\n"));
         }
+        if let Some(suggested) = &report.suggestion {
+            out.push_str("    suggested change (not applied):\n");
+            let diff = unified_diff(name, &outcome.output, suggested).replace('\r', "\\r");
+            out.extend(diff.lines().map(|line| format!("    {line}\n")));
+        }
     }
     out.push_str("diff:\n");
     if outcome.output == input {

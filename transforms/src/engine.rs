@@ -56,6 +56,9 @@ pub struct Report {
     pub fixed: bool,
     /// Why a fix was not applied, when it was not.
     pub declined: Option<String>,
+    /// A suggestion's result: the whole text with its edits applied on top of the fixes, for
+    /// showing the proposed change as a diff. Never written.
+    pub suggestion: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +150,13 @@ impl Pass {
                 match refusal {
                     // An overlapping fix is only postponed: the next pass sees it again.
                     Some(reason) if reason == OVERLAP => {}
-                    Some(reason) => unfixed.push(report(&finding, false, Some(reason))),
+                    Some(reason) => {
+                        let mut declined = report(&finding, false, Some(reason));
+                        if fix.applicability == Applicability::Suggestion {
+                            declined.suggestion = Some(source.apply(&fix.edits));
+                        }
+                        unfixed.push(declined);
+                    }
                     None => picked.push((finding, fix)),
                 }
             }
@@ -229,6 +238,7 @@ fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {
         applicability: finding.fix.as_ref().map_or(Applicability::Suggestion, |fix| fix.applicability),
         fixed,
         declined,
+        suggestion: None,
     }
 }
 
