@@ -533,7 +533,8 @@ fn packages(instructions: &[Instruction], commands: &[Vec<Command>]) -> Vec<Pack
             }
             let mut names = Vec::new();
             let mut group = None;
-            let mut args = command.args()[1..].iter();
+            let after = command.subcommand().map_or(0, |(index, _)| index + 1);
+            let mut args = command.args()[after..].iter();
             while let Some(arg) = args.next() {
                 if PACKAGE_VALUE_OPTIONS.contains(&arg.as_str()) {
                     let value = args.next();

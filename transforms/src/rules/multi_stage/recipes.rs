@@ -761,7 +761,8 @@ fn go_output(view: &StageView, index: usize, command: &Command, install: bool) -
     let mut output: Option<&str> = None;
     let mut change_dir: Option<&str> = None;
     let mut packages: Vec<&str> = Vec::new();
-    let mut args = command.args()[1..].iter();
+    let after = command.subcommand().map_or(0, |(index, _)| index + 1);
+    let mut args = command.args()[after..].iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if arg.starts_with('-') => (flag, Some(value)),
@@ -904,7 +905,8 @@ fn cargo_build_output(view: &StageView, index: usize, command: &Command) -> Opti
     let mut profile = "debug".to_string();
     let (mut triple, mut target_dir, mut bins) = (None, None, Vec::new());
     let mut doubt = None;
-    let mut args = command.args()[1..].iter();
+    let after = command.subcommand().map_or(0, |(index, _)| index + 1);
+    let mut args = command.args()[after..].iter();
     while let Some(arg) = args.next() {
         let (option, inline) = match arg.split_once('=') {
             Some((option, value)) if arg.starts_with('-') => (option, Some(value.to_string())),

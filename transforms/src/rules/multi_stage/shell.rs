@@ -31,10 +31,24 @@ impl Command {
         self.env.iter().rev().find(|(n, _)| n == name).map(|(_, value)| value.as_str())
     }
 
-    /// Whether the command is `program sub ...` (`go build`, `npm ci`).
+    /// Whether the command is `program sub ...` (`go build`, `npm ci`, `apt-get -y install`).
     pub fn is(&self, program: &str, sub: &str) -> bool {
         self.program().is_some_and(|p| basename(p) == program)
-            && self.args().first().is_some_and(|first| first == sub)
+            && self.subcommand().is_some_and(|(_, first)| first == sub)
+    }
+
+    /// The first argument that is not an option, with its index in [`Command::args`]. Options
+    /// before it are skipped (`apk --update add`), with the value of `-o`/`-c`.
+    pub fn subcommand(&self) -> Option<(usize, &str)> {
+        let args = self.args();
+        let mut index = 0;
+        while let Some(arg) = args.get(index) {
+            if !arg.starts_with('-') {
+                return Some((index, arg));
+            }
+            index += if matches!(arg.as_str(), "-o" | "-c") { 2 } else { 1 };
+        }
+        None
     }
 }
 
