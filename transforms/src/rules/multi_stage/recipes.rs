@@ -1188,8 +1188,10 @@ fn pip_install(command: &Command) -> Option<(&str, &[String])> {
     let program = command.program()?;
     let name = shell::basename(program);
     let args = command.args();
-    if name.starts_with("pip") && args.first().is_some_and(|a| a == "install") {
-        return Some((program, &args[1..]));
+    if name.starts_with("pip") {
+        // Options may come first: `pip --no-cache-dir install`.
+        let (at, sub) = command.subcommand()?;
+        return (sub == "install").then(|| (program, &args[at + 1..]));
     }
     let module = name.starts_with("python") && args.len() >= 3 && args[0] == "-m" && args[1] == "pip";
     (module && args[2] == "install").then(|| (program, &args[3..]))
