@@ -305,6 +305,7 @@ impl<'a> StageView<'a> {
         let mut envs = Vec::with_capacity(instructions.len());
         let mut workdir = default_workdir.map(str::to_string);
         let mut env: Vec<(String, String)> = Vec::new();
+        let globals = global_args(context.file);
         for instruction in instructions {
             if instruction.is("WORKDIR") {
                 let written = substitute(instruction.args.trim(), &env);
@@ -314,7 +315,6 @@ impl<'a> StageView<'a> {
                     _ => None,
                 };
             } else if instruction.is("ENV") || instruction.is("ARG") {
-                let globals = global_args(context.file);
                 for (name, value) in assignments(instruction) {
                     let value = match value {
                         Some(value) => substitute(&value, &env).unwrap_or(value),
@@ -379,18 +379,25 @@ impl<'a> StageView<'a> {
     }
 
     fn program(&self, word: &str) -> Program {
-        if word.contains('$') {
-            Program::Unknown(word.to_string())
-        } else if word.starts_with('/') {
-            Program::Path(shell::normalize(word))
-        } else if word.contains('/') {
-            match self.final_workdir() {
-                Some(dir) => Program::Path(shell::join(dir, word)),
-                None => Program::Unknown(word.to_string()),
-            }
-        } else {
-            Program::Name(word.to_string())
+        if !word.contains('/') && !word.contains('$') {
+            return Program::Name(word.to_string());
         }
+        match self.path_in_image(word) {
+            Some(path) => Program::Path(path),
+            None => Program::Unknown(word.to_string()),
+        }
+    }
+
+    /// A path the start command names, as a path in the image: relative ones from the final
+    /// working directory. `None` behind a variable or from an unknown directory.
+    fn path_in_image(&self, word: &str) -> Option<String> {
+        if word.contains('$') {
+            return None;
+        }
+        if word.starts_with('/') {
+            return Some(shell::normalize(word));
+        }
+        self.final_workdir().map(|dir| shell::join(dir, word))
     }
 
     /// The instruction text, as written.
@@ -573,7 +580,7 @@ struct Split {
     plan: Plan,
     /// Index (in the stage) of the last `RUN`: everything after it moves.
     last_run: usize,
-    /// Index of the first instruction after `last_run` (the moved tail's start).
+    /// The name the original stage gets (`builder`, unless the file uses it).
     builder_name: String,
     /// The original stage's name, given to the runtime stage.
     final_name: Option<String>,

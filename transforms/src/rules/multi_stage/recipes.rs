@@ -1152,17 +1152,8 @@ fn node_started_output(view: &StageView, project: Option<&str>) -> Result<String
     }
     let script =
         script.ok_or_else(|| ("the start command runs no script file".to_string(), guess.clone()))?;
-    let path = match view.program(if script.contains('/') { script.as_str() } else { "" }) {
-        Program::Path(path) => path,
-        _ => match view.final_workdir() {
-            Some(dir) if !script.contains('$') => shell::join(dir, script),
-            _ => {
-                return Err((
-                    format!("the start command runs `{script}`, which dockfix cannot resolve"),
-                    guess,
-                ))
-            }
-        },
+    let Some(path) = view.path_in_image(script) else {
+        return Err((format!("the start command runs `{script}`, which dockfix cannot resolve"), guess));
     };
     NODE_OUTPUT_DIRS
         .iter()
@@ -1292,13 +1283,17 @@ fn python(view: &StageView) -> Option<Plan> {
         ));
         plan.runtime_env.push(Line::New("ENV", path));
     }
-    plan.artifacts.push(Artifact::same(&venv));
     let app = application_paths(view, build_index, &mut plan.doubts);
-    plan.what = format!("the virtualenv `{venv}`");
+    let mut copied = vec![format!("the virtualenv `{venv}`")];
+    // A virtualenv inside the application's directory comes with it.
+    if !app.iter().any(|path| shell::is_under(&venv, path)) {
+        plan.artifacts.push(Artifact::same(&venv));
+    }
     for path in app.into_iter().filter(|path| !shell::is_under(path, &venv)) {
-        plan.what.push_str(&format!(", `{path}`"));
+        copied.push(format!("`{path}`"));
         plan.artifacts.push(Artifact::same(&path));
     }
+    plan.what = copied.join(", ");
     Some(plan)
 }
 
@@ -1453,13 +1448,9 @@ fn started_jar(view: &StageView, produced: &[Produced]) -> Result<String, String
     if jar.contains(['$', '*', '?', '[']) {
         return Err(format!("the start command runs `{jar}`, which dockfix cannot resolve"));
     }
-    let path = match view.program(if jar.contains('/') { jar.as_str() } else { "" }) {
-        Program::Path(path) => path,
-        _ => match view.final_workdir() {
-            Some(dir) => shell::join(dir, jar),
-            None => return Err(format!("the start command runs `{jar}` from an unknown directory")),
-        },
-    };
+    let path = view
+        .path_in_image(jar)
+        .ok_or_else(|| format!("the start command runs `{jar}` from an unknown directory"))?;
     let built = produced.iter().any(|p| match &p.output {
         Output::File(file) => *file == path,
         Output::Dir(dir) => shell::is_under(&path, dir),
