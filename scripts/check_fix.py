@@ -139,6 +139,45 @@ def first_diff(row, kinds=()):
     return s
 
 
+# multi-stage splits a stage in two: the new runtime stage repeats runtime settings of the
+# original (the instructions declared before the build), copies artifacts out of the builder
+# with COPY --from, and may set the virtualenv's PATH. With --allow-split, a file that gained
+# exactly one FROM may gain instructions of these kinds, each checked by its text.
+SPLIT_REPEATABLE = {"WORKDIR", "ENV", "ARG", "LABEL", "USER", "EXPOSE", "STOPSIGNAL", "VOLUME", "SHELL",
+                    "HEALTHCHECK", "CMD", "ENTRYPOINT", "MAINTAINER", "COPY"}
+SPLIT_NEW_TEXTS = {'ENV PATH="/opt/venv/bin:$PATH"'}
+
+
+def _normalized(text):
+    """An instruction's text without continuations, --chown flags (other transforms add them)
+    and repeated blanks, for comparing a repeated instruction with its original."""
+    text = re.sub(r"\\[ \t]*\n", " ", text or "")
+    text = re.sub(r"\s--chown=\S+", "", text)
+    return " ".join(text.split())
+
+
+def split_additions(row, before_text):
+    """Counter of the instructions a split added that it may add: the runtime FROM, COPY
+    --from, the virtualenv PATH, and verbatim repeats of instructions of the original file."""
+    original = _normalized(before_text)
+    ok = collections.Counter()
+    for op in row.get("diff") or []:
+        before_kinds = collections.Counter(_kind(x["original"]) for x in op["before"])
+        surplus = collections.Counter(_kind(x["original"]) for x in op["after"]) - before_kinds
+        for x in op["after"]:
+            k = _kind(x["original"])
+            if surplus[k] <= 0:
+                continue
+            text = _normalized(x["original"])
+            copies_from = k == "COPY" and re.search(r"(^|\s)--from=\S", text)
+            repeated = k in SPLIT_REPEATABLE and text in original
+            new_text = " ".join([k] + text.split()[1:]) in SPLIT_NEW_TEXTS
+            if k == "FROM" or copies_from or repeated or new_text:
+                ok[k] += 1
+                surplus[k] -= 1
+    return ok
+
+
 def verdict(a):
     work = a.work
     before, after = os.path.join(work, "before"), os.path.join(work, "after")
@@ -196,7 +235,7 @@ def verdict(a):
             if line.strip():
                 r = json.loads(line)
                 rows[r["file"]] = r
-    regressions, kind_violations, fixed_parse = [], [], []
+    regressions, kind_violations, fixed_parse, splits = [], [], [], []
     for rel in files:
         r = rows.get(rel)
         if r is None:
@@ -212,6 +251,13 @@ def verdict(a):
             continue
         lost, added = apply_conversions(r.get("instruction_kinds_lost", {}),
                                         r.get("instruction_kinds_added", {}), conversions)
+        if a.allow_split and added.get("FROM", 0) == 1:
+            with open(os.path.join(before, rel), encoding="utf-8", errors="replace") as fh:
+                justified = split_additions(r, fh.read())
+            justified["FROM"] = min(justified["FROM"], 1)
+            added = added - justified
+            if justified:
+                splits.append(rel)
         bad_added = {k: v for k, v in added.items() if k not in allowed_added}
         lost = {k: v for k, v in lost.items() if k not in allowed_lost}
         if lost or bad_added:
@@ -244,6 +290,9 @@ def verdict(a):
          % (" ".join(sorted(allowed_added)) or "-", " ".join(sorted(allowed_lost)) or "-",
             " ".join(conversions) or "-"),
          kind_violations, lambda t: "%s: %s%s" % (t[0], t[1], ("\n      " + t[2]) if t[2] else ""))
+    if splits:
+        print("  note: %d files split into stages (FROM added; repeated settings and COPY --from checked by text): %s"
+              % (len(splits), ", ".join(splits[:5])))
     if fixed_parse:
         print("  note: %d files BuildKit rejected before parse after the fix: %s"
               % (len(fixed_parse), ", ".join(fixed_parse[:5])))
@@ -307,6 +356,7 @@ def main():
     v.add_argument("--allowed-lost", default="")
     v.add_argument("--write-ok", default="0 2")
     v.add_argument("--fail-declined-modified", type=int, default=1)
+    v.add_argument("--allow-split", type=int, default=0)
     d = sub.add_parser("dl3020")
     d.add_argument("--work", required=True)
     a = ap.parse_args()

@@ -136,6 +136,10 @@ struct JsonFinding<'a> {
     risk: Option<&'a str>,
     /// What must happen outside the Dockerfile.
     follow_ups: &'a [FollowUp],
+    /// A suggestion's proposed change, as a unified diff against the fixed file; only on
+    /// suggestions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suggestion: Option<String>,
 }
 
 /// The JSON Schema of the `--format json` document (`schema/dockfix-output.schema.json`).
@@ -170,6 +174,7 @@ pub fn json(results: &[FileResult]) -> String {
                     declined: report.declined.as_deref(),
                     risk: report.risk.as_deref(),
                     follow_ups: &report.follow_ups,
+                    suggestion: suggestion_diff(result, report),
                 })
                 .collect(),
         })
@@ -211,6 +216,10 @@ pub fn summary(results: &[FileResult], written: bool) -> String {
             for follow_up in &report.follow_ups {
                 out.push_str(&format!("    then: {}\n", follow_up.describe()));
             }
+            if let Some(diff) = suggestion_diff(result, report) {
+                out.push_str("    suggested change (not applied):\n");
+                out.extend(diff.lines().map(|line| format!("    {line}\n")));
+            }
             if report.fixed {
                 fixes += 1;
                 safe += usize::from(report.applicability == Applicability::Safe);
@@ -235,6 +244,13 @@ pub fn summary(results: &[FileResult], written: bool) -> String {
         plural(errors, "s"),
     ));
     out
+}
+
+/// A suggestion's proposed change as a diff against the file as fixed (or as read).
+pub fn suggestion_diff(result: &FileResult, report: &Report) -> Option<String> {
+    let suggested = report.suggestion.as_deref()?;
+    let base = result.output.as_deref().unwrap_or(&result.input);
+    Some(unified_diff(&result.path, base, suggested))
 }
 
 fn plural(count: usize, suffix: &str) -> &str {

@@ -19,6 +19,11 @@
 //! busybox-static has no `adduser`/`addgroup` applets and there is no offline Alpine base.
 //! User creation is proven on Debian (debootstrap), numeric and built-in users on BusyBox.
 //!
+//! `multi-stage` has its own scenario (`go-multi-stage`, see
+//! [`multi_stage_split_runs_the_same_and_is_smaller`]): a Go program built with Debian's Go
+//! toolchain, split into a builder and a distroless runtime; both images must run the same
+//! command with the same output, and the split one must be smaller.
+//!
 //! Each scenario's Dockerfile says in its first comment what it stands for. The scenarios
 //! run one at a time (2 shared cores); each writes a one-line result, or the full story
 //! (Dockerfiles before and after, dockfix's summary, build output, command outputs) when it
@@ -30,6 +35,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use build_support::{dockfix_fix, loud, prepare_scenario, Container, Env, RunOutput};
+
+/// The runtime image multi-stage picks for a static Go binary, as the split Dockerfile names
+/// it (the harness serves a stand-in for it).
+const DISTROLESS: &str = "gcr.io/distroless/static-debian12:nonroot";
 
 /// The user the fixed image must run as.
 #[derive(Debug, Clone, Copy)]
@@ -492,4 +501,118 @@ fn sha256_hex(text: &str) -> Result<String, String> {
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     let hex = String::from_utf8_lossy(&out.stdout);
     Ok(hex.split_whitespace().next().unwrap_or_default().to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// multi-stage
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn multi_stage_split_runs_the_same_and_is_smaller() {
+    let name = "go-multi-stage";
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let started = Instant::now();
+    let mut story = String::new();
+    let result = run_multi_stage(env, name, &mut story);
+    let seconds = started.elapsed().as_secs_f64();
+    match result {
+        Ok(summary) => loud(&format!("build-proof {name}: ok in {seconds:.0}s: {summary}")),
+        Err(failures) => {
+            loud(&format!("build-proof {name}: FAILED in {seconds:.0}s"));
+            panic!("build-proof scenario `{name}` failed:\n- {}\n\n{story}", failures.join("\n- "));
+        }
+    }
+}
+
+/// Builds the original and the split Dockerfile of a multi-stage scenario, runs both start
+/// commands and compares outputs and sizes.
+fn run_multi_stage(env: &Env, name: &str, story: &mut String) -> Result<String, Vec<String>> {
+    let fatal = |e: String| vec![e];
+    env.go_images().map_err(|e| fatal(format!("cannot make the Go images: {e}")))?;
+    let scenario = prepare_scenario(env, name).map_err(fatal)?;
+    story.push_str(&format!("--- Dockerfile before\n{}\n", scenario.text));
+    let original_tag = format!("bp/{name}:original");
+    let split_tag = format!("bp/{name}:split");
+    let _images = Images { env, tags: vec![original_tag.clone(), split_tag.clone()] };
+
+    // 1. The original builds and prints the message.
+    let t = Instant::now();
+    env.build(&scenario.text, &scenario.context, &original_tag)
+        .map_err(|e| fatal(format!("the ORIGINAL does not build (scenario or harness bug):\n{e}")))?;
+    let original_build = t.elapsed().as_secs_f64();
+    let start = env.start_command(&original_tag).map_err(fatal)?;
+    let original = env.container(&original_tag).map_err(fatal)?;
+    let original_run = run_start_command(&original, &start).map_err(fatal)?;
+    let original_bytes = original.bytes().map_err(fatal)?;
+    drop(original);
+    story.push_str(&format!("original start command {start:?}: {original_run}\n"));
+    if !original_run.ok() || !original_run.stdout.contains(&message(name)) {
+        return Err(fatal(format!(
+            "the ORIGINAL's start command does not work (scenario or harness bug): {original_run}"
+        )));
+    }
+
+    // 2. dockfix splits it; with the other final-stage transforms, nothing more changes
+    //    (distroless `:nonroot` runs as non-root already and has no shell for a RUN).
+    let split = dockfix_fix(&scenario.dockerfile, &["--select", "multi-stage"]).map_err(fatal)?;
+    story
+        .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", split.text, split.summary));
+    let mut failures = Vec::new();
+    let from = scenario.text.lines().find(|l| l.starts_with("FROM ")).unwrap_or_default();
+    for expected in [
+        format!("{from} AS builder\n"),
+        format!("\nFROM {DISTROLESS}\nWORKDIR /src\nCOPY --from=builder /out/hello /out/hello\n"),
+    ] {
+        if !split.text.contains(&expected) {
+            failures.push(format!("the split Dockerfile lacks {expected:?}"));
+        }
+    }
+    let all = dockfix_fix(&scenario.dockerfile, &["--select", "multi-stage,non-root-user,strip-setuid"])
+        .map_err(fatal)?;
+    if all.text != split.text {
+        failures.push(format!("with non-root-user and strip-setuid the result differs:\n{}", all.text));
+    }
+
+    // 3. The split builds, starts the same command, prints the same, and is smaller.
+    let t = Instant::now();
+    if let Err(e) = env.build(&split.text, &scenario.context, &split_tag) {
+        failures.push("the SPLIT Dockerfile does not build".into());
+        story.push_str(&format!("--- build of the split Dockerfile\n{e}\n"));
+        return Err(failures);
+    }
+    let split_build = t.elapsed().as_secs_f64();
+    let split_start = env.start_command(&split_tag).map_err(fatal)?;
+    if split_start != start {
+        failures.push(format!("the start command changed: {start:?} -> {split_start:?}"));
+    }
+    let split_container = env.container(&split_tag).map_err(fatal)?;
+    let split_run = run_start_command(&split_container, &split_start).map_err(fatal)?;
+    let split_bytes = split_container.bytes().map_err(fatal)?;
+    drop(split_container);
+    story.push_str(&format!("split start command {split_start:?}: {split_run}\n"));
+    if (split_run.status, &split_run.stdout) != (original_run.status, &original_run.stdout) {
+        failures.push(format!("the split image runs differently: {split_run}, the original: {original_run}"));
+    }
+    let user = env.config_user(&split_tag).map_err(fatal)?;
+    if user != "65532" {
+        failures.push(format!("the split image runs as {user:?}, not distroless' nonroot 65532"));
+    }
+    if split_bytes >= original_bytes {
+        failures.push(format!(
+            "the split image is not smaller: {split_bytes} bytes, the original {original_bytes}"
+        ));
+    }
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    Ok(format!(
+        "same output {:?}; {:.1} MiB -> {:.1} MiB; builds {original_build:.0}s/{split_build:.0}s",
+        split_run.stdout.trim(),
+        mib(original_bytes),
+        mib(split_bytes)
+    ))
 }

@@ -1370,3 +1370,34 @@ fn suppression_comments_with_unknown_ids_or_nothing_to_suppress_are_warned_about
     // The env-secrets comment hides a real secret (used); hadolint's own codes are not judged.
     assert_eq!(warnings, [(2, "unknown-id"), (2, "unused")], "{doc:#}");
 }
+
+#[test]
+fn a_suggestion_shows_its_change_without_writing_it() {
+    let dir = tempdir();
+    // `go build` without -o: the output is named after go.mod's module path, so multi-stage
+    // only suggests the split.
+    let input = "FROM golang:1.22\nWORKDIR /src\nCOPY . .\nRUN CGO_ENABLED=0 go build\nCMD [\"./myapp\"]\n";
+    let dockerfile = write(dir.path(), "Dockerfile", input);
+    let out = dockfix(dir.path(), &["fix", "--select", "multi-stage", "Dockerfile"]);
+    assert_exit(&out, 0);
+    assert_stdout_eq(&out, "");
+    assert_finding(
+        &out,
+        "Dockerfile:1: multi-stage: could split",
+        "[not fixed: suggestion only: review and apply by hand]",
+    );
+    assert_stderr_contains(
+        &out,
+        "    suggested change (not applied):\n    diff --git a/Dockerfile b/Dockerfile\n",
+    );
+    assert_stderr_contains(&out, "\n    +COPY --from=builder /src/myapp /src/myapp\n");
+    let json = dockfix(dir.path(), &["fix", "--format", "json", "--select", "multi-stage", "Dockerfile"]);
+    let doc = json_stdout(&json);
+    let finding = &doc["files"][0]["findings"][0];
+    assert_eq!(finding["applicability"], "suggestion");
+    let diff = finding["suggestion"].as_str().expect("a suggestion diff");
+    assert!(diff.contains("+FROM gcr.io/distroless/static-debian12:nonroot\n"), "{diff}");
+    let write = dockfix(dir.path(), &["fix", "--write", "--select", "multi-stage", "Dockerfile"]);
+    assert_exit(&write, 0);
+    assert_bytes(&dockerfile, input);
+}

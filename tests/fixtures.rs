@@ -110,6 +110,11 @@ fn render(name: &str, input: &str, outcome: &Outcome) -> String {
         for follow_up in &report.follow_ups {
             out.push_str(&format!("    follow-up: {}\n", follow_up.describe()));
         }
+        if let Some(suggested) = &report.suggestion {
+            out.push_str("    suggested change (not applied):\n");
+            let diff = unified_diff(name, &outcome.output, suggested).replace('\r', "\\r");
+            out.extend(diff.lines().map(|line| format!("    {line}\n")));
+        }
     }
     out.push_str("diff:\n");
     if outcome.output == input {

@@ -4,6 +4,7 @@
 //! dockfix writes, positions agree with each other, and no secret value gets out.
 //!
 //! The fixtures: `service/` (every transform fixes something, some in a later pass),
+//! `go-service/` (multi-stage splits it),
 //! `declined/` (findings without a fix), `odd name,50%.Dockerfile` (BOM, CRLF, no final
 //! newline, non-ASCII before an edit, a name that needs escaping) and `empty.Dockerfile` (an
 //! error). A transform added later must appear here too: `every_transform_has_a_fixed_result`
@@ -208,7 +209,7 @@ fn sarif_fixes_rebuild_the_fixed_files() {
             }
         }
     }
-    assert_eq!(by_file.len(), 3, "three fixtures change: {:?}", by_file.keys());
+    assert_eq!(by_file.len(), 4, "four fixtures change: {:?}", by_file.keys());
     for (uri, replacements) in by_file {
         let path = uri_path(&uri);
         let input = std::fs::read_to_string(repo_root().join(&path)).expect("input");

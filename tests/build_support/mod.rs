@@ -23,6 +23,19 @@
 //!     in for a base image with a built-in non-root user. dockfix's fact tables match it as
 //!     `node` by its last path component.
 //!
+//!   - made only when a test asks ([`Env::go_images`]): `REGISTRY/golang:1.19`, Debian 12's
+//!     Go standing in for the official `golang:1.19` image: the Debian rootfs above with the
+//!     files of the packages of Debian 12's `golang-go` (Go 1.19: [`GOLANG_PACKAGES`], fetched
+//!     with `apt-get download` from the host's bookworm lists and unpacked with `dpkg-deb -x`,
+//!     which takes seconds where `debootstrap --include=golang-go` took minutes; the `.deb`s
+//!     are cached under `target/build-proof-cache/golang-debs/`; Go's own test suite and the
+//!     precompiled standard library left out: Go compiles what it needs), with `GOPATH=/go`, `/go/bin` on `PATH` and `WORKDIR /go` as the official image;
+//!     and `REGISTRY/distroless/static-debian12:nonroot`, standing in for
+//!     `gcr.io/distroless/static-debian12:nonroot`: no shell, only `/etc/passwd` and
+//!     `/etc/group` with root, nobody and nonroot (65532), the CA bundle of this machine,
+//!     `/tmp`, `/home/nonroot`, and `User 65532`. The registries.conf the builds use sends
+//!     `gcr.io/distroless/...` to the local registry, so a Dockerfile names the real image.
+//!
 //!   Statics are never dropped, so the registry and the work directory are cleaned up by
 //!   watchdog shells that act when the test process closes their stdin, i.e. when it exits
 //!   (however it exits). `DOCKFIX_BUILD_PROOF_KEEP=1` keeps the work directory for debugging.
@@ -60,6 +73,13 @@ pub const DEBIAN: &str = "debian:bookworm";
 pub const BBOX: &str = "bbox:1";
 /// The BusyBox rootfs with a built-in user `node` (UID/GID 1000).
 pub const NODEISH: &str = "library/node:20";
+/// Debian 12 with its `golang-go` (Go 1.19), standing in for the official `golang:1.19`.
+pub const GOLANG: &str = "golang:1.19";
+/// Debian 12's `golang-go` and what it depends on beyond the minbase system.
+const GOLANG_PACKAGES: &[&str] = &["golang-go", "golang-src", "golang-1.19-go", "golang-1.19-src"];
+/// What stands in for `gcr.io/distroless/static-debian12:nonroot`, under the name the
+/// registries.conf of the builds maps `gcr.io/distroless/` to.
+pub const DISTROLESS_STATIC: &str = "distroless/static-debian12:nonroot";
 
 const PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -342,6 +362,8 @@ pub struct Env {
     pub registry: Registry,
     serial: Mutex<()>,
     counter: AtomicUsize,
+    /// Whether [`Env::go_images`] made its images (made once, on demand).
+    go_images: OnceLock<Result<(), String>>,
     _cleanup: Option<Watchdog>,
 }
 
@@ -381,9 +403,10 @@ impl Env {
         };
         let registry = Registry::start(&tools.registry, &work.join("registry"))?;
         let registries_conf = work.join("registries.conf");
+        // `gcr.io/distroless/...` comes from the local registry: see DISTROLESS_STATIC.
         let conf = format!(
-            "unqualified-search-registries = []\n\n[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
-            registry.host
+            "unqualified-search-registries = []\n\n[[registry]]\nlocation = \"{host}\"\ninsecure = true\n\n[[registry]]\nprefix = \"gcr.io/distroless\"\nlocation = \"{host}/distroless\"\ninsecure = true\n",
+            host = registry.host
         );
         fs::write(&registries_conf, conf).map_err(|e| format!("{}: {e}", registries_conf.display()))?;
         let env = Env {
@@ -392,6 +415,7 @@ impl Env {
             registry,
             serial: Mutex::new(()),
             counter: AtomicUsize::new(0),
+            go_images: OnceLock::new(),
             _cleanup: cleanup,
         };
         env.make_base_images()?;
@@ -463,6 +487,66 @@ impl Env {
         Ok(())
     }
 
+    /// Makes [`GOLANG`] and [`DISTROLESS_STATIC`] (see the module docs), once, on the first
+    /// call: only the tests that build Go pay for a Go toolchain.
+    pub fn go_images(&self) -> Result<(), String> {
+        self.go_images.get_or_init(|| self.make_go_images()).clone()
+    }
+
+    fn make_go_images(&self) -> Result<(), String> {
+        let started = Instant::now();
+        let debian = self.debian_tarball()?;
+        let debs = golang_debs()?;
+        let golang_path = "PATH=/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        let config =
+            ["--cmd", "[\"bash\"]", "--env", golang_path, "--env", "GOPATH=/go", "--workingdir", "/go"];
+        self.make_configured_image(GOLANG, &config, |root| {
+            let mut tar = Command::new("tar");
+            tar.arg("--numeric-owner").arg("-xpf").arg(&debian).arg("-C").arg(root);
+            output_of(&mut tar)?;
+            for deb in &debs {
+                output_of(Command::new("dpkg-deb").arg("-x").arg(deb).arg(root))?;
+            }
+            // Go's own test suite is no part of a build, and the precompiled standard library
+            // (240 MB) only saves compiling the few packages a small program imports: without
+            // them every copy vfs makes of the image is half as big.
+            for dir in ["usr/share/go-1.19/test", "usr/lib/go-1.19/pkg/linux_amd64"] {
+                let _ = fs::remove_dir_all(root.join(dir));
+            }
+            fs::create_dir_all(root.join("go/bin")).map_err(|e| format!("{}: {e}", root.display()))
+        })?;
+        self.make_configured_image(DISTROLESS_STATIC, &["--user", "65532", "--env", PATH_ENV], |root| {
+            self.distroless_rootfs(root)
+        })?;
+        loud(&format!("build-proof: Go images ready in {:.0}s", started.elapsed().as_secs_f64()));
+        Ok(())
+    }
+
+    /// What distroless static holds besides the program: users, groups, the CA bundle,
+    /// `/tmp` and the `nonroot` home. No shell, no libc.
+    fn distroless_rootfs(&self, root: &Path) -> Result<(), String> {
+        let io = |what: &Path, e: std::io::Error| format!("{}: {e}", what.display());
+        for (dir, mode) in
+            [("etc/ssl/certs", 0o755), ("tmp", 0o1777), ("root", 0o700), ("home/nonroot", 0o700)]
+        {
+            let path = root.join(dir);
+            fs::create_dir_all(&path).map_err(|e| io(&path, e))?;
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).map_err(|e| io(&path, e))?;
+        }
+        let home = root.join("home/nonroot");
+        std::os::unix::fs::chown(&home, Some(65532), Some(65532)).map_err(|e| io(&home, e))?;
+        let passwd = "root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n";
+        let group = "root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n";
+        fs::write(root.join("etc/passwd"), passwd).map_err(|e| io(root, e))?;
+        fs::write(root.join("etc/group"), group).map_err(|e| io(root, e))?;
+        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if bundle.exists() {
+            let target = root.join("etc/ssl/certs/ca-certificates.crt");
+            fs::copy(bundle, &target).map_err(|e| io(&target, e))?;
+        }
+        Ok(())
+    }
+
     /// Makes an image from a root filesystem that `fill` writes into an empty container's
     /// mount point, commits it reproducibly and pushes it to the registry as `name_and_tag`.
     fn make_image(
@@ -471,8 +555,19 @@ impl Env {
         cmd: &[&str],
         fill: impl FnOnce(&Path) -> Result<(), String>,
     ) -> Result<(), String> {
+        let cmd_json = serde_json::to_string(cmd).map_err(|e| e.to_string())?;
+        self.make_configured_image(name_and_tag, &["--cmd", &cmd_json, "--env", PATH_ENV], fill)
+    }
+
+    /// [`Env::make_image`] with the image's configuration given as `buildah config` options.
+    fn make_configured_image(
+        &self,
+        name_and_tag: &str,
+        config: &[&str],
+        fill: impl FnOnce(&Path) -> Result<(), String>,
+    ) -> Result<(), String> {
         let ctr = self.buildah_out(&["from", "--quiet", "scratch"])?;
-        let result = self.fill_commit_push(&ctr, name_and_tag, cmd, fill);
+        let result = self.fill_commit_push(&ctr, name_and_tag, config, fill);
         let _ = self.buildah_out(&["rm", &ctr]);
         result
     }
@@ -481,18 +576,29 @@ impl Env {
         &self,
         ctr: &str,
         name_and_tag: &str,
-        cmd: &[&str],
+        config: &[&str],
         fill: impl FnOnce(&Path) -> Result<(), String>,
     ) -> Result<(), String> {
         let local = format!("localhost/base/{name_and_tag}");
         let mount = self.buildah_out(&["mount", ctr])?;
         fill(Path::new(&mount)).map_err(|e| format!("{name_and_tag}: {e}"))?;
         self.buildah_out(&["umount", ctr])?;
-        let cmd_json = serde_json::to_string(cmd).map_err(|e| e.to_string())?;
-        self.buildah_out(&["config", "--cmd", &cmd_json, "--env", PATH_ENV, "--os", "linux", ctr])?;
+        let mut configure = vec!["config", "--os", "linux"];
+        configure.extend(config);
+        configure.push(ctr);
+        self.buildah_out(&configure)?;
         self.buildah_out(&["commit", "--quiet", "--timestamp", "0", "--format", "oci", ctr, &local])?;
         let target = format!("docker://{}", self.image(name_and_tag));
-        self.buildah_out(&["push", "--quiet", "--tls-verify=false", &local, &target])?;
+        // Uncompressed: compressing a Go toolchain on two shared cores costs more than the
+        // loopback copy it saves.
+        self.buildah_out(&[
+            "push",
+            "--quiet",
+            "--disable-compression",
+            "--tls-verify=false",
+            &local,
+            &target,
+        ])?;
         // Builds must pull the base from the registry, as their FROM lines say.
         self.buildah_out(&["rmi", &local]).map(drop)
     }
@@ -745,6 +851,18 @@ impl Container<'_> {
         })
     }
 
+    /// The bytes of the container's files (`du -s --bytes`: apparent sizes, hard links once).
+    pub fn bytes(&self) -> Result<u64, String> {
+        let mount = self.env.buildah_out(&["mount", &self.id])?;
+        let du = output_of(Command::new("du").args(["-s", "--bytes", "-x"]).arg(&mount));
+        let _ = self.env.buildah_out(&["umount", &self.id]);
+        let text = du?;
+        text.split_whitespace()
+            .next()
+            .and_then(|bytes| bytes.parse().ok())
+            .ok_or_else(|| format!("du printed {text:?}"))
+    }
+
     /// Regular files with a setuid or setgid bit, as paths inside the image.
     pub fn setuid_files(&self) -> Result<Vec<String>, String> {
         let mount = self.env.buildah_out(&["mount", &self.id])?;
@@ -764,6 +882,39 @@ impl Drop for Container<'_> {
     fn drop(&mut self) {
         let _ = self.env.buildah_out(&["rm", &self.id]);
     }
+}
+
+/// The `.deb` files of [`GOLANG_PACKAGES`], from the cache or fetched with `apt-get download`
+/// (the host's apt lists must be bookworm's: CI runs `apt-get update` on Debian 12).
+fn golang_debs() -> Result<Vec<PathBuf>, String> {
+    let dir = cache_dir().join("golang-debs");
+    let list = |dir: &Path| -> Result<Vec<PathBuf>, String> {
+        let mut debs: Vec<PathBuf> = fs::read_dir(dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "deb"))
+            .collect();
+        debs.sort();
+        Ok(debs)
+    };
+    if dir.is_dir() {
+        return list(&dir);
+    }
+    // Fetched aside and renamed, so that a half-done download is never taken for the cache.
+    let partial = cache_dir().join(format!("golang-debs.{}.partial", std::process::id()));
+    fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    let fetched =
+        output_of(Command::new("apt-get").arg("download").args(GOLANG_PACKAGES).current_dir(&partial));
+    if let Err(error) = fetched {
+        let _ = fs::remove_dir_all(&partial);
+        return Err(format!("cannot fetch Debian's golang-go (apt-get update first?): {error}"));
+    }
+    fs::rename(&partial, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let debs = list(&dir)?;
+    if debs.len() != GOLANG_PACKAGES.len() {
+        return Err(format!("apt-get download fetched {debs:?}, expected {GOLANG_PACKAGES:?}"));
+    }
+    Ok(debs)
 }
 
 // ---------------------------------------------------------------------------------------------

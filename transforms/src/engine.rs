@@ -69,6 +69,9 @@ pub struct Report {
     /// the final text. An edit is shared with other reports when their fixes edited the same
     /// text (a later pass rewriting an earlier fix's line).
     pub edits: Vec<Edit>,
+    /// A suggestion's result: the whole text with its edits applied on top of the fixes, for
+    /// showing the proposed change as a diff. Never written.
+    pub suggestion: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -224,7 +227,13 @@ impl Pass {
                 match refusal {
                     // An overlapping fix is only postponed: the next pass sees it again.
                     Some(reason) if reason == OVERLAP => {}
-                    Some(reason) => unfixed.push(report(&finding, false, Some(reason))),
+                    Some(reason) => {
+                        let mut declined = report(&finding, false, Some(reason));
+                        if fix.applicability == Applicability::Suggestion {
+                            declined.suggestion = Some(source.apply(&fix.edits));
+                        }
+                        unfixed.push(declined);
+                    }
                     None => picked.push((finding, fix)),
                 }
             }
@@ -377,6 +386,7 @@ fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {
             .cloned()
             .collect(),
         edits: Vec::new(),
+        suggestion: None,
     }
 }
 

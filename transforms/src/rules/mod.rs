@@ -8,6 +8,7 @@ use crate::syntax::Dockerfile;
 
 pub mod add_to_copy;
 pub mod env_secrets;
+pub mod multi_stage;
 pub mod non_root_user;
 pub mod pin_images;
 pub mod strip_setuid;
@@ -92,6 +93,7 @@ pub trait Rule: Sync {
 /// Every transform, in the order the engine runs them.
 pub fn all() -> &'static [&'static dyn Rule] {
     &[
+        &multi_stage::MultiStage,
         &add_to_copy::AddToCopy,
         // Before strip-setuid: where both insert before `CMD`, the user's placement (after the
         // last RUN, with `--chown` on the COPYs that follow) must win the first pass.
