@@ -111,7 +111,8 @@ struct Notification {
 #[serde(rename_all = "camelCase")]
 struct SarifResult<'a> {
     rule_id: &'static str,
-    rule_index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<usize>,
     level: &'static str,
     message: Message,
     locations: [Location; 1],
@@ -319,8 +320,7 @@ fn sarif_result<'a>(
     };
     SarifResult {
         rule_id: report.transform,
-        // The engine only reports for the rules it ran.
-        rule_index: rules.iter().position(|rule| rule.id() == report.transform).unwrap_or_default(),
+        rule_index: rules.iter().position(|rule| rule.id() == report.transform),
         level: "warning",
         message: Message { text: annotation::message(report) },
         locations: [Location {
