@@ -8,7 +8,7 @@ mod common;
 
 use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
@@ -33,12 +33,7 @@ fn corpus_is_fixed_safely() {
         loud("\n*** SKIPPED corpus test: DOCKFIX_CORPUS is not set (CI sets it; see .ci/run) ***\n");
         return;
     };
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|error| panic!("DOCKFIX_CORPUS={}: {error}", dir.display()))
-        .map(|entry| entry.expect("readable corpus").path())
-        .filter(|path| path.is_file())
-        .collect();
-    paths.sort();
+    let paths = corpus_paths(&dir);
     assert!(!paths.is_empty(), "DOCKFIX_CORPUS={} holds no files", dir.display());
 
     let mut failures = Vec::new();
@@ -96,15 +91,21 @@ fn corpus_is_fixed_safely() {
     assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
 }
 
-/// The corpus files, sorted, with their text (UTF-8 files only).
-fn corpus_texts() -> Option<Vec<(String, String)>> {
-    let dir = PathBuf::from(std::env::var_os("DOCKFIX_CORPUS")?);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+/// The files of the corpus directory, sorted.
+fn corpus_paths(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|error| panic!("DOCKFIX_CORPUS={}: {error}", dir.display()))
         .map(|entry| entry.expect("readable corpus").path())
         .filter(|path| path.is_file())
         .collect();
     paths.sort();
+    paths
+}
+
+/// The corpus files, sorted, with their text (UTF-8 files only).
+fn corpus_texts() -> Option<Vec<(String, String)>> {
+    let dir = PathBuf::from(std::env::var_os("DOCKFIX_CORPUS")?);
+    let paths = corpus_paths(&dir);
     let texts = paths
         .iter()
         .filter_map(|path| {
