@@ -26,7 +26,7 @@ pub struct Cli {
 pub enum Command {
     /// Fix Dockerfiles: preview a diff (default), --write in place, or --check in CI.
     #[command(after_help = FIX_EXAMPLES)]
-    Fix(FixArgs),
+    Fix(Box<FixArgs>),
     /// Print the instruction model of a Dockerfile as JSON (to compare with Docker's parser).
     Parse {
         /// The Dockerfile to parse.
@@ -141,6 +141,11 @@ pub struct FixArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub registry_timeout: u64,
+
+    /// Decline files larger than this, without reading them (bytes; K, M and G suffixes
+    /// count 1024s).
+    #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = byte_size)]
+    pub max_file_size: u64,
 }
 
 impl FixArgs {
@@ -187,6 +192,25 @@ pub enum SecretsArg {
     File,
     /// A value-less `ARG` filled by `--build-arg` (no BuildKit; the value shows in `docker history`).
     Arg,
+}
+
+/// `4096`, `512K`, `10M`, `1G`.
+fn byte_size(text: &str) -> Result<u64, String> {
+    let (digits, unit) = match text.char_indices().last() {
+        Some((at, unit @ ('K' | 'k' | 'M' | 'm' | 'G' | 'g'))) => (&text[..at], Some(unit)),
+        _ => (text, None),
+    };
+    let shift = match unit.map(|unit| unit.to_ascii_uppercase()) {
+        Some('K') => 10,
+        Some('M') => 20,
+        Some('G') => 30,
+        _ => 0,
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{text}` is not a size: a number of bytes, optionally with K, M or G"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@ pub mod files;
 pub mod github;
 pub mod markdown;
 pub mod pinning;
+pub mod pipeline;
 pub mod registry;
 pub mod report;
 pub mod sarif;

@@ -3,8 +3,7 @@
 
 mod args;
 
-use std::collections::HashSet;
-use std::io::{Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -12,6 +11,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _, Result};
 use clap::Parser;
 use dockfix_transforms::engine::{self, SuppressionNoteKind};
+use dockfix_transforms::pin::PinMode;
 use dockfix_transforms::rules::env_secrets::SecretMode;
 use dockfix_transforms::rules::pin_images;
 use dockfix_transforms::{rules, BuildContext, Dockerfile, NoBuildContext, Source};
@@ -22,9 +22,13 @@ use dockfix::config::Config;
 use dockfix::pinning::{self, Prefetched};
 use dockfix::report::{self, FileResult};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
-use dockfix::{discover, files, github, markdown, sarif};
+use dockfix::{discover, files, github, markdown, pipeline, sarif};
 
 use crate::args::{Cli, Command, FixArgs, Format, SecretsArg};
+
+/// mimalloc for Rust's allocations; tree-sitter's are handed to it in `main`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit codes: 0 done, 1 changes pending with `--check`, 2 error.
 const EXIT_PENDING: u8 = 1;
@@ -34,6 +38,7 @@ const EXIT_ERROR: u8 = 2;
 const STDIN: &str = "<stdin>";
 
 fn main() -> ExitCode {
+    use_mimalloc_in_tree_sitter();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -42,6 +47,15 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// tree-sitter allocates from C with `malloc` unless told otherwise; mimalloc is faster on its
+/// many small parse-tree nodes.
+fn use_mimalloc_in_tree_sitter() {
+    use libmimalloc_sys::{mi_calloc, mi_free, mi_malloc, mi_realloc};
+    // SAFETY: runs first in `main`, before any parser exists, so nothing tree-sitter allocated
+    // with the old functions is ever freed with the new ones; all four come from one allocator.
+    unsafe { tree_sitter::set_allocator(Some(mi_malloc), Some(mi_calloc), Some(mi_realloc), Some(mi_free)) }
 }
 
 fn run(cli: Cli) -> Result<u8> {
@@ -154,114 +168,89 @@ fn fix(args: &FixArgs) -> Result<u8> {
         bail!("`-` (stdin) cannot be combined with other paths");
     }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    // One file reached through several arguments is fixed (and written) once.
-    let mut seen = HashSet::new();
-    let mut jobs: Vec<Result<PathBuf, FileResult>> = Vec::new();
-    for path in &paths {
-        match discover::dockerfiles(std::slice::from_ref(path)) {
-            Ok(found) => jobs.extend(
-                found
-                    .into_iter()
-                    .filter(|file| seen.insert(std::fs::canonicalize(file).unwrap_or_else(|_| file.clone())))
-                    .map(Ok),
-            ),
-            Err(error) => jobs.push(Err(error_result(path, format!("{error:#}")))),
-        }
-    }
-    // A broken config stops the run before any file is touched: a typo must not silently
-    // turn a setting off.
-    let mut configured: Vec<Result<(PathBuf, Arc<Settings>), FileResult>> = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        configured.push(match job {
-            Ok(file) => {
-                let found = settings.for_dir(&config_dir(&file))?;
-                Ok((file, found))
-            }
-            Err(result) => Err(result),
-        });
-    }
-    let (jobs, pinned) = with_pin_lookups(args, configured);
-    let mut results = in_parallel(jobs, |job| match job {
-        Ok((file, settings)) => fix_file(&file, args, &settings),
-        Err(result) => result,
-    });
-    if args.write {
-        for result in results.iter_mut().filter(|result| result.changed()) {
-            let output = result.output.as_deref().unwrap_or_default();
-            if let Err(error) = files::write_atomic(Path::new(&result.path), output) {
-                result.fail(format!("{error:#}"));
-            }
-        }
-    }
-    match args.format {
-        Format::Diff if !args.write => {
-            let diffs: String = results
-                .iter()
-                .filter(|result| result.changed())
-                .map(|result| {
-                    report::unified_diff(
-                        &result.path,
-                        &result.input,
-                        result.output.as_deref().unwrap_or_default(),
-                    )
-                })
-                .collect();
-            print(&diffs)?;
-        }
-        Format::Diff => {}
-        Format::Json => print(&report::json(&results))?,
-        Format::Markdown => print(&markdown::pull_request(&results))?,
-        Format::Sarif => print(&sarif::log(&results, rules::all()))?,
-        Format::Github => print(&github::annotations(&results))?,
-    }
-    eprint!("{}", report::summary(&results, args.write));
-    eprint!("{}", pinned.failure_report());
-    Ok(exit_code(&results, args.check).max(pin_exit_code(args, &pinned)))
-}
-
-type Job = Result<(PathBuf, Arc<Settings>), FileResult>;
-
-/// Looks up, before the run, the images pin-images needs (each once, concurrently), and gives
-/// the jobs whose settings select pin-images the answers. Files are read for this only when
-/// some file selects pin-images.
-fn with_pin_lookups(args: &FixArgs, jobs: Vec<Job>) -> (Vec<Job>, Prefetched) {
-    let pins = |settings: &Settings| settings.rules.iter().any(|rule| rule.id() == pin_images::ID);
-    let texts = jobs
-        .iter()
-        .filter_map(|job| job.as_ref().ok())
-        .filter(|(_, settings)| pins(settings))
-        .filter_map(|(path, _)| files::read_text(path).ok());
-    let pinned = pinning::prefetch(&args.pin_settings(), texts);
-    (with_pin(jobs, &pinned), pinned)
-}
-
-/// Each job's settings with the pin options of `pinned` (settings shared by files stay shared).
-fn with_pin(jobs: Vec<Job>, pinned: &Prefetched) -> Vec<Job> {
-    let mut updated: Vec<(Arc<Settings>, Arc<Settings>)> = Vec::new();
-    let mut out = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let (path, settings) = match job {
-            Ok(found) => found,
-            Err(result) => {
-                out.push(Err(result));
-                continue;
-            }
+    let pinned = prefetch_pins(args, &paths, &mut settings);
+    let mut pinned_settings = PinnedSettings::new(&pinned);
+    let jobs = discover::Dockerfiles::new(paths).map(|found| {
+        let file = match found {
+            Ok(file) => file,
+            Err((path, error)) => return Job::Failed(error_result(&path, format!("{error:#}"))),
         };
-        let known = updated.iter().find(|(old, _)| Arc::ptr_eq(old, &settings)).map(|(_, new)| new.clone());
-        let new = known.unwrap_or_else(|| {
-            let mut options = settings.options.clone();
-            options.pin = pinned.pin.clone();
-            let new = Arc::new(Settings {
-                rules: settings.rules.clone(),
-                options,
-                config: settings.config.clone(),
-            });
-            updated.push((settings, new.clone()));
-            new
-        });
-        out.push(Ok((path, new)));
+        // A broken dockfix.toml is that file's error: a typo must not silently turn a
+        // setting off, and the files it does not govern are still fixed.
+        match settings.for_dir(&config_dir(&file)) {
+            Ok(found) => Job::Fix(file, pinned_settings.of(found)),
+            Err(error) => {
+                let message = format!("{}: not fixed: {error}", file.display());
+                Job::Failed(error_result(&file, message))
+            }
+        }
+    });
+    let mut output = FixOutput::new(args);
+    pipeline::map_ordered(
+        jobs,
+        FILES_IN_FLIGHT,
+        |job| match job {
+            Job::Fix(file, settings) => fix_and_write(&file, args, &settings),
+            Job::Failed(result) => result,
+        },
+        |result| output.file(result),
+    )?;
+    let code = output.finish(args.check)?;
+    eprint!("{}", pinned.failure_report());
+    Ok(code.max(pin_exit_code(args, &pinned)))
+}
+
+/// A file to fix with its settings, or the result of one that cannot be fixed.
+enum Job {
+    Fix(PathBuf, Arc<Settings>),
+    Failed(FileResult),
+}
+
+/// Looks up, before any file is fixed, the images pin-images needs (each once, concurrently).
+/// Only then are files read twice: when some file selects pin-images and lookups are allowed.
+fn prefetch_pins(args: &FixArgs, paths: &[PathBuf], settings: &mut SettingsResolver) -> Prefetched {
+    let pin_settings = args.pin_settings();
+    if pin_settings.offline || pin_settings.mode == PinMode::None {
+        return pinning::prefetch(&pin_settings, std::iter::empty::<String>());
     }
-    out
+    let texts = discover::Dockerfiles::new(paths.to_vec())
+        .filter_map(std::result::Result::ok)
+        // Files that cannot be read or configured are reported when they are fixed.
+        .filter(|file| settings.for_dir(&config_dir(file)).is_ok_and(|found| selects_pins(&found)))
+        .filter_map(|file| files::read_text_limited(&file, args.max_file_size).ok());
+    pinning::prefetch(&pin_settings, texts)
+}
+
+fn selects_pins(settings: &Settings) -> bool {
+    settings.rules.iter().any(|rule| rule.id() == pin_images::ID)
+}
+
+/// Each distinct settings with the pin options of the run's lookups; settings shared by
+/// files stay shared.
+struct PinnedSettings<'a> {
+    pinned: &'a Prefetched,
+    updated: Vec<(Arc<Settings>, Arc<Settings>)>,
+}
+
+impl<'a> PinnedSettings<'a> {
+    fn new(pinned: &'a Prefetched) -> PinnedSettings<'a> {
+        PinnedSettings { pinned, updated: Vec::new() }
+    }
+
+    fn of(&mut self, settings: Arc<Settings>) -> Arc<Settings> {
+        if let Some((_, new)) = self.updated.iter().find(|(old, _)| Arc::ptr_eq(old, &settings)) {
+            return new.clone();
+        }
+        let new = Arc::new(with_pin(&settings, self.pinned));
+        self.updated.push((settings, new.clone()));
+        new
+    }
+}
+
+fn with_pin(settings: &Settings, pinned: &Prefetched) -> Settings {
+    let mut options = settings.options.clone();
+    options.pin = pinned.pin.clone();
+    Settings { rules: settings.rules.clone(), options, config: settings.config.clone() }
 }
 
 /// Exit 2 when lookups failed and pinning was asked for by name (`--pin`, or pin-images in
@@ -277,33 +266,99 @@ fn pin_exit_code(args: &FixArgs, pinned: &Prefetched) -> u8 {
     }
 }
 
-/// Maps `items` on all cores; the results keep the order of the items, so output does not
-/// depend on scheduling.
-fn in_parallel<T: Send, R: Send>(items: Vec<T>, work: impl Fn(T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len().max(1));
-    if threads <= 1 {
-        return items.into_iter().map(work).collect();
+/// Files taken ahead of the one printed next: enough to keep every core busy behind a slow
+/// file, few enough that memory does not depend on how many files there are.
+const FILES_IN_FLIGHT: usize = 256;
+
+/// Where `fix` results go, one file at a time in input order: the diff and GitHub annotations
+/// to stdout, the summary lines to stderr. JSON keeps each file's findings (not its texts)
+/// until the end; markdown and SARIF, one document about every file, keep the results.
+struct FixOutput {
+    format: Format,
+    write: bool,
+    stdout: BufWriter<std::io::Stdout>,
+    stderr: BufWriter<std::io::Stderr>,
+    summary: report::Summary,
+    json_files: Vec<report::JsonFile>,
+    results: Vec<FileResult>,
+}
+
+impl FixOutput {
+    fn new(args: &FixArgs) -> FixOutput {
+        FixOutput {
+            format: args.format,
+            write: args.write,
+            stdout: BufWriter::new(std::io::stdout()),
+            stderr: BufWriter::new(std::io::stderr()),
+            summary: report::Summary::new(args.write),
+            json_files: Vec::new(),
+            results: Vec::new(),
+        }
     }
-    let mut buckets: Vec<Vec<(usize, T)>> = (0..threads).map(|_| Vec::new()).collect();
-    for (index, item) in items.into_iter().enumerate() {
-        buckets[index % threads].push((index, item));
+
+    fn file(&mut self, result: FileResult) -> Result<()> {
+        match self.format {
+            Format::Diff if !self.write && result.changed() => {
+                let output = result.output.as_deref().unwrap_or_default();
+                let diff = report::unified_diff(&result.path, &result.input, output);
+                self.out(&diff)?;
+            }
+            Format::Diff => {}
+            Format::Github => self.out(&github::annotations(std::slice::from_ref(&result)))?,
+            Format::Json => self.json_files.push(report::JsonFile::of(&result)),
+            Format::Markdown | Format::Sarif => {}
+        }
+        // A closed stderr must not stop the fixes; the exit code still tells.
+        let _ = self.stderr.write_all(self.summary.file(&result).as_bytes());
+        if matches!(self.format, Format::Markdown | Format::Sarif) {
+            self.results.push(result);
+        }
+        Ok(())
     }
-    let work = &work;
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = buckets
-            .into_iter()
-            .map(|bucket| {
-                scope.spawn(move || bucket.into_iter().map(|(i, item)| (i, work(item))).collect::<Vec<_>>())
-            })
-            .collect();
-        // A panic in a worker is a bug; re-raise it rather than lose files silently.
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    });
-    done.sort_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, result)| result).collect()
+
+    fn out(&mut self, text: &str) -> Result<()> {
+        self.stdout.write_all(text.as_bytes()).context("cannot write to stdout")
+    }
+
+    fn finish(mut self, check: bool) -> Result<u8> {
+        match self.format {
+            Format::Json => {
+                let json = report::json_document(&self.json_files);
+                self.out(&json)?;
+            }
+            Format::Markdown => {
+                let body = markdown::pull_request(&self.results);
+                self.out(&body)?;
+            }
+            Format::Sarif => {
+                let log = sarif::log(&self.results, rules::all());
+                self.out(&log)?;
+            }
+            Format::Diff | Format::Github => {}
+        }
+        self.stdout.flush().context("cannot write to stdout")?;
+        let _ = self.stderr.write_all(self.summary.totals().as_bytes());
+        let _ = self.stderr.flush();
+        Ok(if self.summary.errors() > 0 {
+            EXIT_ERROR
+        } else if check && self.summary.changed() > 0 {
+            EXIT_PENDING
+        } else {
+            0
+        })
+    }
+}
+
+/// Fixes one file and, with `--write`, writes it back unless it changed since it was read.
+fn fix_and_write(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
+    let mut result = fix_file(path, args, settings);
+    if args.write && result.changed() {
+        let output = result.output.as_deref().unwrap_or_default();
+        if let Err(error) = files::replace_if_unchanged(path, &result.input, output) {
+            result.fail(format!("{error:#}"));
+        }
+    }
+    result
 }
 
 fn exit_code(results: &[FileResult], check: bool) -> u8 {
@@ -322,7 +377,7 @@ fn error_result(path: &Path, error: String) -> FileResult {
 
 fn fix_file(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
     let display = path.display().to_string();
-    let text = match files::read_text(path) {
+    let text = match files::read_text_limited(path, args.max_file_size) {
         Ok(text) => text,
         Err(error) => return error_result(path, format!("{error:#}")),
     };
@@ -343,7 +398,7 @@ fn fix_text(
     build_context: &dyn BuildContext,
     warn_unused_suppressions: bool,
 ) -> FileResult {
-    if Dockerfile::parse(Source::new(&text).text()).instructions.is_empty() {
+    if !Dockerfile::has_instructions(Source::new(&text).text()) {
         let error = Some(format!("{path}: no instructions (empty, or only comments); not a Dockerfile"));
         return FileResult { path, input: text, error, ..FileResult::default() };
     }
@@ -372,15 +427,15 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
         bail!("--write needs a file; with `-` the fixed Dockerfile goes to stdout");
     }
     let mut bytes = Vec::new();
-    std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
-    let selects_pins = settings.rules.iter().any(|rule| rule.id() == pin_images::ID);
+    std::io::stdin().take(args.max_file_size + 1).read_to_end(&mut bytes).context("cannot read stdin")?;
+    if bytes.len() as u64 > args.max_file_size {
+        bail!("{STDIN}: larger than the {}-byte limit (--max-file-size); not fixed", args.max_file_size);
+    }
     let pinned = match files::text_from_bytes(&bytes) {
-        Ok(text) if selects_pins => pinning::prefetch(&args.pin_settings(), std::iter::once(text)),
+        Ok(text) if selects_pins(settings) => pinning::prefetch(&args.pin_settings(), std::iter::once(text)),
         _ => Prefetched::unused(),
     };
-    let mut options = settings.options.clone();
-    options.pin = pinned.pin.clone();
-    let settings = &Settings { rules: settings.rules.clone(), options, config: settings.config.clone() };
+    let settings = &with_pin(settings, &pinned);
     let result = match files::text_from_bytes(&bytes) {
         Ok(text) => match &args.context {
             Some(dir) => {

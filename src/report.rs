@@ -91,51 +91,53 @@ pub const JSON_VERSION: u32 = 2;
 struct JsonDocument<'a> {
     /// The document's format version; a change that can break a reader raises it.
     version: u32,
-    files: Vec<JsonFile<'a>>,
+    files: &'a [JsonFile],
 }
 
+// Owns its strings and holds no file text: a run over many files keeps only these.
+/// One file: what became of it and its findings.
 #[derive(Serialize, JsonSchema)]
-struct JsonFile<'a> {
+pub struct JsonFile {
     /// The file as given or found (`-` input is `<stdin>`).
-    path: &'a str,
+    path: String,
     /// Whether the fixed file differs from the input (written with `--write`).
     changed: bool,
     /// Why the file could not be processed; nothing was changed then.
-    error: Option<&'a str>,
+    error: Option<String>,
     /// The build command the applied fixes need (secret mounts, build arguments).
     build_command: Option<String>,
-    findings: Vec<JsonFinding<'a>>,
+    findings: Vec<JsonFinding>,
     /// Suppression comments that name unknown transforms (and, with
     /// `--warn-unused-suppressions`, that suppress nothing).
-    warnings: Vec<JsonWarning<'a>>,
+    warnings: Vec<JsonWarning>,
 }
 
 #[derive(Serialize, JsonSchema)]
-struct JsonWarning<'a> {
+struct JsonWarning {
     line: usize,
     /// `unknown-id` or `unused`.
-    kind: &'a str,
-    message: &'a str,
+    kind: &'static str,
+    message: String,
 }
 
 #[derive(Serialize, JsonSchema)]
-struct JsonFinding<'a> {
+struct JsonFinding {
     /// The transform's id (`dockfix explain ID`).
-    transform: &'a str,
+    transform: &'static str,
     /// 1-based line of the instruction.
     line: usize,
     /// What is changed and why, or why nothing is changed. Never holds a secret value.
-    message: &'a str,
+    message: String,
     /// `suggestion` when the finding has no fix to apply.
     applicability: Applicability,
     /// Whether the fix is in the output.
     fixed: bool,
     /// Why a fix was not applied, when it was not.
-    declined: Option<&'a str>,
+    declined: Option<String>,
     /// What could behave differently once the fix is applied.
-    risk: Option<&'a str>,
+    risk: Option<String>,
     /// What must happen outside the Dockerfile.
-    follow_ups: &'a [FollowUp],
+    follow_ups: Vec<FollowUp>,
     /// A suggestion's proposed change, as a unified diff against the fixed file; only on
     /// suggestions.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -149,18 +151,21 @@ pub fn json_schema() -> String {
     serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
 }
 
-pub fn json(results: &[FileResult]) -> String {
-    let files = results
-        .iter()
-        .map(|result| JsonFile {
-            path: &result.path,
+impl JsonFile {
+    pub fn of(result: &FileResult) -> JsonFile {
+        JsonFile {
+            path: result.path.clone(),
             changed: result.changed(),
-            error: result.error.as_deref(),
+            error: result.error.clone(),
             build_command: build_command(&result.reports),
             warnings: result
                 .suppression_notes
                 .iter()
-                .map(|note| JsonWarning { line: note.line, kind: note.kind.as_str(), message: &note.message })
+                .map(|note| JsonWarning {
+                    line: note.line,
+                    kind: note.kind.as_str(),
+                    message: note.message.clone(),
+                })
                 .collect(),
             findings: result
                 .reports
@@ -168,17 +173,24 @@ pub fn json(results: &[FileResult]) -> String {
                 .map(|report| JsonFinding {
                     transform: report.transform,
                     line: report.line,
-                    message: &report.message,
+                    message: report.message.clone(),
                     applicability: report.applicability,
                     fixed: report.fixed,
-                    declined: report.declined.as_deref(),
-                    risk: report.risk.as_deref(),
-                    follow_ups: &report.follow_ups,
+                    declined: report.declined.clone(),
+                    risk: report.risk.clone(),
+                    follow_ups: report.follow_ups.clone(),
                     suggestion: suggestion_diff(result, report),
                 })
                 .collect(),
-        })
-        .collect();
+        }
+    }
+}
+
+pub fn json(results: &[FileResult]) -> String {
+    json_document(&results.iter().map(JsonFile::of).collect::<Vec<_>>())
+}
+
+pub fn json_document(files: &[JsonFile]) -> String {
     let document = JsonDocument { version: JSON_VERSION, files };
     // Plain data of strings and numbers: serialization cannot fail.
     serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
@@ -186,19 +198,45 @@ pub fn json(results: &[FileResult]) -> String {
 
 /// The human summary for stderr: one line per finding, then totals.
 pub fn summary(results: &[FileResult], written: bool) -> String {
-    let mut out = String::new();
-    let (mut fixes, mut safe, mut unfixed, mut errors, mut changed) = (0, 0, 0, 0, 0);
-    for result in results {
+    let mut summary = Summary::new(written);
+    let mut out: String = results.iter().map(|result| summary.file(result)).collect();
+    out.push_str(&summary.totals());
+    out
+}
+
+/// The summary built one file at a time, so it can be printed as files are done.
+#[derive(Debug, Default)]
+pub struct Summary {
+    written: bool,
+    files: usize,
+    changed: usize,
+    fixes: usize,
+    safe: usize,
+    unfixed: usize,
+    errors: usize,
+    /// `PATH: build it with: ...` lines, printed before the totals.
+    build_commands: Vec<String>,
+}
+
+impl Summary {
+    pub fn new(written: bool) -> Summary {
+        Summary { written, ..Summary::default() }
+    }
+
+    /// The lines of one file (its error, warnings, then each finding), counted into the totals.
+    pub fn file(&mut self, result: &FileResult) -> String {
+        let mut out = String::new();
+        self.files += 1;
         if let Some(error) = &result.error {
-            errors += 1;
+            self.errors += 1;
             out.push_str(&format!("error: {error}\n"));
         }
-        changed += usize::from(result.changed());
+        self.changed += usize::from(result.changed());
         for note in &result.suppression_notes {
             out.push_str(&format!("warning: {}:{}: {}\n", result.path, note.line, note.message));
         }
         for report in &result.reports {
-            let status = match (report.fixed, written) {
+            let status = match (report.fixed, self.written) {
                 (true, true) => format!("fixed, {}", report.applicability.as_str()),
                 (true, false) => format!("would fix, {}", report.applicability.as_str()),
                 (false, _) => match &report.declined {
@@ -221,29 +259,47 @@ pub fn summary(results: &[FileResult], written: bool) -> String {
                 out.extend(diff.lines().map(|line| format!("    {line}\n")));
             }
             if report.fixed {
-                fixes += 1;
-                safe += usize::from(report.applicability == Applicability::Safe);
+                self.fixes += 1;
+                self.safe += usize::from(report.applicability == Applicability::Safe);
             } else {
-                unfixed += 1;
+                self.unfixed += 1;
             }
         }
-    }
-    for result in results {
         if let Some(command) = build_command(&result.reports) {
-            out.push_str(&format!("{}: build it with: {command}\n", result.path));
+            self.build_commands.push(format!("{}: build it with: {command}\n", result.path));
         }
+        out
     }
-    let verb = if written { "changed" } else { "would change" };
-    out.push_str(&format!(
-        "{} file{} checked, {changed} {verb}; {fixes} fix{} ({safe} safe, {} unsafe), {unfixed} finding{} not fixed, {errors} error{}\n",
-        results.len(),
-        plural(results.len(), "s"),
-        plural(fixes, "es"),
-        fixes - safe,
-        plural(unfixed, "s"),
-        plural(errors, "s"),
-    ));
-    out
+
+    pub fn errors(&self) -> usize {
+        self.errors
+    }
+
+    pub fn changed(&self) -> usize {
+        self.changed
+    }
+
+    /// The build commands that must change, then the closing line: files, changes, fixes,
+    /// findings and errors.
+    pub fn totals(&self) -> String {
+        let verb = if self.written { "changed" } else { "would change" };
+        let mut out: String = self.build_commands.concat();
+        out.push_str(&format!(
+            "{} file{} checked, {} {verb}; {} fix{} ({} safe, {} unsafe), {} finding{} not fixed, {} error{}\n",
+            self.files,
+            plural(self.files, "s"),
+            self.changed,
+            self.fixes,
+            plural(self.fixes, "es"),
+            self.safe,
+            self.fixes - self.safe,
+            self.unfixed,
+            plural(self.unfixed, "s"),
+            self.errors,
+            plural(self.errors, "s"),
+        ));
+        out
+    }
 }
 
 /// A suggestion's proposed change as a diff against the file as fixed (or as read).

@@ -1291,6 +1291,21 @@ fn a_config_typo_is_an_error_with_file_and_line_and_nothing_is_written() {
 }
 
 #[test]
+fn a_broken_config_fails_only_the_files_it_governs() {
+    let dir = tempdir();
+    let governed = write(dir.path(), "b/Dockerfile", "FROM debian:12\nADD a.txt /a\n");
+    write(dir.path(), "b/dockfix.toml", "selcet = [\"add-to-copy\"]\n");
+    let free = write(dir.path(), "a/Dockerfile", "FROM debian:12\nADD a.txt /a\n");
+    let out = dockfix(dir.path(), &["fix", "--write", "--offline", "--select", "add-to-copy", "."]);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, "b/Dockerfile: not fixed: ");
+    assert_stderr_contains(&out, "b/dockfix.toml:1:1: unknown field `selcet`");
+    assert_stderr_contains(&out, "2 files checked, 1 changed");
+    assert_bytes(&governed, "FROM debian:12\nADD a.txt /a\n");
+    assert_bytes(&free, "FROM debian:12\nCOPY a.txt /a\n");
+}
+
+#[test]
 fn secrets_modes_from_flag_and_config() {
     let dir = tempdir();
     let select = ["fix", "--select", "env-secrets"];

@@ -76,6 +76,25 @@ impl Fix {
     pub fn overlaps(&self, other: &Fix) -> bool {
         self.edits.iter().any(|a| other.edits.iter().any(|b| a.overlaps(b)))
     }
+
+    /// Why the fix cannot be applied to `text` without garbling it, if it cannot: an edit
+    /// backwards, past the end or off a character boundary, or two of its edits overlapping.
+    /// Either is a transform's bug; the engine refuses the fix rather than apply it.
+    pub fn malformed_for(&self, text: &str) -> Option<String> {
+        if let Some(edit) = self.edits.iter().find(|edit| {
+            let Range { start, end } = edit.range;
+            start > end || !text.is_char_boundary(start) || !text.is_char_boundary(end)
+        }) {
+            return Some(format!(
+                "bad edit {:?} in a {}-byte text (a transform bug)",
+                edit.range,
+                text.len()
+            ));
+        }
+        let overlapping =
+            self.edits.iter().enumerate().any(|(i, a)| self.edits[i + 1..].iter().any(|b| a.overlaps(b)));
+        overlapping.then(|| "two of its edits overlap (a transform bug)".to_string())
+    }
 }
 
 /// One thing a transform noticed, with the fix it proposes, if any. The message must never

@@ -201,11 +201,11 @@ impl Pass {
         let suppressed = suppressions(&file);
         let context =
             Context { file: &file, text: source.text(), build_context, options, suppressed: &suppressed };
-        let mut picked: Vec<(Finding, Fix)> = Vec::new();
+        let mut candidates: Vec<(Finding, Fix)> = Vec::new();
         let mut unfixed = Vec::new();
         let mut used = vec![false; suppressed.len()];
         for rule in rules {
-            for mut finding in rule.check(&context) {
+            for finding in rule.check(&context) {
                 let mut suppressed_here = false;
                 for (index, suppression) in suppressed.iter().enumerate() {
                     if suppression.suppresses(finding.transform, finding.line) {
@@ -216,28 +216,31 @@ impl Pass {
                 if suppressed_here {
                     continue;
                 }
-                let Some(fix) = finding.fix.take() else {
+                let Some(fix) = finding.fix.clone() else {
                     unfixed.push(report(&finding, false, None));
                     continue;
                 };
-                let refusal = refusal(&fix, &file, options).or_else(|| {
-                    picked.iter().any(|(_, other)| other.overlaps(&fix)).then(|| OVERLAP.to_string())
-                });
-                finding.fix = Some(fix.clone());
-                match refusal {
-                    // An overlapping fix is only postponed: the next pass sees it again.
-                    Some(reason) if reason == OVERLAP => {}
+                match refusal(&fix, &file, source.text(), options) {
                     Some(reason) => {
                         let mut declined = report(&finding, false, Some(reason));
-                        if fix.applicability == Applicability::Suggestion {
+                        let well_formed = fix.malformed_for(source.text()).is_none();
+                        if fix.applicability == Applicability::Suggestion && well_formed {
                             declined.suggestion = Some(source.apply(&fix.edits));
                         }
                         unfixed.push(declined);
                     }
-                    None => picked.push((finding, fix)),
+                    None => candidates.push((finding, fix)),
                 }
             }
         }
+        // A fix that overlaps one taken before it is only postponed: the next pass sees it again.
+        let taken = compatible_fixes(candidates.iter().map(|(_, fix)| fix));
+        let picked: Vec<(Finding, Fix)> = candidates
+            .into_iter()
+            .enumerate()
+            .filter(|(index, _)| taken.contains(index))
+            .map(|(_, candidate)| candidate)
+            .collect();
         if picked.is_empty() {
             return Ok(Pass {
                 picked,
@@ -262,7 +265,18 @@ impl Pass {
     }
 }
 
-const OVERLAP: &str = "overlaps another fix";
+/// The fixes that can be applied together, as indices in `fixes`: each in turn, unless it
+/// overlaps one taken before it. Taken fixes never overlap, so applying them all at once is
+/// well defined whatever their order.
+pub fn compatible_fixes<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Vec<usize> {
+    let mut taken: Vec<(usize, &Fix)> = Vec::new();
+    for (index, fix) in fixes.into_iter().enumerate() {
+        if !taken.iter().any(|(_, other)| other.overlaps(fix)) {
+            taken.push((index, fix));
+        }
+    }
+    taken.into_iter().map(|(index, _)| index).collect()
+}
 
 /// Notes on the `# dockfix:` comments of the final text: unknown ids, and comments that
 /// suppressed nothing although a transform they name ran.
@@ -298,7 +312,10 @@ fn suppression_notes(
 }
 
 /// Why a fix may not be applied in this run, if it may not.
-fn refusal(fix: &Fix, file: &Dockerfile, options: &Options) -> Option<String> {
+fn refusal(fix: &Fix, file: &Dockerfile, text: &str, options: &Options) -> Option<String> {
+    if let Some(reason) = fix.malformed_for(text) {
+        return Some(reason);
+    }
     match fix.applicability {
         Applicability::Suggestion => return Some("suggestion only: review and apply by hand".into()),
         Applicability::Unsafe if options.safe_only => {
@@ -470,6 +487,44 @@ mod tests {
         })
         .unwrap();
         assert_eq!(outcome.output, "FROM a\nCOPY --link a b\n");
+    }
+
+    #[test]
+    fn malformed_fixes_are_refused_not_applied() {
+        // Found by the edit-engine property test: a fix with an edit off a character boundary
+        // made the engine panic slicing the text; one whose edits overlap each other garbled it.
+        let cases: [fn(&Context) -> Vec<Edit>; 3] = [
+            |c| vec![Edit::new(c.text.len() - 2..c.text.len() - 1, "x")],
+            |c| vec![Edit::new(5..c.text.len() + 4, "x")],
+            |_| vec![Edit::new(std::ops::Range { start: 3, end: 2 }, "x")],
+        ];
+        for make in cases {
+            let outcome = run_rule("FROM é\n", make).unwrap();
+            assert_eq!(outcome.output, "FROM é\n");
+            assert!(outcome.reports[0].declined.as_deref().unwrap().contains("a transform bug"));
+        }
+        struct TwoEdits;
+        impl Rule for TwoEdits {
+            fn id(&self) -> &'static str {
+                "two-edits"
+            }
+            fn summary(&self) -> &'static str {
+                ""
+            }
+            fn documentation(&self) -> String {
+                String::new()
+            }
+            fn reference(&self) -> &'static str {
+                ""
+            }
+            fn check(&self, _: &Context) -> Vec<Finding> {
+                let fix = Fix::new(Applicability::Safe, vec![Edit::new(0..4, "ab"), Edit::new(2..6, "cd")]);
+                vec![Finding::new("two-edits", 1, "t").with_fix(fix)]
+            }
+        }
+        let outcome = run("FROM a\n", &[&TwoEdits], &NoBuildContext, &Options::default()).unwrap();
+        assert_eq!(outcome.output, "FROM a\n");
+        assert!(outcome.reports[0].declined.as_deref().unwrap().contains("overlap"));
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Source {
     escape: char,
     /// Most line endings of the original are CRLF: inserted text gets CRLF too.
     prefers_crlf: bool,
+    /// The original ends with a `\r` and no `\n`: Docker drops it (Go's `ScanLines`), so it is
+    /// not part of the canonical text and stays last in the output.
+    trailing_cr: bool,
 }
 
 impl Source {
@@ -43,9 +46,11 @@ impl Source {
             normalized.push('\n');
             rest = &rest[pos + 2..];
         }
-        normalized.push_str(rest);
+        let trailing_cr = rest.ends_with('\r');
+        normalized.push_str(rest.strip_suffix('\r').unwrap_or(rest));
         lf_count += normalized.bytes().filter(|b| *b == b'\n').count();
-        let added_final_newline = !normalized.is_empty() && !normalized.ends_with('\n');
+        // The dropped `\r` ended a line, maybe an empty one: its newline is added back.
+        let added_final_newline = trailing_cr || (!normalized.is_empty() && !normalized.ends_with('\n'));
         if added_final_newline {
             normalized.push('\n');
         }
@@ -61,6 +66,7 @@ impl Source {
             crlf_at,
             added_final_newline,
             escape,
+            trailing_cr,
         }
     }
 
@@ -82,7 +88,7 @@ impl Source {
     /// before the `\r`, so replacing a line ending replaces all of it.
     fn to_original(&self, offset: usize) -> usize {
         let crs_before = self.crlf_at.partition_point(|&lf| lf < offset);
-        (self.bom_len + offset + crs_before).min(self.original.len())
+        (self.bom_len + offset + crs_before).min(self.original.len() - usize::from(self.trailing_cr))
     }
 
     /// Applies edits made against [`Source::text`] to the original bytes. Edits must not
@@ -257,6 +263,23 @@ mod tests {
         let source = Source::new("FROM a\nADD b c");
         let end = source.text().len();
         assert_eq!(source.apply(&[edit(7..end, "COPY b c\n")]), "FROM a\nCOPY b c");
+    }
+
+    #[test]
+    fn a_carriage_return_ending_the_file_is_a_line_end_that_stays_last() {
+        // Regression (fuzz target round_trip): a file ending in a lone `\r` got a canonical
+        // text ending in `\r\n`, so its last line held a `\r` Docker drops.
+        let source = Source::new("FROM a\nCMD b\r");
+        assert_eq!(source.text(), "FROM a\nCMD b\n");
+        assert_eq!(source.apply(&[]), "FROM a\nCMD b\r");
+        let end = source.text().len();
+        assert_eq!(source.apply(&[edit(end..end, "USER x\n")]), "FROM a\nCMD b\nUSER x\r");
+        assert_eq!(source.apply(&[edit(7..12, "CMD c")]), "FROM a\nCMD c\r");
+        // Only one `\r` is dropped, as Docker drops one; it may end an empty line.
+        assert_eq!(Source::new("a\r\r").text(), "a\r\n");
+        assert_eq!(Source::new("a\n\r").text(), "a\n\n");
+        assert_eq!(Source::new("\r").text(), "\n");
+        assert_eq!(Source::new("\r").apply(&[]), "\r");
     }
 
     #[test]

@@ -338,17 +338,22 @@ fn privilege_dropper(instruction: &Instruction) -> Option<&'static str> {
     }
     let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')));
     for word in words {
-        let found = PRIVILEGE_DROPPERS.iter().find(|tool| {
-            word == **tool
-                || word.ends_with(&format!("/{tool}"))
-                || word.contains(&format!("/{tool}/"))
-                || word.contains(&format!("/{tool}-"))
-        });
-        if found.is_some() {
-            return found.copied();
+        if let Some(tool) = PRIVILEGE_DROPPERS.iter().find(|tool| names_tool(word, tool)) {
+            return Some(tool);
         }
     }
     None
+}
+
+/// `word` is `tool`, or a path ending in `/tool`, or holds `/tool/` or `/tool-`. Checked
+/// without building strings: this runs for every word of every command.
+fn names_tool(word: &str, tool: &str) -> bool {
+    word == tool
+        || word.match_indices('/').any(|(slash, _)| {
+            word[slash + 1..]
+                .strip_prefix(tool)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '-']))
+        })
 }
 
 /// s6-overlay's `/init` as the process the container starts.
@@ -736,6 +741,16 @@ mod tests {
     use super::*;
     use crate::engine::{run, Options, Report};
     use crate::rules::NoBuildContext;
+
+    #[test]
+    fn names_tool_matches_the_word_or_a_path_to_it() {
+        for yes in ["gosu", "/usr/local/bin/gosu", "/opt/gosu/run", "/usr/bin/gosu-amd64", "x/gosu"] {
+            assert!(names_tool(yes, "gosu"), "{yes}");
+        }
+        for no in ["gosux", "/usr/bin/gosux", "mygosu", "gosu/x", "/gosu_x", ""] {
+            assert!(!names_tool(no, "gosu"), "{no}");
+        }
+    }
 
     fn outcome(input: &str) -> (String, Vec<Report>) {
         let outcome = run(input, &[&NonRootUser], &NoBuildContext, &Options::default()).unwrap();
