@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dockfix::pinning::PinSettings;
 use dockfix::registry::RegistryConfig;
 use dockfix::settings::validate_user_name;
+use dockfix::style::ColorChoice;
 use dockfix_transforms::pin::PinMode;
 
 /// Rewrites Dockerfiles into hardened ones.
@@ -83,6 +84,10 @@ pub struct FixArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Diff)]
     pub format: Format,
+
+    /// Colour the summary on stderr: `auto` on a terminal unless NO_COLOR is set.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
 
     /// Build context for checking ADD sources (default: each Dockerfile's directory).
     #[arg(long, value_name = "DIR")]
@@ -211,6 +216,23 @@ fn byte_size(text: &str) -> Result<u64, String> {
         .ok()
         .and_then(|count| count.checked_mul(1 << shift))
         .ok_or_else(|| format!("`{text}` is not a size: a number of bytes, optionally with K, M or G"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    pub fn choice(self) -> ColorChoice {
+        match self {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,7 +3,7 @@
 
 mod args;
 
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,8 +20,10 @@ use serde::Serialize;
 use dockfix::build_context::DirContext;
 use dockfix::config::Config;
 use dockfix::pinning::{self, Prefetched};
+use dockfix::progress::{Counts as ProgressCounts, Progress};
 use dockfix::report::{self, FileResult};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
+use dockfix::style::Style;
 use dockfix::{discover, files, github, markdown, pipeline, sarif};
 
 use crate::args::{Cli, Command, FixArgs, Format, SecretsArg};
@@ -279,6 +281,9 @@ struct FixOutput {
     stdout: BufWriter<std::io::Stdout>,
     stderr: BufWriter<std::io::Stderr>,
     summary: report::Summary,
+    progress: Progress,
+    /// stdout and stderr are both terminals: flush per file so their lines do not tangle.
+    same_screen: bool,
     json_files: Vec<report::JsonFile>,
     results: Vec<FileResult>,
 }
@@ -290,7 +295,9 @@ impl FixOutput {
             write: args.write,
             stdout: BufWriter::new(std::io::stdout()),
             stderr: BufWriter::new(std::io::stderr()),
-            summary: report::Summary::new(args.write),
+            summary: report::Summary::new(args.write, Style::for_stderr(args.color.choice())),
+            progress: Progress::new(Progress::terminal_can_draw() && !streams_to_terminal(args)),
+            same_screen: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
             json_files: Vec::new(),
             results: Vec::new(),
         }
@@ -308,8 +315,26 @@ impl FixOutput {
             Format::Json => self.json_files.push(report::JsonFile::of(&result)),
             Format::Markdown | Format::Sarif => {}
         }
-        // A closed stderr must not stop the fixes; the exit code still tells.
-        let _ = self.stderr.write_all(self.summary.file(&result).as_bytes());
+        let lines = self.summary.file(&result);
+        if !lines.is_empty() {
+            self.progress.clear(&mut self.stderr);
+            // On one screen, each file's diff comes with its summary lines, not 8 KiB apart.
+            if self.same_screen {
+                self.stdout.flush().context("cannot write to stdout")?;
+            }
+            // A closed stderr must not stop the fixes; the exit code still tells.
+            let _ = self.stderr.write_all(lines.as_bytes());
+            if self.same_screen {
+                let _ = self.stderr.flush();
+            }
+        }
+        let counts = ProgressCounts {
+            files: self.summary.files(),
+            changed: self.summary.changed(),
+            errors: self.summary.errors(),
+            written: self.write,
+        };
+        self.progress.update(&mut self.stderr, counts);
         if matches!(self.format, Format::Markdown | Format::Sarif) {
             self.results.push(result);
         }
@@ -321,6 +346,8 @@ impl FixOutput {
     }
 
     fn finish(mut self, check: bool) -> Result<u8> {
+        self.progress.clear(&mut self.stderr);
+        let _ = self.stderr.flush();
         match self.format {
             Format::Json => {
                 let json = report::json_document(&self.json_files);
@@ -347,6 +374,17 @@ impl FixOutput {
             0
         })
     }
+}
+
+/// Whether file after file goes to stdout on a terminal, where a progress line on the same
+/// screen would tangle with it.
+fn streams_to_terminal(args: &FixArgs) -> bool {
+    let streams = match args.format {
+        Format::Diff => !args.write,
+        Format::Github => true,
+        Format::Json | Format::Markdown | Format::Sarif => false,
+    };
+    streams && std::io::stdout().is_terminal()
 }
 
 /// Fixes one file and, with `--write`, writes it back unless it changed since it was read.

@@ -539,7 +539,7 @@ fn is_fingerprint(value: &str) -> bool {
     if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return false;
     }
-    hex.len() == 16 || hex.len() % 40 == 0
+    hex.len() == 16 || hex.len().is_multiple_of(40)
 }
 
 /// The shape of a vendor token: one of `prefixes`, then `min..=max` characters `allowed`.
