@@ -499,7 +499,8 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
             }
         }
     }
-    eprint!("{}", report::summary(&results, false));
+    let mut summary = report::Summary::new(false, Style::for_stderr(args.color.choice()));
+    eprint!("{}{}", summary.file(&results[0]), summary.totals());
     eprint!("{}", pinned.failure_report());
     Ok(exit_code(&results, args.check).max(pin_exit_code(args, &pinned)))
 }
