@@ -133,13 +133,19 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
 #[derive(Default)]
 pub struct ConfigFinder {
     nearest: HashMap<PathBuf, Option<PathBuf>>,
+    /// The current directory, asked for once.
+    cwd: std::sync::OnceLock<Option<PathBuf>>,
 }
 
 impl ConfigFinder {
     /// The nearest `dockfix.toml` at or above `dir` (made absolute first).
+    /// Below the current directory it is named relative to it, as the Dockerfiles are.
     pub fn nearest(&mut self, dir: &Path) -> Option<PathBuf> {
         let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        self.lookup(&dir)
+        let found = self.lookup(&dir)?;
+        let cwd = self.cwd.get_or_init(|| std::env::current_dir().ok());
+        let relative = cwd.as_deref().and_then(|cwd| found.strip_prefix(cwd).ok());
+        Some(relative.map_or(found.clone(), Path::to_path_buf))
     }
 
     fn lookup(&mut self, dir: &Path) -> Option<PathBuf> {

@@ -174,7 +174,7 @@ fn fix(args: &FixArgs) -> Result<u8> {
     let mut pinned_settings = PinnedSettings::new(&pinned);
     let jobs = discover::Dockerfiles::new(paths).map(|found| {
         let file = match found {
-            Ok(file) => file,
+            Ok(file) => without_leading_dot(file),
             Err((path, error)) => return Job::Failed(error_result(&path, format!("{error:#}"))),
         };
         // A broken dockfix.toml is that file's error: a typo must not silently turn a
@@ -200,6 +200,14 @@ fn fix(args: &FixArgs) -> Result<u8> {
     let code = output.finish(args.check)?;
     eprint!("{}", pinned.failure_report());
     Ok(code.max(pin_exit_code(args, &pinned)))
+}
+
+/// `svc/Dockerfile` rather than `./svc/Dockerfile` (the walk of `.`), as a linter names it.
+fn without_leading_dot(path: PathBuf) -> PathBuf {
+    match path.strip_prefix(".") {
+        Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
+        _ => path,
+    }
 }
 
 /// A file to fix with its settings, or the result of one that cannot be fixed.
