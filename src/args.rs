@@ -92,9 +92,14 @@ pub struct FixArgs {
     #[arg(long, value_name = "NAME", value_parser = user_name)]
     pub user_name: Option<String>,
 
-    /// UID and GID of that user (not 0) [default: 10001].
+    /// UID of that user, and GID of its group unless --group-id says otherwise (not 0)
+    /// [default: 10001].
     #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u32).range(1..=4_294_967_294))]
     pub user_id: Option<u32>,
+
+    /// GID of that user's group (not 0) [default: the UID].
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u32).range(1..=4_294_967_294))]
+    pub group_id: Option<u32>,
 
     /// Where env-secrets moves secrets that a RUN needs at build time [default: mount].
     #[arg(long, value_enum, value_name = "MODE")]

@@ -8,6 +8,7 @@
 //! [non-root-user]
 //! user-name = "app"
 //! user-id = 10001
+//! group-id = 10001                             # default: the UID
 //!
 //! [env-secrets]
 //! mode = "mount"                               # mount | file | arg
@@ -52,9 +53,12 @@ pub struct Config {
 pub struct NonRootUserConfig {
     /// The user to create when the image has none to switch to (default `app`).
     pub user_name: Option<String>,
-    /// UID and GID of that user (default 10001; not 0).
+    /// UID of that user, and GID of its group unless `group-id` is set (default 10001; not 0).
     #[schemars(range(min = 1, max = 4_294_967_294u32))]
     pub user_id: Option<u32>,
+    /// GID of that user's group (default: the UID; not 0).
+    #[schemars(range(min = 1, max = 4_294_967_294u32))]
+    pub group_id: Option<u32>,
 }
 
 /// Settings of the `env-secrets` transform.

@@ -127,6 +127,7 @@ fn command_line(args: &FixArgs) -> CommandLine {
         safe_only: args.safe_only,
         user_name: args.user_name.clone(),
         user_id: args.user_id,
+        group_id: args.group_id,
         secrets_mode: args.secrets.map(|mode| match mode {
             SecretsArg::Mount => SecretMode::Mount,
             SecretsArg::File => SecretMode::File,

@@ -20,6 +20,7 @@ pub struct CommandLine {
     pub safe_only: bool,
     pub user_name: Option<String>,
     pub user_id: Option<u32>,
+    pub group_id: Option<u32>,
     pub secrets_mode: Option<SecretMode>,
 }
 
@@ -118,13 +119,19 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
         }
         (None, None) => defaults.name,
     };
-    let id = cli.user_id.or(user.user_id).unwrap_or(defaults.id);
-    if id == 0 || id == u32::MAX {
-        return Err(SettingsError::Invalid {
-            origin: origin.to_string(),
-            message: format!("user-id {id} is not a non-root UID (1 to 4294967294)"),
-        });
+    let chosen_id = cli.user_id.or(user.user_id);
+    let id = chosen_id.unwrap_or(defaults.id);
+    let chosen_group_id = cli.group_id.or(user.group_id);
+    let group_id = chosen_group_id.unwrap_or(id);
+    for (key, value, what) in [("user-id", id, "UID"), ("group-id", group_id, "GID")] {
+        if value == 0 || value == u32::MAX {
+            return Err(SettingsError::Invalid {
+                origin: origin.to_string(),
+                message: format!("{key} {value} is not a non-root {what} (1 to 4294967294)"),
+            });
+        }
     }
+    let ids_chosen = chosen_id.is_some() || chosen_group_id.is_some();
 
     let secrets = config.env_secrets.clone().unwrap_or_default();
     let mode = cli.secrets_mode.unwrap_or(match secrets.mode {
@@ -146,7 +153,7 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
 
     let options = Options {
         safe_only: cli.safe_only || config.safe_only.unwrap_or(false),
-        new_user: NewUser { name, id },
+        new_user: NewUser { name, id, group_id, ids_chosen },
         secrets,
         // The registry answers are filled in by the run once it has looked images up.
         pin: Default::default(),
@@ -200,7 +207,16 @@ mod tests {
         let cli = CommandLine { user_id: Some(3000), ..CommandLine::default() };
         let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
         assert_eq!(settings.rules.iter().map(|rule| rule.id()).collect::<Vec<_>>(), ["add-to-copy"]);
-        assert_eq!(settings.options.new_user, NewUser { name: "svc".into(), id: 3000 });
+        assert_eq!(
+            settings.options.new_user,
+            NewUser { name: "svc".into(), id: 3000, group_id: 3000, ids_chosen: true }
+        );
+        let with_group = config("[non-root-user]\nuser-id = 2000\ngroup-id = 500\n");
+        let settings = combine(&with_group, &CommandLine::default(), "dockfix.toml").expect("valid");
+        assert_eq!((settings.options.new_user.id, settings.options.new_user.group_id), (2000, 500));
+        let cli = CommandLine { group_id: Some(700), ..CommandLine::default() };
+        let settings = combine(&with_group, &cli, "dockfix.toml").expect("valid");
+        assert_eq!((settings.options.new_user.id, settings.options.new_user.group_id), (2000, 700));
 
         let cli = CommandLine { select: vec!["env-secrets".into()], ..CommandLine::default() };
         let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
@@ -221,6 +237,11 @@ mod tests {
         .err()
         .expect("bad name");
         assert!(error.to_string().contains("user name `Root`"), "{error}");
+        let error =
+            combine(&config("[non-root-user]\ngroup-id = 0\n"), &CommandLine::default(), "dockfix.toml")
+                .err()
+                .expect("root group");
+        assert!(error.to_string().contains("group-id 0 is not a non-root GID"), "{error}");
         let error = combine(
             &config("[env-secrets]\nextra-names = [\"(\"]\n"),
             &CommandLine::default(),

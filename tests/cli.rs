@@ -1234,6 +1234,41 @@ fn user_name_and_id_choose_the_created_user_and_are_validated() {
     }
 }
 
+#[test]
+fn group_id_from_config_and_flag_and_the_flag_wins() {
+    let dir = tempdir();
+    write(dir.path(), "dockfix.toml", "[non-root-user]\nuser-id = 10001\ngroup-id = 2000\n");
+    let input = b"FROM alpine:3.20\nCOPY a /a\nCMD x\n";
+    let out = dockfix_stdin(dir.path(), &["fix", "--select", "non-root-user", "-"], input);
+    assert_exit(&out, 0);
+    assert_stdout_eq(
+        &out,
+        "FROM alpine:3.20\nRUN addgroup -S -g 2000 app && adduser -S -D -u 10001 -G app app\nCOPY --chown=app:app a /a\nUSER app\nCMD x\n",
+    );
+    assert_stderr_contains(&out, "create system user `app` (UID 10001, GID 2000)");
+
+    let args = ["fix", "--select", "non-root-user", "--group-id", "3000", "-"];
+    let out = dockfix_stdin(dir.path(), &args, input);
+    assert_stdout_contains(&out, "addgroup -S -g 3000 app && adduser -S -D -u 10001 -G app app");
+    let out = dockfix_stdin(dir.path(), &args, b"FROM scratch\nCOPY a /a\n");
+    assert_stdout_eq(&out, "FROM scratch\nCOPY --chown=10001:3000 a /a\nUSER 10001:3000\n");
+
+    // Without a group-id, the GID follows the UID, from wherever the UID comes.
+    let args = ["fix", "--no-config", "--select", "non-root-user", "--user-id", "4000", "-"];
+    let out = dockfix_stdin(dir.path(), &args, input);
+    assert_stdout_contains(&out, "addgroup -S -g 4000 app && adduser -S -D -u 4000 -G app app");
+    assert_stderr_contains(&out, "(UID/GID 4000)");
+
+    let out = dockfix_stdin(dir.path(), &["fix", "--group-id", "0", "-"], input);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, "--group-id");
+    write(dir.path(), "dockfix.toml", "[non-root-user]\ngroup-id = 0\n");
+    let out = dockfix_stdin(dir.path(), &["fix", "--select", "non-root-user", "-"], input);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, "group-id 0 is not a non-root GID");
+    assert_stdout_eq(&out, "");
+}
+
 // ---------------------------------------------------------------------------------------------
 // dockfix.toml, secrets modes, the pull-request body
 // ---------------------------------------------------------------------------------------------
