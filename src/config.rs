@@ -26,8 +26,9 @@
 //! Unknown keys are errors that name the file and line: a typo must not silently turn a
 //! setting off. Command-line flags win over the file: a flag's value replaces the file's,
 //! except `--insecure-registry`, whose hosts are added to the file's `insecure-registries`
-//! (a host speaks plain HTTP whoever says so). `--offline` has no key: it is about the run,
-//! not the project.
+//! (a host speaks plain HTTP whoever says so), and the switches (`--safe-only`, `--update`),
+//! which can only turn a setting on. `--offline` has no key: it is about the run, not the
+//! project.
 //!
 //! Each file gets the pin settings of its own config. Registry lookups are made before any
 //! file is fixed, each reference once per distinct way of reaching registries (mirrors,
