@@ -2,14 +2,9 @@
 
 use std::path::PathBuf;
 
-use std::time::Duration;
-
 use clap::{Parser, Subcommand, ValueEnum};
-use dockfix::pinning::PinSettings;
-use dockfix::registry::RegistryConfig;
 use dockfix::settings::validate_user_name;
 use dockfix::style::ColorChoice;
-use dockfix_transforms::pin::PinMode;
 
 /// Rewrites Dockerfiles into hardened ones.
 ///
@@ -97,9 +92,14 @@ pub struct FixArgs {
     #[arg(long, value_name = "NAME", value_parser = user_name)]
     pub user_name: Option<String>,
 
-    /// UID and GID of that user (not 0) [default: 10001].
+    /// UID of that user, and GID of its group unless --group-id says otherwise (not 0)
+    /// [default: 10001].
     #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u32).range(1..=4_294_967_294))]
     pub user_id: Option<u32>,
+
+    /// GID of that user's group (not 0) [default: the UID].
+    #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u32).range(1..=4_294_967_294))]
+    pub group_id: Option<u32>,
 
     /// Where env-secrets moves secrets that a RUN needs at build time [default: mount].
     #[arg(long, value_enum, value_name = "MODE")]
@@ -120,12 +120,13 @@ pub struct FixArgs {
     pub warn_unused_suppressions: bool,
 
     /// How pin-images pins: `tag` floating tags to version tags (default), `digest` also adds
-    /// the multi-platform digest, `none` leaves images alone. Naming it makes a failed
-    /// lookup an error (exit 2).
+    /// the multi-platform digest, `none` leaves images alone. Naming it (here or as
+    /// `[pin-images] mode` in dockfix.toml) makes a failed lookup an error (exit 2).
     #[arg(long, value_enum, value_name = "MODE")]
     pub pin: Option<PinArg>,
 
-    /// Ask no registry: pin-images reports each unpinned image and edits nothing.
+    /// Ask no registry: pin-images reports each unpinned image and edits nothing (for the
+    /// whole run, whatever dockfix.toml says).
     #[arg(long)]
     pub offline: bool,
 
@@ -133,46 +134,24 @@ pub struct FixArgs {
     #[arg(long)]
     pub update: bool,
 
-    /// Speak plain HTTP, not HTTPS, to this registry (HOST[:PORT]); repeatable.
+    /// Speak plain HTTP, not HTTPS, to this registry (HOST[:PORT]); repeatable; added to
+    /// dockfix.toml's `insecure-registries`.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registries: Vec<String>,
 
     /// A Docker Hub mirror (HOST[:PORT], or an http(s):// URL), asked before Docker Hub;
-    /// repeatable.
+    /// repeatable; replaces dockfix.toml's `registry-mirrors`.
     #[arg(long = "registry-mirror", value_name = "HOST")]
     pub registry_mirrors: Vec<String>,
 
-    /// Seconds a registry request may take (connect, and each read).
-    #[arg(long, value_name = "SECONDS", default_value_t = 20,
-          value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub registry_timeout: u64,
+    /// Seconds a registry request may take (connect, and each read) [default: 20].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub registry_timeout: Option<u64>,
 
     /// Decline files larger than this, without reading them (bytes; K, M and G suffixes
     /// count 1024s).
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = byte_size)]
     pub max_file_size: u64,
-}
-
-impl FixArgs {
-    /// What pin-images is asked to do.
-    pub fn pin_settings(&self) -> PinSettings {
-        let mode = match self.pin.unwrap_or(PinArg::Tag) {
-            PinArg::Tag => PinMode::Tag,
-            PinArg::Digest => PinMode::Digest,
-            PinArg::None => PinMode::None,
-        };
-        PinSettings {
-            mode,
-            update: self.update,
-            offline: self.offline,
-            registry: RegistryConfig {
-                timeout: Duration::from_secs(self.registry_timeout),
-                insecure: self.insecure_registries.clone(),
-                mirrors: self.registry_mirrors.clone(),
-                docker_config: None,
-            },
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

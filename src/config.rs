@@ -8,15 +8,35 @@
 //! [non-root-user]
 //! user-name = "app"
 //! user-id = 10001
+//! group-id = 10001                             # default: the UID
 //!
 //! [env-secrets]
 //! mode = "mount"                               # mount | file | arg
 //! extra-names = ["SENTRY_DSN", "MY_.*_CRED"]   # regexes over whole names, any case
 //! allow-names = ["BUILD_KEY_ALGO"]             # never secrets
+//!
+//! [pin-images]
+//! mode = "digest"                              # tag | digest | none
+//! update = false                               # refresh digests already written
+//! registry-mirrors = ["mirror.example:5000"]   # Docker Hub mirrors, asked first
+//! insecure-registries = ["registry.lan:5000"]  # plain HTTP
+//! timeout-seconds = 20                         # per registry request
 //! ```
 //!
 //! Unknown keys are errors that name the file and line: a typo must not silently turn a
-//! setting off. Command-line flags win over the file.
+//! setting off. Command-line flags win over the file: a flag's value replaces the file's,
+//! except `--insecure-registry`, whose hosts are added to the file's `insecure-registries`
+//! (a host speaks plain HTTP whoever says so), and the switches (`--safe-only`, `--update`),
+//! which can only turn a setting on. `--offline` has no key: it is about the run, not the
+//! project.
+//!
+//! Each file gets the pin settings of its own config. Registry lookups are made before any
+//! file is fixed, each reference once per distinct way of reaching registries (mirrors,
+//! insecure hosts, timeout): files whose configs agree on those share the lookups, files
+//! whose configs differ are looked up with their own. `mode = "none"` means no lookups for
+//! the files it governs. A failed lookup is an error (exit 2) when a file that needed it asked
+//! for pinning by name: a `mode` in its config or `--pin`, or `pin-images` in its `select` or
+//! `--select`; otherwise it is a finding.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -44,6 +64,8 @@ pub struct Config {
     pub non_root_user: Option<NonRootUserConfig>,
     #[serde(rename = "env-secrets")]
     pub env_secrets: Option<EnvSecretsConfig>,
+    #[serde(rename = "pin-images")]
+    pub pin_images: Option<PinImagesConfig>,
 }
 
 /// Settings of the `non-root-user` transform.
@@ -52,9 +74,12 @@ pub struct Config {
 pub struct NonRootUserConfig {
     /// The user to create when the image has none to switch to (default `app`).
     pub user_name: Option<String>,
-    /// UID and GID of that user (default 10001; not 0).
+    /// UID of that user, and GID of its group unless `group-id` is set (default 10001; not 0).
     #[schemars(range(min = 1, max = 4_294_967_294u32))]
     pub user_id: Option<u32>,
+    /// GID of that user's group (default: the UID; not 0).
+    #[schemars(range(min = 1, max = 4_294_967_294u32))]
+    pub group_id: Option<u32>,
 }
 
 /// Settings of the `env-secrets` transform.
@@ -80,6 +105,36 @@ pub enum SecretModeConfig {
     Mount,
     File,
     Arg,
+}
+
+/// Settings of the `pin-images` transform and of the registry lookups it needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PinImagesConfig {
+    /// How to pin (default `tag`). Naming a mode here, like `--pin`, makes a failed registry
+    /// lookup for the files this config governs an error (exit 2).
+    pub mode: Option<PinModeConfig>,
+    /// Refresh digests already written to what their tag points to now (default false).
+    pub update: Option<bool>,
+    /// Docker Hub mirrors (`HOST[:PORT]`, or an `http(s)://` URL), asked in order before
+    /// Docker Hub. `--registry-mirror` replaces this list.
+    pub registry_mirrors: Option<Vec<String>>,
+    /// Registries (`HOST[:PORT]`) spoken to over plain HTTP, not HTTPS. Hosts named by
+    /// `--insecure-registry` are added to these.
+    pub insecure_registries: Option<Vec<String>>,
+    /// Seconds a registry request may take (connect, and each read; default 20).
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: Option<u64>,
+}
+
+/// `tag`: floating tags become version tags; `digest`: also `@sha256:` of the multi-platform
+/// index; `none`: images are left alone and no registry is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PinModeConfig {
+    Tag,
+    Digest,
+    None,
 }
 
 #[derive(Debug, Error)]
@@ -176,12 +231,39 @@ user-id = 2000
 mode = "arg"
 extra-names = ["SENTRY_DSN"]
 allow-names = ["BUILD_KEY_ALGO"]
+[pin-images]
+mode = "digest"
+update = true
+registry-mirrors = ["mirror.example:5000"]
+insecure-registries = ["registry.lan:5000"]
+timeout-seconds = 5
 "#;
         let config = Config::parse(text, Path::new("dockfix.toml")).expect("valid");
         assert_eq!(config.select.as_deref(), Some(&["non-root-user".to_string(), "DL3020".to_string()][..]));
         assert_eq!(config.safe_only, Some(true));
         assert_eq!(config.non_root_user.and_then(|user| user.user_id), Some(2000));
         assert_eq!(config.env_secrets.and_then(|secrets| secrets.mode), Some(SecretModeConfig::Arg));
+        let pin = config.pin_images.expect("[pin-images]");
+        assert_eq!(pin.mode, Some(PinModeConfig::Digest));
+        assert_eq!(pin.update, Some(true));
+        assert_eq!(pin.registry_mirrors, Some(vec!["mirror.example:5000".to_string()]));
+        assert_eq!(pin.insecure_registries, Some(vec!["registry.lan:5000".to_string()]));
+        assert_eq!(pin.timeout_seconds, Some(5));
+    }
+
+    #[test]
+    fn pin_images_keys_are_checked_too() {
+        let text = "[pin-images]\nmode = \"tag\"\nregistry-mirror = [\"m\"]\n";
+        let error = Config::parse(text, Path::new("ci/dockfix.toml")).expect_err("typo");
+        let message = error.to_string();
+        assert!(message.starts_with("ci/dockfix.toml:3:1: unknown field `registry-mirror`"), "{message}");
+        assert!(message.contains("registry-mirrors"), "names the expected keys: {message}");
+        let error =
+            Config::parse("[pin-images]\nmode = \"sha\"\n", Path::new("dockfix.toml")).expect_err("mode");
+        assert!(error.to_string().starts_with("dockfix.toml:2:8: unknown variant `sha`"), "{error}");
+        let error =
+            Config::parse("[pin-images]\nupdate = \"yes\"\n", Path::new("dockfix.toml")).expect_err("type");
+        assert!(error.to_string().starts_with("dockfix.toml:2:10: "), "{error}");
     }
 
     #[test]

@@ -26,7 +26,7 @@ use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as 
 use dockfix::style::Style;
 use dockfix::{discover, files, github, markdown, pipeline, sarif};
 
-use crate::args::{Cli, Command, FixArgs, Format, SecretsArg};
+use crate::args::{Cli, Command, FixArgs, Format, PinArg, SecretsArg};
 
 /// mimalloc for Rust's allocations; tree-sitter's are handed to it in `main`.
 #[global_allocator]
@@ -129,11 +129,22 @@ fn command_line(args: &FixArgs) -> CommandLine {
         safe_only: args.safe_only,
         user_name: args.user_name.clone(),
         user_id: args.user_id,
+        group_id: args.group_id,
         secrets_mode: args.secrets.map(|mode| match mode {
             SecretsArg::Mount => SecretMode::Mount,
             SecretsArg::File => SecretMode::File,
             SecretsArg::Arg => SecretMode::Arg,
         }),
+        pin: args.pin.map(|mode| match mode {
+            PinArg::Tag => PinMode::Tag,
+            PinArg::Digest => PinMode::Digest,
+            PinArg::None => PinMode::None,
+        }),
+        update: args.update,
+        offline: args.offline,
+        insecure_registries: args.insecure_registries.clone(),
+        registry_mirrors: args.registry_mirrors.clone(),
+        registry_timeout: args.registry_timeout,
     }
 }
 
@@ -199,7 +210,7 @@ fn fix(args: &FixArgs) -> Result<u8> {
     )?;
     let code = output.finish(args.check)?;
     eprint!("{}", pinned.failure_report());
-    Ok(code.max(pin_exit_code(args, &pinned)))
+    Ok(code.max(pin_exit_code(&pinned)))
 }
 
 /// `svc/Dockerfile` rather than `./svc/Dockerfile` (the walk of `.`), as a linter names it.
@@ -216,27 +227,32 @@ enum Job {
     Failed(FileResult),
 }
 
-/// Looks up, before any file is fixed, the images pin-images needs (each once, concurrently).
-/// Only then are files read twice: when some file selects pin-images and lookups are allowed.
+/// Looks up, before any file is fixed, the images pin-images needs (each once per registry
+/// configuration, concurrently). Only then are files read twice: when some file selects
+/// pin-images with a mode other than `none` and the run is not offline.
 fn prefetch_pins(args: &FixArgs, paths: &[PathBuf], settings: &mut SettingsResolver) -> Prefetched {
-    let pin_settings = args.pin_settings();
-    if pin_settings.offline || pin_settings.mode == PinMode::None {
-        return pinning::prefetch(&pin_settings, std::iter::empty::<String>());
+    if args.offline || args.pin == Some(PinArg::None) {
+        return Prefetched::unused();
     }
-    let texts = discover::Dockerfiles::new(paths.to_vec())
-        .filter_map(std::result::Result::ok)
-        // Files that cannot be read or configured are reported when they are fixed.
-        .filter(|file| settings.for_dir(&config_dir(file)).is_ok_and(|found| selects_pins(&found)))
-        .filter_map(|file| files::read_text_limited(&file, args.max_file_size).ok());
-    pinning::prefetch(&pin_settings, texts)
+    let files =
+        discover::Dockerfiles::new(paths.to_vec()).filter_map(std::result::Result::ok).filter_map(|file| {
+            // Files that cannot be read or configured are reported when they are fixed.
+            let found = settings.for_dir(&config_dir(&file)).ok()?;
+            if !selects_pins(&found) || found.pin.mode == PinMode::None {
+                return None;
+            }
+            let text = files::read_text_limited(&file, args.max_file_size).ok()?;
+            Some((found.pin.clone(), text))
+        });
+    pinning::prefetch(files)
 }
 
 fn selects_pins(settings: &Settings) -> bool {
     settings.rules.iter().any(|rule| rule.id() == pin_images::ID)
 }
 
-/// Each distinct settings with the pin options of the run's lookups; settings shared by
-/// files stay shared.
+/// Each distinct settings with the pin options of its lookups; settings shared by files stay
+/// shared.
 struct PinnedSettings<'a> {
     pinned: &'a Prefetched,
     updated: Vec<(Arc<Settings>, Arc<Settings>)>,
@@ -259,17 +275,20 @@ impl<'a> PinnedSettings<'a> {
 
 fn with_pin(settings: &Settings, pinned: &Prefetched) -> Settings {
     let mut options = settings.options.clone();
-    options.pin = pinned.pin.clone();
-    Settings { rules: settings.rules.clone(), options, config: settings.config.clone() }
+    options.pin = pinned.pin_options(&settings.pin);
+    Settings {
+        rules: settings.rules.clone(),
+        options,
+        pin: settings.pin.clone(),
+        config: settings.config.clone(),
+    }
 }
 
-/// Exit 2 when lookups failed and pinning was asked for by name (`--pin`, or pin-images in
-/// `--select`); otherwise failed lookups are findings like any other.
-fn pin_exit_code(args: &FixArgs, pinned: &Prefetched) -> u8 {
-    let selected_by_name =
-        args.select.iter().any(|id| rules::by_id(id.trim()).is_some_and(|rule| rule.id() == pin_images::ID));
-    let explicit = args.pin.is_some() || selected_by_name;
-    if explicit && !pinned.failures.is_empty() {
+/// Exit 2 when a lookup failed that a file asked for by name (`--pin` or a config's `mode`,
+/// pin-images in `--select` or a config's `select`); otherwise failed lookups are findings
+/// like any other.
+fn pin_exit_code(pinned: &Prefetched) -> u8 {
+    if pinned.failed_explicitly() {
         EXIT_ERROR
     } else {
         0
@@ -478,7 +497,7 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
         bail!("{STDIN}: larger than the {}-byte limit (--max-file-size); not fixed", args.max_file_size);
     }
     let pinned = match files::text_from_bytes(&bytes) {
-        Ok(text) if selects_pins(settings) => pinning::prefetch(&args.pin_settings(), std::iter::once(text)),
+        Ok(text) if selects_pins(settings) => pinning::prefetch([(&settings.pin, text)]),
         _ => Prefetched::unused(),
     };
     let settings = &with_pin(settings, &pinned);
@@ -510,5 +529,5 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
     let mut summary = report::Summary::new(false, Style::for_stderr(args.color.choice()));
     eprint!("{}{}", summary.file(&results[0]), summary.totals());
     eprint!("{}", pinned.failure_report());
-    Ok(exit_code(&results, args.check).max(pin_exit_code(args, &pinned)))
+    Ok(exit_code(&results, args.check).max(pin_exit_code(&pinned)))
 }

@@ -32,7 +32,7 @@ const MAX_CANDIDATES: usize = 40;
 const CONCURRENT_LOOKUPS: usize = 8;
 
 /// How to reach registries.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RegistryConfig {
     /// For each request (connect, and each read); a reference's whole lookup gets a few times
     /// this.

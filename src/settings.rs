@@ -4,13 +4,17 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use dockfix_transforms::engine::{NewUser, Options};
+use dockfix_transforms::pin::PinMode;
 use dockfix_transforms::rules::env_secrets::{NamePatterns, SecretMode, SecretOptions};
 use dockfix_transforms::{rules, Rule};
 use thiserror::Error;
 
-use crate::config::{Config, ConfigError, ConfigFinder, SecretModeConfig};
+use crate::config::{Config, ConfigError, ConfigFinder, PinModeConfig, SecretModeConfig};
+use crate::pinning::PinSettings;
+use crate::registry::RegistryConfig;
 
 /// What the command line says; `None` and empty lists leave the config's say.
 #[derive(Debug, Clone, Default)]
@@ -20,7 +24,15 @@ pub struct CommandLine {
     pub safe_only: bool,
     pub user_name: Option<String>,
     pub user_id: Option<u32>,
+    pub group_id: Option<u32>,
     pub secrets_mode: Option<SecretMode>,
+    pub pin: Option<PinMode>,
+    pub update: bool,
+    /// Run-wide: no config can turn it on or off.
+    pub offline: bool,
+    pub insecure_registries: Vec<String>,
+    pub registry_mirrors: Vec<String>,
+    pub registry_timeout: Option<u64>,
 }
 
 /// Where settings come from.
@@ -38,6 +50,9 @@ pub enum ConfigSource {
 pub struct Settings {
     pub rules: Vec<&'static dyn Rule>,
     pub options: Options,
+    /// What pin-images is asked to do, and how to reach registries. `options.pin` holds its
+    /// mode and `update`; the registry answers are filled in once the run has looked up.
+    pub pin: PinSettings,
     /// The config file these came from, if any.
     pub config: Option<PathBuf>,
 }
@@ -118,13 +133,19 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
         }
         (None, None) => defaults.name,
     };
-    let id = cli.user_id.or(user.user_id).unwrap_or(defaults.id);
-    if id == 0 || id == u32::MAX {
-        return Err(SettingsError::Invalid {
-            origin: origin.to_string(),
-            message: format!("user-id {id} is not a non-root UID (1 to 4294967294)"),
-        });
+    let chosen_id = cli.user_id.or(user.user_id);
+    let id = chosen_id.unwrap_or(defaults.id);
+    let chosen_group_id = cli.group_id.or(user.group_id);
+    let group_id = chosen_group_id.unwrap_or(id);
+    for (key, value, what) in [("user-id", id, "UID"), ("group-id", group_id, "GID")] {
+        if value == 0 || value == u32::MAX {
+            return Err(SettingsError::Invalid {
+                origin: origin.to_string(),
+                message: format!("{key} {value} is not a non-root {what} (1 to 4294967294)"),
+            });
+        }
     }
+    let ids_chosen = chosen_id.is_some() || chosen_group_id.is_some();
 
     let secrets = config.env_secrets.clone().unwrap_or_default();
     let mode = cli.secrets_mode.unwrap_or(match secrets.mode {
@@ -144,14 +165,67 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
         allowed_names: patterns(secrets.allow_names, "allow-names")?,
     };
 
+    let pin = pin_settings(config, cli, select.contains(&rules::pin_images::ID), origin)?;
     let options = Options {
         safe_only: cli.safe_only || config.safe_only.unwrap_or(false),
-        new_user: NewUser { name, id },
+        new_user: NewUser { name, id, group_id, ids_chosen },
         secrets,
         // The registry answers are filled in by the run once it has looked images up.
-        pin: Default::default(),
+        pin: dockfix_transforms::pin::PinOptions { mode: pin.mode, update: pin.update, ..Default::default() },
     };
-    Ok(Settings { rules, options, config: None })
+    Ok(Settings { rules, options, pin, config: None })
+}
+
+/// `[pin-images]` with the command line on top. `selected_by_name`: pin-images is in the
+/// selection that applies (`--select`, else the config's `select`).
+fn pin_settings(
+    config: &Config,
+    cli: &CommandLine,
+    selected_by_name: bool,
+    origin: &str,
+) -> Result<PinSettings, SettingsError> {
+    let file = config.pin_images.clone().unwrap_or_default();
+    let invalid = |message: String| SettingsError::Invalid { origin: origin.to_string(), message };
+    let file_mode = file.mode.map(|mode| match mode {
+        PinModeConfig::Tag => PinMode::Tag,
+        PinModeConfig::Digest => PinMode::Digest,
+        PinModeConfig::None => PinMode::None,
+    });
+    let default_timeout = RegistryConfig::default().timeout.as_secs();
+    let timeout = cli.registry_timeout.or(file.timeout_seconds).unwrap_or(default_timeout);
+    if !(1..=600).contains(&timeout) {
+        return Err(invalid(format!("[pin-images] timeout-seconds {timeout}: 1 to 600 seconds")));
+    }
+    for (key, hosts) in
+        [("registry-mirrors", &file.registry_mirrors), ("insecure-registries", &file.insecure_registries)]
+    {
+        if let Some(bad) =
+            hosts.iter().flatten().find(|host| host.is_empty() || host.contains(char::is_whitespace))
+        {
+            return Err(invalid(format!("[pin-images] {key}: `{bad}` is not a registry host (HOST[:PORT])")));
+        }
+    }
+    let mirrors = if cli.registry_mirrors.is_empty() {
+        file.registry_mirrors.unwrap_or_default()
+    } else {
+        cli.registry_mirrors.clone()
+    };
+    let mut insecure = file.insecure_registries.unwrap_or_default();
+    insecure.extend(
+        cli.insecure_registries.iter().filter(|host| !insecure.contains(host)).cloned().collect::<Vec<_>>(),
+    );
+    Ok(PinSettings {
+        mode: cli.pin.or(file_mode).unwrap_or_default(),
+        update: cli.update || file.update.unwrap_or(false),
+        offline: cli.offline,
+        registry: RegistryConfig {
+            timeout: Duration::from_secs(timeout),
+            insecure,
+            mirrors,
+            docker_config: None,
+        },
+        explicit: cli.pin.is_some() || file_mode.is_some() || selected_by_name,
+    })
 }
 
 fn transform_ids(ids: &[String], origin: &str) -> Result<Vec<&'static str>, SettingsError> {
@@ -200,11 +274,65 @@ mod tests {
         let cli = CommandLine { user_id: Some(3000), ..CommandLine::default() };
         let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
         assert_eq!(settings.rules.iter().map(|rule| rule.id()).collect::<Vec<_>>(), ["add-to-copy"]);
-        assert_eq!(settings.options.new_user, NewUser { name: "svc".into(), id: 3000 });
+        assert_eq!(
+            settings.options.new_user,
+            NewUser { name: "svc".into(), id: 3000, group_id: 3000, ids_chosen: true }
+        );
+        let with_group = config("[non-root-user]\nuser-id = 2000\ngroup-id = 500\n");
+        let settings = combine(&with_group, &CommandLine::default(), "dockfix.toml").expect("valid");
+        assert_eq!((settings.options.new_user.id, settings.options.new_user.group_id), (2000, 500));
+        let cli = CommandLine { group_id: Some(700), ..CommandLine::default() };
+        let settings = combine(&with_group, &cli, "dockfix.toml").expect("valid");
+        assert_eq!((settings.options.new_user.id, settings.options.new_user.group_id), (2000, 700));
 
         let cli = CommandLine { select: vec!["env-secrets".into()], ..CommandLine::default() };
         let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
         assert_eq!(settings.rules.iter().map(|rule| rule.id()).collect::<Vec<_>>(), ["env-secrets"]);
+    }
+
+    #[test]
+    fn pin_settings_come_from_the_file_with_flags_on_top() {
+        let file = config(
+            "[pin-images]\nmode = \"digest\"\nupdate = true\nregistry-mirrors = [\"m1\", \"m2\"]\ninsecure-registries = [\"r:5000\"]\ntimeout-seconds = 7\n",
+        );
+        let pin = combine(&file, &CommandLine::default(), "dockfix.toml").expect("valid").pin;
+        assert_eq!((pin.mode, pin.update, pin.explicit, pin.offline), (PinMode::Digest, true, true, false));
+        assert_eq!(pin.registry.mirrors, ["m1", "m2"]);
+        assert_eq!(pin.registry.insecure, ["r:5000"]);
+        assert_eq!(pin.registry.timeout, Duration::from_secs(7));
+
+        let cli = CommandLine {
+            pin: Some(PinMode::None),
+            offline: true,
+            registry_mirrors: vec!["m3".into()],
+            insecure_registries: vec!["r:5000".into(), "q:1".into()],
+            registry_timeout: Some(3),
+            ..CommandLine::default()
+        };
+        let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
+        let pin = settings.pin;
+        assert_eq!((pin.mode, pin.update, pin.offline), (PinMode::None, true, true));
+        assert_eq!(pin.registry.mirrors, ["m3"], "the flag's mirrors replace the file's");
+        assert_eq!(pin.registry.insecure, ["r:5000", "q:1"], "insecure hosts add up, once each");
+        assert_eq!(pin.registry.timeout, Duration::from_secs(3));
+        assert_eq!(settings.options.pin.mode, PinMode::None, "the engine gets the mode too");
+    }
+
+    #[test]
+    fn pinning_is_explicit_when_a_mode_or_the_transform_is_named() {
+        let explicit =
+            |text: &str, cli: CommandLine| combine(&config(text), &cli, "x").expect("valid").pin.explicit;
+        assert!(!explicit("", CommandLine::default()));
+        assert!(!explicit("[pin-images]\nupdate = true\n", CommandLine::default()));
+        assert!(explicit("[pin-images]\nmode = \"tag\"\n", CommandLine::default()));
+        assert!(explicit("select = [\"DL3006\"]\n", CommandLine::default()), "by its alias");
+        assert!(explicit("", CommandLine { pin: Some(PinMode::Tag), ..CommandLine::default() }));
+        let select = CommandLine { select: vec!["pin-images".into()], ..CommandLine::default() };
+        assert!(explicit("", select));
+        let other = CommandLine { select: vec!["add-to-copy".into()], ..CommandLine::default() };
+        assert!(!explicit("select = [\"pin-images\"]\n", other), "--select replaces the file's select");
+        let defaults = combine(&Config::default(), &CommandLine::default(), "defaults").expect("valid").pin;
+        assert_eq!(defaults, PinSettings::default(), "the defaults are the registry client's");
     }
 
     #[test]
@@ -221,6 +349,11 @@ mod tests {
         .err()
         .expect("bad name");
         assert!(error.to_string().contains("user name `Root`"), "{error}");
+        let error =
+            combine(&config("[non-root-user]\ngroup-id = 0\n"), &CommandLine::default(), "dockfix.toml")
+                .err()
+                .expect("root group");
+        assert!(error.to_string().contains("group-id 0 is not a non-root GID"), "{error}");
         let error = combine(
             &config("[env-secrets]\nextra-names = [\"(\"]\n"),
             &CommandLine::default(),
@@ -229,5 +362,16 @@ mod tests {
         .err()
         .expect("bad regex");
         assert!(error.to_string().starts_with("dockfix.toml: [env-secrets] extra-names: `(`"), "{error}");
+        for (text, message) in [
+            ("[pin-images]\ntimeout-seconds = 0\n", "[pin-images] timeout-seconds 0: 1 to 600 seconds"),
+            ("[pin-images]\nregistry-mirrors = [\"\"]\n", "[pin-images] registry-mirrors: `` is not"),
+            (
+                "[pin-images]\ninsecure-registries = [\"a b\"]\n",
+                "[pin-images] insecure-registries: `a b` is not",
+            ),
+        ] {
+            let error = combine(&config(text), &CommandLine::default(), "p/dockfix.toml").err().expect(text);
+            assert!(error.to_string().starts_with(&format!("p/dockfix.toml: {message}")), "{error}");
+        }
     }
 }

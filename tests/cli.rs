@@ -1234,6 +1234,108 @@ fn user_name_and_id_choose_the_created_user_and_are_validated() {
     }
 }
 
+#[test]
+fn group_id_from_config_and_flag_and_the_flag_wins() {
+    let dir = tempdir();
+    write(dir.path(), "dockfix.toml", "[non-root-user]\nuser-id = 10001\ngroup-id = 2000\n");
+    let input = b"FROM alpine:3.20\nCOPY a /a\nCMD x\n";
+    let out = dockfix_stdin(dir.path(), &["fix", "--select", "non-root-user", "-"], input);
+    assert_exit(&out, 0);
+    assert_stdout_eq(
+        &out,
+        "FROM alpine:3.20\nRUN addgroup -S -g 2000 app && adduser -S -D -u 10001 -G app app\nCOPY --chown=app:app a /a\nUSER app\nCMD x\n",
+    );
+    assert_stderr_contains(&out, "create system user `app` (UID 10001, GID 2000)");
+
+    let args = ["fix", "--select", "non-root-user", "--group-id", "3000", "-"];
+    let out = dockfix_stdin(dir.path(), &args, input);
+    assert_stdout_contains(&out, "addgroup -S -g 3000 app && adduser -S -D -u 10001 -G app app");
+    let out = dockfix_stdin(dir.path(), &args, b"FROM scratch\nCOPY a /a\n");
+    assert_stdout_eq(&out, "FROM scratch\nCOPY --chown=10001:3000 a /a\nUSER 10001:3000\n");
+
+    // Without a group-id, the GID follows the UID, from wherever the UID comes.
+    let args = ["fix", "--no-config", "--select", "non-root-user", "--user-id", "4000", "-"];
+    let out = dockfix_stdin(dir.path(), &args, input);
+    assert_stdout_contains(&out, "addgroup -S -g 4000 app && adduser -S -D -u 4000 -G app app");
+    assert_stderr_contains(&out, "(UID/GID 4000)");
+
+    let out = dockfix_stdin(dir.path(), &["fix", "--group-id", "0", "-"], input);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, "--group-id");
+    write(dir.path(), "dockfix.toml", "[non-root-user]\ngroup-id = 0\n");
+    let out = dockfix_stdin(dir.path(), &["fix", "--select", "non-root-user", "-"], input);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, "group-id 0 is not a non-root GID");
+    assert_stdout_eq(&out, "");
+}
+
+/// A registry address where nothing listens: a lookup there fails fast with "cannot connect".
+fn closed_registry() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").to_string()
+}
+
+#[test]
+fn pin_mode_none_in_the_config_asks_no_registry_and_a_configured_mode_is_explicit() {
+    let dir = tempdir();
+    let registry = closed_registry();
+    let text = format!("FROM {registry}/team/app\nCOPY --from={registry}/team/tools:latest /t /t\n");
+    let dockerfile = write(dir.path(), "Dockerfile", &text);
+    let config = |mode: &str| {
+        format!(
+            "[pin-images]\nmode = \"{mode}\"\ninsecure-registries = [\"{registry}\"]\ntimeout-seconds = 5\n"
+        )
+    };
+    write(dir.path(), "dockfix.toml", config("none"));
+    let out = dockfix(dir.path(), &["fix", "--select", "pin-images", "--write", "Dockerfile"]);
+    assert_exit(&out, 0);
+    assert!(!stderr(&out).contains("pin-images"), "no lookup, no finding\n{}", show(&out));
+    assert_bytes(&dockerfile, &text);
+
+    // The same file with a mode that pins: the lookups are made, fail, and since the config
+    // named the mode, that is an error. (pin-images runs here without being named.)
+    write(dir.path(), "dockfix.toml", config("tag"));
+    let all_but_pin = "multi-stage,add-to-copy,non-root-user,strip-setuid,env-secrets";
+    let out = dockfix(dir.path(), &["fix", "--ignore", all_but_pin, "--write", "Dockerfile"]);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, &format!("cannot connect to {registry}"));
+    assert_stderr_contains(&out, "2 image lookups failed");
+    assert_bytes(&dockerfile, &text);
+    // `--pin none` wins over the file.
+    let out = dockfix(dir.path(), &["fix", "--ignore", all_but_pin, "--pin", "none", "Dockerfile"]);
+    assert_exit(&out, 0);
+    assert!(!stderr(&out).contains("cannot connect"), "{}", show(&out));
+    // Without a mode in the config (nor --pin, nor pin-images selected by name) a failed
+    // lookup is a finding, not an error.
+    write(dir.path(), "dockfix.toml", format!("[pin-images]\ninsecure-registries = [\"{registry}\"]\n"));
+    let out = dockfix(dir.path(), &["fix", "--ignore", all_but_pin, "Dockerfile"]);
+    assert_exit(&out, 0);
+    assert_stderr_contains(&out, &format!("cannot connect to {registry}"));
+}
+
+#[test]
+fn pin_mode_digest_from_the_config_offline_reports_what_needs_a_digest() {
+    let dir = tempdir();
+    let text = "FROM python:3.12-slim\nRUN pip install flask\n";
+    let dockerfile = write(dir.path(), "app/Dockerfile", text);
+    write(dir.path(), "other/Dockerfile", text);
+    write(dir.path(), "app/dockfix.toml", "select = [\"pin-images\"]\n[pin-images]\nmode = \"digest\"\n");
+    write(dir.path(), "other/dockfix.toml", "select = [\"pin-images\"]\n");
+    let out = dockfix(dir.path(), &["fix", "--offline", "."]);
+    assert_exit(&out, 0);
+    assert_stdout_eq(&out, "");
+    let err = stderr(&out);
+    assert_eq!(
+        err.matches("is not pinned: offline (--offline)").count(),
+        1,
+        "only app/ pins digests\n{}",
+        show(&out)
+    );
+    assert!(err.contains("app/Dockerfile:1"), "{}", show(&out));
+    assert!(!err.contains("other/Dockerfile:"), "a version tag needs nothing in tag mode\n{}", show(&out));
+    assert_bytes(&dockerfile, text);
+}
+
 // ---------------------------------------------------------------------------------------------
 // dockfix.toml, secrets modes, the pull-request body
 // ---------------------------------------------------------------------------------------------
@@ -1299,7 +1401,10 @@ fn a_broken_config_fails_only_the_files_it_governs() {
     let out = dockfix(dir.path(), &["fix", "--write", "--offline", "--select", "add-to-copy", "."]);
     assert_exit(&out, 2);
     // Named as a linter names them: relative, without the walk's `./`.
-    assert_stderr_contains(&out, "error: b/Dockerfile: not fixed: b/dockfix.toml:1:1: unknown field `selcet`");
+    assert_stderr_contains(
+        &out,
+        "error: b/Dockerfile: not fixed: b/dockfix.toml:1:1: unknown field `selcet`",
+    );
     assert_stderr_contains(&out, "2 files checked, 1 changed");
     assert_bytes(&governed, "FROM debian:12\nADD a.txt /a\n");
     assert_bytes(&free, "FROM debian:12\nCOPY a.txt /a\n");

@@ -7,7 +7,8 @@
 //! and `registry.json`, what the registry answers to pin-images (no network). A fixture picks
 //! the pin mode with a comment line `# fixture: --pin digest` (also `--update`, `--offline`,
 //! `--pin none`). A fixture `NAME.Dockerfile` may have a `NAME.toml` beside it: a
-//! `dockfix.toml` whose options (not its transform selection) apply to that fixture.
+//! `dockfix.toml` whose options (not its transform selection) apply to that fixture, its
+//! `[pin-images] mode` and `update` too unless the `# fixture:` line names them.
 
 mod common;
 
@@ -55,7 +56,7 @@ fn fixture_registry(dir: &Path) -> Option<TableResolver> {
 }
 
 /// The options of a fixture: its sidecar config's (or the defaults), with the pin mode its
-/// `# fixture:` line asks for.
+/// `# fixture:` line asks for, if any.
 fn fixture_options(fixture: &Path, input: &str, registry: Option<&TableResolver>) -> Options {
     let sidecar = fixture.with_extension("toml");
     let mut options = if sidecar.is_file() {
@@ -68,15 +69,17 @@ fn fixture_options(fixture: &Path, input: &str, registry: Option<&TableResolver>
         Options::default()
     };
     let flags = input.lines().find_map(|line| line.trim_end().strip_prefix("# fixture:")).unwrap_or_default();
+    let configured = (options.pin.mode, options.pin.update);
     let mut pin = PinOptions::default();
     if let Some(registry) = registry.filter(|_| !flags.contains("--offline")) {
         pin.resolver = Arc::new(registry.clone());
     }
-    pin.update = flags.contains("--update");
+    pin.update = flags.contains("--update") || configured.1;
     pin.mode = match flags {
         _ if flags.contains("--pin digest") => PinMode::Digest,
         _ if flags.contains("--pin none") => PinMode::None,
-        _ => PinMode::Tag,
+        _ if flags.contains("--pin tag") => PinMode::Tag,
+        _ => configured.0,
     };
     options.pin = pin;
     options

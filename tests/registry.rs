@@ -576,6 +576,52 @@ fn docker_hub_images_are_asked_of_the_mirror_first() {
 }
 
 #[test]
+fn registry_settings_from_dockfix_toml_apply_to_the_files_they_govern() {
+    let Some(tools) = tools() else { return };
+    let setup = start(&tools);
+    let push = setup.push();
+    let app = push.image("team/app", &["latest", "1.4"], "app", "amd64", OCI_MANIFEST);
+    let busybox =
+        push.image("library/busybox", &["latest", "1.37.0", "1.37"], "busybox", "amd64", OCI_MANIFEST);
+    let host = setup.host().to_string();
+    // served/: the plain-HTTP registry and the Docker Hub mirror come only from its config.
+    std::fs::create_dir_all(setup.work.path().join("served")).expect("dir");
+    std::fs::create_dir_all(setup.work.path().join("unserved")).expect("dir");
+    std::fs::write(
+        setup.work.path().join("served/dockfix.toml"),
+        format!(
+            "[pin-images]\nmode = \"digest\"\ninsecure-registries = [\"{host}\"]\nregistry-mirrors = [\"http://{host}\"]\ntimeout-seconds = 10\n"
+        ),
+    )
+    .expect("write config");
+    setup.dockerfile("served/Dockerfile", "FROM {R}/team/app:1.4 AS app\nFROM busybox\n");
+    // unserved/: no config, so HTTPS (the default) to the same registry, which fails.
+    setup.dockerfile("unserved/Dockerfile", "FROM {R}/team/app\n");
+
+    let out = dockfix_all(setup.work.path(), &["--select", "pin-images", "--write", "."]);
+    assert_eq!(out.status.code(), Some(2), "the unserved file's lookup failed: {}", stderr(&out));
+    assert_eq!(
+        setup.read("served/Dockerfile"),
+        format!("FROM {host}/team/app:1.4@{} AS app\nFROM busybox:1.37.0@{}\n", app.digest, busybox.digest)
+    );
+    assert_eq!(setup.read("unserved/Dockerfile"), format!("FROM {host}/team/app\n"));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("TLS with {host} failed")), "{err}");
+    assert!(err.contains("1 of 3 image lookups failed"), "{err}");
+
+    // The same files with --insecure-registry: added to the config's hosts, and the unserved
+    // file (tag mode, its default) gets its version tag.
+    setup.dockerfile("served/Dockerfile", "FROM {R}/team/app:1.4 AS app\nFROM busybox\n");
+    let out = dockfix_all(
+        setup.work.path(),
+        &["--select", "pin-images", "--insecure-registry", &host, "--write", "."],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(setup.read("unserved/Dockerfile"), format!("FROM {host}/team/app:1.4\n"));
+    assert!(setup.read("served/Dockerfile").contains(&busybox.digest), "the config's mirror still applies");
+}
+
+#[test]
 fn offline_asks_no_registry_and_reports_each_reference() {
     // A registry address where nothing listens: a lookup would fail with "cannot connect".
     let closed = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").to_string();

@@ -68,8 +68,10 @@ fn config_schema_accepts_the_documented_example_and_rejects_typos() {
     let validator = jsonschema::validator_for(&load("dockfix.toml.schema.json")).expect("valid schema");
     let example: serde_json::Value = serde_json::json!({
         "select": ["non-root-user"], "ignore": ["DL3020"], "safe-only": false,
-        "non-root-user": {"user-name": "app", "user-id": 10001},
-        "env-secrets": {"mode": "file", "extra-names": ["SENTRY_DSN"], "allow-names": ["X"]}
+        "non-root-user": {"user-name": "app", "user-id": 10001, "group-id": 2000},
+        "env-secrets": {"mode": "file", "extra-names": ["SENTRY_DSN"], "allow-names": ["X"]},
+        "pin-images": {"mode": "digest", "update": false, "registry-mirrors": ["m:5000"],
+                       "insecure-registries": ["r:5000"], "timeout-seconds": 20}
     });
     assert!(
         validator.is_valid(&example),
@@ -80,6 +82,10 @@ fn config_schema_accepts_the_documented_example_and_rejects_typos() {
         serde_json::json!({"selectt": []}),
         serde_json::json!({"env-secrets": {"mode": "bogus"}}),
         serde_json::json!({"non-root-user": {"user-id": 0}}),
+        serde_json::json!({"non-root-user": {"group-id": 0}}),
+        serde_json::json!({"pin-images": {"mode": "sha"}}),
+        serde_json::json!({"pin-images": {"registry-mirror": ["m"]}}),
+        serde_json::json!({"pin-images": {"timeout-seconds": 0}}),
     ] {
         assert!(!validator.is_valid(&bad), "schema accepts {bad}");
     }

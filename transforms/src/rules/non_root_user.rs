@@ -24,7 +24,10 @@
 //!    `useradd` (ubi-minimal, ubi-micro, Amazon Linux): no passwd entry is needed, and a
 //!    numeric UID satisfies Kubernetes `runAsNonRoot`.
 //!
-//! The name and UID are `app` and 10001 unless `--user-name` / `--user-id` say otherwise.
+//! The name and UID are `app` and 10001 unless `--user-name` / `--user-id` (or
+//! `[non-root-user]` in `dockfix.toml`) say otherwise; the GID of the user's group is its UID
+//! unless `--group-id` (`group-id`) says otherwise. When a UID or GID is chosen, the numeric
+//! user of step 5 is that `UID:GID` instead of `65532:65532`.
 //! UID 10001 stays clear of the system range and of the UIDs images commonly ship (1000 is
 //! `node`, 65532 is distroless `nonroot`, 65534 is `nobody`); `--no-log-init` keeps `useradd`
 //! from writing a huge sparse lastlog for a high UID. The user gets a home directory, since
@@ -371,7 +374,7 @@ enum Plan {
     Switch { user: String, why: String },
     /// Create `app` with the family's tools, then switch.
     Create { family: Family },
-    /// `USER 65532:65532`.
+    /// `USER 65532:65532`, or the chosen `UID:GID`.
     Numeric { why: String },
 }
 
@@ -497,17 +500,37 @@ fn valid_login(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
-/// The shell command that creates `app` with the family's tools.
+/// The shell command that creates `app` with the family's tools: first its own group with
+/// the chosen GID, then the user with the UID, in that group (named, not numbered).
 fn create_command(family: Family, user: &NewUser) -> String {
-    let (name, id) = (&user.name, user.id);
+    let (name, uid, gid) = (&user.name, user.id, user.group_id);
     match family {
         Family::Debian => format!(
-            "groupadd --system --gid {id} {name} && useradd --system --uid {id} --gid {name} --no-log-init --create-home {name}"
+            "groupadd --system --gid {gid} {name} && useradd --system --uid {uid} --gid {name} --no-log-init --create-home {name}"
         ),
         Family::Alpine | Family::Busybox => {
-            format!("addgroup -S -g {id} {name} && adduser -S -D -u {id} -G {name} {name}")
+            format!("addgroup -S -g {gid} {name} && adduser -S -D -u {uid} -G {name} {name}")
         }
-        Family::Rhel => format!("groupadd -r -g {id} {name} && useradd -r -m -u {id} -g {name} {name}"),
+        Family::Rhel => format!("groupadd -r -g {gid} {name} && useradd -r -m -u {uid} -g {name} {name}"),
+    }
+}
+
+/// `UID/GID 10001`, or `UID 10001, GID 2000` when they differ.
+fn describe_ids(user: &NewUser) -> String {
+    if user.id == user.group_id {
+        format!("UID/GID {}", user.id)
+    } else {
+        format!("UID {}, GID {}", user.id, user.group_id)
+    }
+}
+
+/// The `USER` value for an image without user tools: distroless' `65532:65532`, or the UID
+/// and GID the user chose.
+fn numeric_user(user: &NewUser) -> String {
+    if user.ids_chosen {
+        format!("{}:{}", user.id, user.group_id)
+    } else {
+        NUMERIC_USER.to_string()
     }
 }
 
@@ -516,7 +539,9 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
     let placement = placement(context, stage);
     let user_keyword = context.keyword("USER");
     let mut edits = Vec::new();
-    let (user, message) = match plan(file, chain, facts) {
+    let plan = plan(file, chain, facts);
+    let is_numeric = matches!(plan, Plan::Numeric { .. });
+    let (user, message) = match plan {
         Plan::Switch { user, why } => {
             edits.push(Edit::insert(placement.user_at, format!("{user_keyword} {user}\n")));
             let message = format!("the final stage runs as root: switch to `{user}`, {why} (CIS 4.1)");
@@ -527,8 +552,8 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             let name = &new_user.name;
             let mut command = create_command(family, new_user);
             let mut message = format!(
-                "the final stage runs as root: create system user `{name}` (UID/GID {})",
-                new_user.id
+                "the final stage runs as root: create system user `{name}` ({})",
+                describe_ids(new_user)
             );
             if let Some(dir) = working_directory(file, chain, placement.user_at) {
                 // The WORKDIR may only be declared after the user is created: make sure it
@@ -548,11 +573,11 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             (name.clone(), message)
         }
         Plan::Numeric { why } => {
-            edits.push(Edit::insert(placement.user_at, format!("{user_keyword} {NUMERIC_USER}\n")));
-            let message = format!(
-                "the final stage runs as root: switch to numeric user {NUMERIC_USER}, {why} (CIS 4.1)"
-            );
-            (NUMERIC_USER.to_string(), message)
+            let numeric = numeric_user(&context.options.new_user);
+            edits.push(Edit::insert(placement.user_at, format!("{user_keyword} {numeric}\n")));
+            let message =
+                format!("the final stage runs as root: switch to numeric user {numeric}, {why} (CIS 4.1)");
+            (numeric, message)
         }
     };
     let owner = chown_owner(&user, &context.options.new_user);
@@ -567,7 +592,7 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
         }
         edits.push(Edit::insert(copy.keyword_span.end, format!(" --chown={owner}")));
     }
-    let mut risk = risk(file, chain, &user);
+    let mut risk = risk(file, chain, &user, is_numeric);
     if !placement.copies_after_root_work.is_empty() {
         risk.push_str(&format!("; files copied after the last RUN are now owned by `{owner}`"));
     }
@@ -704,11 +729,11 @@ fn placement<'a>(context: &Context<'a>, stage: &Stage) -> Placement<'a> {
     Placement { create_at, user_at, line, copies_after_root_work }
 }
 
-fn risk(file: &Dockerfile, chain: &[&Stage], user: &str) -> String {
+fn risk(file: &Dockerfile, chain: &[&Stage], user: &str, is_numeric: bool) -> String {
     let mut risk = format!(
         "the process runs as `{user}` instead of root: whatever it writes at run time (data, caches, PID and log files) must be in a directory that user owns; files copied or created as root are read-only to it"
     );
-    if user == NUMERIC_USER {
+    if is_numeric {
         risk.push_str("; a numeric user has no home directory and no name");
     }
     let low = low_ports(file, chain);
@@ -768,9 +793,56 @@ mod tests {
         format!("RUN {}\nUSER app\n", create_command(Family::Debian, &NewUser::default()))
     }
 
+    fn chosen(id: u32, group_id: u32) -> Options {
+        let new_user = NewUser { name: "svc".into(), id, group_id, ids_chosen: true };
+        Options { new_user, ..Options::default() }
+    }
+
+    fn fix_with(input: &str, options: &Options) -> (String, Vec<Report>) {
+        let outcome = run(input, &[&NonRootUser], &NoBuildContext, options).unwrap();
+        let again = run(&outcome.output, &[&NonRootUser], &NoBuildContext, options).unwrap();
+        assert_eq!(again.output, outcome.output, "idempotent");
+        (outcome.output, outcome.reports)
+    }
+
+    #[test]
+    fn a_separate_gid_goes_to_the_group_of_every_recipe() {
+        let options = chosen(10001, 2000);
+        for (base, created) in [
+            ("debian:12", "groupadd --system --gid 2000 svc && useradd --system --uid 10001 --gid svc --no-log-init --create-home svc"),
+            ("alpine:3.20", "addgroup -S -g 2000 svc && adduser -S -D -u 10001 -G svc svc"),
+            ("busybox", "addgroup -S -g 2000 svc && adduser -S -D -u 10001 -G svc svc"),
+            ("registry.access.redhat.com/ubi9/ubi:9.4", "groupadd -r -g 2000 svc && useradd -r -m -u 10001 -g svc svc"),
+        ] {
+            let (out, reports) = fix_with(&format!("FROM {base}\nCOPY a /a\nCMD x\n"), &options);
+            assert_eq!(
+                out,
+                format!("FROM {base}\nRUN {created}\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n"),
+                "{base}"
+            );
+            assert!(reports[0].message.contains("(UID 10001, GID 2000)"), "{base}: {}", reports[0].message);
+        }
+        let (out, reports) = fix_with("FROM scratch\nCOPY a /a\n", &options);
+        assert_eq!(out, "FROM scratch\nCOPY --chown=10001:2000 a /a\nUSER 10001:2000\n");
+        assert!(reports[0].message.contains("numeric user 10001:2000"), "{}", reports[0].message);
+        assert!(reports[0].risk.as_deref().unwrap().contains("no home directory"));
+    }
+
+    #[test]
+    fn equal_ids_keep_the_short_message_and_defaults_keep_65532() {
+        let (_, reports) = fix_with("FROM debian\nCMD x\n", &chosen(2000, 2000));
+        assert!(reports[0].message.contains("(UID/GID 2000)"), "{}", reports[0].message);
+        let (out, _) = fix_with("FROM scratch\nCOPY a /a\n", &chosen(2000, 2000));
+        assert!(out.ends_with("USER 2000:2000\n"), "chosen ids reach the numeric user: {out}");
+        let named_only =
+            Options { new_user: NewUser { name: "svc".into(), ..NewUser::default() }, ..Options::default() };
+        let (out, _) = fix_with("FROM scratch\nCOPY a /a\n", &named_only);
+        assert!(out.ends_with("USER 65532:65532\n"), "a name alone keeps distroless' ids: {out}");
+    }
+
     #[test]
     fn the_new_user_can_be_chosen() {
-        let options = Options { new_user: NewUser { name: "svc".into(), id: 2000 }, ..Options::default() };
+        let options = chosen(2000, 2000);
         let out = run(
             "FROM debian\nWORKDIR /srv/svc\nCOPY a /a\nCMD x\n",
             &[&NonRootUser],
@@ -1019,7 +1091,12 @@ mod tests {
     #[test]
     fn fixtures_end_non_root_or_say_why() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(ID);
-        let mut paths: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().path()).collect();
+        // Only the Dockerfiles: a fixture's `NAME.toml` holds its options.
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "Dockerfile"))
+            .collect();
         paths.sort();
         assert!(paths.len() >= 15);
         for path in paths {

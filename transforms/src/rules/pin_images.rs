@@ -16,6 +16,9 @@
 //!   `--update` asks to refresh it to the tag's current digest.
 //! - `--pin none`: nothing.
 //!
+//! The mode, `--update` and how registries are reached (mirrors, insecure registries,
+//! timeout) can also come from `[pin-images]` in `dockfix.toml`; the flags win.
+//!
 //! Image references are the base of `FROM` (with `--platform` and `AS`), `COPY --from=IMAGE`
 //! and `RUN --mount=...,from=IMAGE`. `scratch`, stage names and stage indexes are not images.
 //!
