@@ -13,6 +13,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{json, Value};
 
+mod cli_support;
+use cli_support::{assert_exit, assert_stderr_contains, show, stderr, stdout, tempdir, write};
+
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
@@ -48,28 +51,6 @@ fn dockfix_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Output {
     child.wait_with_output().expect("wait for dockfix")
 }
 
-fn stdout(out: &Output) -> String {
-    String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8(out.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "exit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(out.status.code(), Some(code), "wrong exit code\n{}", show(out));
-}
-
 #[track_caller]
 fn assert_stdout_eq(out: &Output, expected: &str) {
     assert_eq!(stdout(out), expected, "stdout differs\n{}", show(out));
@@ -78,11 +59,6 @@ fn assert_stdout_eq(out: &Output, expected: &str) {
 #[track_caller]
 fn assert_stdout_contains(out: &Output, needle: &str) {
     assert!(stdout(out).contains(needle), "stdout lacks {needle:?}\n{}", show(out));
-}
-
-#[track_caller]
-fn assert_stderr_contains(out: &Output, needle: &str) {
-    assert!(stderr(out).contains(needle), "stderr lacks {needle:?}\n{}", show(out));
 }
 
 /// The stderr line that starts with `prefix` (e.g. `Dockerfile:2: add-to-copy: `).
@@ -104,15 +80,6 @@ fn assert_finding(out: &Output, prefix: &str, status: &str) {
         "finding {prefix:?} should end with {status:?}, got {line:?}\n{}",
         show(out)
     );
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("create dirs");
-    }
-    std::fs::write(&path, bytes).expect("write file");
-    path
 }
 
 fn read(path: &Path) -> Vec<u8> {
@@ -150,10 +117,6 @@ fn assert_no_temp_files(dir: &Path) {
             assert_no_temp_files(&entry.path());
         }
     }
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("tempdir")
 }
 
 #[track_caller]

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 use dockfix::files;
 
+mod cli_support;
+use cli_support::{assert_exit, assert_stderr_contains, stderr, tempdir, write};
+
 /// Longest any single dockfix run here may take (debug build, busy machine).
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -67,41 +70,6 @@ fn finish(mut child: Child, what: &str) -> Output {
 
 fn dockfix(dir: &Path, args: &[&str]) -> Output {
     finish(spawn(dir, args), &args.join(" "))
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "exit {:?}\nstdout (first 2000 bytes):\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout[..out.stdout.len().min(2000)]),
-        stderr(out)
-    );
-}
-
-#[track_caller]
-fn assert_stderr_contains(out: &Output, needle: &str) {
-    let text = stderr(out);
-    assert!(text.contains(needle), "stderr lacks {needle:?}:\n{text}");
-}
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temp dir")
-}
-
-fn write(dir: &Path, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("create dir");
-    }
-    std::fs::write(&path, bytes).expect("write file");
-    path
 }
 
 /// No `.dockfix-*` temporary file anywhere under `dir`.

@@ -7,18 +7,11 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+mod cli_support;
+use cli_support::{stderr, tempdir, write};
+
 const ADD_AND_ROOT: &str =
     "FROM debian:12\nADD app.py /app/\nADD run.sh /app/\nCMD [\"python3\", \"/app/app.py\"]\n";
-
-fn tempdir() -> tempfile::TempDir {
-    tempfile::tempdir().expect("temporary directory")
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    let path = dir.join(name);
-    std::fs::create_dir_all(path.parent().expect("a parent")).expect("create directories");
-    std::fs::write(path, text).expect("write file");
-}
 
 fn dockfix(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dockfix"))
@@ -29,10 +22,6 @@ fn dockfix(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("run dockfix")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// Runs `dockfix ARGS` with stdout and stderr on one pseudo-terminal; what the terminal
