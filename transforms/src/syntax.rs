@@ -343,24 +343,38 @@ struct Lexer<'a> {
     next: usize,
 }
 
-/// The logical line of an instruction, with each byte's offset in the text.
+/// The logical line of an instruction, and where its pieces came from in the text.
 struct Logical {
     text: String,
-    offsets: Vec<usize>,
+    /// Each non-empty piece: where it starts in `text`, and where in the source text. A piece
+    /// is contiguous in both, so one entry maps all its bytes.
+    pieces: Vec<(usize, usize)>,
 }
 
 impl Logical {
     fn push(&mut self, piece: &str, at: usize) {
+        if !piece.is_empty() {
+            self.pieces.push((self.text.len(), at));
+        }
         self.text.push_str(piece);
-        self.offsets.extend(at..at + piece.len());
+    }
+
+    /// The source offset of byte `index` of `text`, if there is such a byte.
+    fn offset(&self, index: usize) -> Option<usize> {
+        if index >= self.text.len() {
+            return None;
+        }
+        let piece = self.pieces.partition_point(|(start, _)| *start <= index).checked_sub(1)?;
+        let (start, at) = self.pieces[piece];
+        Some(at + index - start)
     }
 
     fn span(&self, range: Range<usize>) -> Range<usize> {
-        match (self.offsets.get(range.start), range.end.checked_sub(1).and_then(|i| self.offsets.get(i))) {
-            (Some(&start), Some(&last)) if range.end > range.start => start..last + 1,
-            (Some(&start), _) => start..start,
+        match (self.offset(range.start), range.end.checked_sub(1).and_then(|i| self.offset(i))) {
+            (Some(start), Some(last)) if range.end > range.start => start..last + 1,
+            (Some(start), _) => start..start,
             _ => {
-                let end = self.offsets.last().map_or(0, |last| last + 1);
+                let end = self.text.len().checked_sub(1).and_then(|i| self.offset(i)).map_or(0, |last| last + 1);
                 end..end
             }
         }
@@ -426,7 +440,7 @@ impl<'a> Lexer<'a> {
     /// Reads one instruction starting at physical line `first` (not blank, not a comment),
     /// with the reason Docker would reject it, if it would.
     fn instruction(&mut self, first: usize) -> (Instruction, Option<String>) {
-        let mut logical = Logical { text: String::new(), offsets: Vec::new() };
+        let mut logical = Logical { text: String::new(), pieces: Vec::new() };
         let first_line = self.lines[first];
         let raw = self.content(first);
         let indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
