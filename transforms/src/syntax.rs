@@ -374,7 +374,8 @@ impl Logical {
             (Some(start), Some(last)) if range.end > range.start => start..last + 1,
             (Some(start), _) => start..start,
             _ => {
-                let end = self.text.len().checked_sub(1).and_then(|i| self.offset(i)).map_or(0, |last| last + 1);
+                let end =
+                    self.text.len().checked_sub(1).and_then(|i| self.offset(i)).map_or(0, |last| last + 1);
                 end..end
             }
         }
