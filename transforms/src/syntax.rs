@@ -738,9 +738,10 @@ fn edited_tree(
 }
 
 /// The grammar's tree of `text`. An `edited` tree of an earlier text is reused where the
-/// edits left it intact, but only a result without errors is kept: there the tree is the one
-/// derivation of `text` (the grammar declares no conflicts), so a parse from scratch could
-/// not differ. Error recovery has no such guarantee: with any error, `text` is parsed anew.
+/// edits left it intact, but only a result without errors is kept: there the tree is a
+/// derivation of `text` by a grammar that declares no conflicts, which a parse from scratch
+/// reproduces (tree-sitter checks the lexer's context before reusing a subtree). Error
+/// recovery has no such argument: with any error, `text` is parsed anew.
 fn grammar_tree(text: &str, edited: Option<tree_sitter::Tree>) -> Option<tree_sitter::Tree> {
     PARSER.with(|cell| {
         let mut slot = cell.borrow_mut();
