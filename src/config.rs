@@ -38,7 +38,6 @@
 //! for pinning by name: a `mode` in its config or `--pin`, or `pin-images` in its `select` or
 //! `--select`; otherwise it is a finding.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use schemars::JsonSchema;
@@ -183,11 +182,14 @@ fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Finds each directory's nearest `dockfix.toml`, remembering what it has looked at: a
-/// monorepo with thousands of Dockerfiles reads each config once.
+/// Finds each directory's nearest `dockfix.toml`, remembering what it found for the
+/// directories above the last one asked about: files come in depth-first order, so siblings
+/// and subdirectories read each config once, and memory does not grow with the number of
+/// directories.
 #[derive(Default)]
 pub struct ConfigFinder {
-    nearest: HashMap<PathBuf, Option<PathBuf>>,
+    /// Each directory from the top down to the last one looked up, with its nearest config.
+    chain: Vec<(PathBuf, Option<PathBuf>)>,
     /// The current directory, asked for once.
     cwd: std::sync::OnceLock<Option<PathBuf>>,
 }
@@ -204,13 +206,18 @@ impl ConfigFinder {
     }
 
     fn lookup(&mut self, dir: &Path) -> Option<PathBuf> {
-        if let Some(found) = self.nearest.get(dir) {
-            return found.clone();
+        while self.chain.last().is_some_and(|(known, _)| !dir.starts_with(known)) {
+            self.chain.pop();
+        }
+        if let Some((known, found)) = self.chain.last() {
+            if known == dir {
+                return found.clone();
+            }
         }
         let candidate = dir.join(CONFIG_FILE_NAME);
         let found =
             if candidate.is_file() { Some(candidate) } else { dir.parent().and_then(|up| self.lookup(up)) };
-        self.nearest.insert(dir.to_path_buf(), found.clone());
+        self.chain.push((dir.to_path_buf(), found.clone()));
         found
     }
 }

@@ -380,7 +380,7 @@ fn apply_checked(
     let original_edits: Vec<(usize, Edit)> =
         source.original_edits(&edits).into_iter().map(|(index, edit)| (fix_of_edit[index], edit)).collect();
     let output = apply_in_order(source.original(), original_edits.iter().map(|(_, edit)| edit));
-    let after = Dockerfile::parse(Source::new(&output).text());
+    let after = parse_output(source, file, edits, &output);
     let new_lexical_error = after.lexical_error.is_some() && file.lexical_error.is_none();
     if after.damage <= file.damage && !new_lexical_error {
         return Ok(Applied { original_edits, output, parsed: after });
@@ -391,6 +391,21 @@ fn apply_checked(
         before: file.damage,
         after: after.damage,
     })
+}
+
+/// `output` parsed, reusing the parse of the pass's text where the edits left it intact.
+fn parse_output(source: &Source, file: &Dockerfile, mut edits: Vec<Edit>, output: &str) -> Dockerfile {
+    let after = Source::new(output);
+    // In order of position, as `Source::original_edits` applies them.
+    edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
+    let parsed = Dockerfile::reparse(file, source.text(), &edits, after.text());
+    // Test builds check the reparse against a parse from scratch, file after file.
+    debug_assert!(
+        parsed.same_model(&Dockerfile::parse(after.text())),
+        "the reparse differs from a parse from scratch:\n{}",
+        after.text()
+    );
+    parsed
 }
 
 fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {

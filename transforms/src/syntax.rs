@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::edit::Edit;
 use crate::source::parse_directive;
 
 /// One `--name[=value]` flag of an instruction.
@@ -135,10 +136,30 @@ pub struct Dockerfile {
     /// Byte offset at which each line starts.
     #[serde(skip)]
     line_starts: Vec<usize>,
+    /// The grammar's tree, kept when it has no errors: what [`Dockerfile::reparse`] reuses.
+    #[serde(skip)]
+    tree: Option<tree_sitter::Tree>,
 }
 
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
+        Dockerfile::parse_with(text, None)
+    }
+
+    /// Parses `text`, which is `previous`'s text `previous_text` with `edits` applied (in
+    /// order of position, not overlapping, as [`crate::source::apply_in_order`] takes them).
+    /// The same model as [`Dockerfile::parse`], sooner: the grammar reparses only what the
+    /// edits touched. When the edits do not describe `text`, it is parsed from scratch.
+    pub fn reparse(previous: &Dockerfile, previous_text: &str, edits: &[Edit], text: &str) -> Dockerfile {
+        let edited = previous
+            .tree
+            .as_ref()
+            .filter(|_| edits_describe(previous_text, edits, text))
+            .map(|tree| edited_tree(tree, previous, previous_text, edits));
+        Dockerfile::parse_with(text, edited)
+    }
+
+    fn parse_with(text: &str, edited: Option<tree_sitter::Tree>) -> Dockerfile {
         let lines = physical_lines(text);
         let mut lexer = Lexer { text, lines: &lines, next: 0 };
         let (directives, instructions, comments, lexical_error) = lexer.run();
@@ -150,10 +171,36 @@ impl Dockerfile {
             damage: usize::from(lexical_error.is_some()),
             lexical_error,
             line_starts: lines.iter().map(|line| line.start).collect(),
+            tree: None,
         };
         file.assign_stages();
-        file.damage += mark_opaque_with_tree_sitter(text, &mut file.instructions);
+        let tree = grammar_tree(text, edited);
+        file.damage += mark_opaque(text, tree.as_ref(), &mut file.instructions);
+        file.tree = tree.filter(|tree| !tree.root_node().has_error());
         file
+    }
+
+    /// Whether two parses agree on everything a transform can see.
+    pub fn same_model(&self, other: &Dockerfile) -> bool {
+        self.directives == other.directives
+            && self.instructions == other.instructions
+            && self.stages == other.stages
+            && self.comments == other.comments
+            && self.damage == other.damage
+            && self.lexical_error == other.lexical_error
+            && self.line_starts == other.line_starts
+    }
+
+    /// The row and byte column of `offset` in the parsed `text`, as tree-sitter counts them.
+    fn point(&self, text: &str, offset: usize) -> tree_sitter::Point {
+        let row = self.line_starts.partition_point(|start| *start <= offset).saturating_sub(1);
+        let line_start = self.line_starts.get(row).copied().unwrap_or(0);
+        // The end of a text that ends with a newline starts a row of its own, which has no
+        // entry in `line_starts`.
+        if offset > line_start && text.as_bytes().get(offset - 1) == Some(&b'\n') {
+            return tree_sitter::Point { row: row + 1, column: 0 };
+        }
+        tree_sitter::Point { row, column: offset - line_start }
     }
 
     /// Whether `text` holds an instruction: what `parse(text).instructions.is_empty()` says,
@@ -296,24 +343,39 @@ struct Lexer<'a> {
     next: usize,
 }
 
-/// The logical line of an instruction, with each byte's offset in the text.
+/// The logical line of an instruction, and where its pieces came from in the text.
 struct Logical {
     text: String,
-    offsets: Vec<usize>,
+    /// Each non-empty piece: where it starts in `text`, and where in the source text. A piece
+    /// is contiguous in both, so one entry maps all its bytes.
+    pieces: Vec<(usize, usize)>,
 }
 
 impl Logical {
     fn push(&mut self, piece: &str, at: usize) {
+        if !piece.is_empty() {
+            self.pieces.push((self.text.len(), at));
+        }
         self.text.push_str(piece);
-        self.offsets.extend(at..at + piece.len());
+    }
+
+    /// The source offset of byte `index` of `text`, if there is such a byte.
+    fn offset(&self, index: usize) -> Option<usize> {
+        if index >= self.text.len() {
+            return None;
+        }
+        let piece = self.pieces.partition_point(|(start, _)| *start <= index).checked_sub(1)?;
+        let (start, at) = self.pieces[piece];
+        Some(at + index - start)
     }
 
     fn span(&self, range: Range<usize>) -> Range<usize> {
-        match (self.offsets.get(range.start), range.end.checked_sub(1).and_then(|i| self.offsets.get(i))) {
-            (Some(&start), Some(&last)) if range.end > range.start => start..last + 1,
-            (Some(&start), _) => start..start,
+        match (self.offset(range.start), range.end.checked_sub(1).and_then(|i| self.offset(i))) {
+            (Some(start), Some(last)) if range.end > range.start => start..last + 1,
+            (Some(start), _) => start..start,
             _ => {
-                let end = self.offsets.last().map_or(0, |last| last + 1);
+                let end =
+                    self.text.len().checked_sub(1).and_then(|i| self.offset(i)).map_or(0, |last| last + 1);
                 end..end
             }
         }
@@ -379,7 +441,7 @@ impl<'a> Lexer<'a> {
     /// Reads one instruction starting at physical line `first` (not blank, not a comment),
     /// with the reason Docker would reject it, if it would.
     fn instruction(&mut self, first: usize) -> (Instruction, Option<String>) {
-        let mut logical = Logical { text: String::new(), offsets: Vec::new() };
+        let mut logical = Logical { text: String::new(), pieces: Vec::new() };
         let first_line = self.lines[first];
         let raw = self.content(first);
         let indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
@@ -623,10 +685,65 @@ thread_local! {
     static PARSER: RefCell<Option<tree_sitter::Parser>> = const { RefCell::new(None) };
 }
 
-/// Parses `text` with the tree-sitter grammar, marks every instruction the grammar did not
-/// understand as opaque, and returns the number of ERROR/MISSING nodes.
-fn mark_opaque_with_tree_sitter(text: &str, instructions: &mut [Instruction]) -> usize {
-    let tree = PARSER.with(|cell| {
+/// Whether applying `edits` to `previous` gives `text`, checked without building it.
+fn edits_describe(previous: &str, edits: &[Edit], text: &str) -> bool {
+    let mut cursor = 0;
+    let mut rest = text;
+    for edit in edits {
+        let range = &edit.range;
+        if range.start < cursor || range.end < range.start || range.end > previous.len() {
+            return false;
+        }
+        let Some(after) = rest
+            .strip_prefix(&previous[cursor..range.start])
+            .and_then(|after| after.strip_prefix(edit.replacement.as_str()))
+        else {
+            return false;
+        };
+        rest = after;
+        cursor = range.end;
+    }
+    rest == &previous[cursor..]
+}
+
+/// `previous`'s grammar tree told about `edits`, ready to be reparsed. The edits go in from
+/// the last one back, so the offsets of each are still those of `previous_text`.
+fn edited_tree(
+    tree: &tree_sitter::Tree,
+    previous: &Dockerfile,
+    previous_text: &str,
+    edits: &[Edit],
+) -> tree_sitter::Tree {
+    let mut tree = tree.clone();
+    for edit in edits.iter().rev() {
+        let start = previous.point(previous_text, edit.range.start);
+        let inserted = edit.replacement.as_str();
+        let new_end = match inserted.rfind('\n') {
+            Some(last_newline) => tree_sitter::Point {
+                row: start.row + inserted.bytes().filter(|byte| *byte == b'\n').count(),
+                column: inserted.len() - last_newline - 1,
+            },
+            None => tree_sitter::Point { row: start.row, column: start.column + inserted.len() },
+        };
+        tree.edit(&tree_sitter::InputEdit {
+            start_byte: edit.range.start,
+            old_end_byte: edit.range.end,
+            new_end_byte: edit.range.start + inserted.len(),
+            start_position: start,
+            old_end_position: previous.point(previous_text, edit.range.end),
+            new_end_position: new_end,
+        });
+    }
+    tree
+}
+
+/// The grammar's tree of `text`. An `edited` tree of an earlier text is reused where the
+/// edits left it intact, but only a result without errors is kept: there the tree is a
+/// derivation of `text` by a grammar that declares no conflicts, which a parse from scratch
+/// reproduces (tree-sitter checks the lexer's context before reusing a subtree). Error
+/// recovery has no such argument: with any error, `text` is parsed anew.
+fn grammar_tree(text: &str, edited: Option<tree_sitter::Tree>) -> Option<tree_sitter::Tree> {
+    PARSER.with(|cell| {
         let mut slot = cell.borrow_mut();
         let parser = slot.get_or_insert_with(|| {
             let mut parser = tree_sitter::Parser::new();
@@ -636,8 +753,20 @@ fn mark_opaque_with_tree_sitter(text: &str, instructions: &mut [Instruction]) ->
                 .expect("the Dockerfile grammar matches the pinned tree-sitter");
             parser
         });
+        if let Some(edited) = edited {
+            if let Some(tree) = parser.parse(text, Some(&edited)) {
+                if !tree.root_node().has_error() {
+                    return Some(tree);
+                }
+            }
+        }
         parser.parse(text, None)
-    });
+    })
+}
+
+/// Marks every instruction the grammar did not understand as opaque, and returns the number
+/// of ERROR/MISSING nodes in `tree` (1 when there is no tree).
+fn mark_opaque(text: &str, tree: Option<&tree_sitter::Tree>, instructions: &mut [Instruction]) -> usize {
     let Some(tree) = tree else {
         instructions.iter_mut().for_each(|instruction| instruction.opaque = true);
         return 1;
