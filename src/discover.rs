@@ -108,9 +108,17 @@ impl Iterator for Dockerfiles {
                 _ => std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
             };
             if self.seen.first_time(&canonical) {
-                return Some(Ok(path));
+                return Some(Ok(without_leading_dot(path)));
             }
         }
+    }
+}
+
+/// `svc/Dockerfile` rather than `./svc/Dockerfile` (the walk of `.`), as a linter names it.
+fn without_leading_dot(path: PathBuf) -> PathBuf {
+    match path.strip_prefix(".") {
+        Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
+        _ => path,
     }
 }
 

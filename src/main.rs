@@ -185,7 +185,7 @@ fn fix(args: &FixArgs) -> Result<u8> {
     let mut pinned_settings = PinnedSettings::new(&pinned);
     let jobs = discover::Dockerfiles::new(paths).map(|found| {
         let file = match found {
-            Ok(file) => without_leading_dot(file),
+            Ok(file) => file,
             Err((path, error)) => return Job::Failed(error_result(&path, format!("{error:#}"))),
         };
         // A broken dockfix.toml is that file's error: a typo must not silently turn a
@@ -211,14 +211,6 @@ fn fix(args: &FixArgs) -> Result<u8> {
     let code = output.finish(args.check)?;
     eprint!("{}", pinned.failure_report());
     Ok(code.max(pin_exit_code(&pinned)))
-}
-
-/// `svc/Dockerfile` rather than `./svc/Dockerfile` (the walk of `.`), as a linter names it.
-fn without_leading_dot(path: PathBuf) -> PathBuf {
-    match path.strip_prefix(".") {
-        Ok(rest) if !rest.as_os_str().is_empty() => rest.to_path_buf(),
-        _ => path,
-    }
 }
 
 /// A file to fix with its settings, or the result of one that cannot be fixed.
@@ -393,13 +385,7 @@ impl FixOutput {
         self.stdout.flush().context("cannot write to stdout")?;
         let _ = self.stderr.write_all(self.summary.totals().as_bytes());
         let _ = self.stderr.flush();
-        Ok(if self.summary.errors() > 0 {
-            EXIT_ERROR
-        } else if check && self.summary.changed() > 0 {
-            EXIT_PENDING
-        } else {
-            0
-        })
+        Ok(exit_code(&self.summary, check))
     }
 }
 
@@ -426,10 +412,11 @@ fn fix_and_write(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult
     result
 }
 
-fn exit_code(results: &[FileResult], check: bool) -> u8 {
-    if results.iter().any(|result| result.error.is_some()) {
+/// 2 when a file failed, 1 with `--check` when a file would change, else 0.
+fn exit_code(summary: &report::Summary, check: bool) -> u8 {
+    if summary.errors() > 0 {
         EXIT_ERROR
-    } else if check && results.iter().any(FileResult::changed) {
+    } else if check && summary.changed() > 0 {
         EXIT_PENDING
     } else {
         0
@@ -496,12 +483,13 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
     if bytes.len() as u64 > args.max_file_size {
         bail!("{STDIN}: larger than the {}-byte limit (--max-file-size); not fixed", args.max_file_size);
     }
-    let pinned = match files::text_from_bytes(&bytes) {
-        Ok(text) if selects_pins(settings) => pinning::prefetch([(&settings.pin, text)]),
+    let text = files::text_from_bytes(&bytes);
+    let pinned = match &text {
+        Ok(text) if selects_pins(settings) => pinning::prefetch([(&settings.pin, text.as_str())]),
         _ => Prefetched::unused(),
     };
     let settings = &with_pin(settings, &pinned);
-    let result = match files::text_from_bytes(&bytes) {
+    let result = match text {
         Ok(text) => match &args.context {
             Some(dir) => {
                 let context = DirContext::new(dir.clone());
@@ -529,5 +517,5 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
     let mut summary = report::Summary::new(false, Style::for_stderr(args.color.choice()));
     eprint!("{}{}", summary.file(&results[0]), summary.totals());
     eprint!("{}", pinned.failure_report());
-    Ok(exit_code(&results, args.check).max(pin_exit_code(&pinned)))
+    Ok(exit_code(&summary, args.check).max(pin_exit_code(&pinned)))
 }

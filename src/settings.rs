@@ -335,33 +335,21 @@ mod tests {
         assert_eq!(defaults, PinSettings::default(), "the defaults are the registry client's");
     }
 
+    /// The error `combine` gives for a config `text` read from `path`.
+    fn error_of(text: &str, path: &str) -> String {
+        combine(&config(text), &CommandLine::default(), path).err().expect(text).to_string()
+    }
+
     #[test]
     fn bad_values_in_the_file_name_it() {
-        let error = combine(&config("ignore = [\"DL9999\"]\n"), &CommandLine::default(), "x/dockfix.toml")
-            .err()
-            .expect("unknown id");
-        assert!(error.to_string().starts_with("x/dockfix.toml: unknown transform `DL9999`"), "{error}");
-        let error = combine(
-            &config("[non-root-user]\nuser-name = \"Root\"\n"),
-            &CommandLine::default(),
-            "dockfix.toml",
-        )
-        .err()
-        .expect("bad name");
-        assert!(error.to_string().contains("user name `Root`"), "{error}");
-        let error =
-            combine(&config("[non-root-user]\ngroup-id = 0\n"), &CommandLine::default(), "dockfix.toml")
-                .err()
-                .expect("root group");
-        assert!(error.to_string().contains("group-id 0 is not a non-root GID"), "{error}");
-        let error = combine(
-            &config("[env-secrets]\nextra-names = [\"(\"]\n"),
-            &CommandLine::default(),
-            "dockfix.toml",
-        )
-        .err()
-        .expect("bad regex");
-        assert!(error.to_string().starts_with("dockfix.toml: [env-secrets] extra-names: `(`"), "{error}");
+        let error = error_of("ignore = [\"DL9999\"]\n", "x/dockfix.toml");
+        assert!(error.starts_with("x/dockfix.toml: unknown transform `DL9999`"), "{error}");
+        let error = error_of("[non-root-user]\nuser-name = \"Root\"\n", "dockfix.toml");
+        assert!(error.contains("user name `Root`"), "{error}");
+        let error = error_of("[non-root-user]\ngroup-id = 0\n", "dockfix.toml");
+        assert!(error.contains("group-id 0 is not a non-root GID"), "{error}");
+        let error = error_of("[env-secrets]\nextra-names = [\"(\"]\n", "dockfix.toml");
+        assert!(error.starts_with("dockfix.toml: [env-secrets] extra-names: `(`"), "{error}");
         for (text, message) in [
             ("[pin-images]\ntimeout-seconds = 0\n", "[pin-images] timeout-seconds 0: 1 to 600 seconds"),
             ("[pin-images]\nregistry-mirrors = [\"\"]\n", "[pin-images] registry-mirrors: `` is not"),
@@ -370,8 +358,8 @@ mod tests {
                 "[pin-images] insecure-registries: `a b` is not",
             ),
         ] {
-            let error = combine(&config(text), &CommandLine::default(), "p/dockfix.toml").err().expect(text);
-            assert!(error.to_string().starts_with(&format!("p/dockfix.toml: {message}")), "{error}");
+            let error = error_of(text, "p/dockfix.toml");
+            assert!(error.starts_with(&format!("p/dockfix.toml: {message}")), "{error}");
         }
     }
 }
