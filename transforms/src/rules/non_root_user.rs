@@ -90,14 +90,21 @@
 //! Kubernetes, rootless Podman and OpenShift: the finding says so when the stage `EXPOSE`s one.
 //! A numeric user has no home directory and no name (`whoami` fails).
 
+mod choose;
+mod decline;
+mod paths;
+
 use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::engine::NewUser;
 use crate::image::{
-    base_facts, built_in_user, chain_instructions, default_user, drops_privileges, facts_for_image,
-    lacks_user_tools, resolve_args, stage_chain, windows_signs, BaseFacts, Family,
+    base_facts, chain_instructions, default_user, facts_for_image, resolve_args, stage_chain, windows_signs,
+    BaseFacts,
 };
 use crate::rules::{module_docs, strip_setuid, Context, Rule};
 use crate::syntax::{Dockerfile, Instruction, Stage};
+
+use choose::{chown_owner, create_command, describe_ids, numeric_user, plan, Plan};
+use decline::declined_by_design;
+use paths::working_directory;
 
 pub struct NonRootUser;
 
@@ -105,12 +112,6 @@ const ID: &str = "non-root-user";
 
 /// The user for images without a user database (distroless `nonroot`).
 pub const NUMERIC_USER: &str = "65532:65532";
-
-/// Commands that start as root and switch user themselves: whole words of a command.
-const PRIVILEGE_DROPPERS: &[&str] = &["gosu", "su-exec", "setpriv", "runuser", "s6-setuidgid", "setuidgid"];
-
-/// Fragments of a command that mean the same, where a word is not enough.
-const PRIVILEGE_DROP_FRAGMENTS: &[&str] = &["--userspec", "s6-overlay", "chpst -u"];
 
 /// Instructions after which the stage may still need root.
 const ROOT_WORK: &[&str] = &["RUN", "COPY", "ADD", "USER"];
@@ -233,307 +234,6 @@ fn start_user(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> StartUs
     }
 }
 
-/// A finding without fix when starting as root is what the image is built for.
-fn declined_by_design(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> Option<Finding> {
-    let stage = chain.last()?;
-    let from_line = file.instructions[stage.from].start_line;
-    if let Some(why) = facts.image.as_deref().and_then(drops_privileges) {
-        let image = facts.image.as_deref().unwrap_or_default();
-        return Some(Finding::new(
-            ID,
-            from_line,
-            format!("`{image}` starts as root by design: {why}; left as is"),
-        ));
-    }
-    let instructions = chain_instructions(file, chain);
-    let dropper = instructions.iter().find_map(|instruction| {
-        let tool = privilege_dropper(instruction)?;
-        Some(Finding::new(
-            ID,
-            instruction.start_line,
-            format!("`{tool}` drops privileges at run time, so the container must start as root: left as is"),
-        ))
-    });
-    dropper.or_else(|| root_service(&instructions)).or_else(|| works_in_root_home(&instructions))
-}
-
-/// Programs that run as root by design: they start services as the services' own users.
-const ROOT_SERVICES: &[&str] = &[
-    "supervisord",
-    "systemd",
-    "/sbin/init",
-    "/usr/sbin/init",
-    "sshd",
-    "cron",
-    "crond",
-    "runsvdir",
-    "s6-svscan",
-];
-
-/// The effective `ENTRYPOINT` and `CMD` of the image.
-fn start_commands<'a>(instructions: &[&'a Instruction]) -> Vec<&'a Instruction> {
-    ["ENTRYPOINT", "CMD"]
-        .iter()
-        .filter_map(|keyword| instructions.iter().rev().find(|i| i.is(keyword)).copied())
-        .collect()
-}
-
-/// A finding when the container starts a service manager or daemon that must be root.
-fn root_service(instructions: &[&Instruction]) -> Option<Finding> {
-    start_commands(instructions).into_iter().find_map(|instruction| {
-        let text = instruction.command_text();
-        let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']' | ';' | '&'));
-        let service = words.filter(|word| !word.is_empty()).find_map(|word| {
-            ROOT_SERVICES.iter().find(|service| {
-                if service.starts_with('/') {
-                    word == **service
-                } else {
-                    word.rsplit('/').next() == Some(**service)
-                }
-            })
-        })?;
-        Some(Finding::new(
-            ID,
-            instruction.start_line,
-            format!("the container starts `{service}`, which runs as root and starts its services as their own users: left as is"),
-        ))
-    })
-}
-
-/// A finding when the image starts in, or runs a program from, root's home directory, which
-/// no other user may enter.
-fn works_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
-    let in_root_home = |path: &str| path == "/root" || path.starts_with("/root/");
-    let workdir = instructions.iter().rev().find(|i| i.is("WORKDIR"));
-    if let Some(workdir) = workdir.filter(|w| in_root_home(w.args.trim())) {
-        return Some(Finding::new(
-            ID,
-            workdir.start_line,
-            format!(
-                "the image works in `{}`, inside root's home, which a non-root user cannot enter: left as is",
-                workdir.args.trim()
-            ),
-        ));
-    }
-    start_commands(instructions).into_iter().find_map(|instruction| {
-        let text = instruction.command_text();
-        let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'));
-        let path = words.into_iter().find(|word| in_root_home(word))?;
-        Some(Finding::new(
-            ID,
-            instruction.start_line,
-            format!("the container starts `{path}`, inside root's home, which a non-root user cannot read: left as is"),
-        ))
-    })
-}
-
-/// The privilege-dropping tool an instruction installs or runs, if any.
-fn privilege_dropper(instruction: &Instruction) -> Option<&'static str> {
-    if !["RUN", "COPY", "ADD", "ENTRYPOINT", "CMD"].iter().any(|k| instruction.is(k)) {
-        return None;
-    }
-    if (instruction.is("ENTRYPOINT") || instruction.is("CMD")) && runs_s6_init(instruction) {
-        return Some("/init");
-    }
-    let text = instruction.command_text();
-    if let Some(fragment) = PRIVILEGE_DROP_FRAGMENTS.iter().find(|f| text.contains(*f)) {
-        return Some(fragment);
-    }
-    let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')));
-    for word in words {
-        if let Some(tool) = PRIVILEGE_DROPPERS.iter().find(|tool| names_tool(word, tool)) {
-            return Some(tool);
-        }
-    }
-    None
-}
-
-/// `word` is `tool`, or a path ending in `/tool`, or holds `/tool/` or `/tool-`. Checked
-/// without building strings: this runs for every word of every command.
-fn names_tool(word: &str, tool: &str) -> bool {
-    word == tool
-        || word.match_indices('/').any(|(slash, _)| {
-            word[slash + 1..]
-                .strip_prefix(tool)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '-']))
-        })
-}
-
-/// s6-overlay's `/init` as the process the container starts.
-fn runs_s6_init(instruction: &Instruction) -> bool {
-    match &instruction.exec_form {
-        Some(argv) => argv.first().is_some_and(|first| first == "/init"),
-        None => instruction.args.split_whitespace().next() == Some("/init"),
-    }
-}
-
-/// Which user to switch to, and whether the fix must create it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Plan {
-    /// The user exists already (switched to earlier, created by the file, built into the base).
-    Switch { user: String, why: String },
-    /// Create `app` with the family's tools, then switch.
-    Create { family: Family },
-    /// `USER 65532:65532`, or the chosen `UID:GID`.
-    Numeric { why: String },
-}
-
-fn plan(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> Plan {
-    let instructions = chain_instructions(file, chain);
-    let earlier = instructions.iter().rev().filter(|i| i.is("USER")).find(|i| !is_root(&i.args));
-    if let Some(user) = earlier {
-        let why = format!("the user it switched to on line {}", user.start_line);
-        return Plan::Switch { user: user.args.trim().to_string(), why };
-    }
-    let created = instructions
-        .iter()
-        .rev()
-        .filter(|i| i.is("RUN"))
-        .find_map(|i| created_user(&i.command_text()).map(|u| (u, i.start_line)));
-    if let Some((user, line)) = created {
-        return Plan::Switch { user, why: format!("the user created on line {line}") };
-    }
-    let written = chain.first().map_or("", |stage| stage.base.as_str());
-    let image = facts.image.as_deref().unwrap_or(written);
-    if let Some(user) = facts.image.as_deref().and_then(built_in_user) {
-        return Plan::Switch { user: user.to_string(), why: format!("the user `{image}` ships") };
-    }
-    if facts.has_shell == Some(false) {
-        return Plan::Numeric { why: format!("`{image}` has no shell or user tools") };
-    }
-    let texts: Vec<String> = instructions.iter().filter(|i| i.is("RUN")).map(|i| i.command_text()).collect();
-    let Some(family) = facts.family.or_else(|| family_from_package_manager(&texts)) else {
-        return Plan::Numeric { why: format!("dockfix does not know the distro of `{image}`") };
-    };
-    let installs_shadow = texts.iter().any(|text| text.contains("shadow-utils"));
-    let minimal = facts.image.as_deref().is_some_and(lacks_user_tools)
-        || (facts.family.is_none() && texts.iter().any(|text| has_word(text, "microdnf")));
-    if family == Family::Rhel && minimal && !installs_shadow {
-        return Plan::Numeric { why: format!("`{image}` has no useradd (no shadow-utils)") };
-    }
-    Plan::Create { family }
-}
-
-fn has_word(text: &str, word: &str) -> bool {
-    text.split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')')).any(|w| w == word)
-}
-
-fn family_from_package_manager(texts: &[String]) -> Option<Family> {
-    let uses = |tools: &[&str]| texts.iter().any(|text| tools.iter().any(|tool| has_word(text, tool)));
-    if uses(&["apt-get", "apt", "dpkg"]) {
-        Some(Family::Debian)
-    } else if uses(&["apk"]) {
-        Some(Family::Alpine)
-    } else if uses(&["dnf", "yum", "microdnf", "rpm"]) {
-        Some(Family::Rhel)
-    } else {
-        None
-    }
-}
-
-/// Options of `adduser` (Debian and BusyBox) that take a value.
-const ADDUSER_VALUE_OPTIONS: &[&str] = &[
-    "--home",
-    "--shell",
-    "--uid",
-    "--gid",
-    "--ingroup",
-    "--gecos",
-    "--comment",
-    "--firstuid",
-    "--lastuid",
-    "--firstgid",
-    "--lastgid",
-    "--conf",
-    "--key",
-    "-h",
-    "-g",
-    "-s",
-    "-G",
-    "-u",
-    "-k",
-];
-
-/// The login a shell command creates with `useradd` or `adduser`, when it is a literal name.
-fn created_user(text: &str) -> Option<String> {
-    let commands = text.split(['\n', ';', '&', '|']);
-    commands.filter_map(command_creates_user).next_back()
-}
-
-fn command_creates_user(command: &str) -> Option<String> {
-    let mut words: Vec<&str> = Vec::new();
-    let mut raw = command.split_whitespace();
-    while let Some(word) = raw.next() {
-        if word.contains(['>', '<']) {
-            // A bare operator (`> /dev/null`) takes the next word as its target.
-            if word.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches(['>', '<']).is_empty()
-            {
-                raw.next();
-            }
-            continue;
-        }
-        words.push(word);
-    }
-    let position = words.iter().position(|w| matches!(w.rsplit('/').next(), Some("useradd" | "adduser")))?;
-    let tool = words[position].rsplit('/').next()?;
-    let args = &words[position + 1..];
-    let name = if tool == "useradd" { args.last().copied() } else { first_operand(args) }?;
-    valid_login(name).then(|| name.to_string())
-}
-
-fn first_operand<'a>(args: &[&'a str]) -> Option<&'a str> {
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        if !arg.starts_with('-') {
-            return Some(arg);
-        }
-        if ADDUSER_VALUE_OPTIONS.contains(arg) {
-            iter.next();
-        }
-    }
-    None
-}
-
-fn valid_login(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
-/// The shell command that creates `app` with the family's tools: first its own group with
-/// the chosen GID, then the user with the UID, in that group (named, not numbered).
-fn create_command(family: Family, user: &NewUser) -> String {
-    let (name, uid, gid) = (&user.name, user.id, user.group_id);
-    match family {
-        Family::Debian => format!(
-            "groupadd --system --gid {gid} {name} && useradd --system --uid {uid} --gid {name} --no-log-init --create-home {name}"
-        ),
-        Family::Alpine | Family::Busybox => {
-            format!("addgroup -S -g {gid} {name} && adduser -S -D -u {uid} -G {name} {name}")
-        }
-        Family::Rhel => format!("groupadd -r -g {gid} {name} && useradd -r -m -u {uid} -g {name} {name}"),
-    }
-}
-
-/// `UID/GID 10001`, or `UID 10001, GID 2000` when they differ.
-fn describe_ids(user: &NewUser) -> String {
-    if user.id == user.group_id {
-        format!("UID/GID {}", user.id)
-    } else {
-        format!("UID {}, GID {}", user.id, user.group_id)
-    }
-}
-
-/// The `USER` value for an image without user tools: distroless' `65532:65532`, or the UID
-/// and GID the user chose.
-fn numeric_user(user: &NewUser) -> String {
-    if user.ids_chosen {
-        format!("{}:{}", user.id, user.group_id)
-    } else {
-        NUMERIC_USER.to_string()
-    }
-}
-
 fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) -> Finding {
     let file = context.file;
     let placement = placement(context, stage);
@@ -603,76 +303,6 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
         ));
     }
     Finding::new(ID, placement.line, message).with_risk(risk).with_fix(Fix::new(Applicability::Unsafe, edits))
-}
-
-/// `--chown` value for a user. The user dockfix creates has its namesake group (`app:app`);
-/// any other name is given alone, which Docker reads as "that user, GID = its UID" and which
-/// cannot fail on a missing group. A value with a group, or numeric, is used as it is.
-fn chown_owner(user: &str, created: &NewUser) -> String {
-    if user == created.name {
-        return format!("{user}:{user}");
-    }
-    user.to_string()
-}
-
-/// System directories a new user must not own, and trees under which it must own nothing.
-const SYSTEM_DIRECTORIES: &[&str] = &[
-    "/",
-    "/bin",
-    "/sbin",
-    "/lib",
-    "/lib64",
-    "/usr",
-    "/usr/local",
-    "/usr/src",
-    "/usr/share",
-    "/etc",
-    "/var",
-    "/var/lib",
-    "/opt",
-    "/home",
-    "/root",
-    "/tmp",
-    "/run",
-];
-const SYSTEM_TREES: &[&str] = &[
-    "/bin/",
-    "/sbin/",
-    "/lib/",
-    "/lib64/",
-    "/etc/",
-    "/proc/",
-    "/sys/",
-    "/dev/",
-    "/usr/bin/",
-    "/usr/sbin/",
-    "/usr/lib/",
-    "/usr/local/bin/",
-    "/usr/local/sbin/",
-    "/usr/local/lib/",
-    "/var/lib/apt/",
-    "/var/lib/dpkg/",
-    "/var/lib/rpm/",
-    "/var/lib/dnf/",
-    "/var/lib/yum/",
-    "/var/lib/apk/",
-    "/var/run/",
-    "/run/",
-];
-
-/// The image's working directory at byte `at`, when it is a literal application directory
-/// the new user may own (so the app can create files in it; what is already in it stays
-/// root's).
-fn working_directory(file: &Dockerfile, chain: &[&Stage], at: usize) -> Option<String> {
-    let workdir = chain_instructions(file, chain)
-        .into_iter()
-        .rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= at)?;
-    let dir = workdir.args.trim().trim_end_matches('/');
-    let literal = dir.starts_with('/')
-        && !dir.contains(|c: char| c.is_whitespace() || matches!(c, '$' | '"' | '\'' | '\\' | '*' | '?'));
-    let system = SYSTEM_DIRECTORIES.contains(&dir)
-        || SYSTEM_TREES.iter().any(|tree| dir.starts_with(tree) || Some(dir) == tree.strip_suffix('/'));
-    (literal && !system).then(|| dir.to_string())
 }
 
 /// Where the fix puts things in the final stage.
@@ -763,8 +393,11 @@ fn low_ports(file: &Dockerfile, chain: &[&Stage]) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::choose::*;
+    use super::decline::*;
     use super::*;
-    use crate::engine::{run, Options, Report};
+    use crate::engine::{run, NewUser, Options, Report};
+    use crate::image::Family;
     use crate::rules::NoBuildContext;
 
     #[test]
