@@ -957,8 +957,8 @@ mod tests {
 
     #[test]
     fn bare_link_flag_is_found_even_where_the_grammar_fails() {
-        // The grammar does not understand a value-less `--link`: the instruction is opaque and
-        // the engine declines the edit, but the finding and its fix are still proposed.
+        // The grammar does not know a value-less `--link`; the lexical pass reads it, and so
+        // does the recovery of misread lines: the finding and its fix are proposed.
         let finding = only("FROM alpine\nADD --link app.py /app/\n", &plain(&["app.py"]));
         assert_eq!(applicability(&finding), Some(Applicability::Safe));
     }
