@@ -1278,6 +1278,16 @@ mod tests {
     }
 
     #[test]
+    fn what_the_view_does_not_cover_stays_opaque_with_its_own_damage() {
+        // Docker reads an ARG with two pairs; the grammar does not, and no view covers it.
+        let (opaque, damage) = misread("FROM a\nARG VERSION=1 COMMIT=none\nRUN x\nCMD y\n");
+        assert_eq!(opaque, [2]);
+        assert!(damage > 0);
+        let (_, with_more) = misread("FROM a\nARG VERSION=1 COMMIT=none\nRUN x\nRUN y\nCMD y\n");
+        assert_eq!(with_more, damage, "an instruction the grammar reads adds no damage");
+    }
+
+    #[test]
     fn a_missing_token_the_tree_does_not_show_is_damage() {
         // The grammar's MISSING value of `--chown=` sits in a hidden rule no cursor visits.
         let (opaque, damage) = misread("FROM a\nADD --chown= a b\n");
