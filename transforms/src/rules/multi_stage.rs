@@ -808,8 +808,9 @@ impl Split {
             .map(|(name, _)| name)
             .collect();
         if !left_behind.is_empty() {
+            let (them, names) = if left_behind.len() > 1 { ("them", "secrets") } else { ("it", "secret") };
             risk.push_str(&format!(
-                "; the runtime stage does not declare the secret ENV {} again: the running container must get it from its environment (`docker run -e`)",
+                "; the runtime stage does not declare the {names} ENV {} again: the running container must get {them} at run time (`docker run -e`)",
                 left_behind.join(", ")
             ));
         }
