@@ -13,6 +13,11 @@
 //! holds. An added line never shows a value: where a fix leaves a value on a line it changed
 //! (a secret env-secrets could not move, sharing its instruction with one it moved), the diff
 //! writes `****` and `--write` writes the value.
+//!
+//! Text that must stay byte-exact to apply (added lines of that diff, the text SARIF fixes
+//! insert) keeps a value the file also writes outside its secret pairs (`ENV PASSWORD
+//! shadowsocks` in a file that copies `shadowsocks.init`): masking it there would break the
+//! fix and hide nothing the file's other lines do not show. Reports mask it all the same.
 
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::{Dockerfile, Report, Source};
@@ -28,7 +33,14 @@ const SHORT_VALUE: usize = 8;
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     /// Longest first, so that a value containing another is replaced whole.
-    values: Vec<String>,
+    values: Vec<Value>,
+}
+
+#[derive(Debug, Clone)]
+struct Value {
+    text: String,
+    /// The file writes it only in secret pairs: masked in byte-exact text too.
+    only_in_secrets: bool,
 }
 
 impl Redactor {
@@ -36,18 +48,28 @@ impl Redactor {
     pub fn for_file(input: &str, options: &SecretOptions) -> Redactor {
         let source = Source::new(input);
         let text = source.text();
-        let mut values: Vec<String> = Vec::new();
-        for secret in literal_secrets(&Dockerfile::parse(text), options) {
+        let secrets = literal_secrets(&Dockerfile::parse(text), options);
+        // The file with its secret values blanked: where else it writes them.
+        let mut elsewhere = text.to_string();
+        for secret in &secrets {
+            if let Some(span) = elsewhere.get(secret.value_span.clone()) {
+                let blank = " ".repeat(span.len());
+                elsewhere.replace_range(secret.value_span.clone(), &blank);
+            }
+        }
+        let mut values: Vec<Value> = Vec::new();
+        for secret in secrets {
             // The value as Docker reads it and as the file writes it (quotes, escapes).
             let written = text.get(secret.value_span.clone()).unwrap_or_default().to_string();
             for value in [secret.value, written] {
                 let trimmed = value.trim();
-                if !trimmed.is_empty() && !values.iter().any(|known| known == trimmed) {
-                    values.push(trimmed.to_string());
+                if !trimmed.is_empty() && !values.iter().any(|known| known.text == trimmed) {
+                    let only_in_secrets = !occurs(&elsewhere, trimmed);
+                    values.push(Value { text: trimmed.to_string(), only_in_secrets });
                 }
             }
         }
-        values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        values.sort_by(|a, b| b.text.len().cmp(&a.text.len()).then_with(|| a.text.cmp(&b.text)));
         Redactor { values }
     }
 
@@ -58,12 +80,23 @@ impl Redactor {
 
     /// `text` with every secret value replaced by [`MASK`].
     pub fn text(&self, text: &str) -> String {
+        self.mask(text, |_| true)
+    }
+
+    /// Text that must stay byte-exact to apply: the values the file writes only in secret
+    /// pairs replaced by [`MASK`] (see the module documentation).
+    pub fn exact(&self, text: &str) -> String {
+        self.mask(text, |value| value.only_in_secrets)
+    }
+
+    fn mask(&self, text: &str, pick: impl Fn(&Value) -> bool) -> String {
         let mut out = text.to_string();
-        for value in &self.values {
+        for value in self.values.iter().filter(|value| pick(value)) {
+            let value = value.text.as_str();
             if value.len() < SHORT_VALUE {
                 out = replace_whole_words(&out, value);
-            } else if out.contains(value.as_str()) {
-                out = out.replace(value.as_str(), MASK);
+            } else if out.contains(value) {
+                out = out.replace(value, MASK);
             }
         }
         out
@@ -82,14 +115,14 @@ impl Redactor {
         }
         diff.split_inclusive('\n')
             .map(|line| match line.strip_prefix('+') {
-                Some(rest) if !line.starts_with("+++ ") => format!("+{}", self.text(rest)),
+                Some(rest) if !line.starts_with("+++ ") => format!("+{}", self.exact(rest)),
                 _ => line.to_string(),
             })
             .collect()
     }
 
-    /// A report with its texts redacted: message, risk, reason, the text its applied edits
-    /// insert. The suggestion (a whole file) is kept for [`Redactor::diff_for_report`] to
+    /// A report with its texts redacted: message, risk, reason, and (byte-exact) the text its
+    /// applied edits insert. The suggestion (a whole file) is kept for [`Redactor::diff_for_report`] to
     /// redact once it is a diff: redacted first, its diff would show the value it replaced.
     pub fn report(&self, mut report: Report) -> Report {
         if self.is_empty() {
@@ -99,10 +132,18 @@ impl Redactor {
         report.risk = report.risk.map(|risk| self.text(&risk));
         report.declined = report.declined.map(|reason| self.text(&reason));
         for edit in &mut report.edits {
-            edit.replacement = self.text(&edit.replacement);
+            edit.replacement = self.exact(&edit.replacement);
         }
         report
     }
+}
+
+/// Whether `text` holds `value` (a short one as a whole word).
+fn occurs(text: &str, value: &str) -> bool {
+    if value.len() >= SHORT_VALUE {
+        return text.contains(value);
+    }
+    replace_whole_words(text, value) != text
 }
 
 /// `text` with `value` replaced where it is not part of a longer word.
@@ -143,7 +184,7 @@ mod tests {
         );
         let text = "x hunter 2 y AKIAIOSFODNN7EXAMPLE onbuild-token-1";
         assert_eq!(redactor.text(text), "x **** y **** ****");
-        assert_eq!(redactor.text("ENV DB_PASSWORD=\"hunter 2\""), "ENV DB_PASSWORD=\"****\"");
+        assert_eq!(redactor.text("ENV DB_PASSWORD=\"hunter 2\""), "ENV DB_PASSWORD=****", "quotes and all");
     }
 
     #[test]
@@ -161,6 +202,14 @@ mod tests {
             "--- a/D\n+++ b/D\n@@ -1,2 +1,2 @@\n FROM a\n-ENV A_TOKEN=hunter2 B_TOKEN=hunter3\n+ENV A_TOKEN=****\n"
         );
         assert!(!redactor.diff_for_report(diff).contains("hunter"));
+    }
+
+    #[test]
+    fn byte_exact_text_keeps_values_the_file_writes_elsewhere() {
+        let redactor = redactor("FROM a\nENV PASSWORD shadowsocks\nENV API_TOKEN=hunter2\nCOPY shadowsocks.init /etc/\n");
+        let added = "COPY --chown=app shadowsocks.init /etc/ hunter2";
+        assert_eq!(redactor.exact(added), "COPY --chown=app shadowsocks.init /etc/ ****");
+        assert_eq!(redactor.text(added), "COPY --chown=app ****.init /etc/ ****");
     }
 
     #[test]
