@@ -357,6 +357,6 @@ fn check_with_annotations_gates_on_pending_fixes() {
     assert_eq!(run(&["fix", "--write"]).status.code(), Some(0));
     let clean = run(&["fix", "--check", "--format", "github"]);
     assert_eq!(clean.status.code(), Some(0));
-    let kept = "::warning file=Dockerfile,line=10,title=dockfix add-to-copy::ADD kept: `https://example.com/tool.tar.gz` is a URL (COPY cannot fetch)\n";
+    let kept = "::warning file=Dockerfile,line=9,title=dockfix add-to-copy::ADD kept: `https://example.com/tool.tar.gz` is a URL (COPY cannot fetch)\n";
     assert!(stdout(&clean).contains(kept), "{}", stdout(&clean));
 }
