@@ -206,7 +206,9 @@ mod tests {
 
     #[test]
     fn byte_exact_text_keeps_values_the_file_writes_elsewhere() {
-        let redactor = redactor("FROM a\nENV PASSWORD shadowsocks\nENV API_TOKEN=hunter2\nCOPY shadowsocks.init /etc/\n");
+        let redactor = redactor(
+            "FROM a\nENV PASSWORD shadowsocks\nENV API_TOKEN=hunter2\nCOPY shadowsocks.init /etc/\n",
+        );
         let added = "COPY --chown=app shadowsocks.init /etc/ hunter2";
         assert_eq!(redactor.exact(added), "COPY --chown=app shadowsocks.init /etc/ ****");
         assert_eq!(redactor.text(added), "COPY --chown=app ****.init /etc/ ****");

@@ -428,8 +428,11 @@ fn secret_scenario(env: &Env, story: &mut String) -> Result<String, String> {
     // The default (a file mount the RUN reads, no `# syntax=` directive) must build with
     // buildah; `--secrets env` is checked where this buildah knows `env=`.
     for (mode, tag) in [("default", &tags[1]), ("env", &tags[2])] {
-        let args: &[&str] =
-            if mode == "env" { &["--select", "env-secrets", "--secrets", "env"] } else { &["--select", "env-secrets"] };
+        let args: &[&str] = if mode == "env" {
+            &["--select", "env-secrets", "--secrets", "env"]
+        } else {
+            &["--select", "env-secrets"]
+        };
         let fixed = dockfix_fix(&scenario.dockerfile, args)?;
         story.push_str(&format!(
             "--- Dockerfile after --secrets {mode}\n{}\n--- dockfix\n{}\n",
@@ -441,7 +444,9 @@ fn secret_scenario(env: &Env, story: &mut String) -> Result<String, String> {
             "--mount=type=secret,id=api-token export API_TOKEN=\"$(cat /run/secrets/api-token)\" && "
         };
         if mode == "default" && fixed.text.contains("# syntax=") {
-            return Err("the default form added a `# syntax=` directive, which builders must then pull".into());
+            return Err(
+                "the default form added a `# syntax=` directive, which builders must then pull".into()
+            );
         }
         if !fixed.text.contains(expected_flag) {
             return Err(format!("--secrets {mode}: the fixed file lacks `{expected_flag}`"));

@@ -1394,7 +1394,7 @@ fn secrets_modes_from_flag_and_config() {
             SECRET_INPUT.as_bytes(),
         );
         assert_stdout_eq(&out, env_form);
-        write(dir.path(), "dockfix.toml", &format!("[env-secrets]\nmode = \"{mode}\"\n"));
+        write(dir.path(), "dockfix.toml", format!("[env-secrets]\nmode = \"{mode}\"\n"));
         let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
         assert_stdout_eq(&out, env_form);
         let out = dockfix_stdin(

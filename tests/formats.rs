@@ -294,7 +294,8 @@ fn no_secret_value_gets_out() {
                 text = log.to_string();
             }
             if format == "diff" {
-                text = text.lines().filter(|line| line.starts_with('+') && !line.starts_with("+++ ")).collect();
+                text =
+                    text.lines().filter(|line| line.starts_with('+') && !line.starts_with("+++ ")).collect();
             } else {
                 assert!(!text.is_empty(), "{path}: no {format} output");
             }

@@ -1,7 +1,7 @@
 //! Checks shared by the fixture harness and the corpus test.
 
-use dockfix::{github, markdown, sarif};
 use dockfix::report::{self, FileResult};
+use dockfix::{github, markdown, sarif};
 use dockfix_transforms::engine::{self, Options, Report};
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::suppress::{is_suppressed, suppressions};

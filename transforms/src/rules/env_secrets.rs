@@ -144,9 +144,9 @@ use crate::syntax::{Dockerfile, Instruction};
 
 mod detect;
 
-use detect::{legacy_value, pair_keyword, secrets_of, unquote};
 #[cfg(test)]
 use detect::{credential_kind, detect, secret_name_parts};
+use detect::{legacy_value, pair_keyword, secrets_of, unquote};
 
 pub struct EnvSecrets;
 
@@ -367,7 +367,10 @@ pub fn literal_secrets(file: &Dockerfile, options: &SecretOptions) -> Vec<Litera
 /// instructions (multi-stage declares settings again in a new stage): each secret's name and
 /// the index of its pair word, `None` when the legacy `ENV NAME value` form makes the whole
 /// instruction the pair.
-pub(crate) fn secret_pairs(instruction: &Instruction, options: &SecretOptions) -> Vec<(String, Option<usize>)> {
+pub(crate) fn secret_pairs(
+    instruction: &Instruction,
+    options: &SecretOptions,
+) -> Vec<(String, Option<usize>)> {
     secrets_of(0, instruction, options).into_iter().map(|secret| (secret.name, secret.word)).collect()
 }
 
@@ -446,7 +449,8 @@ fn action(context: &Context, secret: &Secret) -> Action {
 /// instructions that lead up to it, not only its own line.
 fn not_understood(file: &Dockerfile, index: usize, what: &str) -> String {
     let instruction = &file.instructions[index];
-    let first = (0..index).rev().take_while(|&before| file.instructions[before].opaque).last().unwrap_or(index);
+    let first =
+        (0..index).rev().take_while(|&before| file.instructions[before].opaque).last().unwrap_or(index);
     if first == index {
         return format!("{what} (line {}) is not understood by the parser", instruction.start_line);
     }
@@ -525,8 +529,8 @@ fn non_posix_shell<'f>(file: &'f Dockerfile, instruction: &Instruction) -> Optio
     // The last SHELL before the RUN is the one in effect.
     let shell = chain_instructions(file, &chain)
         .into_iter()
-        .filter(|other| other.is("SHELL") && other.start_line < instruction.start_line)
-        .last()?;
+        .rev()
+        .find(|other| other.is("SHELL") && other.start_line < instruction.start_line)?;
     let argv = shell.exec_form.as_deref().unwrap_or_default();
     let program = argv.first().map(|program| program.rsplit(['/', '\\']).next().unwrap_or(program));
     let posix = program.is_some_and(|name| POSIX_SHELLS.contains(&name));
@@ -1240,7 +1244,8 @@ mod tests {
 
     #[test]
     fn build_time_use_becomes_a_secret_mount() {
-        let input = "FROM a\nENV NPM_TOKEN=hunter2\nRUN --mount=type=cache,target=/c npm ci --token=$NPM_TOKEN\n";
+        let input =
+            "FROM a\nENV NPM_TOKEN=hunter2\nRUN --mount=type=cache,target=/c npm ci --token=$NPM_TOKEN\n";
         let out = fix(input);
         assert_eq!(
             out,
@@ -1320,7 +1325,9 @@ mod tests {
         for value in ["{\"auth\":\"abc\"}", "mysecretpassword", "yourself1", "x1x1x1x1", "[a:b]"] {
             assert!(detect("API_TOKEN", Some(value), &SecretOptions::default()).is_some(), "{value}");
         }
-        for name in ["HUBOT_AUTH_ADMIN", "KEYCLOAK_ADMIN", "GITEA_AUTH_ADMINS", "SECRET_ADMIN_LIST", "AUTH_USERS"] {
+        for name in
+            ["HUBOT_AUTH_ADMIN", "KEYCLOAK_ADMIN", "GITEA_AUTH_ADMINS", "SECRET_ADMIN_LIST", "AUTH_USERS"]
+        {
             assert!(secret_name_parts(name).is_none(), "{name}");
         }
         assert!(secret_name_parts("KEYCLOAK_ADMIN_PASSWORD").is_some());
@@ -1373,7 +1380,10 @@ mod tests {
         for kept in
             ["docker/dockerfile:1", "docker/dockerfile:1.12", "docker/dockerfile", "docker/dockerfile:labs"]
         {
-            assert_eq!(fix_env(&format!("# syntax={kept}\n{run}")), format!("# syntax={kept}\n{expected_body}"));
+            assert_eq!(
+                fix_env(&format!("# syntax={kept}\n{run}")),
+                format!("# syntax={kept}\n{expected_body}")
+            );
         }
         assert_eq!(
             fix_env(&format!("# escape=\\\n{run}")),
@@ -1388,8 +1398,10 @@ mod tests {
         // The file mount: no directive added; one older than RUN --mount (1.2) raised to it;
         // another frontend is fine; an old one pinned by digest is not.
         assert!(!fix(run).contains("# syntax"));
-        assert!(fix(&format!("# syntax=docker/dockerfile:1.0\n{run}")).starts_with("# syntax=docker/dockerfile:1.2\n"));
-        assert!(fix(&format!("# syntax=docker/dockerfile:1.1.7\n{run}")).starts_with("# syntax=docker/dockerfile:1.2\n"));
+        assert!(fix(&format!("# syntax=docker/dockerfile:1.0\n{run}"))
+            .starts_with("# syntax=docker/dockerfile:1.2\n"));
+        assert!(fix(&format!("# syntax=docker/dockerfile:1.1.7\n{run}"))
+            .starts_with("# syntax=docker/dockerfile:1.2\n"));
         let other = format!("# syntax=example.com/frontend:1\n{run}");
         assert!(fix(&other).contains("export API_KEY="));
         let pinned = format!("# syntax=docker/dockerfile:1.1@sha256:0000\n{run}");

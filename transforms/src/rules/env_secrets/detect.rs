@@ -69,7 +69,6 @@ const DESCRIPTIVE_LAST_PARTS: &[&str] = &[
 const PEOPLE_LIST_ENDINGS: &[&[&str]] =
     &[&["admin"], &["admins"], &["admin", "list"], &["admins", "list"], &["users"]];
 
-
 /// The secret pairs of an `ENV` or `ARG` instruction, or of an `ONBUILD ENV`/`ONBUILD ARG`
 /// trigger.
 pub(super) fn secrets_of(index: usize, instruction: &Instruction, options: &SecretOptions) -> Vec<Secret> {
@@ -132,7 +131,11 @@ pub(super) fn legacy_value(instruction: &Instruction, name_word: usize) -> &str 
 
 /// `Some(what the value looks like)` when the pair holds a literal secret; the inner `None`
 /// means the name gave it away.
-pub(super) fn detect(name: &str, raw_value: Option<&str>, options: &SecretOptions) -> Option<Option<&'static str>> {
+pub(super) fn detect(
+    name: &str,
+    raw_value: Option<&str>,
+    options: &SecretOptions,
+) -> Option<Option<&'static str>> {
     let raw = raw_value?;
     if !is_name(name) || options.allowed_names.matches(name) {
         return None;
@@ -269,8 +272,7 @@ pub(super) fn is_placeholder(value: &str) -> bool {
         return true;
     }
     let mut significant = value.chars().filter(|c| !matches!(c, '-' | '_' | ':' | ' '));
-    let repeated = significant.next().is_some_and(|first| significant.all(|c| c == first));
-    repeated
+    significant.next().is_some_and(|first| significant.all(|c| c == first))
 }
 
 /// A URL (with no password: [`credential_kind`] looks at that first).
@@ -427,4 +429,3 @@ pub(super) fn unquote(raw: &str) -> String {
     }
     out
 }
-
