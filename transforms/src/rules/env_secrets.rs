@@ -87,7 +87,8 @@
 //! from this one); one read by a `RUN` or held by an instruction the parser did not
 //! understand; build-time secrets in a file whose `# syntax=` pins an older frontend by
 //! digest (or, with `--secrets env`, names another frontend); build-time secrets of Windows
-//! images (dockfix cannot tell whether their builder supports secret mounts).
+//! images (dockfix cannot tell whether their builder supports secret mounts); a secret on the
+//! same line as one of those (rewriting the line would print the other's value in the diff).
 //!
 //! ## Why
 //!
@@ -139,6 +140,7 @@ use thiserror::Error;
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::image::{base_facts, chain_instructions, stage_chain};
 use crate::rules::{module_docs, Context, Rule};
+use crate::source::apply_in_order;
 use crate::suppress::is_suppressed;
 use crate::syntax::{Dockerfile, Instruction};
 
@@ -269,6 +271,7 @@ impl Rule for EnvSecrets {
                 *action = Action::Decline(reason.clone());
             }
         }
+        keep_lines_that_keep_a_secret(context, &secrets, &mut actions);
         let run_edits = mount_edits(file, context.text, &secrets, &actions, mode);
         let plan = Plan {
             context,
@@ -440,6 +443,57 @@ fn action(context: &Context, secret: &Secret) -> Action {
         // A build argument reaches the RUNs of its stage without a mount.
         SecretMode::Arg if is_env => Action::Arg(runs),
         SecretMode::Arg => Action::DropDefault,
+    }
+}
+
+/// Declines the secrets of an instruction whose removal would rewrite a line that holds a
+/// secret that stays (declined): the diff of that line would print the value (or, redacted,
+/// not apply to what `--write` writes). Coarse on purpose: every secret of the instruction
+/// stays then, with the reason.
+fn keep_lines_that_keep_a_secret(context: &Context, secrets: &[Secret], actions: &mut [Action]) {
+    let mut by_instruction: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (at, secret) in secrets.iter().enumerate() {
+        by_instruction.entry(secret.instruction).or_default().push(at);
+    }
+    for (index, members) in by_instruction {
+        let (staying, moving): (Vec<usize>, Vec<usize>) =
+            members.into_iter().partition(|&at| matches!(actions[at], Action::Decline(_)));
+        if staying.is_empty() || moving.is_empty() {
+            continue;
+        }
+        let instruction = &context.file.instructions[index];
+        let plan = Plan {
+            context,
+            secrets,
+            actions,
+            run_edits: &BTreeMap::new(),
+            syntax: &Syntax::Ready,
+            mode: context.options.secrets.mode,
+        };
+        let mut edits = plan.removal_edits(instruction, &moving);
+        edits.sort_by_key(|edit| edit.range.start);
+        let overlapping = edits.windows(2).any(|pair| pair[0].range.end > pair[1].range.start);
+        let after = if overlapping { String::new() } else { apply_in_order(context.text, &edits) };
+        let after_lines: Vec<&str> = after.lines().collect();
+        let region = context.text.get(instruction.line_span.clone()).unwrap_or_default();
+        let held: Vec<&str> = staying
+            .iter()
+            .filter_map(|&at| secrets[at].word.and_then(|word| instruction.words.get(word)))
+            .map(|word| word.text.as_str())
+            .collect();
+        let rewritten = region
+            .lines()
+            .filter(|line| held.iter().any(|pair| line.contains(pair)))
+            .any(|line| !after_lines.contains(&line));
+        if !rewritten {
+            continue;
+        }
+        for at in moving {
+            actions[at] = Action::Decline(
+                "taking it out would rewrite a line of this instruction that keeps a secret that stays; move that one first (or put each pair on its own line)"
+                    .to_string(),
+            );
+        }
     }
 }
 
@@ -1441,6 +1495,19 @@ mod tests {
             assert!(result.reports[0].message.contains("a secret mount only reaches RUN"));
             assert!(result.reports[0].message.contains("rotate it"));
         }
+    }
+
+    #[test]
+    fn a_line_that_keeps_a_secret_is_not_rewritten() {
+        // B_TOKEN is read by a LABEL (declined). Removing A_TOKEN would rewrite B's line, and so
+        // would removing C_TOKEN (the line break before it goes too): all three stay.
+        let input = "FROM a\nENV A_TOKEN=hunter2 B_TOKEN=hunter3 \\\n    C_TOKEN=hunter4\nLABEL b=$B_TOKEN\n";
+        let result = outcome(input);
+        assert_eq!(result.output, input);
+        assert_eq!(result.reports.iter().filter(|r| r.message.contains("would rewrite a line")).count(), 2);
+        // A pair on a line between kept ones goes with its line only: B's line is unchanged.
+        let input = "FROM a\nENV B_TOKEN=hunter3 \\\n    C_TOKEN=hunter4 \\\n    D=1\nLABEL b=$B_TOKEN\n";
+        assert_eq!(outcome(input).output, "FROM a\nENV B_TOKEN=hunter3 \\\n    D=1\nLABEL b=$B_TOKEN\n");
     }
 
     #[test]
