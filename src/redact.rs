@@ -10,9 +10,9 @@
 //!
 //! The diff of the fixed file on stdout may show the file's own lines (removed and context
 //! lines) with their values: `git apply` needs them, and they are what the repository already
-//! holds. An added line never shows a value: where a fix leaves a value on a line it changed
-//! (a secret env-secrets could not move, sharing its instruction with one it moved), the diff
-//! writes `****` and `--write` writes the value.
+//! holds. An added line never shows a value: env-secrets does not rewrite a line that keeps
+//! a secret it could not move, and should a fix still leave a value on a line it changed, the
+//! diff writes `****` there (and `--write` the value).
 //!
 //! Text that must stay byte-exact to apply (added lines of that diff, the text SARIF fixes
 //! insert) keeps a value the file also writes outside its secret pairs (`ENV PASSWORD
