@@ -101,7 +101,7 @@ pub struct FixArgs {
     #[arg(long, value_name = "ID", value_parser = clap::value_parser!(u32).range(1..=4_294_967_294))]
     pub group_id: Option<u32>,
 
-    /// Where env-secrets moves secrets that a RUN needs at build time [default: mount].
+    /// Where env-secrets moves secrets that a RUN needs at build time [default: file].
     #[arg(long, value_enum, value_name = "MODE")]
     pub secrets: Option<SecretsArg>,
 
@@ -170,10 +170,13 @@ fn user_name(name: &str) -> Result<String, String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SecretsArg {
-    /// `RUN --mount=type=secret,id=<id>,env=<NAME>` (BuildKit, dockerfile 1.10 or later).
-    Mount,
-    /// A secret file mount that the RUN reads into the variable (older frontends, buildah).
+    /// A secret file mount that the RUN reads into the variable (Docker/BuildKit, buildah and
+    /// Podman 1.24+; no `# syntax=` directive).
     File,
+    /// `RUN --mount=type=secret,id=<id>,env=<NAME>` (BuildKit with dockerfile 1.10, added as a
+    /// `# syntax=` directive; recent buildah only). Also accepted as `mount`.
+    #[value(alias = "mount")]
+    Env,
     /// A value-less `ARG` filled by `--build-arg` (no BuildKit; the value shows in `docker history`).
     Arg,
 }

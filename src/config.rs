@@ -11,7 +11,7 @@
 //! group-id = 10001                             # default: the UID
 //!
 //! [env-secrets]
-//! mode = "mount"                               # mount | file | arg
+//! mode = "file"                                # file | env | arg (`mount`: old name of env)
 //! extra-names = ["SENTRY_DSN", "MY_.*_CRED"]   # regexes over whole names, any case
 //! allow-names = ["BUILD_KEY_ALGO"]             # never secrets
 //!
@@ -85,7 +85,7 @@ pub struct NonRootUserConfig {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct EnvSecretsConfig {
-    /// Where secrets that a RUN needs at build time go (default `mount`).
+    /// Where secrets that a RUN needs at build time go (default `file`).
     pub mode: Option<SecretModeConfig>,
     /// Extra variable names that hold secrets: regular expressions matched against the whole
     /// name, ignoring case.
@@ -95,14 +95,18 @@ pub struct EnvSecretsConfig {
     pub allow_names: Option<Vec<String>>,
 }
 
-/// `mount`: `RUN --mount=type=secret,env=NAME` (BuildKit, dockerfile 1.10+); `file`: a
-/// secret file mount the RUN reads into the variable (older frontends, buildah); `arg`: a
-/// value-less `ARG` filled by `--build-arg` (no BuildKit; the value shows in the history).
+/// `file` (default): a secret file mount the RUN reads into the variable (Docker/BuildKit,
+/// buildah and Podman 1.24+, no `# syntax=` directive); `env`:
+/// `RUN --mount=type=secret,env=NAME` (BuildKit with dockerfile 1.10, recent buildah only);
+/// `mount`: the earlier name of `env`, still accepted; `arg`: a value-less `ARG` filled by
+/// `--build-arg` (no secret mounts; the value shows in the history).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SecretModeConfig {
-    Mount,
     File,
+    Env,
+    /// The earlier name of `env`: configs written when it was the default keep working.
+    Mount,
     Arg,
 }
 

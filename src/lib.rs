@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod pinning;
 pub mod pipeline;
 pub mod progress;
+pub mod redact;
 pub mod registry;
 pub mod report;
 pub mod sarif;

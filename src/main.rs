@@ -12,7 +12,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Parser;
 use dockfix_transforms::engine::{self, SuppressionNoteKind};
 use dockfix_transforms::pin::PinMode;
-use dockfix_transforms::rules::env_secrets::SecretMode;
+use dockfix_transforms::rules::env_secrets::{SecretMode, SecretOptions};
 use dockfix_transforms::rules::pin_images;
 use dockfix_transforms::{rules, BuildContext, Dockerfile, NoBuildContext, Source};
 use serde::Serialize;
@@ -131,8 +131,8 @@ fn command_line(args: &FixArgs) -> CommandLine {
         user_id: args.user_id,
         group_id: args.group_id,
         secrets_mode: args.secrets.map(|mode| match mode {
-            SecretsArg::Mount => SecretMode::Mount,
             SecretsArg::File => SecretMode::File,
+            SecretsArg::Env => SecretMode::Env,
             SecretsArg::Arg => SecretMode::Arg,
         }),
         pin: args.pin.map(|mode| match mode {
@@ -324,11 +324,7 @@ impl FixOutput {
 
     fn file(&mut self, result: FileResult) -> Result<()> {
         match self.format {
-            Format::Diff if !self.write && result.changed() => {
-                let output = result.output.as_deref().unwrap_or_default();
-                let diff = report::unified_diff(&result.path, &result.input, output);
-                self.out(&diff)?;
-            }
+            Format::Diff if !self.write && result.changed() => self.out(&result.diff())?,
             Format::Diff => {}
             Format::Github => self.out(&github::annotations(std::slice::from_ref(&result)))?,
             Format::Json => self.json_files.push(report::JsonFile::of(&result)),
@@ -423,8 +419,9 @@ fn exit_code(summary: &report::Summary, check: bool) -> u8 {
     }
 }
 
+/// A file that could not be read: there is no text, so no secret value, to redact.
 fn error_result(path: &Path, error: String) -> FileResult {
-    FileResult { path: path.display().to_string(), error: Some(error), ..FileResult::default() }
+    FileResult::failed(path.display().to_string(), String::new(), error, &SecretOptions::default())
 }
 
 fn fix_file(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
@@ -450,26 +447,23 @@ fn fix_text(
     build_context: &dyn BuildContext,
     warn_unused_suppressions: bool,
 ) -> FileResult {
+    let secrets = &settings.options.secrets;
     if !Dockerfile::has_instructions(Source::new(&text).text()) {
-        let error = Some(format!("{path}: no instructions (empty, or only comments); not a Dockerfile"));
-        return FileResult { path, input: text, error, ..FileResult::default() };
+        let error = format!("{path}: no instructions (empty, or only comments); not a Dockerfile");
+        return FileResult::failed(path, text, error, secrets);
     }
     match engine::run(&text, &settings.rules, build_context, &settings.options) {
-        Ok(outcome) => FileResult {
-            path,
-            input: text,
-            output: Some(outcome.output),
-            reports: outcome.reports,
-            error: None,
-            suppression_notes: outcome
+        Ok(outcome) => {
+            let notes = outcome
                 .suppression_notes
                 .into_iter()
                 .filter(|note| warn_unused_suppressions || note.kind != SuppressionNoteKind::Unused)
-                .collect(),
-        },
+                .collect();
+            FileResult::fixed(path, text, outcome.output, outcome.reports, notes, secrets)
+        }
         Err(error) => {
-            let error = Some(format!("{path}: {error}; file left untouched"));
-            FileResult { path, input: text, error, ..FileResult::default() }
+            let error = format!("{path}: {error}; file left untouched");
+            FileResult::failed(path, text, error, secrets)
         }
     }
 }

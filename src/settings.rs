@@ -149,8 +149,8 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
 
     let secrets = config.env_secrets.clone().unwrap_or_default();
     let mode = cli.secrets_mode.unwrap_or(match secrets.mode {
-        Some(SecretModeConfig::Mount) | None => SecretMode::Mount,
-        Some(SecretModeConfig::File) => SecretMode::File,
+        Some(SecretModeConfig::File) | None => SecretMode::File,
+        Some(SecretModeConfig::Env | SecretModeConfig::Mount) => SecretMode::Env,
         Some(SecretModeConfig::Arg) => SecretMode::Arg,
     });
     let patterns = |list: Option<Vec<String>>, key: &str| {

@@ -1377,24 +1377,33 @@ fn a_broken_config_fails_only_the_files_it_governs() {
 fn secrets_modes_from_flag_and_config() {
     let dir = tempdir();
     let select = ["fix", "--select", "env-secrets"];
+    let file_form = "FROM debian:12\nRUN --mount=type=secret,id=npm-token export NPM_TOKEN=\"$(cat /run/secrets/npm-token)\" && npm ci --token \"$NPM_TOKEN\"\n";
+    let env_form = "# syntax=docker/dockerfile:1.10\nFROM debian:12\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci --token \"$NPM_TOKEN\"\n";
+    // The default: a file mount that Docker and buildah build without a syntax directive.
     let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
-    assert_stdout_eq(
-        &out,
-        "# syntax=docker/dockerfile:1.10\nFROM debian:12\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci --token \"$NPM_TOKEN\"\n",
-    );
+    assert_stdout_eq(&out, file_form);
     assert_stderr_contains(
         &out,
         "<stdin>: build it with: docker build --secret id=npm-token,env=NPM_TOKEN .",
     );
-    let out = dockfix_stdin(
-        dir.path(),
-        &[&select[..], &["--secrets", "file", "-"]].concat(),
-        SECRET_INPUT.as_bytes(),
-    );
-    assert_stdout_eq(
-        &out,
-        "FROM debian:12\nRUN --mount=type=secret,id=npm-token export NPM_TOKEN=\"$(cat /run/secrets/npm-token)\" && npm ci --token \"$NPM_TOKEN\"\n",
-    );
+    // `env`, and `mount`, its earlier name, on the command line and in dockfix.toml.
+    for mode in ["env", "mount"] {
+        let out = dockfix_stdin(
+            dir.path(),
+            &[&select[..], &["--secrets", mode, "-"]].concat(),
+            SECRET_INPUT.as_bytes(),
+        );
+        assert_stdout_eq(&out, env_form);
+        write(dir.path(), "dockfix.toml", format!("[env-secrets]\nmode = \"{mode}\"\n"));
+        let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
+        assert_stdout_eq(&out, env_form);
+        let out = dockfix_stdin(
+            dir.path(),
+            &[&select[..], &["--secrets", "file", "-"]].concat(),
+            SECRET_INPUT.as_bytes(),
+        );
+        assert_stdout_eq(&out, file_form);
+    }
     write(dir.path(), "dockfix.toml", "[env-secrets]\nmode = \"arg\"\n");
     let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
     assert_stdout_eq(&out, "FROM debian:12\nARG NPM_TOKEN\nRUN npm ci --token \"$NPM_TOKEN\"\n");
