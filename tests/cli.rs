@@ -21,7 +21,7 @@ use cli_support::{assert_exit, assert_stderr_contains, show, stderr, stdout, tem
 // ---------------------------------------------------------------------------------------------
 
 const BOTH: &str = "add-to-copy,strip-setuid";
-const STRIP: &str = "RUN find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\) -exec chmod a-s {} + ; \\\n    left=\"$(find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\))\" || exit 1; \\\n    test -z \"$left\" || { echo \"setuid/setgid bits left on: $left\" >&2; exit 1; }";
+const STRIP: &str = "RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\\n      -o -type f -perm -2000 -exec chmod a-s {} + ; \\\n    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\\n      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +";
 
 /// Runs `dockfix ARGS` in `dir`, stdin closed.
 fn dockfix(dir: &Path, args: &[&str]) -> Output {
@@ -159,9 +159,10 @@ const BOTH_OUTPUT: &str = "\
 FROM debian:12
 COPY local.txt /x
 RUN apt-get update && apt-get install -y curl
-RUN find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\) -exec chmod a-s {} + ; \\
-    left=\"$(find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\))\" || exit 1; \\
-    test -z \"$left\" || { echo \"setuid/setgid bits left on: $left\" >&2; exit 1; }
+RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
+      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
+    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
+      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
 USER app
 CMD [\"sh\"]
 ";
@@ -170,14 +171,15 @@ const BOTH_DIFF: &str = "\
 diff --git a/Dockerfile b/Dockerfile
 --- a/Dockerfile
 +++ b/Dockerfile
-@@ -1,5 +1,8 @@
+@@ -1,5 +1,9 @@
  FROM debian:12
 -ADD local.txt /x
 +COPY local.txt /x
  RUN apt-get update && apt-get install -y curl
-+RUN find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\) -exec chmod a-s {} + ; \\
-+    left=\"$(find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\))\" || exit 1; \\
-+    test -z \"$left\" || { echo \"setuid/setgid bits left on: $left\" >&2; exit 1; }
++RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
++      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
++    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
++      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
  USER app
  CMD [\"sh\"]
 ";
@@ -406,13 +408,14 @@ diff --git a/Dockerfile b/Dockerfile
 diff --git a/Dockerfile b/Dockerfile
 --- a/Dockerfile
 +++ b/Dockerfile
-@@ -1,5 +1,8 @@
+@@ -1,5 +1,9 @@
  FROM debian:12
  ADD local.txt /x
  RUN apt-get update && apt-get install -y curl
-+RUN find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\) -exec chmod a-s {} + ; \\
-+    left=\"$(find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\))\" || exit 1; \\
-+    test -z \"$left\" || { echo \"setuid/setgid bits left on: $left\" >&2; exit 1; }
++RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
++      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
++    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
++      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
  USER app
  CMD [\"sh\"]
 ";

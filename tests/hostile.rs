@@ -21,7 +21,7 @@ use cli_support::{assert_exit, assert_stderr_contains, stderr, tempdir, write};
 /// Longest any single dockfix run here may take (debug build, busy machine).
 const DEADLINE: Duration = Duration::from_secs(60);
 
-const STRIP: &str = "RUN find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\) -exec chmod a-s {} + ; \\\n    left=\"$(find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\))\" || exit 1; \\\n    test -z \"$left\" || { echo \"setuid/setgid bits left on: $left\" >&2; exit 1; }\n";
+const STRIP: &str = "RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\\n      -o -type f -perm -2000 -exec chmod a-s {} + ; \\\n    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\\n      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +\n";
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_dockfix"))
@@ -337,7 +337,7 @@ fn symlink_loops_end_with_errors_not_a_hang() {
 
 const INPUT: &str = "FROM debian:12\nRUN apt-get install -y curl\nCMD [\"curl\"]\n";
 const FIXED: &str =
-    "FROM debian:12\nRUN apt-get install -y curl\nRUN find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\) -exec chmod a-s {} + ; \\\n    left=\"$(find / -xdev -type f \\( -perm -4000 -o -perm -2000 \\))\" || exit 1; \\\n    test -z \"$left\" || { echo \"setuid/setgid bits left on: $left\" >&2; exit 1; }\nCMD [\"curl\"]\n";
+    "FROM debian:12\nRUN apt-get install -y curl\nRUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\\n      -o -type f -perm -2000 -exec chmod a-s {} + ; \\\n    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\\n      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +\nCMD [\"curl\"]\n";
 
 /// What `--write` does once the fix is made: the file is rewritten only if it still holds
 /// what was read. These are the states a file can be found in at that moment.
