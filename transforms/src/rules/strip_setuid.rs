@@ -21,7 +21,7 @@
 //! BusyBox `find` (Alpine) read them alike (older BusyBox lacks GNU's `-perm /6000`).
 //!
 //! It goes after the last package-installing `RUN` (apt-get, apk, dnf, yum, microdnf, zypper,
-//! dpkg, rpm) and before the first `USER`, `CMD`, `ENTRYPOINT` or `HEALTHCHECK` that follows
+//! dpkg, rpm; options may sit before the subcommand: `apt-get -qqy install`) and before the first `USER`, `CMD`, `ENTRYPOINT` or `HEALTHCHECK` that follows
 //! it, above the comments that describe that instruction and above the metadata (`EXPOSE`,
 //! `LABEL`, `VOLUME`, `STOPSIGNAL`) that sits right before it. Keywords follow the file's casing.
 //!
@@ -29,7 +29,8 @@
 //! point (a `USER` earlier in the file, or a base image that runs as one by its own
 //! configuration, such as `jenkins/jenkins`), the strip is wrapped in `USER root` and a
 //! `USER` back to exactly the user that was in effect (the `USER` value as written, or the
-//! base image's user).
+//! base image's user). When the instruction it goes before is the file's own `USER root`, it
+//! goes right after that instead, with no switch of its own.
 //!
 //! Some designs depend on a setuid binary. The strip keeps (`! -name ...`) these, and only
 //! when the file shows the design needs them; the finding names what it kept and why:
@@ -230,11 +231,12 @@ impl Rule for StripSetuid {
         if instructions[last_install..].iter().any(strips_setuid) {
             return Vec::new();
         }
-        let before = instructions[last_install + 1..]
+        let runtime = instructions[last_install + 1..]
             .iter()
             .position(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)))
-            .map(|offset| above_metadata(instructions, last_install + 1 + offset, last_install + 1));
-        let (at, line, preceding) = match before {
+            .map(|offset| last_install + 1 + offset);
+        let before = runtime.map(|index| above_metadata(instructions, index, last_install + 1));
+        let (mut at, mut line, preceding) = match before {
             Some(index) => {
                 let instruction = &instructions[index];
                 (
@@ -248,10 +250,18 @@ impl Rule for StripSetuid {
                 (last.line_span.end, last.end_line, instructions)
             }
         };
-        let runs_as = match user_in_effect(file, &chain, preceding, facts.image.as_deref()) {
+        let mut runs_as = match user_in_effect(file, &chain, preceding, facts.image.as_deref()) {
             Ok(user) => user.filter(|user| !is_root(user)),
             Err(declined) => return vec![Finding::new(ID, from.start_line, declined)],
         };
+        // The stage switches to root itself right there: strip after that `USER`, rather than
+        // switch to root, back, and to root again.
+        let switches_to_root = runtime
+            .map(|index| &instructions[index])
+            .filter(|instruction| instruction.is("USER") && is_root(instruction.args.trim()));
+        if let (Some(_), Some(user_root)) = (&runs_as, switches_to_root) {
+            (at, line, runs_as) = (user_root.line_span.end, user_root.start_line, None);
+        }
         let kept = kept_binaries(file, &chain);
         let names: Vec<&str> = kept.iter().map(|kept| kept.binary.name).collect();
         let run = context.keyword("RUN");
@@ -282,8 +292,47 @@ pub(crate) fn installs_packages(instruction: &Instruction) -> bool {
         return false;
     }
     let command = instruction.command_text();
-    let words = command.split_whitespace().collect::<Vec<_>>().join(" ");
-    PACKAGE_INSTALLS.iter().any(|install| words.contains(install.trim_end()))
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let joined = words.join(" ");
+    PACKAGE_INSTALLS.iter().any(|install| joined.contains(install.trim_end()))
+        || words.iter().enumerate().any(|(index, word)| installs_after_options(word, &words[index + 1..]))
+}
+
+/// Package managers whose install subcommand may follow options (`apt-get -qqy install`,
+/// `apt-get -o Dpkg::Options::=--force-confold install`), with that subcommand.
+const MANAGERS_WITH_OPTIONS: &[(&str, &str)] = &[
+    ("apt-get", "install"),
+    ("apt", "install"),
+    ("aptitude", "install"),
+    ("apk", "add"),
+    ("dnf", "install"),
+    ("yum", "install"),
+    ("microdnf", "install"),
+    ("zypper", "install"),
+    ("tdnf", "install"),
+];
+
+/// Options of those managers that take their value as the next word (apt's `-o`, `-c`, `-t`;
+/// apk's `-X`, `-p`; dnf/yum's `-c`, `--setopt`).
+const OPTIONS_WITH_VALUES: &[&str] = &["-o", "-c", "-t", "-X", "-p", "--repository", "--setopt", "--option"];
+
+/// Whether `word` names a package manager whose first word after its options in `rest` is
+/// its install subcommand.
+fn installs_after_options(word: &str, rest: &[&str]) -> bool {
+    let program = word.rsplit('/').next().unwrap_or(word);
+    let Some((_, install)) = MANAGERS_WITH_OPTIONS.iter().find(|(manager, _)| *manager == program) else {
+        return false;
+    };
+    let mut words = rest.iter();
+    while let Some(next) = words.next() {
+        if !next.starts_with('-') {
+            return next == install;
+        }
+        if OPTIONS_WITH_VALUES.contains(next) {
+            words.next();
+        }
+    }
+    false
 }
 
 /// A `RUN` that removes setuid/setgid bits with `find ... -perm ... chmod ...-s` (the
@@ -502,6 +551,29 @@ mod tests {
         let out = fix("FROM jenkins/jenkins\nUSER root\nRUN apt-get install -y x\nUSER 0:0\nCMD x\n");
         assert!(!out.contains("USER root\nRUN find"), "{out}");
         assert!(out.contains(&format!("RUN apt-get install -y x\nRUN {}USER 0:0", strip())), "{out}");
+    }
+
+    #[test]
+    fn strips_after_the_files_own_switch_to_root() {
+        let out = fix("FROM jenkins/jenkins\nCOPY a /a\nUSER root\nRUN echo\nUSER jenkins\n");
+        assert_eq!(
+            out,
+            format!("FROM jenkins/jenkins\nCOPY a /a\nUSER root\nRUN {}RUN echo\nUSER jenkins\n", strip())
+        );
+        assert_eq!(fix(&out), out, "idempotent");
+    }
+
+    #[test]
+    fn installs_are_seen_behind_options() {
+        let run = |command: &str| {
+            let file = crate::syntax::Dockerfile::parse(&format!("FROM debian\nRUN {command}\n"));
+            installs_packages(&file.instructions[1])
+        };
+        assert!(run("apt-get -qqy --no-install-recommends install x11vnc"));
+        assert!(run("apt-get -o Dpkg::Options::=--force-confold -y install curl"));
+        assert!(run("/sbin/apk --no-cache add curl"));
+        assert!(!run("apt-get -qq update && echo install"));
+        assert!(!run("apt-get -y remove curl"));
     }
 
     #[test]
