@@ -643,3 +643,223 @@ fn run_multi_stage(env: &Env, name: &str, story: &mut String) -> Result<String, 
         mib(split_bytes)
     ))
 }
+
+// ---- strip-setuid ----
+
+/// The strip as dockfix wrote it before it checked its own work: run as whoever the stage
+/// runs as, every failure hidden. The control the base-user scenario compares with.
+const UNCHECKED_STRIP: &str = "RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true\n";
+
+/// A base image whose own config runs as a non-root user (`jenkins/jenkins`, which dockfix's
+/// tables know as running as `jenkins`): the strip must run as root and give the image back
+/// to `jenkins`. The unchecked strip of before, run as `jenkins`, leaves every bit in place.
+#[test]
+fn strip_setuid_switches_to_root_under_a_non_root_base() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let name = "setuid-base-non-root";
+    let started = Instant::now();
+    let mut story = String::new();
+    match strip_under_non_root_base(env, name, &mut story) {
+        Ok(summary) => {
+            loud(&format!("build-proof {name}: ok in {:.0}s: {summary}", started.elapsed().as_secs_f64()))
+        }
+        Err(failures) => {
+            panic!("build-proof scenario `{name}` failed:\n- {}\n\n{story}", failures.join("\n- "))
+        }
+    }
+}
+
+fn strip_under_non_root_base(env: &Env, name: &str, story: &mut String) -> Result<String, Vec<String>> {
+    let fatal = |e: String| vec![e];
+    // The stand-in base: Debian (su, passwd, mount, ... are setuid) plus one setuid file of
+    // its own, running as `jenkins`, served by the registry under the name dockfix knows.
+    let base_tag = "bp/jenkins-standin:lts";
+    let base_file = format!(
+        "FROM {}\nRUN useradd --create-home --uid 1000 jenkins && cp /bin/true /usr/local/bin/helper && chmod 4755 /usr/local/bin/helper\nUSER jenkins\n",
+        env.image(build_support::DEBIAN)
+    );
+    let scenario = prepare_scenario(env, name).map_err(fatal)?;
+    let (original_tag, unchecked_tag, fixed_tag) =
+        (format!("bp/{name}:original"), format!("bp/{name}:unchecked"), format!("bp/{name}:fixed"));
+    let _images = Images {
+        env,
+        tags: vec![base_tag.to_string(), original_tag.clone(), unchecked_tag.clone(), fixed_tag.clone()],
+    };
+    env.build(&base_file, &scenario.context, base_tag).map_err(fatal)?;
+    let pushed = format!("docker://{}", env.image("jenkins/jenkins:lts"));
+    env.buildah_out(&["push", "--tls-verify=false", &format!("localhost/{base_tag}"), &pushed])
+        .map_err(fatal)?;
+    story.push_str(&format!("--- Dockerfile before\n{}\n", scenario.text));
+
+    env.build(&scenario.text, &scenario.context, &original_tag)
+        .map_err(|e| fatal(format!("the ORIGINAL does not build (scenario or harness bug):\n{e}")))?;
+    let original_setuid = env.setuid_files(&original_tag).map_err(fatal)?;
+    if !original_setuid.iter().any(|file| file == "/usr/local/bin/helper") {
+        return Err(fatal(format!("the base's own setuid file is missing: {original_setuid:?}")));
+    }
+
+    let mut failures = Vec::new();
+    let unchecked = format!("{}{UNCHECKED_STRIP}", scenario.text);
+    env.build(&unchecked, &scenario.context, &unchecked_tag).map_err(fatal)?;
+    let unchecked_left = env.setuid_files(&unchecked_tag).map_err(fatal)?;
+    if unchecked_left.len() != original_setuid.len() {
+        failures.push(format!(
+            "control: the unchecked strip run as jenkins was expected to strip nothing, it left {unchecked_left:?} of {original_setuid:?}"
+        ));
+    }
+
+    let fixed = dockfix_fix(&scenario.dockerfile, &["--select", "strip-setuid"]).map_err(fatal)?;
+    story
+        .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", fixed.text, fixed.summary));
+    for wanted in ["USER root\nRUN find / ", "USER jenkins\nCMD"] {
+        if !fixed.text.contains(wanted) {
+            failures.push(format!("the fixed Dockerfile lacks {wanted:?}"));
+        }
+    }
+    if let Err(e) = env.build(&fixed.text, &scenario.context, &fixed_tag) {
+        failures.push("the FIXED Dockerfile does not build".into());
+        story.push_str(&format!("--- build of the fixed Dockerfile\n{e}\n"));
+        return Err(failures);
+    }
+    let config_user = env.config_user(&fixed_tag).map_err(fatal)?;
+    if config_user != "jenkins" {
+        failures.push(format!("config User is {config_user:?}, expected the base's \"jenkins\""));
+    }
+    let container = env.container(&fixed_tag).map_err(fatal)?;
+    let uname = container.run(&["id", "-un"]).map_err(fatal)?;
+    if uname.stdout.trim() != "jenkins" {
+        failures.push(format!("the image does not run as jenkins: `id -un`: {uname}"));
+    }
+    let start = env.start_command(&fixed_tag).map_err(fatal)?;
+    let run = run_start_command(&container, &start).map_err(fatal)?;
+    if !run.ok() || !run.stdout.contains(&message(name)) {
+        failures.push(format!("the start command {start:?} does not work: {run}"));
+    }
+    let left = container.setuid_files().map_err(fatal)?;
+    if !left.is_empty() {
+        failures.push(format!("setuid/setgid files left: {left:?}"));
+    }
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    Ok(format!(
+        "User {config_user:?}; setuid files {} -> 0 (the unchecked strip as jenkins: {} left)",
+        original_setuid.len(),
+        unchecked_left.len()
+    ))
+}
+
+/// A user that runs its command through `sudo` with a sudoers NOPASSWD entry: the strip keeps
+/// sudo's setuid bit (and only that one), and the command still works.
+#[test]
+fn strip_setuid_keeps_sudo_for_a_sudoers_design() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let name = "setuid-sudoers-cmd";
+    let started = Instant::now();
+    let mut story = String::new();
+    match strip_keeping_sudo(env, name, &mut story) {
+        Ok(summary) => {
+            loud(&format!("build-proof {name}: ok in {:.0}s: {summary}", started.elapsed().as_secs_f64()))
+        }
+        Err(failures) => {
+            panic!("build-proof scenario `{name}` failed:\n- {}\n\n{story}", failures.join("\n- "))
+        }
+    }
+}
+
+fn strip_keeping_sudo(env: &Env, name: &str, story: &mut String) -> Result<String, Vec<String>> {
+    let fatal = |e: String| vec![e];
+    let scenario = prepare_scenario(env, name).map_err(fatal)?;
+    let deb = sudo_deb().map_err(fatal)?;
+    std::fs::copy(&deb, scenario.context.join("sudo.deb"))
+        .map_err(|e| fatal(format!("{}: {e}", deb.display())))?;
+    story.push_str(&format!("--- Dockerfile before\n{}\n", scenario.text));
+    let (original_tag, fixed_tag) = (format!("bp/{name}:original"), format!("bp/{name}:fixed"));
+    let _images = Images { env, tags: vec![original_tag.clone(), fixed_tag.clone()] };
+
+    env.build(&scenario.text, &scenario.context, &original_tag)
+        .map_err(|e| fatal(format!("the ORIGINAL does not build (scenario or harness bug):\n{e}")))?;
+    let start = env.start_command(&original_tag).map_err(fatal)?;
+    let original = env.container(&original_tag).map_err(fatal)?;
+    let run = run_start_command(&original, &start).map_err(fatal)?;
+    if !run.ok() || !run.stdout.contains(&message(name)) {
+        return Err(fatal(format!(
+            "the ORIGINAL's start command {start:?} does not work (scenario or harness bug): {run}"
+        )));
+    }
+    let original_setuid = original.setuid_files().map_err(fatal)?;
+    drop(original);
+
+    let mut failures = Vec::new();
+    let fixed = dockfix_fix(&scenario.dockerfile, &["--select", "strip-setuid"]).map_err(fatal)?;
+    story
+        .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", fixed.text, fixed.summary));
+    if !fixed.text.contains("! -name sudo") {
+        failures.push("the fixed Dockerfile does not keep sudo".into());
+    }
+    if !fixed.summary.contains("keeps the setuid bit of `sudo`") {
+        failures.push("the finding does not say it keeps sudo".into());
+    }
+    if let Err(e) = env.build(&fixed.text, &scenario.context, &fixed_tag) {
+        failures.push("the FIXED Dockerfile does not build".into());
+        story.push_str(&format!("--- build of the fixed Dockerfile\n{e}\n"));
+        return Err(failures);
+    }
+    let config_user = env.config_user(&fixed_tag).map_err(fatal)?;
+    if config_user != "app" {
+        failures.push(format!("config User is {config_user:?}, expected \"app\""));
+    }
+    let container = env.container(&fixed_tag).map_err(fatal)?;
+    let run = run_start_command(&container, &start).map_err(fatal)?;
+    story.push_str(&format!("start command {start:?}: {run}\n"));
+    if !run.ok() || !run.stdout.contains(&message(name)) {
+        failures.push(format!("the sudo CMD fails after the strip: {run}"));
+    }
+    let left = container.setuid_files().map_err(fatal)?;
+    if left != ["/usr/bin/sudo"] {
+        failures.push(format!("expected only /usr/bin/sudo to keep its bit, found {left:?}"));
+    }
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    Ok(format!("setuid files {} -> {left:?}; the sudo CMD still prints its message", original_setuid.len()))
+}
+
+/// Debian 12's `sudo` package, from the cache or fetched with `apt-get download` (the host's
+/// apt lists must be bookworm's, as for the harness's Go images).
+fn sudo_deb() -> Result<std::path::PathBuf, String> {
+    let dir = build_support::cache_dir().join("sudo-deb");
+    let find = |dir: &Path| {
+        std::fs::read_dir(dir).ok()?.filter_map(|entry| entry.ok().map(|entry| entry.path())).find(|path| {
+            path.extension().is_some_and(|ext| ext == "deb")
+                && path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("sudo_"))
+        })
+    };
+    if let Some(deb) = find(&dir) {
+        return Ok(deb);
+    }
+    // Fetched aside and renamed, so that a half-done download is never taken for the cache.
+    let partial = build_support::cache_dir().join(format!("sudo-deb.{}.partial", std::process::id()));
+    std::fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    let out = std::process::Command::new("apt-get")
+        .args(["download", "sudo"])
+        .current_dir(&partial)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(format!(
+            "cannot fetch Debian's sudo (apt-get update first?): {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    std::fs::rename(&partial, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    find(&dir).ok_or_else(|| format!("apt-get download sudo left no sudo_*.deb in {}", dir.display()))
+}

@@ -21,7 +21,7 @@ use cli_support::{assert_exit, assert_stderr_contains, show, stderr, stdout, tem
 // ---------------------------------------------------------------------------------------------
 
 const BOTH: &str = "add-to-copy,strip-setuid";
-const STRIP: &str = "RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true";
+const STRIP: &str = "RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\\n      -o -type f -perm -2000 -exec chmod a-s {} + ; \\\n    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\\n      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +";
 
 /// Runs `dockfix ARGS` in `dir`, stdin closed.
 fn dockfix(dir: &Path, args: &[&str]) -> Output {
@@ -159,7 +159,10 @@ const BOTH_OUTPUT: &str = "\
 FROM debian:12
 COPY local.txt /x
 RUN apt-get update && apt-get install -y curl
-RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true
+RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
+      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
+    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
+      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
 USER app
 CMD [\"sh\"]
 ";
@@ -168,12 +171,15 @@ const BOTH_DIFF: &str = "\
 diff --git a/Dockerfile b/Dockerfile
 --- a/Dockerfile
 +++ b/Dockerfile
-@@ -1,5 +1,6 @@
+@@ -1,5 +1,9 @@
  FROM debian:12
 -ADD local.txt /x
 +COPY local.txt /x
  RUN apt-get update && apt-get install -y curl
-+RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true
++RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
++      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
++    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
++      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
  USER app
  CMD [\"sh\"]
 ";
@@ -223,8 +229,10 @@ fn preview_prints_git_diff_writes_nothing_and_diff_applies_with_git() {
 fn preview_diff_of_crlf_and_unterminated_files_applies_with_git() {
     let dir = tempdir();
     let crlf_in = "FROM debian:12\r\nADD a.txt /a\r\nRUN apt-get install -y curl\r\nCMD [\"sh\"]";
-    let crlf_out =
-        format!("FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get install -y curl\r\n{STRIP}\r\nCMD [\"sh\"]");
+    let crlf_out = format!(
+        "FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get install -y curl\r\n{}\r\nCMD [\"sh\"]",
+        STRIP.replace('\n', "\r\n")
+    );
     let crlf = write(dir.path(), "crlf/Dockerfile", crlf_in);
     let plain_in = "FROM debian:12\nRUN apk add curl";
     let plain_out = format!("FROM debian:12\nRUN apk add curl\n{STRIP}");
@@ -308,7 +316,8 @@ fn write_gives_exactly(input: &str, expected: &str) -> (tempfile::TempDir, PathB
 fn write_keeps_crlf_on_every_line_including_inserted_ones() {
     let input = "FROM debian:12\r\nADD a.txt /a\r\nRUN apt-get update && apt-get install -y curl\r\nUSER app\r\nCMD [\"sh\"]\r\n";
     let expected = format!(
-        "FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get update && apt-get install -y curl\r\n{STRIP}\r\nUSER app\r\nCMD [\"sh\"]\r\n"
+        "FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get update && apt-get install -y curl\r\n{}\r\nUSER app\r\nCMD [\"sh\"]\r\n",
+        STRIP.replace('\n', "\r\n")
     );
     let (_dir, file) = write_gives_exactly(input, &expected);
     let bytes = read(&file);
@@ -399,11 +408,14 @@ diff --git a/Dockerfile b/Dockerfile
 diff --git a/Dockerfile b/Dockerfile
 --- a/Dockerfile
 +++ b/Dockerfile
-@@ -1,5 +1,6 @@
+@@ -1,5 +1,9 @@
  FROM debian:12
  ADD local.txt /x
  RUN apt-get update && apt-get install -y curl
-+RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true
++RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
++      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
++    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
++      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
  USER app
  CMD [\"sh\"]
 ";

@@ -211,7 +211,8 @@ impl Pass {
         let mut unfixed = Vec::new();
         let mut used = vec![false; suppressed.len()];
         for rule in rules {
-            for finding in rule.check(&context) {
+            for finding in rule.check(&context).into_iter().map(|finding| apart_from_heredocs(&file, finding))
+            {
                 let mut suppressed_here = false;
                 for (index, suppression) in suppressed.iter().enumerate() {
                     if suppression.suppresses(finding.transform, finding.line) {
@@ -269,6 +270,31 @@ impl Pass {
             output_parsed: Some(applied.parsed),
         })
     }
+}
+
+/// Makes text inserted right after a heredoc's terminator line start with a blank line, for
+/// every transform alike: hadolint (2.15) cannot parse an instruction on the line right after
+/// a terminator (`EOT` then `RUN ...`), although Docker can, so without it a file other
+/// linters read before would become unreadable to them.
+fn apart_from_heredocs(file: &Dockerfile, mut finding: Finding) -> Finding {
+    let Some(fix) = finding.fix.as_mut() else {
+        return finding;
+    };
+    for edit in &mut fix.edits {
+        let at = edit.range.start;
+        let inserts = edit.range.is_empty() && !edit.replacement.is_empty();
+        if !inserts || edit.replacement.starts_with('\n') {
+            continue;
+        }
+        let after_terminator = file
+            .instructions
+            .iter()
+            .any(|instruction| !instruction.heredocs.is_empty() && instruction.line_span.end == at);
+        if after_terminator {
+            edit.replacement.insert(0, '\n');
+        }
+    }
+    finding
 }
 
 /// The fixes that can be applied together, as indices in `fixes`: each in turn, unless it
@@ -633,5 +659,24 @@ mod tests {
         assert_eq!(outcome.reports[0].edits, expected, "one change, made by both fixes");
         assert_eq!(outcome.reports[1].edits, expected);
         assert!(outcome.reports[2].edits.is_empty());
+    }
+
+    #[test]
+    fn text_inserted_after_a_heredoc_terminator_starts_with_a_blank_line() {
+        // Inserts `USER x` after the first RUN, once.
+        fn after_first_run(context: &Context) -> Vec<Edit> {
+            if context.file.instructions.iter().any(|i| i.is("USER")) {
+                return Vec::new();
+            }
+            let run = context.file.instructions.iter().find(|i| i.is("RUN")).expect("a RUN");
+            vec![Edit::insert(run.line_span.end, "USER x\n")]
+        }
+        let heredoc = run_rule("FROM a\nRUN <<EOT\necho\nEOT\nCMD b\n", after_first_run).unwrap();
+        assert_eq!(heredoc.output, "FROM a\nRUN <<EOT\necho\nEOT\n\nUSER x\nCMD b\n");
+        assert_eq!(run_rule(&heredoc.output, after_first_run).unwrap().output, heredoc.output, "idempotent");
+        let plain = run_rule("FROM a\nRUN echo\nCMD b\n", after_first_run).unwrap();
+        assert_eq!(plain.output, "FROM a\nRUN echo\nUSER x\nCMD b\n", "no heredoc, no blank line");
+        let crlf = run_rule("FROM a\r\nRUN <<EOT\r\necho\r\nEOT\r\n", after_first_run).unwrap();
+        assert_eq!(crlf.output, "FROM a\r\nRUN <<EOT\r\necho\r\nEOT\r\n\r\nUSER x\r\n");
     }
 }
