@@ -163,12 +163,11 @@ pub fn judge(file: &Dockerfile, text: &str) -> Option<Verdict> {
 /// The instruction as written, shortened for a message.
 fn written(instruction: &Instruction, text: &str) -> String {
     let line = text[instruction.line_span.clone()].lines().next().unwrap_or_default().trim();
-    shortened(line)
+    shortened(line, 60)
 }
 
-fn shortened(text: &str) -> String {
-    const MAX_CHARS: usize = 60;
-    match text.char_indices().nth(MAX_CHARS) {
+fn shortened(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
         Some((at, _)) => format!("{}...", &text[..at]),
         None => text.to_string(),
     }
@@ -401,7 +400,8 @@ fn generated(file: &Dockerfile) -> Option<Generated> {
             }
         }
     }
-    Some(Generated { line: marker.0, marker: shortened(&marker.1), named })
+    // Long enough for the generator and template a marker names.
+    Some(Generated { line: marker.0, marker: shortened(&marker.1, 100), named })
 }
 
 /// Extensions of generator scripts and template files a header names. Source: docker-library
