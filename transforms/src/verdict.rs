@@ -16,6 +16,8 @@
 //!   arguments of an instruction that is not a command (`FROM php:{{ env.phpVersion }}`,
 //!   `FROM debian:%%SUITE%%`, `ENV V @VERSION@`). Or a final stage whose `RUN` fails every
 //!   build on purpose (`RUN exit 1`, `RUN echo "deprecated" && exit 1`, `RUN false`).
+//!   Or a file Docker's Dockerfile frontend would reject whose `# syntax=` directive names
+//!   another frontend (`# syntax=r2d4/mocker`): that frontend may read it.
 //! - **Generated**: the transforms' findings are reported, their fixes are not applied, and a
 //!   finding on the marker line says where the source probably is (the generator or template
 //!   the header names, and `apply-templates.sh` or `Dockerfile*.template` files found beside
@@ -53,7 +55,7 @@
 //! No verdict edits a file. With `--fix-generated`, a generated file is fixed like any other.
 
 use crate::rules::module_docs;
-use crate::syntax::{Dockerfile, Instruction};
+use crate::syntax::{Directive, Dockerfile, Instruction};
 
 /// The id whole-file findings carry (`dockfix explain whole-file`).
 pub const ID: &str = "whole-file";
@@ -152,6 +154,15 @@ pub fn judge(file: &Dockerfile, text: &str) -> Option<Verdict> {
         return Some(Verdict::NotBuildable { line, reason });
     }
     if let Some(reason) = rejected_by_docker(file, text) {
+        // Another frontend reads its own language: what Docker's Dockerfile frontend rejects
+        // may be its input.
+        if let Some(frontend) = other_frontend(file) {
+            let reason = format!(
+                "line {}: `# syntax={}` hands the file to another frontend than Docker's Dockerfile frontend, which would reject it ({reason})",
+                frontend.line, frontend.value
+            );
+            return Some(Verdict::NotBuildable { line: frontend.line, reason });
+        }
         return Some(Verdict::NotADockerfile { reason });
     }
     if let Some((line, reason)) = failing_build(file, text) {
@@ -196,6 +207,25 @@ fn rejected_by_docker(file: &Dockerfile, text: &str) -> Option<String> {
             written(first, text)
         )
     })
+}
+
+/// Docker's own Dockerfile frontend images, with and without the registry. Source: the
+/// Dockerfile reference, "syntax" parser directive
+/// (<https://docs.docker.com/reference/dockerfile/#syntax>).
+const DOCKERFILE_FRONTENDS: [&str; 4] = [
+    "docker/dockerfile",
+    "docker/dockerfile-upstream",
+    "docker.io/docker/dockerfile",
+    "docker.io/docker/dockerfile-upstream",
+];
+
+/// The `# syntax=` directive, when it names a frontend other than Docker's Dockerfile one.
+fn other_frontend(file: &Dockerfile) -> Option<&Directive> {
+    let syntax = file.directives.iter().find(|directive| directive.name == "syntax")?;
+    let image = syntax.value.trim();
+    let repository = image.split(['@', ':']).next().unwrap_or(image);
+    let repository = repository.strip_prefix("index.docker.io/").unwrap_or(repository);
+    (!DOCKERFILE_FRONTENDS.contains(&repository)).then_some(syntax)
 }
 
 /// `line N: `FORM debian` is not a Dockerfile instruction`, for an instruction (or an ONBUILD
@@ -471,6 +501,8 @@ mod tests {
             ("FORM debian\nRUN x\nFROM a\n", "line 1: `FORM debian` is not a Dockerfile instruction"),
             ("FROM a\nONBUILD RUNN x\n", "line 2: `ONBUILD RUNN x` is not"),
             ("ARG A\nRUN x\nFROM a\n", "line 2: `RUN x` comes before the first FROM"),
+            ("# syntax=docker/dockerfile:1.4\nFORM a\n", "no FROM instruction, and line 2: `FORM a` is not"),
+            ("# syntax=docker.io/docker/dockerfile-upstream:master\nARG A\n", "no FROM instruction: there"),
         ] {
             match verdict(text) {
                 Some(Verdict::NotADockerfile { reason }) => assert!(reason.starts_with(expected), "{reason}"),
@@ -496,6 +528,14 @@ mod tests {
                 other => panic!("{text:?}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn another_frontend_may_read_what_docker_rejects() {
+        let mockerfile = "# syntax=r2d4/mocker\napiVersion: v1alpha1\nimages:\n- name: x\n";
+        assert!(reason(mockerfile)
+            .starts_with("line 1: `# syntax=r2d4/mocker` hands the file to another frontend"));
+        assert_eq!(verdict("# syntax=r2d4/mocker\nFROM a\n"), None, "what Docker's frontend reads is read");
     }
 
     #[test]
