@@ -7,6 +7,7 @@ pub mod config;
 pub mod discover;
 pub mod docs;
 pub mod files;
+pub mod generator;
 pub mod github;
 pub mod markdown;
 pub mod pinning;

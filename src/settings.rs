@@ -22,6 +22,8 @@ pub struct CommandLine {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub safe_only: bool,
+    /// `--fix-generated`: apply fixes to files that say they are generated.
+    pub fix_generated: bool,
     pub user_name: Option<String>,
     pub user_id: Option<u32>,
     pub group_id: Option<u32>,
@@ -168,6 +170,7 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
     let pin = pin_settings(config, cli, select.contains(&rules::pin_images::ID), origin)?;
     let options = Options {
         safe_only: cli.safe_only || config.safe_only.unwrap_or(false),
+        fix_generated: cli.fix_generated || config.fix_generated.unwrap_or(false),
         new_user: NewUser { name, id, group_id, ids_chosen },
         secrets,
         // The registry answers are filled in by the run once it has looked images up.

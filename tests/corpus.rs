@@ -18,6 +18,7 @@ use dockfix_transforms::pin::{
     is_floating, variant, ImageResolver, PinMode, PinOptions, Resolution, Resolved,
 };
 use dockfix_transforms::rules::pin_images;
+use dockfix_transforms::verdict::Verdict;
 use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Source};
 use sha2::{Digest as _, Sha256};
 
@@ -38,15 +39,17 @@ fn corpus_is_fixed_safely() {
 
     let mut failures = Vec::new();
     let (mut changed, mut declined, mut skipped, mut secrets_checked) = (0, 0, 0, 0);
+    let (mut not_buildable, mut generated) = (0, 0);
+    // Generated files are real Dockerfiles: their fixes must be as safe as any.
+    let options = Options { fix_generated: true, ..Options::default() };
     for path in &paths {
         let Ok(text) = String::from_utf8(std::fs::read(path).expect("readable corpus file")) else {
             skipped += 1;
             continue;
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let fixed = catch_unwind(AssertUnwindSafe(|| {
-            engine::run(&text, rules::all(), &NoBuildContext, &Options::default())
-        }));
+        let fixed =
+            catch_unwind(AssertUnwindSafe(|| engine::run(&text, rules::all(), &NoBuildContext, &options)));
         let outcome = match fixed {
             Err(_) => {
                 failures.push(format!("{name}: panicked"));
@@ -60,10 +63,15 @@ fn corpus_is_fixed_safely() {
             Ok(Ok(outcome)) => outcome,
         };
         changed += usize::from(outcome.output != text);
-        let (problems, checked) = common::printed_secrets(&name, &text, rules::all(), &Options::default());
+        match &outcome.verdict {
+            Some(Verdict::NotBuildable { .. }) => not_buildable += 1,
+            Some(Verdict::Generated(_)) => generated += 1,
+            _ => {}
+        }
+        let (problems, checked) = common::printed_secrets(&name, &text, rules::all(), &options);
         secrets_checked += checked;
         failures.extend(problems.into_iter().map(|problem| format!("{name}: {problem}")));
-        match engine::run(&outcome.output, rules::all(), &NoBuildContext, &Options::default()) {
+        match engine::run(&outcome.output, rules::all(), &NoBuildContext, &options) {
             Ok(again) if again.output == outcome.output => {
                 let problems = common::secret_problems(
                     &text,
@@ -84,7 +92,7 @@ fn corpus_is_fixed_safely() {
         }
     }
     loud(&format!(
-        "corpus: {} files, {changed} changed, {declined} declined, {skipped} not UTF-8, {secrets_checked} secret values checked unprinted, {} failures",
+        "corpus: {} files, {changed} changed, {declined} declined, {not_buildable} not buildable (left unchanged), {generated} generated (fixed as with --fix-generated), {skipped} not UTF-8, {secrets_checked} secret values checked unprinted, {} failures",
         paths.len(),
         failures.len()
     ));
@@ -298,7 +306,7 @@ fn corpus_pinned_by_an_answering_registry_stays_idempotent_and_parses() {
         return;
     };
     let pin = PinOptions { mode: PinMode::Digest, update: true, resolver: Arc::new(AnswersEverything) };
-    let options = Options { pin, ..Options::default() };
+    let options = Options { pin, fix_generated: true, ..Options::default() };
     let work = tempfile::tempdir().expect("temp dir");
     let (before_dir, after_dir) = (work.path().join("before"), work.path().join("after"));
     std::fs::create_dir_all(&before_dir).expect("before dir");

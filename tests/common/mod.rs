@@ -5,7 +5,7 @@ use dockfix::{github, markdown, sarif};
 use dockfix_transforms::engine::{self, Options, Report};
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::suppress::{is_suppressed, suppressions};
-use dockfix_transforms::{Dockerfile, Source};
+use dockfix_transforms::{Dockerfile, Edit, Source};
 use dockfix_transforms::{NoBuildContext, Rule};
 
 /// Problems with how a run treated the literal secrets of `input`: a value printed in an
@@ -95,16 +95,19 @@ pub fn printed_secrets(
     (problems, markers.len())
 }
 
-/// `input` (canonical text) with each literal secret value replaced by a marker that cannot
-/// occur by chance (`dockfixSecretMarker7x`), and the values to look for: the markers, and
-/// the values kept where only the value made the pair a secret (a marker there would not be
-/// one). Real values are often ordinary words (`root`, `docker`) that outputs contain for
-/// other reasons; a marker found in an output was printed from the value's place.
+/// `input` with each literal secret value replaced by a marker that cannot occur by chance
+/// (`dockfixSecretMarker7x`), and the values to look for: the markers, and the values kept
+/// where only the value made the pair a secret (a marker there would not be one). Real values
+/// are often ordinary words (`root`, `docker`) that outputs contain for other reasons; a
+/// marker found in an output was printed from the value's place. The markers are put in the
+/// file's own form (line endings, escape character), so the marked text is the same
+/// Dockerfile: a canonical text under a `# escape=`` ` directive would split its continued
+/// lines into unknown instructions.
 pub fn mark_secrets(input: &str, options: &SecretOptions) -> (String, Vec<String>) {
-    let text = Source::new(input).text().to_string();
-    let mut secrets = literal_secrets(&Dockerfile::parse(&text), options);
-    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.value_span.start));
-    let mut marked = text;
+    let source = Source::new(input);
+    let mut secrets = literal_secrets(&Dockerfile::parse(source.text()), options);
+    secrets.sort_by_key(|secret| secret.value_span.start);
+    let mut edits = Vec::new();
     let mut markers = Vec::new();
     for (n, secret) in secrets.iter().enumerate() {
         let marker = format!("dockfixSecretMarker{n}x");
@@ -113,10 +116,12 @@ pub fn mark_secrets(input: &str, options: &SecretOptions) -> (String, Vec<String
             markers.push(secret.value.clone());
             continue;
         }
-        if marked.get(secret.value_span.clone()).is_some() {
-            marked.replace_range(secret.value_span.clone(), &marker);
+        let overlaps = edits.last().is_some_and(|last: &Edit| last.range.end > secret.value_span.start);
+        if source.text().get(secret.value_span.clone()).is_some() && !overlaps {
+            edits.push(Edit::new(secret.value_span.clone(), &marker));
             markers.push(marker);
         }
     }
+    let marked = source.apply(&edits);
     (marked, markers)
 }

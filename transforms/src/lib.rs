@@ -11,6 +11,7 @@ pub mod rules;
 pub mod source;
 pub mod suppress;
 pub mod syntax;
+pub mod verdict;
 
 pub use edit::{Applicability, Edit, Finding, Fix, FollowUp};
 pub use engine::{EngineError, Options, Outcome, Report};
