@@ -661,10 +661,14 @@ fn h1_base_image_without_cmd_is_left_to_the_images_built_from_it() {
         let with_user_tag = format!("bp/{name}:with-user");
         let child_tag = format!("bp/{name}:child");
         let broken_child_tag = format!("bp/{name}:broken-child");
-        let _images = Images { env, tags: vec![base_tag.clone(), with_user_tag.clone(), child_tag.clone(), broken_child_tag.clone()] };
+        let _images = Images {
+            env,
+            tags: vec![base_tag.clone(), with_user_tag.clone(), child_tag.clone(), broken_child_tag.clone()],
+        };
         env.build(&scenario.text, &scenario.context, &base_tag)?;
         let base = h1_push(env, &base_tag, "bp/h1-toolchain-base:original")?;
-        let child_template = std::fs::read_to_string(scenario.context.join("Child.Dockerfile")).map_err(|e| e.to_string())?;
+        let child_template =
+            std::fs::read_to_string(scenario.context.join("Child.Dockerfile")).map_err(|e| e.to_string())?;
         let child = child_template.replace("{{BASE}}", &base);
         env.build(&child, &scenario.context, &child_tag)
             .map_err(|e| format!("the child of the base dockfix left alone does not build:\n{e}"))?;
@@ -685,7 +689,10 @@ fn h1_base_image_without_cmd_is_left_to_the_images_built_from_it() {
         let broken = child_template.replace("{{BASE}}", &based_on_user);
         match env.build(&broken, &scenario.context, &broken_child_tag) {
             Ok(()) => Err("the child of the base with USER app built: the scenario shows nothing".into()),
-            Err(_) => Ok(format!("base untouched; child builds and prints {:?}; with USER app in the base the child fails", run.stdout.trim())),
+            Err(_) => Ok(format!(
+                "base untouched; child builds and prints {:?}; with USER app in the base the child fails",
+                run.stdout.trim()
+            )),
         }
     })();
     match result {
@@ -710,10 +717,14 @@ fn h1_setpriv_entrypoint_script_is_read_and_declined() {
         let scenario = prepare_scenario(env, name)?;
         story.push_str(&format!("--- Dockerfile\n{}\n", scenario.text));
         let context = scenario.context.to_string_lossy().into_owned();
-        let declined = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user", "--context", &context])?;
+        let declined =
+            dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user", "--context", &context])?;
         story.push_str(&format!("--- dockfix summary (with the context)\n{}\n", declined.summary));
         if declined.text != scenario.text {
-            return Err(format!("non-root-user changed the file although its entrypoint drops privileges:\n{}", declined.text));
+            return Err(format!(
+                "non-root-user changed the file although its entrypoint drops privileges:\n{}",
+                declined.text
+            ));
         }
         if !declined.summary.contains("drops privileges with `setpriv`") {
             return Err("the summary does not name the script's setpriv".into());
@@ -726,14 +737,19 @@ fn h1_setpriv_entrypoint_script_is_read_and_declined() {
         let container = env.container(&original_tag)?;
         let run = run_start_command(&container, &start)?;
         drop(container);
-        if !run.ok() || !run.stdout.contains(&message(name)) || !run.stdout.contains("running as app, data owned by app") {
+        if !run.ok()
+            || !run.stdout.contains(&message(name))
+            || !run.stdout.contains("running as app, data owned by app")
+        {
             return Err(format!("the original does not run as designed: {run}"));
         }
         // Without the build context (the Dockerfile alone, as from stdin): fixed, with a warning.
         let unchecked = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"])?;
         story.push_str(&format!("--- without the context\n{}\n{}\n", unchecked.text, unchecked.summary));
         if unchecked.text == scenario.text || !unchecked.summary.contains("was not checked") {
-            return Err("without the context the fix should go ahead and say the script was not checked".into());
+            return Err(
+                "without the context the fix should go ahead and say the script was not checked".into()
+            );
         }
         env.build(&unchecked.text, &scenario.context, &unchecked_tag)?;
         let container = env.container(&unchecked_tag)?;
@@ -743,7 +759,10 @@ fn h1_setpriv_entrypoint_script_is_read_and_declined() {
         if broken.ok() {
             return Err(format!("the image with USER added still starts: {broken}"));
         }
-        Ok(format!("declined with the context; original prints {:?}; the unchecked fix fails at start", run.stdout.trim()))
+        Ok(format!(
+            "declined with the context; original prints {:?}; the unchecked fix fails at start",
+            run.stdout.trim()
+        ))
     })();
     match result {
         Ok(summary) => loud(&format!("build-proof {name}: ok: {summary}")),

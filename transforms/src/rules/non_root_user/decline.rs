@@ -20,7 +20,9 @@ use super::{is_root, ID};
 use base_image::{copies_application, own_command, toolchain_env, OwnCommand};
 use entrypoint::scripts;
 use shell::{argv_commands, commands, Command};
-use signals::{path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen, USER_ROOT_ARGUMENT};
+use signals::{
+    path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen, USER_ROOT_ARGUMENT,
+};
 
 /// Commands that start as root and switch user themselves: whole words of a command.
 pub(super) const PRIVILEGE_DROPPERS: &[&str] =
@@ -72,7 +74,11 @@ pub(super) fn declined(
 
 /// What the fix's risk should add about the entrypoint: a script from the build context that
 /// could not be read (no build context, stdin), so whether it drops privileges is unknown.
-pub(super) fn unchecked_entrypoint(file: &Dockerfile, chain: &[&Stage], context: &dyn BuildContext) -> Option<String> {
+pub(super) fn unchecked_entrypoint(
+    file: &Dockerfile,
+    chain: &[&Stage],
+    context: &dyn BuildContext,
+) -> Option<String> {
     let instructions = chain_instructions(file, chain);
     let unread: Vec<String> = scripts(&instructions, context)
         .into_iter()
@@ -151,7 +157,8 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
             return Some(decline(start.start_line, &argument, "given to the program", USER_ROOT_ARGUMENT));
         }
     }
-    for instruction in instructions.iter().filter(|instruction| !instruction.opaque || instruction.is("RUN")) {
+    for instruction in instructions.iter().filter(|instruction| !instruction.opaque || instruction.is("RUN"))
+    {
         if instruction.is("RUN") {
             if let Some((signal, written)) = run_signal(&instruction_commands(instruction)) {
                 return Some(decline(instruction.start_line, &written, signal.seen.describe(), signal.why));
@@ -166,10 +173,19 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
         if instruction.is("VOLUME") {
             let paths: Vec<String> = match &instruction.exec_form {
                 Some(argv) => argv.clone(),
-                None => instruction.words.iter().map(|word| word.text.trim_matches(['"', '\'']).to_string()).collect(),
+                None => instruction
+                    .words
+                    .iter()
+                    .map(|word| word.text.trim_matches(['"', '\'']).to_string())
+                    .collect(),
             };
             if let Some(signal) = paths.iter().find_map(|path| volume_signal(path)) {
-                return Some(decline(instruction.start_line, signal.what, signal.seen.describe(), signal.why));
+                return Some(decline(
+                    instruction.start_line,
+                    signal.what,
+                    signal.seen.describe(),
+                    signal.why,
+                ));
             }
         }
     }
@@ -178,7 +194,10 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
 
 /// A finding when the entrypoint script, read from the build context, drops privileges
 /// itself or starts a service that needs root.
-fn entrypoint_script_needs_root(instructions: &[&Instruction], context: &dyn BuildContext) -> Option<Finding> {
+fn entrypoint_script_needs_root(
+    instructions: &[&Instruction],
+    context: &dyn BuildContext,
+) -> Option<Finding> {
     scripts(instructions, context).into_iter().find_map(|script| {
         let commands = script.commands.as_ref()?;
         let origin = format!(
@@ -243,7 +262,8 @@ fn explicit_root_user(instructions: &[&Instruction]) -> Option<Finding> {
 }
 
 /// Package managers and installers whose install needs root (system paths).
-const ROOT_INSTALLERS: &[&str] = &["pip", "pip3", "npm", "gem", "docker-php-ext-install", "docker-php-ext-enable", "pecl"];
+const ROOT_INSTALLERS: &[&str] =
+    &["pip", "pip3", "npm", "gem", "docker-php-ext-install", "docker-php-ext-enable", "pecl"];
 
 /// Directories only root may write.
 const ROOT_OWNED_DIRS: &[&str] = &["/usr", "/etc", "/opt", "/var", "/bin", "/sbin", "/lib"];
@@ -257,7 +277,10 @@ fn needs_root(command: &Command) -> Option<String> {
     }
     let installs = command.operands().next().is_some_and(|sub| sub == "install");
     let user_install = command.args.iter().any(|arg| arg == "--user");
-    if ROOT_INSTALLERS.contains(&program) && (installs || program.starts_with("docker-php-ext")) && !user_install {
+    if ROOT_INSTALLERS.contains(&program)
+        && (installs || program.starts_with("docker-php-ext"))
+        && !user_install
+    {
         return Some(format!("installs system-wide (`{program}`)"));
     }
     if matches!(program, "useradd" | "adduser" | "groupadd" | "addgroup") {
@@ -309,7 +332,11 @@ fn onbuild_needs_root(instructions: &[&Instruction]) -> Option<Finding> {
 /// shell or REPL) and it copies no application, or it sets toolchain ENV, or it has
 /// `ONBUILD` triggers. An image that inherits a server's `CMD`, or copies an application,
 /// is an application image: it still gets its `USER`.
-fn base_for_other_images(instructions: &[&Instruction], facts: &BaseFacts, from_line: usize) -> Option<Finding> {
+fn base_for_other_images(
+    instructions: &[&Instruction],
+    facts: &BaseFacts,
+    from_line: usize,
+) -> Option<Finding> {
     if !start_instructions(instructions).is_empty() {
         return None;
     }
@@ -319,7 +346,10 @@ fn base_for_other_images(instructions: &[&Instruction], facts: &BaseFacts, from_
     }
     let mut evidence = Vec::new();
     if let Some(onbuild) = instructions.iter().find(|instruction| instruction.is("ONBUILD")) {
-        evidence.push(format!("it declares ONBUILD triggers (line {}), which only run in images built FROM it", onbuild.start_line));
+        evidence.push(format!(
+            "it declares ONBUILD triggers (line {}), which only run in images built FROM it",
+            onbuild.start_line
+        ));
     }
     let application = copies_application(instructions);
     let toolchain = toolchain_env(instructions);
@@ -468,13 +498,17 @@ mod tests {
         Files(entries.iter().copied().collect())
     }
 
-    const GOSU_SCRIPT: &str = "#!/bin/sh\nset -e\nif [ \"$(id -u)\" = 0 ]; then\n  exec gosu app \"$@\"\nfi\nexec \"$@\"\n";
+    const GOSU_SCRIPT: &str =
+        "#!/bin/sh\nset -e\nif [ \"$(id -u)\" = 0 ]; then\n  exec gosu app \"$@\"\nfi\nexec \"$@\"\n";
 
     #[test]
     fn entrypoint_scripts_that_drop_privileges_are_read_from_the_context() {
         let context = files(&[
             ("docker-entrypoint.sh", GOSU_SCRIPT),
-            ("scripts/start.sh", "chown -R app /data\nexec setpriv --reuid=app --regid=app --init-groups \"$@\"\n"),
+            (
+                "scripts/start.sh",
+                "chown -R app /data\nexec setpriv --reuid=app --regid=app --init-groups \"$@\"\n",
+            ),
             ("bin/run", "#!/bin/sh\nsu app -c 'exec server'\n"),
             ("s6.sh", "exec s6-setuidgid app server\n"),
             ("chroot.sh", "exec chroot --userspec=app:app / server\n"),
@@ -514,35 +548,57 @@ mod tests {
 
     #[test]
     fn an_unread_entrypoint_script_is_named_in_the_risk() {
-        let input = "FROM debian\nCOPY docker-entrypoint.sh /usr/local/bin/\nENTRYPOINT [\"docker-entrypoint.sh\"]\n";
+        let input =
+            "FROM debian\nCOPY docker-entrypoint.sh /usr/local/bin/\nENTRYPOINT [\"docker-entrypoint.sh\"]\n";
         let risk = assert_fixed(input, &NoBuildContext);
         assert!(
             risk.contains("the entrypoint script `/usr/local/bin/docker-entrypoint.sh` (from `docker-entrypoint.sh`) was not checked"),
             "{risk}"
         );
-        let risk = assert_fixed("FROM debian\nCOPY app /app\nCMD [\"python3\", \"/app/main.py\"]\n", &NoBuildContext);
+        let risk = assert_fixed(
+            "FROM debian\nCOPY app /app\nCMD [\"python3\", \"/app/main.py\"]\n",
+            &NoBuildContext,
+        );
         assert!(!risk.contains("entrypoint script"), "not a script from the context: {risk}");
     }
 
     #[test]
     fn root_signals_are_declined_with_their_name() {
         for (input, reason) in [
-            ("FROM debian\nRUN apt-get update && apt-get install -y cron\nCMD [\"python3\", \"x.py\"]\n", "`cron` installed (line 2)"),
+            (
+                "FROM debian\nRUN apt-get update && apt-get install -y cron\nCMD [\"python3\", \"x.py\"]\n",
+                "`cron` installed (line 2)",
+            ),
             ("FROM alpine\nCOPY crontab /etc/crontabs/root\nCMD [\"x\"]\n", "`/etc/crontabs/` written"),
             ("FROM debian\nCMD cron && tail -f /var/log/cron.log\n", "`cron` started by the container"),
-            ("FROM debian\nRUN apt-get install -y openssh-server\nCMD [\"/usr/sbin/sshd\", \"-D\"]\n", "`/usr/sbin/sshd` started"),
+            (
+                "FROM debian\nRUN apt-get install -y openssh-server\nCMD [\"/usr/sbin/sshd\", \"-D\"]\n",
+                "`/usr/sbin/sshd` started",
+            ),
             ("FROM debian\nRUN apt-get install -y runit\nCMD [\"x\"]\n", "`runit` installed"),
             ("FROM debian\nCOPY svc/ /etc/service/app/\nCMD [\"x\"]\n", "`/etc/service/` written"),
             ("FROM debian\nCMD [\"s6-svscan\", \"/etc/s6\"]\n", "`s6-svscan`"),
             ("FROM debian\nRUN apt-get install -y postfix\nCMD x\n", "`postfix` installed"),
-            ("FROM debian\nCMD [\"sh\", \"-c\", \"service nginx start && tail -f /dev/null\"]\n", "`service nginx` started"),
-            ("FROM debian\nRUN echo 'app ALL=(ALL) NOPASSWD:ALL' >> /etc/sudoers\nCMD x\n", "`/etc/sudoers` written"),
+            (
+                "FROM debian\nCMD [\"sh\", \"-c\", \"service nginx start && tail -f /dev/null\"]\n",
+                "`service nginx` started",
+            ),
+            (
+                "FROM debian\nRUN echo 'app ALL=(ALL) NOPASSWD:ALL' >> /etc/sudoers\nCMD x\n",
+                "`/etc/sudoers` written",
+            ),
             ("FROM debian\nRUN apt-get install -y iptables\nCMD x\n", "CAP_NET_ADMIN"),
-            ("FROM debian\nRUN mkdir -p /dev/net && mknod /dev/net/tun c 10 200\nCMD x\n", "`mknod` run at build time"),
+            (
+                "FROM debian\nRUN mkdir -p /dev/net && mknod /dev/net/tun c 10 200\nCMD x\n",
+                "`mknod` run at build time",
+            ),
             ("FROM debian\nVOLUME [\"/var/lib/docker\"]\nCMD x\n", "Docker-in-Docker"),
             ("FROM debian\nENTRYPOINT [\"dockerd-entrypoint.sh\"]\n", "Docker-in-Docker"),
             ("FROM debian\nENTRYPOINT [\"agent\", \"--user=root\"]\n", "`--user root` given to the program"),
-            ("FROM debian\nRUN apt-get install -y nginx\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n", "`nginx` started"),
+            (
+                "FROM debian\nRUN apt-get install -y nginx\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
+                "`nginx` started",
+            ),
         ] {
             let message = assert_declined(input, &NoBuildContext, reason);
             assert!(message.contains("ignore=non-root-user` above line"), "{message}");
@@ -586,16 +642,28 @@ mod tests {
     #[test]
     fn onbuild_triggers_that_need_root_decline() {
         for (input, why) in [
-            ("FROM debian\nONBUILD RUN apt-get update && apt-get install -y $(cat pkgs)\nCMD x\n", "installs packages (`apt-get`)"),
-            ("FROM node:20\nONBUILD RUN [\"npm\", \"install\", \"-g\", \"pm2\"]\nCMD x\n", "installs system-wide (`npm`)"),
-            ("FROM php:8.3-cli\nONBUILD RUN docker-php-ext-install pdo_mysql\nCMD x\n", "`docker-php-ext-install`"),
+            (
+                "FROM debian\nONBUILD RUN apt-get update && apt-get install -y $(cat pkgs)\nCMD x\n",
+                "installs packages (`apt-get`)",
+            ),
+            (
+                "FROM node:20\nONBUILD RUN [\"npm\", \"install\", \"-g\", \"pm2\"]\nCMD x\n",
+                "installs system-wide (`npm`)",
+            ),
+            (
+                "FROM php:8.3-cli\nONBUILD RUN docker-php-ext-install pdo_mysql\nCMD x\n",
+                "`docker-php-ext-install`",
+            ),
             ("FROM node:20\nONBUILD RUN mkdir -p /usr/src/app\nCMD x\n", "writes `/usr/src/app`"),
             ("FROM debian\nONBUILD RUN useradd svc\nCMD x\n", "creates users"),
         ] {
             let message = assert_declined(input, &NoBuildContext, why);
             assert!(message.contains("every image built FROM this one"), "{message}");
         }
-        let risk = assert_fixed("FROM node:20\nWORKDIR /app\nONBUILD COPY . .\nONBUILD RUN npm run build\nCMD x\n", &NoBuildContext);
+        let risk = assert_fixed(
+            "FROM node:20\nWORKDIR /app\nONBUILD COPY . .\nONBUILD RUN npm run build\nCMD x\n",
+            &NoBuildContext,
+        );
         assert!(risk.contains("the ONBUILD RUN on line 4 runs as `node`"), "{risk}");
         let risk = assert_fixed("FROM node:20\nONBUILD RUN pip install --user x\nCMD x\n", &NoBuildContext);
         assert!(risk.contains("ONBUILD RUN on line 2"), "{risk}");
@@ -604,11 +672,17 @@ mod tests {
     #[test]
     fn base_images_for_other_images_decline_with_their_evidence() {
         for (input, evidence) in [
-            ("FROM golang:1.22\nRUN go install example.com/tool@latest\n", "`golang:1.22` is a toolchain or OS image whose own CMD is `bash`"),
+            (
+                "FROM golang:1.22\nRUN go install example.com/tool@latest\n",
+                "`golang:1.22` is a toolchain or OS image whose own CMD is `bash`",
+            ),
             ("FROM rust:1.80\nRUN cargo install cargo-chef\n", "own CMD is `bash`"),
             ("FROM ruby:3.3\nRUN gem install bundler\nENV BUNDLE_PATH=/usr/local/bundle\n", "`irb`"),
             ("FROM php:8.3-cli\nRUN docker-php-ext-install pdo\n", "`php -a`"),
-            ("FROM lukemathwalker/cargo-chef:latest-rust-1\nRUN cargo install sccache\n", "toolchain or OS image"),
+            (
+                "FROM lukemathwalker/cargo-chef:latest-rust-1\nRUN cargo install sccache\n",
+                "toolchain or OS image",
+            ),
             ("FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y build-essential\n", "`/bin/bash`"),
             ("FROM example/base\nENV GOPATH=/go\nRUN go install x@latest\n", "toolchain ENV (GOPATH)"),
             ("FROM example/base\nENV JAVA_HOME /opt/java\nRUN x\n", "toolchain ENV (JAVA_HOME)"),

@@ -82,8 +82,15 @@ pub(crate) const OWN_COMMANDS: &[(&str, OwnCommand, &str)] = &[
 
 /// Tags that turn an interactive image into a server: `php:8.3-apache` runs
 /// `apache2-foreground`, `php:8.3-fpm` runs `php-fpm` (the official php image's variants).
-const SERVICE_TAGS: &[(&str, &str, &str)] =
-    &[("php", "apache", "apache2-foreground"), ("php", "fpm", "php-fpm"), ("wordpress", "fpm", "php-fpm")];
+/// The retired `onbuild` variants of node and golang build the child's application with
+/// their ONBUILD triggers and run it with their own `CMD` (`npm start`, `go-wrapper run`).
+const SERVICE_TAGS: &[(&str, &str, &str)] = &[
+    ("php", "apache", "apache2-foreground"),
+    ("php", "fpm", "php-fpm"),
+    ("wordpress", "fpm", "php-fpm"),
+    ("node", "onbuild", "npm start"),
+    ("golang", "onbuild", "go-wrapper run"),
+];
 
 /// What `image`'s own `CMD` starts, and that `CMD`, when dockfix knows it.
 pub(crate) fn own_command(image: &str) -> Option<(OwnCommand, &'static str)> {
@@ -94,21 +101,28 @@ pub(crate) fn own_command(image: &str) -> Option<(OwnCommand, &'static str)> {
     let reference = ImageRef::parse_lenient(&lower)?;
     let path = reference.path.strip_prefix("library/").unwrap_or(&reference.path);
     let name = match reference.registry.as_deref() {
-        Some(host) if !matches!(host, "docker.io" | "index.docker.io") && host.contains('.') && host.starts_with("mcr.") => {
+        Some(host)
+            if !matches!(host, "docker.io" | "index.docker.io")
+                && host.contains('.')
+                && host.starts_with("mcr.") =>
+        {
             format!("{host}/{path}")
         }
         _ => path.to_string(),
     };
     let tag = reference.tag.as_deref().unwrap_or_default();
-    if let Some((_, _, command)) = SERVICE_TAGS.iter().find(|(image, marker, _)| name == *image && tag.contains(marker)) {
+    if let Some((_, _, command)) =
+        SERVICE_TAGS.iter().find(|(image, marker, _)| name == *image && tag.contains(marker))
+    {
         return Some((OwnCommand::Service, command));
     }
+    // The Alpine variants of the toolchains that inherit their base's shell inherit Alpine's.
+    let alpine_shell =
+        |command: &'static str| if command == "bash" && tag.contains("alpine") { "/bin/sh" } else { command };
     OWN_COMMANDS
         .iter()
-        .find(|(pattern, _, _)| {
-            name == *pattern || (pattern.ends_with('/') && name.starts_with(pattern))
-        })
-        .map(|(_, kind, command)| (*kind, *command))
+        .find(|(pattern, _, _)| name == *pattern || (pattern.ends_with('/') && name.starts_with(pattern)))
+        .map(|(_, kind, command)| (*kind, alpine_shell(command)))
 }
 
 /// ENV names that toolchain images set for the tools they install (Go, Rust, Ruby, PHP,
@@ -137,7 +151,8 @@ pub(crate) const TOOLCHAIN_ENV: &[&str] = &[
 ];
 
 /// Where tools, not an application, are copied: a `COPY` there is toolchain setup.
-const SYSTEM_DIRS: &[&str] = &["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/tmp", "/root", "/var/lib"];
+const SYSTEM_DIRS: &[&str] =
+    &["/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/tmp", "/root", "/var/lib"];
 
 /// The toolchain ENV names the instructions set.
 pub(crate) fn toolchain_env(instructions: &[&Instruction]) -> Vec<String> {
@@ -150,7 +165,10 @@ pub(crate) fn toolchain_env(instructions: &[&Instruction]) -> Vec<String> {
             let names: Vec<String> = if legacy {
                 words.first().map(|name| name.to_string()).into_iter().collect()
             } else {
-                words.iter().filter_map(|word| word.split_once('=').map(|(name, _)| name.to_string())).collect()
+                words
+                    .iter()
+                    .filter_map(|word| word.split_once('=').map(|(name, _)| name.to_string()))
+                    .collect()
             };
             names
         })
@@ -196,10 +214,19 @@ mod tests {
         assert_eq!(own_command("php:8.3-apache").map(|c| c.1), Some("apache2-foreground"));
         assert_eq!(own_command("php:8.3-fpm-alpine").map(|c| c.0), Some(OwnCommand::Service));
         assert_eq!(own_command("tomcat:10").map(|c| c.0), Some(OwnCommand::Service));
-        assert_eq!(own_command("mcr.microsoft.com/devcontainers/rust:1").map(|c| c.0), Some(OwnCommand::Interactive));
+        assert_eq!(own_command("golang:1.22-alpine").map(|c| c.1), Some("/bin/sh"));
+        assert_eq!(own_command("node:0.12-onbuild").map(|c| c.1), Some("npm start"));
+        assert_eq!(
+            own_command("mcr.microsoft.com/devcontainers/rust:1").map(|c| c.0),
+            Some(OwnCommand::Interactive)
+        );
         assert_eq!(own_command("registry.access.redhat.com/ubi9/ubi:9.4").map(|c| c.1), Some("/bin/bash"));
         assert_eq!(own_command("scratch").map(|c| c.0), Some(OwnCommand::Interactive));
         assert_eq!(own_command("example/app-base:1"), None);
-        assert_eq!(own_command("ghcr.io/acme/python:3"), None, "another registry's `python` is not the official one");
+        assert_eq!(
+            own_command("ghcr.io/acme/python:3"),
+            None,
+            "another registry's `python` is not the official one"
+        );
     }
 }

@@ -59,8 +59,11 @@ pub(crate) fn scripts<'a>(instructions: &[&'a Instruction], context: &dyn BuildC
             if found.iter().any(|script: &Script| script.image_path == image_path) {
                 continue;
             }
-            if let Some((copied_by, sources)) = copied_from_context(instructions, &workdirs, index, &image_path) {
-                let read = sources.iter().find_map(|source| Some((source.clone(), context.read_text(source)?)));
+            if let Some((copied_by, sources)) =
+                copied_from_context(instructions, &workdirs, index, &image_path)
+            {
+                let read =
+                    sources.iter().find_map(|source| Some((source.clone(), context.read_text(source)?)));
                 let (context_path, commands) = match read {
                     Some((source, text)) => (source, Some(commands(&text))),
                     None => (sources.first().cloned().unwrap_or_default(), None),
@@ -106,7 +109,11 @@ fn working_directories(instructions: &[&Instruction]) -> Vec<Option<String>> {
         .map(|instruction| {
             if instruction.is("WORKDIR") {
                 let dir = instruction.args.trim().trim_matches('"');
-                current = if dir.contains('$') { None } else { current.as_deref().and_then(|cwd| absolute(dir, Some(cwd))) };
+                current = if dir.contains('$') {
+                    None
+                } else {
+                    current.as_deref().and_then(|cwd| absolute(dir, Some(cwd)))
+                };
             }
             current.clone()
         })
@@ -175,7 +182,11 @@ fn copied_from_context<'a>(
                 if !rest.contains('/') && rest == name {
                     candidates.push(source.clone());
                 }
-                candidates.push(if source.is_empty() { rest.to_string() } else { format!("{source}/{rest}") });
+                candidates.push(if source.is_empty() {
+                    rest.to_string()
+                } else {
+                    format!("{source}/{rest}")
+                });
             }
         }
         if !candidates.is_empty() {

@@ -27,10 +27,12 @@ impl Command {
 
 /// Programs that run the command that follows them: the command that matters comes after
 /// them and their options. `tini`/`dumb-init` are the init shims images start with.
-const WRAPPERS: &[&str] = &["exec", "env", "nohup", "command", "time", "nice", "tini", "tini-static", "dumb-init"];
+const WRAPPERS: &[&str] =
+    &["exec", "env", "nohup", "command", "time", "nice", "tini", "tini-static", "dumb-init"];
 
 /// Shell keywords that may come before a command (`if cron; then ...`).
-const KEYWORDS: &[&str] = &["then", "do", "else", "elif", "if", "while", "until", "!", "{", "}", "fi", "done"];
+const KEYWORDS: &[&str] =
+    &["then", "do", "else", "elif", "if", "while", "until", "!", "{", "}", "fi", "done"];
 
 /// Shells whose `-c STRING` is itself a command line.
 const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh"];
@@ -266,7 +268,10 @@ mod tests {
         assert_eq!(programs("exec tini -- /usr/bin/supervisord -n"), ["supervisord"]);
         assert_eq!(programs("FOO=1 env -i BAR=2 nginx -g 'daemon off;'"), ["nginx"]);
         assert_eq!(programs("sh -c \"chown -R app /data && exec gosu app server\""), ["chown", "gosu"]);
-        assert_eq!(programs("# a comment with cron\nif [ -x /x ]; then\n  su-exec app x\nfi\n"), ["[", "su-exec"]);
+        assert_eq!(
+            programs("# a comment with cron\nif [ -x /x ]; then\n  su-exec app x\nfi\n"),
+            ["[", "su-exec"]
+        );
         assert_eq!(programs("echo $(whoami) `id -u`"), ["echo", "whoami", "id"]);
         assert_eq!(programs("curl -fsSL https://example.com/cron/crond -o /tmp/x"), ["curl"]);
     }

@@ -59,7 +59,8 @@ const MAIL: &str =
     "the mail server's master runs as root and starts its workers as their own users, so the container must start as root";
 const WEB: &str =
     "the web server starts as root and runs its workers as an unprivileged user, so the container must start as root";
-const INIT: &str = "an init system runs as root and starts services as their users, so the container must start as root";
+const INIT: &str =
+    "an init system runs as root and starts services as their users, so the container must start as root";
 const SUDOERS: &str =
     "a sudoers file means the image is built for users who become root in the container, not for one fixed non-root user";
 const NETWORK: &str =
@@ -121,7 +122,8 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
 ];
 
 /// Why `--user root` (or `=0`) handed to the program means root.
-pub(crate) const USER_ROOT_ARGUMENT: &str = "the program is told to run as root, so the container must start as root";
+pub(crate) const USER_ROOT_ARGUMENT: &str =
+    "the program is told to run as root, so the container must start as root";
 
 /// `path` is the signal's path, or lies under it (a signal path ending in `/` is a directory:
 /// the directory itself counts too).
