@@ -2,6 +2,6 @@
 # images built from toolchain bases do, then it runs as the user it created.
 FROM {{BASE}}
 RUN groupadd --system child && useradd --system --gid child --no-log-init child \
- && mkdir -p /usr/local/share/child && cp /opt/toolchain/message.txt /usr/local/share/child/
+ && mkdir -p /usr/local/share/child && cp /usr/local/toolchain/message.txt /usr/local/share/child/
 USER child
-CMD ["/opt/toolchain/bin/hello"]
+CMD ["/usr/local/toolchain/bin/hello"]
