@@ -560,6 +560,13 @@ mod tests {
             &NoBuildContext,
         );
         assert!(!risk.contains("entrypoint script"), "not a script from the context: {risk}");
+        let config_file =
+            "FROM debian\nWORKDIR /srv/app\nCOPY config.txt /srv/app/\nCMD [\"/srv/app/run\"]\n";
+        let risk = assert_fixed(config_file, &NoBuildContext);
+        assert!(!risk.contains("entrypoint script"), "a file copied into the directory is not `run`: {risk}");
+        let binary = "FROM debian\nCOPY build/server /usr/local/bin/server\nCMD [\"server\"]\n";
+        let risk = assert_fixed(binary, &NoBuildContext);
+        assert!(!risk.contains("entrypoint script"), "a program, not named as a script: {risk}");
     }
 
     #[test]

@@ -181,6 +181,13 @@ fn copied_from_context<'a>(
             } else if let Some(rest) = target.strip_prefix(&dest).and_then(|rest| rest.strip_prefix('/')) {
                 if !rest.contains('/') && rest == name {
                     candidates.push(source.clone());
+                    continue;
+                }
+                // A name with an extension (`config.txt`) is taken for a file: only a
+                // directory's contents land below the destination.
+                let file_like = name.rfind('.').is_some_and(|dot| dot > 0);
+                if file_like {
+                    continue;
                 }
                 candidates.push(if source.is_empty() {
                     rest.to_string()
