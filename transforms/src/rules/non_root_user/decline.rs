@@ -157,16 +157,19 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
             return Some(decline(start.start_line, &argument, "given to the program", USER_ROOT_ARGUMENT));
         }
     }
-    for instruction in instructions.iter().filter(|instruction| !instruction.opaque || instruction.is("RUN"))
-    {
+    // Opaque instructions are read too: reading is safe, only editing inside them is not.
+    for instruction in instructions {
         if instruction.is("RUN") {
             if let Some((signal, written)) = run_signal(&instruction_commands(instruction)) {
                 return Some(decline(instruction.start_line, &written, signal.seen.describe(), signal.why));
             }
         }
         if instruction.is("COPY") || instruction.is("ADD") {
-            let destination = instruction.words.last().map(|word| word.text.trim_matches(['"', '\'']));
-            if let Some(signal) = destination.and_then(path_signal) {
+            let destination = match &instruction.exec_form {
+                Some(argv) => argv.last().cloned(),
+                None => instruction.words.last().map(|word| word.text.trim_matches(['"', '\'']).to_string()),
+            };
+            if let Some(signal) = destination.as_deref().and_then(path_signal) {
                 return Some(decline(instruction.start_line, signal.what, Seen::Path.describe(), signal.why));
             }
         }
@@ -584,6 +587,7 @@ mod tests {
             ),
             ("FROM debian\nRUN apt-get install -y runit\nCMD [\"x\"]\n", "`runit` installed"),
             ("FROM debian\nCOPY svc/ /etc/service/app/\nCMD [\"x\"]\n", "`/etc/service/` written"),
+            ("FROM debian\nCOPY [\"jobs\", \"/etc/cron.d/jobs\"]\nCMD [\"x\"]\n", "`/etc/cron.d/` written"),
             ("FROM debian\nCMD [\"s6-svscan\", \"/etc/s6\"]\n", "`s6-svscan`"),
             ("FROM debian\nRUN apt-get install -y postfix\nCMD x\n", "`postfix` installed"),
             (
