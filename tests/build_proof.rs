@@ -863,3 +863,156 @@ fn sudo_deb() -> Result<std::path::PathBuf, String> {
     std::fs::rename(&partial, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     find(&dir).ok_or_else(|| format!("apt-get download sudo left no sudo_*.deb in {}", dir.display()))
 }
+
+// ---- non-root-user: when to decline (H1) ----
+
+/// Pushes a locally built image (`localhost/TAG`) to the harness's registry as
+/// `REGISTRY/NAME`, so that a Dockerfile can name it in `FROM` as it would a published base.
+fn h1_push(env: &Env, tag: &str, name: &str) -> Result<String, String> {
+    let target = env.image(name);
+    env.buildah_out(&[
+        "push",
+        "--quiet",
+        "--disable-compression",
+        "--tls-verify=false",
+        &format!("localhost/{tag}"),
+        &format!("docker://{target}"),
+    ])?;
+    Ok(target)
+}
+
+/// A base image for other images (no CMD, toolchain ENV) is left alone, and an image built
+/// FROM the original does root work (creates a user, writes under /usr) and builds. The same
+/// base with the `USER` dockfix used to add makes that child build fail: the decline is what
+/// keeps the images built from it working.
+#[test]
+fn h1_base_image_without_cmd_is_left_to_the_images_built_from_it() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let name = "h1-toolchain-base";
+    let mut story = String::new();
+    let result = (|| -> Result<String, String> {
+        let scenario = prepare_scenario(env, name)?;
+        story.push_str(&format!("--- base Dockerfile\n{}\n", scenario.text));
+        let alone = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"])?;
+        story.push_str(&format!("--- dockfix summary\n{}\n", alone.summary));
+        if alone.text != scenario.text {
+            return Err(format!("non-root-user changed the base image:\n{}", alone.text));
+        }
+        if !alone.summary.contains("base for other images") || !alone.summary.contains("toolchain ENV") {
+            return Err("the summary does not say why the base was left alone".into());
+        }
+        let base_tag = format!("bp/{name}:original");
+        let with_user_tag = format!("bp/{name}:with-user");
+        let child_tag = format!("bp/{name}:child");
+        let broken_child_tag = format!("bp/{name}:broken-child");
+        let _images = Images {
+            env,
+            tags: vec![base_tag.clone(), with_user_tag.clone(), child_tag.clone(), broken_child_tag.clone()],
+        };
+        env.build(&scenario.text, &scenario.context, &base_tag)?;
+        let base = h1_push(env, &base_tag, "bp/h1-toolchain-base:original")?;
+        let child_template =
+            std::fs::read_to_string(scenario.context.join("Child.Dockerfile")).map_err(|e| e.to_string())?;
+        let child = child_template.replace("{{BASE}}", &base);
+        env.build(&child, &scenario.context, &child_tag)
+            .map_err(|e| format!("the child of the base dockfix left alone does not build:\n{e}"))?;
+        let start = env.start_command(&child_tag)?;
+        let container = env.container(&child_tag)?;
+        let run = run_start_command(&container, &start)?;
+        drop(container);
+        if !run.ok() || !run.stdout.contains(&message(name)) {
+            return Err(format!("the child's start command does not work: {run}"));
+        }
+        // What dockfix did before: a user created in the base and `USER` at its end.
+        let with_user = format!(
+            "{}RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-log-init --create-home app\nUSER app\n",
+            scenario.text
+        );
+        env.build(&with_user, &scenario.context, &with_user_tag)?;
+        let based_on_user = h1_push(env, &with_user_tag, "bp/h1-toolchain-base:with-user")?;
+        let broken = child_template.replace("{{BASE}}", &based_on_user);
+        match env.build(&broken, &scenario.context, &broken_child_tag) {
+            Ok(()) => Err("the child of the base with USER app built: the scenario shows nothing".into()),
+            Err(_) => Ok(format!(
+                "base untouched; child builds and prints {:?}; with USER app in the base the child fails",
+                run.stdout.trim()
+            )),
+        }
+    })();
+    match result {
+        Ok(summary) => loud(&format!("build-proof {name}: ok: {summary}")),
+        Err(failure) => panic!("build-proof `{name}` failed: {failure}\n\n{story}"),
+    }
+}
+
+/// An ENTRYPOINT script from the build context that chowns a directory and drops privileges
+/// with `setpriv`: with the build context, non-root-user reads the script and declines, and
+/// the original runs (as `app`, after root prepared the directory). Without the context the
+/// fix goes ahead but says the script was not checked, and the image so fixed fails at start.
+#[test]
+fn h1_setpriv_entrypoint_script_is_read_and_declined() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let name = "h1-setpriv-entrypoint";
+    let mut story = String::new();
+    let result = (|| -> Result<String, String> {
+        let scenario = prepare_scenario(env, name)?;
+        story.push_str(&format!("--- Dockerfile\n{}\n", scenario.text));
+        let context = scenario.context.to_string_lossy().into_owned();
+        let declined =
+            dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user", "--context", &context])?;
+        story.push_str(&format!("--- dockfix summary (with the context)\n{}\n", declined.summary));
+        if declined.text != scenario.text {
+            return Err(format!(
+                "non-root-user changed the file although its entrypoint drops privileges:\n{}",
+                declined.text
+            ));
+        }
+        if !declined.summary.contains("drops privileges with `setpriv`") {
+            return Err("the summary does not name the script's setpriv".into());
+        }
+        let original_tag = format!("bp/{name}:original");
+        let unchecked_tag = format!("bp/{name}:unchecked");
+        let _images = Images { env, tags: vec![original_tag.clone(), unchecked_tag.clone()] };
+        env.build(&scenario.text, &scenario.context, &original_tag)?;
+        let start = env.start_command(&original_tag)?;
+        let container = env.container(&original_tag)?;
+        let run = run_start_command(&container, &start)?;
+        drop(container);
+        if !run.ok()
+            || !run.stdout.contains(&message(name))
+            || !run.stdout.contains("running as app, data owned by app")
+        {
+            return Err(format!("the original does not run as designed: {run}"));
+        }
+        // Without the build context (the Dockerfile alone, as from stdin): fixed, with a warning.
+        let unchecked = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"])?;
+        story.push_str(&format!("--- without the context\n{}\n{}\n", unchecked.text, unchecked.summary));
+        if unchecked.text == scenario.text || !unchecked.summary.contains("was not checked") {
+            return Err(
+                "without the context the fix should go ahead and say the script was not checked".into()
+            );
+        }
+        env.build(&unchecked.text, &scenario.context, &unchecked_tag)?;
+        let container = env.container(&unchecked_tag)?;
+        let broken = run_start_command(&container, &env.start_command(&unchecked_tag)?)?;
+        drop(container);
+        story.push_str(&format!("--- the unchecked fix runs: {broken}\n"));
+        if broken.ok() {
+            return Err(format!("the image with USER added still starts: {broken}"));
+        }
+        Ok(format!(
+            "declined with the context; original prints {:?}; the unchecked fix fails at start",
+            run.stdout.trim()
+        ))
+    })();
+    match result {
+        Ok(summary) => loud(&format!("build-proof {name}: ok: {summary}")),
+        Err(failure) => panic!("build-proof `{name}` failed: {failure}\n\n{story}"),
+    }
+}

@@ -10,16 +10,15 @@
 //!
 //! Otherwise it adds a `USER`, choosing the user in this order:
 //!
-//! 1. a non-root user the file switched to earlier (`USER app` ... `USER root` ... `RUN`);
-//! 2. a user the file creates itself (`useradd`, `adduser`) but never switches to;
-//! 3. the user the base image ships (`node` images -> `node`, `oven/bun` -> `bun`,
+//! 1. a user the file creates itself (`useradd`, `adduser`) but never switches to;
+//! 2. the user the base image ships (`node` images -> `node`, `oven/bun` -> `bun`,
 //!    .NET 8+ -> `app`, ...);
-//! 4. a new system user `app` with UID and GID 10001, created with the base's own tools:
+//! 3. a new system user `app` with UID and GID 10001, created with the base's own tools:
 //!    Debian/Ubuntu `groupadd --system` + `useradd --system --no-log-init --create-home`,
 //!    Alpine/BusyBox `addgroup -S` + `adduser -S -D`, RHEL/UBI/Fedora `groupadd -r` +
 //!    `useradd -r -m`. The distro comes from the base image's name and tag, or else from the
 //!    package manager the stage's `RUN`s use (`apt-get`, `apk`, `dnf`/`yum`/`microdnf`);
-//! 5. the numeric `USER 65532:65532` (the distroless `nonroot` convention) for `scratch`,
+//! 4. the numeric `USER 65532:65532` (the distroless `nonroot` convention) for `scratch`,
 //!    distroless and other shell-less bases, unknown distros, and minimal RHEL images without
 //!    `useradd` (ubi-minimal, ubi-micro, Amazon Linux): no passwd entry is needed, and a
 //!    numeric UID satisfies Kubernetes `runAsNonRoot`.
@@ -27,7 +26,7 @@
 //! The name and UID are `app` and 10001 unless `--user-name` / `--user-id` (or
 //! `[non-root-user]` in `dockfix.toml`) say otherwise; the GID of the user's group is its UID
 //! unless `--group-id` (`group-id`) says otherwise. When a UID or GID is chosen, the numeric
-//! user of step 5 is that `UID:GID` instead of `65532:65532`.
+//! user of step 4 is that `UID:GID` instead of `65532:65532`.
 //! UID 10001 stays clear of the system range and of the UIDs images commonly ship (1000 is
 //! `node`, 65532 is distroless `nonroot`, 65534 is `nobody`); `--no-log-init` keeps `useradd`
 //! from writing a huge sparse lastlog for a high UID. The user gets a home directory, since
@@ -46,14 +45,48 @@
 //! if needed and gives it to `app` (`mkdir -p DIR && chown app:app DIR`, not recursive), so
 //! the app can create files there.
 //!
-//! Left alone, with a finding that says why, where running as root at start is the design:
-//! entrypoints that drop privileges themselves (`gosu`, `su-exec`, `setpriv`,
-//! `chroot --userspec`, `runuser`, `chpst -u`, `s6-setuidgid`, s6-overlay's `/init`),
-//! official images that do so (postgres, mysql, mariadb, redis, rabbitmq, mongo,
-//! elasticsearch, nginx, httpd, linuxserver.io images, ...) and Windows images (by name, or
-//! by a `` # escape=` `` directive, a PowerShell/cmd `SHELL` or `RUN`; `USER ContainerUser` is
-//! the equivalent to consider by hand). A base image that cannot be resolved (`FROM $BASE`
-//! without a default) is reported, not changed: it may already run as non-root.
+//! Left alone, with a finding that names the signal and says why, where running as root at
+//! start is the design or the file is not the place for a `USER`:
+//!
+//! - entrypoints that drop privileges themselves (`gosu`, `su-exec`, `setpriv`,
+//!   `chroot --userspec`, `runuser`, `chpst -u`, `s6-setuidgid`, s6-overlay's `/init`), in the
+//!   Dockerfile or in the entrypoint script: when the `ENTRYPOINT` (or `CMD`) runs a script
+//!   that a `COPY`/`ADD` of the image took from the build context, dockfix reads that script
+//!   (`su -c` and a `chown` of volumes before the drop count too). Without a build context
+//!   (stdin) the script is not read: the fix goes ahead and its risk says the script was not
+//!   checked;
+//! - official images that do so (postgres, mysql, mariadb, redis, rabbitmq, mongo,
+//!   elasticsearch, nginx, httpd, linuxserver.io images, ...);
+//! - services and daemons that must start as root, read word by word from the commands (not
+//!   from substrings: `curl .../cron` is not cron): a service manager or daemon the container
+//!   starts (supervisord, runit, s6, cron, sshd, nginx, Apache, postfix, dovecot, an init,
+//!   dockerd), installs (supervisor, runit, cron, openssh-server, postfix, dovecot, docker-ce,
+//!   iptables, openvpn, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
+//!   `/etc/supervisor/`), a sudoers file written, `mknod`, `/dev/net/tun`,
+//!   `VOLUME /var/lib/docker`, `--user root` given to the program;
+//! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`);
+//! - a last `USER` that is `root` (or `0`): the author switched back on purpose, even when
+//!   root work follows it;
+//! - `ONBUILD RUN` triggers that need root (package installs, `pip`/`npm -g`/`gem` installs,
+//!   `docker-php-ext-install`, user creation, writes under `/usr`, `/etc`, `/opt`, `/var`):
+//!   they run in every image built from this one, after its `USER`. Other `ONBUILD RUN`s are
+//!   named in the fix's risk;
+//! - an image built to be used in `FROM`: no `CMD`/`ENTRYPOINT` of its own, and either
+//!   `ONBUILD` triggers, or a toolchain or OS base (whose own `CMD` is a shell or REPL:
+//!   `debian`, `ubuntu`, `alpine`, `python`, `node`, `golang`, `rust`, `ruby`, `php`, dev
+//!   containers, cargo-chef, `scratch`, ...) with no application copied in, or toolchain ENV
+//!   (`GOPATH`, `CARGO_HOME`, `GEM_HOME`, `JAVA_HOME`, ...) with no application copied in. The
+//!   `USER` belongs in the images built from it. This is a judgement from the file and the
+//!   message says which evidence it used. An image that inherits a server's `CMD` (`tomcat`,
+//!   `php:*-apache`, ...) or copies an application still gets its `USER`;
+//! - Windows images (by name, or by a `` # escape=` `` directive, a PowerShell/cmd `SHELL` or
+//!   `RUN`; `USER ContainerUser` is the equivalent to consider by hand).
+//!
+//! A base image that cannot be resolved (`FROM $BASE` without a default) is reported, not
+//! changed: it may already run as non-root. Where a decline is one a user may disagree with,
+//! its message says how to silence it: `# dockfix: ignore=non-root-user` on the line above
+//! the instruction it names (or `# dockfix: ignore-file=non-root-user`); a `USER` added by
+//! hand ends the finding too.
 //!
 //! ## Why
 //!
@@ -103,7 +136,7 @@ use crate::rules::{module_docs, strip_setuid, Context, Rule};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use choose::{chown_owner, create_command, describe_ids, numeric_user, plan, Plan};
-use decline::declined_by_design;
+use decline::{declined, onbuild_runs, unchecked_entrypoint};
 use paths::working_directory;
 
 pub struct NonRootUser;
@@ -166,7 +199,7 @@ impl Rule for NonRootUser {
                 format!("cannot resolve the base image `{base}`, so cannot tell whether it already runs as non-root: add a `USER` by hand if it does not"),
             )];
         }
-        if let Some(finding) = declined_by_design(file, &chain, &facts) {
+        if let Some(finding) = declined(file, &chain, &facts, context.build_context) {
             return vec![finding];
         }
         vec![fix(context, stage, &chain, &facts)]
@@ -293,6 +326,14 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
         edits.push(Edit::insert(copy.keyword_span.end, format!(" --chown={owner}")));
     }
     let mut risk = risk(file, chain, &user, is_numeric);
+    if let Some(onbuild) = onbuild_runs(file, chain, &user) {
+        risk.push_str("; ");
+        risk.push_str(&onbuild);
+    }
+    if let Some(unchecked) = unchecked_entrypoint(file, chain, context.build_context) {
+        risk.push_str("; ");
+        risk.push_str(&unchecked);
+    }
     if !placement.copies_after_root_work.is_empty() {
         risk.push_str(&format!("; files copied after the last RUN are now owned by `{owner}`"));
     }
@@ -585,8 +626,9 @@ mod tests {
         );
         let out = fix("FROM alpine\nRUN adduser -D -g '' svc && echo ok\nCMD a\n");
         assert!(out.contains("USER svc\nCMD a"), "{out}");
-        let out = fix("FROM node\nUSER node\nRUN npm ci\nUSER root\nRUN apt-get update\nCMD a\n");
-        assert!(out.ends_with("RUN apt-get update\nUSER node\nCMD a\n"), "{out}");
+        // Switched back to root as the last USER: intent, left as is (decline.rs).
+        let input = "FROM node\nUSER node\nRUN npm ci\nUSER root\nRUN apt-get update\nCMD a\n";
+        assert_eq!(fix(input), input);
     }
 
     #[test]
@@ -625,8 +667,11 @@ mod tests {
         for user in ["app", "1000", "app:root", "$U", "10001:0"] {
             assert!(!is_root(user), "{user}");
         }
-        let out = fix("FROM debian\nUSER app\nUSER root\nCMD x\n");
-        assert_eq!(out, "FROM debian\nUSER app\nUSER root\nUSER app\nCMD x\n");
+        // The last USER written as root is intent: left as is (decline.rs tests the message).
+        let input = "FROM debian\nUSER app\nUSER root\nCMD x\n";
+        let (out, reports) = outcome(input);
+        assert_eq!(out, input);
+        assert!(reports.iter().all(|report| !report.fixed), "{reports:?}");
     }
 
     #[test]
@@ -768,16 +813,18 @@ mod tests {
         // The engine puts a blank line after a heredoc terminator (hadolint cannot parse
         // an instruction right after one).
         assert_eq!(out, "FROM node:20\nRUN <<EOF\nnpm ci\nEOF\n\nUSER node\nCMD x\n");
-        assert_eq!(fix("FROM scratch\n"), "FROM scratch\nUSER 65532:65532\n");
-        let out = fix("FROM debian:12\n");
-        assert_eq!(out, format!("FROM debian:12\n{}", debian_create()));
+        // A CMD of its own: without one, an empty stage reads as a base for other images.
+        assert_eq!(fix("FROM scratch\nCMD [\"/a\"]\n"), "FROM scratch\nUSER 65532:65532\nCMD [\"/a\"]\n");
+        let out = fix("FROM debian:12\nCMD x\n");
+        assert_eq!(out, format!("FROM debian:12\n{}CMD x\n", debian_create()));
     }
 
     #[test]
     fn appends_to_a_file_without_final_newline() {
+        // An application copied in: without one and without a CMD, `node` is built upon.
         assert_eq!(
-            fix("FROM node:20\nRUN npm ci"),
-            "FROM node:20\nRUN npm ci\nUSER node",
+            fix("FROM node:20\nCOPY . /app\nRUN npm ci"),
+            "FROM node:20\nCOPY . /app\nRUN npm ci\nUSER node",
             "the missing final newline stays missing"
         );
     }
