@@ -61,6 +61,8 @@ struct Expect {
     also_prints: &'static [&'static str],
     /// Words put before commands run inside (`/bin/busybox` in a scratch image).
     exec_prefix: &'static [&'static str],
+    /// Extra `dockfix fix` arguments (`--user-name www-data`).
+    dockfix_args: &'static [&'static str],
 }
 
 const DEFAULT: Expect = Expect {
@@ -69,6 +71,7 @@ const DEFAULT: Expect = Expect {
     fixed_contains: &["USER app\n"],
     also_prints: &[],
     exec_prefix: &[],
+    dockfix_args: &[],
 };
 
 fn is_root(user: &str) -> bool {
@@ -137,11 +140,13 @@ fn run_scenario(env: &Env, name: &str, expect: &Expect, story: &mut String) -> R
     drop(original);
 
     // 2. dockfix.
-    let fixed = dockfix_fix(&scenario.dockerfile, &[]).map_err(fatal)?;
+    let fixed = dockfix_fix(&scenario.dockerfile, expect.dockfix_args).map_err(fatal)?;
     story
         .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", fixed.text, fixed.summary));
     let mut failures = Vec::new();
-    let alone = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"]).map_err(fatal)?;
+    let alone_args: Vec<&str> =
+        ["--select", "non-root-user"].into_iter().chain(expect.dockfix_args.iter().copied()).collect();
+    let alone = dockfix_fix(&scenario.dockerfile, &alone_args).map_err(fatal)?;
     match (expect.non_root_user_changes, alone.text != scenario.text) {
         (true, false) => failures
             .push(format!("non-root-user left the file unchanged; it said:\n{}", alone.summary.trim_end())),
@@ -615,4 +620,32 @@ fn run_multi_stage(env: &Env, name: &str, story: &mut String) -> Result<String, 
         mib(original_bytes),
         mib(split_bytes)
     ))
+}
+
+// ---- non-root-user: who to run as, and how ----
+
+#[test]
+fn a_user_the_base_has_is_switched_to_not_created() {
+    scenario(
+        "existing-system-user",
+        Expect {
+            user: User::Named { name: "www-data", uid: Some(33) },
+            fixed_contains: &["USER www-data\n"],
+            dockfix_args: &["--user-name", "www-data"],
+            ..DEFAULT
+        },
+    );
+}
+
+#[test]
+fn busybox_without_user_applets_still_gets_a_named_user() {
+    scenario(
+        "busybox-without-applets",
+        Expect { fixed_contains: &["USER app\n", ">> /etc/passwd"], also_prints: &["home ok"], ..DEFAULT },
+    );
+}
+
+#[test]
+fn the_process_writes_its_volume() {
+    scenario("volume-writes", Expect { fixed_contains: &["chown app:app /data/db"], ..DEFAULT });
 }
