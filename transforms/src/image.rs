@@ -442,9 +442,11 @@ pub type Account = (&'static str, u32);
 
 /// The users every Debian and Ubuntu image has: Debian's `base-passwd` 3.6 `passwd.master`
 /// (`/usr/share/base-passwd/passwd.master`, Debian 12 bookworm; Ubuntu 22.04+ ships the same
-/// file), which `/etc/passwd` starts from. `_apt` comes from apt's maintainer script, not
-/// base-passwd: its UID is 42 on Debian 12 but 100 on older releases and Ubuntu, so it is
-/// known by name only (its UID here is the Debian 12 one).
+/// file), which `/etc/passwd` starts from; checked against a `debootstrap --variant=minbase
+/// bookworm`. `_apt` comes from apt's maintainer script, not base-passwd: its UID is 42 on
+/// Debian 12 but 100 on older releases and Ubuntu 22.04 (its UID here is Debian 12's). Ubuntu
+/// 23.04+ images also have `ubuntu` (UID 1000), which is not listed: the guarded creation
+/// command leaves a user it finds alone.
 const DEBIAN_USERS: &[Account] = &[
     ("root", 0),
     ("daemon", 1),
@@ -466,7 +468,8 @@ const DEBIAN_USERS: &[Account] = &[
     ("nobody", 65534),
 ];
 
-/// Debian's `base-passwd` 3.6 `group.master` (Debian 12 bookworm, Ubuntu 22.04+).
+/// Debian's `base-passwd` 3.6 `group.master` (Debian 12 bookworm, Ubuntu 22.04+; checked
+/// against the same debootstrap).
 const DEBIAN_GROUPS: &[Account] = &[
     ("root", 0),
     ("daemon", 1),

@@ -64,7 +64,10 @@
 //! the image declares as `VOLUME`s are where its state lives: whatever the user, the fix makes
 //! them and gives them to it in the same way (numeric users too, when the stage has a `RUN`),
 //! unless the file already `chown`s or `chmod`s them; a volume it cannot give (a variable it
-//! cannot resolve, a system directory) is named in the risk.
+//! cannot resolve, a system directory) is named in the risk. buildah and the legacy builder
+//! keep nothing a `RUN` changes in a directory once a `VOLUME` declares it, so a volume
+//! declared above the `RUN` that creates the user is given by a `RUN` of its own right above
+//! that `VOLUME`, by UID and GID (the user does not exist there yet).
 //!
 //! Left alone, with a finding that says why, where running as root at start is the design:
 //! entrypoints that drop privileges themselves (`gosu`, `su-exec`, `setpriv`,
@@ -138,7 +141,10 @@ use crate::image::{
 use crate::rules::{module_docs, strip_setuid, Context, Rule};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
-use choose::{chown_owner, create_command, describe_ids, numeric_user, plan, Plan};
+use crate::engine::NewUser;
+use choose::{
+    chown_owner, create_command, created_users, describe_ids, numeric_user, plan, GroupChoice, Plan,
+};
 use decline::declined_by_design;
 use paths::{already_given, tool_home_in_root, volume_directories, volumes_left_alone, working_directory};
 
@@ -283,8 +289,39 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
     let plan = plan(file, chain, facts, new_user);
     let is_numeric = matches!(plan, Plan::Numeric { .. });
     // The directories the process writes: VOLUMEs always, the WORKDIR when the user is new.
-    let volumes: Vec<String> =
-        volume_directories(file, chain).into_iter().filter(|dir| !already_given(file, chain, dir)).collect();
+    let volumes: Vec<(String, &Instruction)> = volume_directories(file, chain)
+        .into_iter()
+        .filter(|(dir, _)| !already_given(file, chain, dir))
+        .collect();
+    let volume_dirs: Vec<String> = volumes.iter().map(|(dir, _)| dir.clone()).collect();
+    // buildah and the legacy builder keep nothing a RUN changes in a directory once a VOLUME
+    // declares it: a volume declared above the RUN that creates the user is given by a RUN of
+    // its own above that VOLUME (numerically, as the user may not exist yet there).
+    let first_early = volumes
+        .iter()
+        .map(|(_, volume)| *volume)
+        .filter(|volume| volume.span.start < placement.create_at)
+        .min_by_key(|volume| volume.span.start);
+    let early_dirs: Vec<String> = volumes
+        .iter()
+        .filter(|(_, volume)| volume.span.start < placement.create_at)
+        .map(|(dir, _)| dir.clone())
+        .collect();
+    let final_stage_start = file.instructions[stage.from].span.start;
+    let has_shell = facts.has_shell != Some(false)
+        && chain_instructions(file, chain).iter().any(|i| i.is("RUN") && !i.opaque);
+    let mut early_given = false;
+    let mut give_early = |edits: &mut Vec<Edit>, owner: Option<String>| {
+        let (Some(volume), Some(owner)) = (first_early, owner) else {
+            return;
+        };
+        if volume.span.start < final_stage_start {
+            return;
+        }
+        let at = file.insertion_point_above(volume);
+        edits.push(Edit::insert(at, format!("{run_keyword} {}\n", give(&early_dirs, &owner))));
+        early_given = true;
+    };
     let mut given: Vec<String> = Vec::new();
     let (user, group, message) = match plan {
         Plan::Refuse { why } => {
@@ -292,12 +329,16 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
         }
         Plan::Switch { user, why } => {
             let mut message = format!("the final stage runs as root: switch to `{user}`, {why}");
-            let mut run = None;
-            if !volumes.is_empty() {
-                let owner = chown_owner(&user, new_user, None);
-                run = Some(format!("{run_keyword} {}\n", give(&volumes, &owner)));
-                message.push_str(&format!(", give it the volume {}", volumes.join(" ")));
-                given.extend(volumes.iter().cloned());
+            let owner = chown_owner(&user, new_user, None);
+            let exists_early =
+                first_early.is_some_and(|volume| !created_from(file, chain, &user, volume.span.start));
+            give_early(&mut edits, exists_early.then(|| owner.clone()));
+            let late: Vec<String> =
+                volume_dirs.iter().filter(|dir| !early_given || !early_dirs.contains(dir)).cloned().collect();
+            let run = (!late.is_empty()).then(|| format!("{run_keyword} {}\n", give(&late, &owner)));
+            if !volume_dirs.is_empty() {
+                message.push_str(&format!(", give it the volume {}", volume_dirs.join(" ")));
+                given.extend(volume_dirs.iter().cloned());
             }
             message.push_str(" (CIS 4.1)");
             insert_run_and_user(&mut edits, &placement, run, format!("{user_keyword} {user}\n"));
@@ -310,22 +351,27 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
                 "the final stage runs as root: create system user `{name}` ({}) unless the image has it",
                 describe_ids(new_user, &group)
             );
+            give_early(&mut edits, Some(format!("{}:{}", new_user.id, group_id(new_user, &group))));
             let workdir = working_directory(file, chain, placement.user_at);
             let mut dirs: Vec<String> = workdir.iter().cloned().collect();
-            dirs.extend(volumes.iter().filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
+            let late = volume_dirs.iter().filter(|dir| !early_given || !early_dirs.contains(dir));
+            dirs.extend(late.filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
             if !dirs.is_empty() {
                 // The WORKDIR may only be declared after the user is created: make sure it
                 // exists, so that WORKDIR keeps the owner given here.
                 command.push_str(&format!(" && {}", give(&dirs, &chown_owner(name, new_user, Some(&group)))));
-                let what: Vec<&str> = [
-                    workdir.as_ref().map(|_| "working directory"),
-                    (!volumes.is_empty()).then_some("volume"),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
-                message.push_str(&format!(", give it the {} {}", what.join(" and "), dirs.join(" ")));
-                given = dirs;
+            }
+            let what: Vec<&str> = [
+                workdir.as_ref().map(|_| "working directory"),
+                (!volume_dirs.is_empty()).then_some("volume"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            given.extend(workdir.iter().cloned());
+            given.extend(volume_dirs.iter().filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
+            if !given.is_empty() {
+                message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(" ")));
             }
             message.push_str(" and switch to it (CIS 4.1)");
             let run = format!("{run_keyword} {command}\n");
@@ -336,13 +382,18 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             let numeric = numeric_user(new_user);
             let mut message =
                 format!("the final stage runs as root: switch to numeric user {numeric}, {why}");
-            // A RUN proves a shell; without one the volumes are only named in the risk.
-            let has_run = chain_instructions(file, chain).iter().any(|i| i.is("RUN"));
+            // Without a shell (no RUN to prove one) the volumes are only named in the risk.
             let mut run = None;
-            if !volumes.is_empty() && has_run && facts.has_shell != Some(false) {
-                run = Some(format!("{run_keyword} {}\n", give(&volumes, &numeric)));
-                message.push_str(&format!(", give it the volume {}", volumes.join(" ")));
-                given.extend(volumes.iter().cloned());
+            if has_shell && !volume_dirs.is_empty() {
+                give_early(&mut edits, Some(numeric.clone()));
+                let late: Vec<String> = volume_dirs
+                    .iter()
+                    .filter(|dir| !early_given || !early_dirs.contains(dir))
+                    .cloned()
+                    .collect();
+                run = (!late.is_empty()).then(|| format!("{run_keyword} {}\n", give(&late, &numeric)));
+                message.push_str(&format!(", give it the volume {}", volume_dirs.join(" ")));
+                given.extend(volume_dirs.iter().cloned());
             }
             message.push_str(" (CIS 4.1)");
             insert_run_and_user(&mut edits, &placement, run, format!("{user_keyword} {numeric}\n"));
@@ -381,8 +432,13 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             "; `{user}` now owns {} (not recursively: what is already inside stays root's)",
             given.join(", ")
         ));
-        if first_volume_start(file, chain) < placement.create_at {
-            risk.push_str("; the legacy builder (DOCKER_BUILDKIT=0) discards what a RUN changes in a VOLUME declared above it: build with BuildKit or buildah, or move the VOLUME below the RUN that gives it");
+        let late_volumes: Vec<&String> =
+            early_dirs.iter().filter(|dir| !early_given && given.contains(dir)).collect();
+        if !late_volumes.is_empty() {
+            risk.push_str(&format!(
+                "; VOLUME {} is declared above the RUN that gives it, and buildah and the legacy builder (DOCKER_BUILDKIT=0) discard what a RUN changes in a volume: move the VOLUME below that RUN",
+                late_volumes.iter().map(|dir| dir.as_str()).collect::<Vec<_>>().join(" ")
+            ));
         }
     }
     let left = volumes_left_alone(file, chain);
@@ -419,12 +475,20 @@ fn give(dirs: &[String], owner: &str) -> String {
     format!("mkdir -p {dirs} && chown {owner} {dirs}")
 }
 
-/// Where the first `VOLUME` of the image starts (`usize::MAX` when there is none).
-fn first_volume_start(file: &Dockerfile, chain: &[&Stage]) -> usize {
+/// The GID of the group the new user goes in.
+fn group_id(user: &NewUser, group: &GroupChoice) -> u32 {
+    match group {
+        GroupChoice::Own => user.group_id,
+        GroupChoice::Existing { id, .. } => *id,
+    }
+}
+
+/// Whether a `RUN` at or after byte `from` creates `user` (so it does not exist before).
+fn created_from(file: &Dockerfile, chain: &[&Stage], user: &str, from: usize) -> bool {
     chain_instructions(file, chain)
         .iter()
-        .find(|i| i.is("VOLUME"))
-        .map_or(usize::MAX, |volume| volume.span.start)
+        .filter(|i| i.is("RUN") && i.span.start >= from)
+        .any(|run| created_users(&run.command_text()).iter().any(|created| created.name == user))
 }
 
 /// Where the fix puts things in the final stage.
@@ -829,6 +893,31 @@ mod tests {
         assert!(risk.contains("EXPOSE 80/tcp, 443") && risk.contains("Kubernetes"), "{risk}");
         let (_, reports) = outcome("FROM debian\nEXPOSE 8080\nCMD x\n");
         assert!(!reports[0].risk.as_deref().unwrap().contains("EXPOSE"));
+    }
+
+    #[test]
+    fn a_volume_is_given_above_the_volume_that_declares_it() {
+        // Declared above the last RUN: given by a RUN of its own above the VOLUME, numerically.
+        let out = fix("FROM debian\nVOLUME /data\nRUN apt-get update\nCMD x\n");
+        assert!(
+            out.starts_with("FROM debian\nRUN mkdir -p /data && chown 10001:10001 /data\nVOLUME /data\nRUN apt-get update\nRUN if"),
+            "{out}"
+        );
+        // A user the file creates below the VOLUME cannot own it above: named in the risk.
+        let (out, reports) = outcome("FROM debian\nVOLUME /data\nRUN useradd -m svc\nCOPY a /a\nCMD x\n");
+        assert!(out.contains("RUN useradd -m svc\nRUN mkdir -p /data && chown svc /data\n"), "{out}");
+        let risk = reports[0].risk.as_deref().unwrap();
+        assert!(risk.contains("VOLUME /data is declared above the RUN that gives it"), "{risk}");
+        // A VOLUME of an earlier stage is not edited: the final stage gives it, with the note.
+        let (out, reports) =
+            outcome("FROM debian AS base\nVOLUME /data\nFROM base\nRUN apt-get update\nCMD x\n");
+        assert!(out.starts_with("FROM debian AS base\nVOLUME /data\nFROM base\n"), "{out}");
+        assert!(out.contains("&& mkdir -p /data && chown app:app /data"), "{out}");
+        assert!(reports[0].risk.as_deref().unwrap().contains("buildah and the legacy builder"));
+        // Below the creating RUN: given in that RUN, no note.
+        let (out, reports) = outcome("FROM debian\nRUN apt-get update\nCOPY a /a\nVOLUME /data\nCMD x\n");
+        assert!(out.contains("--create-home app; fi && mkdir -p /data && chown app:app /data\n"), "{out}");
+        assert!(!reports[0].risk.as_deref().unwrap().contains("legacy"));
     }
 
     #[test]

@@ -96,27 +96,35 @@ pub(super) fn resolve_variables(instructions: &[&Instruction], text: &str, at: u
     (!resolved.contains('$')).then_some(resolved)
 }
 
-/// The application directories the image declares as `VOLUME`s, resolved: the process
-/// writes there (a volume is where state lives), so the user must own them.
-pub(super) fn volume_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<String> {
+/// The application directories the image declares as `VOLUME`s, resolved, each with the
+/// `VOLUME` that declares it first: the process writes there (a volume is where state
+/// lives), so the user must own them.
+pub(super) fn volume_directories<'a>(
+    file: &'a Dockerfile,
+    chain: &[&'a Stage],
+) -> Vec<(String, &'a Instruction)> {
     let instructions = chain_instructions(file, chain);
-    let mut dirs: Vec<String> = Vec::new();
+    let mut dirs: Vec<(String, &Instruction)> = Vec::new();
     for volume in instructions.iter().filter(|i| i.is("VOLUME")) {
-        let paths: Vec<String> = match &volume.exec_form {
-            Some(paths) => paths.clone(),
-            None => volume.words.iter().map(|word| word.text.clone()).collect(),
-        };
-        for path in paths {
+        for path in volume_paths(volume) {
             let resolved = resolve_variables(&instructions, path.trim_matches('"'), volume.span.start);
             let Some(dir) = resolved.as_deref().and_then(application_directory) else {
                 continue;
             };
-            if !dirs.contains(&dir) {
-                dirs.push(dir);
+            if !dirs.iter().any(|(known, _)| *known == dir) {
+                dirs.push((dir, volume));
             }
         }
     }
     dirs
+}
+
+/// The paths of a `VOLUME`, in JSON or plain form.
+fn volume_paths(volume: &Instruction) -> Vec<String> {
+    match &volume.exec_form {
+        Some(paths) => paths.clone(),
+        None => volume.words.iter().map(|word| word.text.clone()).collect(),
+    }
 }
 
 /// Directories every user may write already (sticky, mode 1777 in every distro's base).
@@ -126,14 +134,11 @@ const WORLD_WRITABLE: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
 /// directory (but not one every user may write). Named in the risk.
 pub(super) fn volumes_left_alone(file: &Dockerfile, chain: &[&Stage]) -> Vec<String> {
     let instructions = chain_instructions(file, chain);
-    let given = volume_directories(file, chain);
+    let given: Vec<String> = volume_directories(file, chain).into_iter().map(|(dir, _)| dir).collect();
     instructions
         .iter()
         .filter(|i| i.is("VOLUME"))
-        .flat_map(|volume| match &volume.exec_form {
-            Some(paths) => paths.clone(),
-            None => volume.words.iter().map(|word| word.text.clone()).collect(),
-        })
+        .flat_map(|volume| volume_paths(volume))
         .map(|path| path.trim_matches('"').to_string())
         .filter(|path| !WORLD_WRITABLE.contains(&path.trim_end_matches('/')))
         .filter(|path| {
@@ -208,9 +213,17 @@ mod tests {
     fn volumes_are_resolved_and_system_ones_left_alone() {
         let text = "FROM debian\nENV DATA=/hadoop/dfs/name\nVOLUME $DATA /kafka\nVOLUME [\"/var/lib/app\", \"/tmp\"]\nVOLUME /kafka $NOPE\nCMD x\n";
         let (given, left) = with_chain(text, |file, chain| {
-            (volume_directories(file, chain), volumes_left_alone(file, chain))
+            let given: Vec<(String, usize)> = volume_directories(file, chain)
+                .into_iter()
+                .map(|(dir, volume)| (dir, volume.start_line))
+                .collect();
+            (given, volumes_left_alone(file, chain))
         });
-        assert_eq!(given, ["/hadoop/dfs/name", "/kafka", "/var/lib/app"]);
+        let declared = |dir: &str, line: usize| (dir.to_string(), line);
+        assert_eq!(
+            given,
+            [declared("/hadoop/dfs/name", 3), declared("/kafka", 3), declared("/var/lib/app", 4)]
+        );
         assert_eq!(left, ["$NOPE"], "/tmp is everyone's already");
     }
 
