@@ -100,7 +100,7 @@
 //!
 //! ```dockerfile
 //! FROM python:3.12-slim
-//! RUN if ! id -u app >/dev/null 2>&1; then grep -q '^app:' /etc/group || groupadd --system --gid 10001 app; useradd --system --uid 10001 --gid app --no-log-init --create-home app; fi
+//! RUN if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || groupadd --system --gid 10001 app; useradd --system --uid 10001 --gid app --no-log-init --create-home app; fi
 //! COPY --chown=app:app app.py /app/
 //! USER app
 //! CMD ["python", "/app/app.py"]
@@ -644,10 +644,10 @@ mod tests {
     fn a_separate_gid_goes_to_the_group_of_every_recipe() {
         let options = chosen(10001, 2000);
         for (base, created) in [
-            ("debian:12", "if ! id -u svc >/dev/null 2>&1; then grep -q '^svc:' /etc/group || groupadd --system --gid 2000 svc; useradd --system --uid 10001 --gid svc --no-log-init --create-home svc; fi"),
-            ("alpine:3.20", "if ! id -u svc >/dev/null 2>&1; then grep -q '^svc:' /etc/group || addgroup -S -g 2000 svc; adduser -S -D -u 10001 -G svc svc; fi"),
-            ("busybox", "if ! grep -q '^svc:' /etc/passwd; then grep -q '^svc:' /etc/group || echo 'svc:x:2000:' >> /etc/group; echo 'svc:x:10001:2000::/home/svc:/sbin/nologin' >> /etc/passwd && mkdir -p /home/svc && chown 10001:2000 /home/svc; fi"),
-            ("registry.access.redhat.com/ubi9/ubi:9.4", "if ! id -u svc >/dev/null 2>&1; then grep -q '^svc:' /etc/group || groupadd -r -g 2000 svc; useradd -r -m -u 10001 -g svc svc; fi"),
+            ("debian:12", "if ! id -u svc >/dev/null 2>&1; then grep -q ^svc: /etc/group || groupadd --system --gid 2000 svc; useradd --system --uid 10001 --gid svc --no-log-init --create-home svc; fi"),
+            ("alpine:3.20", "if ! id -u svc >/dev/null 2>&1; then grep -q ^svc: /etc/group || addgroup -S -g 2000 svc; adduser -S -D -u 10001 -G svc svc; fi"),
+            ("busybox", "if ! grep -q ^svc: /etc/passwd; then grep -q ^svc: /etc/group || echo svc:x:2000: >> /etc/group; echo svc:x:10001:2000::/home/svc:/sbin/nologin >> /etc/passwd && mkdir -p /home/svc && chown 10001:2000 /home/svc; fi"),
+            ("registry.access.redhat.com/ubi9/ubi:9.4", "if ! id -u svc >/dev/null 2>&1; then grep -q ^svc: /etc/group || groupadd -r -g 2000 svc; useradd -r -m -u 10001 -g svc svc; fi"),
         ] {
             let (out, reports) = fix_with(&format!("FROM {base}\nCOPY a /a\nCMD x\n"), &options);
             assert_eq!(
@@ -688,7 +688,7 @@ mod tests {
         .output;
         assert_eq!(
             out,
-            "FROM debian\nRUN if ! id -u svc >/dev/null 2>&1; then grep -q '^svc:' /etc/group || groupadd --system --gid 2000 svc; useradd --system --uid 2000 --gid svc --no-log-init --create-home svc; fi && mkdir -p /srv/svc && chown svc:svc /srv/svc\nWORKDIR /srv/svc\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n"
+            "FROM debian\nRUN if ! id -u svc >/dev/null 2>&1; then grep -q ^svc: /etc/group || groupadd --system --gid 2000 svc; useradd --system --uid 2000 --gid svc --no-log-init --create-home svc; fi && mkdir -p /srv/svc && chown svc:svc /srv/svc\nWORKDIR /srv/svc\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n"
         );
     }
 
@@ -732,14 +732,14 @@ mod tests {
         let out = fix("FROM alpine:3.20\nRUN apk add --no-cache curl\nENTRYPOINT [\"curl\"]\n");
         assert!(
             out.contains(
-"RUN if ! id -u app >/dev/null 2>&1; then grep -q '^app:' /etc/group || addgroup -S -g 10001 app; adduser -S -D -u 10001 -G app app; fi\nUSER app\nENTRYPOINT"
+"RUN if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || addgroup -S -g 10001 app; adduser -S -D -u 10001 -G app app; fi\nUSER app\nENTRYPOINT"
             ),
             "{out}"
         );
         let out = fix("FROM busybox\nCOPY a /a\n");
         assert!(
             out.ends_with(
-"FROM busybox\nRUN if ! grep -q '^app:' /etc/passwd; then grep -q '^app:' /etc/group || echo 'app:x:10001:' >> /etc/group; echo 'app:x:10001:10001::/home/app:/sbin/nologin' >> /etc/passwd && mkdir -p /home/app && chown 10001:10001 /home/app; fi\nCOPY --chown=app:app a /a\nUSER app\n"
+"FROM busybox\nRUN if ! grep -q ^app: /etc/passwd; then grep -q ^app: /etc/group || echo app:x:10001: >> /etc/group; echo app:x:10001:10001::/home/app:/sbin/nologin >> /etc/passwd && mkdir -p /home/app && chown 10001:10001 /home/app; fi\nCOPY --chown=app:app a /a\nUSER app\n"
             ),
             "{out}"
         );
@@ -750,7 +750,7 @@ mod tests {
         let out =
             fix("FROM registry.access.redhat.com/ubi9/ubi:9.4\nRUN dnf install -y python3\nCMD python3\n");
         assert!(
-            out.contains("RUN if ! id -u app >/dev/null 2>&1; then grep -q '^app:' /etc/group || groupadd -r -g 10001 app; useradd -r -m -u 10001 -g app app; fi\nUSER app\nCMD"),
+            out.contains("RUN if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || groupadd -r -g 10001 app; useradd -r -m -u 10001 -g app app; fi\nUSER app\nCMD"),
             "{out}"
         );
         let out = fix("FROM registry.access.redhat.com/ubi9/ubi-minimal\nRUN microdnf install -y python3\nCMD python3\n");
@@ -921,9 +921,21 @@ mod tests {
     }
 
     #[test]
+    fn the_creation_command_does_not_widen_a_region_the_grammar_misreads() {
+        // A legacy LABEL the grammar does not understand, then a quoted ARG default: a quote
+        // in the new RUN would pair with it and the engine would refuse the fix as damage.
+        let input = "ARG V=\"latest\"\nFROM ubuntu:$V\narg key=\"1-2\"\nLABEL MAINTAINER a@b.c\nrun mkdir /code\nWORKDIR /code\ncmd sh /code/x.sh\n";
+        let out = fix(input);
+        assert!(
+            out.contains("\nRUN if ! id -u app") && out.ends_with("USER app\ncmd sh /code/x.sh\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn keeps_the_file_casing_and_line_endings() {
         let out = fix("from debian:12\ncopy a /a\ncmd x\n");
-        assert!(out.contains("\nrun if ! id -u app >/dev/null 2>&1; then grep -q '^app:' /etc/group || groupadd --system --gid 10001 app; useradd --system --uid 10001 --gid app --no-log-init --create-home app; fi\ncopy --chown=app:app a /a\nuser app\ncmd x\n"), "{out}");
+        assert!(out.contains("\nrun if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || groupadd --system --gid 10001 app; useradd --system --uid 10001 --gid app --no-log-init --create-home app; fi\ncopy --chown=app:app a /a\nuser app\ncmd x\n"), "{out}");
         let out = fix("FROM node:20\r\nRUN npm ci\r\nCMD x\r\n");
         assert_eq!(out, "FROM node:20\r\nRUN npm ci\r\nUSER node\r\nCMD x\r\n");
     }

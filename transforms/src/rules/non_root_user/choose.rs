@@ -187,7 +187,7 @@ pub(super) struct Chosen {
 fn configured_user(instructions: &[&Instruction], name: &str) -> Option<String> {
     let holds_user = |variable: &str| {
         let upper = variable.to_ascii_uppercase();
-        upper.ends_with("USER") || upper.ends_with("USERNAME") || upper.ends_with("_UID")
+        upper.ends_with("USER") || upper.ends_with("USERNAME")
     };
     instructions.iter().filter(|i| i.is("ENV")).find_map(|env| {
         let pairs = env_pairs(env);
@@ -335,6 +335,10 @@ pub(super) fn valid_login(name: &str) -> bool {
 /// are optional (Debian's `busybox-static` has neither), the entries are appended to
 /// `/etc/group` and `/etc/passwd` with nothing but `sh`, `grep` and `echo`, and the home
 /// directory is made by hand.
+///
+/// Nothing is quoted: names are `[a-z0-9_-]` and the entries have no spaces, and a quote
+/// inside an instruction that follows a region the grammar did not understand can pair with a
+/// quote of that region and widen it (seen in the corpus: the fix was refused as damage).
 pub(super) fn create_command(family: Family, user: &NewUser, group: &GroupChoice) -> String {
     let (name, uid) = (&user.name, user.id);
     let (group_name, gid, make_group) = match group {
@@ -343,7 +347,7 @@ pub(super) fn create_command(family: Family, user: &NewUser, group: &GroupChoice
     };
     let group_step = |command: String| {
         if make_group {
-            format!("grep -q '^{group_name}:' /etc/group || {command}; ")
+            format!("grep -q ^{group_name}: /etc/group || {command}; ")
         } else {
             String::new()
         }
@@ -365,9 +369,9 @@ pub(super) fn create_command(family: Family, user: &NewUser, group: &GroupChoice
             format!("useradd -r -m -u {uid} -g {group_name} {name}"),
         ),
         Family::Busybox => {
-            let group = group_step(format!("echo '{group_name}:x:{gid}:' >> /etc/group"));
+            let group = group_step(format!("echo {group_name}:x:{gid}: >> /etc/group"));
             format!(
-                "if ! grep -q '^{name}:' /etc/passwd; then {group}echo '{name}:x:{uid}:{gid}::/home/{name}:/sbin/nologin' >> /etc/passwd && mkdir -p /home/{name} && chown {uid}:{gid} /home/{name}; fi"
+                "if ! grep -q ^{name}: /etc/passwd; then {group}echo {name}:x:{uid}:{gid}::/home/{name}:/sbin/nologin >> /etc/passwd && mkdir -p /home/{name} && chown {uid}:{gid} /home/{name}; fi"
             )
         }
     }
@@ -482,19 +486,19 @@ mod tests {
         let app = NewUser::default();
         assert_eq!(
             create_command(Family::Debian, &app, &GroupChoice::Own),
-            "if ! id -u app >/dev/null 2>&1; then grep -q '^app:' /etc/group || groupadd --system --gid 10001 app; useradd --system --uid 10001 --gid app --no-log-init --create-home app; fi"
+            "if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || groupadd --system --gid 10001 app; useradd --system --uid 10001 --gid app --no-log-init --create-home app; fi"
         );
         assert_eq!(
             create_command(Family::Alpine, &app, &GroupChoice::Own),
-            "if ! id -u app >/dev/null 2>&1; then grep -q '^app:' /etc/group || addgroup -S -g 10001 app; adduser -S -D -u 10001 -G app app; fi"
+            "if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || addgroup -S -g 10001 app; adduser -S -D -u 10001 -G app app; fi"
         );
         assert_eq!(
             create_command(Family::Rhel, &app, &GroupChoice::Own),
-            "if ! id -u app >/dev/null 2>&1; then grep -q '^app:' /etc/group || groupadd -r -g 10001 app; useradd -r -m -u 10001 -g app app; fi"
+            "if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || groupadd -r -g 10001 app; useradd -r -m -u 10001 -g app app; fi"
         );
         assert_eq!(
             create_command(Family::Busybox, &app, &GroupChoice::Own),
-            "if ! grep -q '^app:' /etc/passwd; then grep -q '^app:' /etc/group || echo 'app:x:10001:' >> /etc/group; echo 'app:x:10001:10001::/home/app:/sbin/nologin' >> /etc/passwd && mkdir -p /home/app && chown 10001:10001 /home/app; fi"
+            "if ! grep -q ^app: /etc/passwd; then grep -q ^app: /etc/group || echo app:x:10001: >> /etc/group; echo app:x:10001:10001::/home/app:/sbin/nologin >> /etc/passwd && mkdir -p /home/app && chown 10001:10001 /home/app; fi"
         );
         let users = GroupChoice::Existing { name: "users".into(), id: 100 };
         let svc = user("svc", 10001, 100);
