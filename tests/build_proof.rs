@@ -15,9 +15,10 @@
 //!    by design; the start command (ENTRYPOINT + CMD, as the image's user, in its working
 //!    directory) still prints the message from the file it reads; no setuid/setgid file is left.
 //!
-//! The Alpine/BusyBox path (`addgroup -S`/`adduser -S`) is not build-proven here: Debian's
-//! busybox-static has no `adduser`/`addgroup` applets and there is no offline Alpine base.
-//! User creation is proven on Debian (debootstrap), numeric and built-in users on BusyBox.
+//! The Alpine path (`addgroup -S`/`adduser -S`) is not build-proven here: there is no
+//! offline Alpine base. User creation is proven on Debian (debootstrap) and on a BusyBox
+//! without `adduser`/`addgroup` applets (Debian's busybox-static under the name `busybox`,
+//! where the user is written into `/etc/passwd`); numeric and built-in users on BusyBox.
 //!
 //! `multi-stage` has its own scenario (`go-multi-stage`, see
 //! [`multi_stage_split_runs_the_same_and_is_smaller`]): a Go program built with Debian's Go

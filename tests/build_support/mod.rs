@@ -14,10 +14,7 @@
 //!     the rootfs tarball is cached under `target/build-proof-cache/` (delete it to start
 //!     fresh; CI starts fresh anyway).
 //!   - `REGISTRY/bbox:1`: `/bin/busybox` (busybox-static) with one symlink per applet, root
-//!     only in `/etc/passwd` and `/etc/group`. Deliberately *not* named `busybox`: dockfix
-//!     takes `busybox` for the BusyBox family and creates users with `addgroup`/`adduser`,
-//!     which real BusyBox images have but Debian's busybox-static does not. So the
-//!     Alpine/BusyBox user-creation path has no real base here and is not build-proven; this
+//!     only in `/etc/passwd` and `/etc/group`. Deliberately *not* named `busybox`: this
 //!     image stands for an unknown distro with a shell (numeric `USER`).
 //!   - `REGISTRY/busybox:1`: the same rootfs under the name dockfix takes for the BusyBox
 //!     family: a BusyBox image *without* the `adduser`/`addgroup` applets, on which the
