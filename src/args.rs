@@ -95,7 +95,8 @@ pub struct FixArgs {
     #[arg(long, value_name = "DIR")]
     pub context: Option<PathBuf>,
 
-    /// The user non-root-user creates when the image has none to switch to [default: app].
+    /// The user non-root-user creates when the image has none to switch to, or switches to
+    /// when the distro has it already (`www-data`, `nobody`) [default: app].
     #[arg(long, value_name = "NAME", value_parser = user_name)]
     pub user_name: Option<String>,
 

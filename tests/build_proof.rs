@@ -15,9 +15,10 @@
 //!    by design; the start command (ENTRYPOINT + CMD, as the image's user, in its working
 //!    directory) still prints the message from the file it reads; no setuid/setgid file is left.
 //!
-//! The Alpine/BusyBox path (`addgroup -S`/`adduser -S`) is not build-proven here: Debian's
-//! busybox-static has no `adduser`/`addgroup` applets and there is no offline Alpine base.
-//! User creation is proven on Debian (debootstrap), numeric and built-in users on BusyBox.
+//! The Alpine path (`addgroup -S`/`adduser -S`) is not build-proven here: there is no
+//! offline Alpine base. User creation is proven on Debian (debootstrap) and on a BusyBox
+//! without `adduser`/`addgroup` applets (Debian's busybox-static under the name `busybox`,
+//! where the user is written into `/etc/passwd`); numeric and built-in users on BusyBox.
 //!
 //! `multi-stage` has its own scenario (`go-multi-stage`, see
 //! [`multi_stage_split_runs_the_same_and_is_smaller`]): a Go program built with Debian's Go
@@ -61,6 +62,8 @@ struct Expect {
     also_prints: &'static [&'static str],
     /// Words put before commands run inside (`/bin/busybox` in a scratch image).
     exec_prefix: &'static [&'static str],
+    /// Extra `dockfix fix` arguments (`--user-name www-data`).
+    dockfix_args: &'static [&'static str],
 }
 
 const DEFAULT: Expect = Expect {
@@ -69,6 +72,7 @@ const DEFAULT: Expect = Expect {
     fixed_contains: &["USER app\n"],
     also_prints: &[],
     exec_prefix: &[],
+    dockfix_args: &[],
 };
 
 fn is_root(user: &str) -> bool {
@@ -137,11 +141,13 @@ fn run_scenario(env: &Env, name: &str, expect: &Expect, story: &mut String) -> R
     drop(original);
 
     // 2. dockfix.
-    let fixed = dockfix_fix(&scenario.dockerfile, &[]).map_err(fatal)?;
+    let fixed = dockfix_fix(&scenario.dockerfile, expect.dockfix_args).map_err(fatal)?;
     story
         .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", fixed.text, fixed.summary));
     let mut failures = Vec::new();
-    let alone = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"]).map_err(fatal)?;
+    let alone_args: Vec<&str> =
+        ["--select", "non-root-user"].into_iter().chain(expect.dockfix_args.iter().copied()).collect();
+    let alone = dockfix_fix(&scenario.dockerfile, &alone_args).map_err(fatal)?;
     match (expect.non_root_user_changes, alone.text != scenario.text) {
         (true, false) => failures
             .push(format!("non-root-user left the file unchanged; it said:\n{}", alone.summary.trim_end())),
@@ -1015,4 +1021,40 @@ fn h1_setpriv_entrypoint_script_is_read_and_declined() {
         Ok(summary) => loud(&format!("build-proof {name}: ok: {summary}")),
         Err(failure) => panic!("build-proof `{name}` failed: {failure}\n\n{story}"),
     }
+}
+
+// ---- non-root-user: who to run as, and how ----
+
+#[test]
+fn a_user_the_base_has_is_switched_to_not_created() {
+    scenario(
+        "existing-system-user",
+        Expect {
+            user: User::Named { name: "www-data", uid: Some(33) },
+            fixed_contains: &["USER www-data\n"],
+            dockfix_args: &["--user-name", "www-data"],
+            ..DEFAULT
+        },
+    );
+}
+
+#[test]
+fn busybox_without_user_applets_still_gets_a_named_user() {
+    scenario(
+        "busybox-without-applets",
+        Expect { fixed_contains: &["USER app\n", ">> /etc/passwd"], also_prints: &["home ok"], ..DEFAULT },
+    );
+}
+
+#[test]
+fn the_process_writes_its_volume() {
+    // Declared above the last RUN: given numerically by a RUN above the VOLUME (buildah keeps
+    // nothing a later RUN changes in a volume: giving it after the VOLUME was measured to fail).
+    scenario(
+        "volume-writes",
+        Expect {
+            fixed_contains: &["RUN mkdir -p /data/db && chown 10001:10001 /data/db\nVOLUME /data/db\n"],
+            ..DEFAULT
+        },
+    );
 }

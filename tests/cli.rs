@@ -1197,7 +1197,7 @@ fn user_name_and_id_choose_the_created_user_and_are_validated() {
     assert_exit(&out, 0);
     assert_stdout_eq(
         &out,
-        "FROM debian:12\nRUN groupadd --system --gid 2000 svc && useradd --system --uid 2000 --gid svc --no-log-init --create-home svc\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n",
+        "FROM debian:12\nRUN if ! id -u svc >/dev/null 2>&1; then grep -q ^svc: /etc/group || groupadd --system --gid 2000 svc; useradd --system --uid 2000 --gid svc --no-log-init --create-home svc; fi\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n",
     );
     for bad in
         [["--user-name", "Root"], ["--user-name", "root"], ["--user-name", "9lives"], ["--user-id", "0"]]
@@ -1218,20 +1218,20 @@ fn group_id_from_config_and_flag_and_the_flag_wins() {
     assert_exit(&out, 0);
     assert_stdout_eq(
         &out,
-        "FROM alpine:3.20\nRUN addgroup -S -g 2000 app && adduser -S -D -u 10001 -G app app\nCOPY --chown=app:app a /a\nUSER app\nCMD x\n",
+        "FROM alpine:3.20\nRUN if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || addgroup -S -g 2000 app; adduser -S -D -u 10001 -G app app; fi\nCOPY --chown=app:app a /a\nUSER app\nCMD x\n",
     );
     assert_stderr_contains(&out, "create system user `app` (UID 10001, GID 2000)");
 
     let args = ["fix", "--select", "non-root-user", "--group-id", "3000", "-"];
     let out = dockfix_stdin(dir.path(), &args, input);
-    assert_stdout_contains(&out, "addgroup -S -g 3000 app && adduser -S -D -u 10001 -G app app");
+    assert_stdout_contains(&out, "addgroup -S -g 3000 app; adduser -S -D -u 10001 -G app app");
     let out = dockfix_stdin(dir.path(), &args, b"FROM scratch\nCOPY a /a\n");
     assert_stdout_eq(&out, "FROM scratch\nCOPY --chown=10001:3000 a /a\nUSER 10001:3000\n");
 
     // Without a group-id, the GID follows the UID, from wherever the UID comes.
     let args = ["fix", "--no-config", "--select", "non-root-user", "--user-id", "4000", "-"];
     let out = dockfix_stdin(dir.path(), &args, input);
-    assert_stdout_contains(&out, "addgroup -S -g 4000 app && adduser -S -D -u 4000 -G app app");
+    assert_stdout_contains(&out, "addgroup -S -g 4000 app; adduser -S -D -u 4000 -G app app");
     assert_stderr_contains(&out, "(UID/GID 4000)");
 
     let out = dockfix_stdin(dir.path(), &["fix", "--group-id", "0", "-"], input);
