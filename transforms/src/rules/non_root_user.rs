@@ -407,7 +407,7 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             if !given.is_empty() {
                 message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(" ")));
             }
-            message.push_str(" and switch to it (CIS 4.1)");
+            message.push_str(", and switch to it (CIS 4.1)");
             let run = format!("{run_keyword} {command}\n");
             insert_run_and_user(&mut edits, &placement, Some(run), format!("{user_keyword} {name}\n"));
             (name.clone(), Some(group), message)
