@@ -6,8 +6,8 @@ use std::path::{Component, Path, PathBuf};
 use dockfix_transforms::Report;
 
 /// A finding as one message: what the transform says, then the risk of its fix or why it was
-/// not applied. Messages never hold secret values (the transforms' contract), so neither does
-/// this.
+/// not applied. Results are redacted when they are made ([`crate::redact`]), so this holds no
+/// secret value.
 pub fn message(report: &Report) -> String {
     let mut text = report.message.clone();
     if let (true, Some(risk)) = (report.fixed, &report.risk) {

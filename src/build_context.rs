@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use dockfix_transforms::{BuildContext, SourceKind};
+use dockfix_transforms::{BuildContext, SourceKind, MAX_TEXT_FILE_BYTES};
 
 /// A directory on disk used as the build context.
 pub struct DirContext {
@@ -37,6 +37,29 @@ impl BuildContext for DirContext {
             }
         }
         kind
+    }
+
+    fn read_text(&self, path: &str) -> Option<String> {
+        let relative = inside_context(path)?;
+        if relative.as_os_str().is_empty() || relative.to_string_lossy().contains(GLOB_CHARS) {
+            return None;
+        }
+        // A symlink may point out of the context: read only what really lies inside it.
+        let root = self.root.canonicalize().ok()?;
+        let file = root.join(&relative).canonicalize().ok()?;
+        if !file.starts_with(&root) {
+            return None;
+        }
+        let metadata = std::fs::metadata(&file).ok()?;
+        if !metadata.is_file() || metadata.len() > MAX_TEXT_FILE_BYTES {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(&file).ok()?.take(MAX_TEXT_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
+        if bytes.len() as u64 > MAX_TEXT_FILE_BYTES || bytes.contains(&0) {
+            return None;
+        }
+        String::from_utf8(bytes).ok()
     }
 }
 
@@ -143,6 +166,7 @@ fn is_archive(head: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dockfix_transforms::NoBuildContext;
 
     #[test]
     fn globs() {
@@ -172,5 +196,25 @@ mod tests {
         assert_eq!(context.classify("*.txt"), SourceKind::Plain);
         assert_eq!(context.classify("missing"), SourceKind::Missing);
         assert_eq!(context.classify("../outside"), SourceKind::Unknown);
+    }
+
+    #[test]
+    fn reads_small_text_files_inside_the_context_only() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("context");
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        std::fs::write(root.join("bin/entry.sh"), "#!/bin/sh\nexec gosu app \"$@\"\n").unwrap();
+        std::fs::write(root.join("blob"), [b'a', 0, b'b']).unwrap();
+        std::fs::write(root.join("latin1"), [b'c', b'a', b'f', 0xe9]).unwrap();
+        std::fs::write(root.join("big"), "x".repeat(MAX_TEXT_FILE_BYTES as usize + 1)).unwrap();
+        std::fs::write(outer.path().join("secret"), "outside").unwrap();
+        std::os::unix::fs::symlink(outer.path().join("secret"), root.join("link")).unwrap();
+        let context = DirContext::new(root);
+        assert_eq!(context.read_text("/bin/entry.sh").as_deref(), Some("#!/bin/sh\nexec gosu app \"$@\"\n"));
+        assert_eq!(context.read_text("./bin/../bin/entry.sh").map(|t| t.len()), Some(29));
+        for absent in ["missing.sh", "bin", "blob", "latin1", "big", "../secret", "link", "bin/*.sh", "."] {
+            assert_eq!(context.read_text(absent), None, "{absent}");
+        }
+        assert_eq!(NoBuildContext.read_text("bin/entry.sh"), None);
     }
 }

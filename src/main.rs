@@ -12,8 +12,9 @@ use anyhow::{bail, Context as _, Result};
 use clap::Parser;
 use dockfix_transforms::engine::{self, SuppressionNoteKind};
 use dockfix_transforms::pin::PinMode;
-use dockfix_transforms::rules::env_secrets::SecretMode;
+use dockfix_transforms::rules::env_secrets::{SecretMode, SecretOptions};
 use dockfix_transforms::rules::pin_images;
+use dockfix_transforms::verdict::{self, Generated, Verdict};
 use dockfix_transforms::{rules, BuildContext, Dockerfile, NoBuildContext, Source};
 use serde::Serialize;
 
@@ -24,7 +25,7 @@ use dockfix::progress::{Counts as ProgressCounts, Progress};
 use dockfix::report::{self, FileResult};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
 use dockfix::style::Style;
-use dockfix::{discover, files, github, markdown, pipeline, sarif};
+use dockfix::{discover, files, generator, github, markdown, pipeline, sarif};
 
 use crate::args::{Cli, Command, FixArgs, Format, PinArg, SecretsArg};
 
@@ -77,6 +78,10 @@ fn run(cli: Cli) -> Result<u8> {
             print(&out)?;
             Ok(0)
         }
+        Command::Explain { id } if id == verdict::ID => {
+            print(&verdict::documentation())?;
+            Ok(0)
+        }
         Command::Explain { id } => {
             let Some(rule) = rules::by_id(&id) else {
                 bail!("unknown transform `{id}`; known: {}", known_ids());
@@ -127,12 +132,13 @@ fn command_line(args: &FixArgs) -> CommandLine {
         select: args.select.clone(),
         ignore: args.ignore.clone(),
         safe_only: args.safe_only,
+        fix_generated: args.fix_generated,
         user_name: args.user_name.clone(),
         user_id: args.user_id,
         group_id: args.group_id,
         secrets_mode: args.secrets.map(|mode| match mode {
-            SecretsArg::Mount => SecretMode::Mount,
             SecretsArg::File => SecretMode::File,
+            SecretsArg::Env => SecretMode::Env,
             SecretsArg::Arg => SecretMode::Arg,
         }),
         pin: args.pin.map(|mode| match mode {
@@ -324,11 +330,7 @@ impl FixOutput {
 
     fn file(&mut self, result: FileResult) -> Result<()> {
         match self.format {
-            Format::Diff if !self.write && result.changed() => {
-                let output = result.output.as_deref().unwrap_or_default();
-                let diff = report::unified_diff(&result.path, &result.input, output);
-                self.out(&diff)?;
-            }
+            Format::Diff if !self.write && result.changed() => self.out(&result.diff())?,
             Format::Diff => {}
             Format::Github => self.out(&github::annotations(std::slice::from_ref(&result)))?,
             Format::Json => self.json_files.push(report::JsonFile::of(&result)),
@@ -423,8 +425,9 @@ fn exit_code(summary: &report::Summary, check: bool) -> u8 {
     }
 }
 
+/// A file that could not be read: there is no text, so no secret value, to redact.
 fn error_result(path: &Path, error: String) -> FileResult {
-    FileResult { path: path.display().to_string(), error: Some(error), ..FileResult::default() }
+    FileResult::failed(path.display().to_string(), String::new(), error, &SecretOptions::default())
 }
 
 fn fix_file(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
@@ -440,7 +443,22 @@ fn fix_file(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
     };
-    fix_text(display, text, settings, &DirContext::new(context_dir), args.warn_unused_suppressions)
+    let build_context = DirContext::new(context_dir);
+    fix_text(display, text, settings, &build_context, Some(&config_dir(path)), args.warn_unused_suppressions)
+}
+
+/// A generated file's finding names the source files found beside or above it (in
+/// `dockerfile_dir`), not only what its header says.
+fn name_generator_sources(reports: &mut [engine::Report], generated: &Generated, dockerfile_dir: &Path) {
+    let found = generator::sources(dockerfile_dir, &generated.named);
+    if found.is_empty() {
+        return;
+    }
+    let finding =
+        reports.iter_mut().find(|report| report.transform == verdict::ID && report.line == generated.line);
+    if let Some(finding) = finding {
+        finding.message = generated.message(&found);
+    }
 }
 
 fn fix_text(
@@ -448,28 +466,29 @@ fn fix_text(
     text: String,
     settings: &Settings,
     build_context: &dyn BuildContext,
+    dockerfile_dir: Option<&Path>,
     warn_unused_suppressions: bool,
 ) -> FileResult {
+    let secrets = &settings.options.secrets;
     if !Dockerfile::has_instructions(Source::new(&text).text()) {
-        let error = Some(format!("{path}: no instructions (empty, or only comments); not a Dockerfile"));
-        return FileResult { path, input: text, error, ..FileResult::default() };
+        let error = format!("{path}: no instructions (empty, or only comments); not a Dockerfile");
+        return FileResult::failed(path, text, error, secrets);
     }
     match engine::run(&text, &settings.rules, build_context, &settings.options) {
-        Ok(outcome) => FileResult {
-            path,
-            input: text,
-            output: Some(outcome.output),
-            reports: outcome.reports,
-            error: None,
-            suppression_notes: outcome
+        Ok(mut outcome) => {
+            if let (Some(Verdict::Generated(generated)), Some(dir)) = (&outcome.verdict, dockerfile_dir) {
+                name_generator_sources(&mut outcome.reports, generated, dir);
+            }
+            let notes = outcome
                 .suppression_notes
                 .into_iter()
                 .filter(|note| warn_unused_suppressions || note.kind != SuppressionNoteKind::Unused)
-                .collect(),
-        },
+                .collect();
+            FileResult::fixed(path, text, outcome.output, outcome.reports, notes, secrets)
+        }
         Err(error) => {
-            let error = Some(format!("{path}: {error}; file left untouched"));
-            FileResult { path, input: text, error, ..FileResult::default() }
+            let error = format!("{path}: {error}; file left untouched");
+            FileResult::failed(path, text, error, secrets)
         }
     }
 }
@@ -493,11 +512,16 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
         Ok(text) => match &args.context {
             Some(dir) => {
                 let context = DirContext::new(dir.clone());
-                fix_text(STDIN.to_string(), text, settings, &context, args.warn_unused_suppressions)
+                fix_text(STDIN.to_string(), text, settings, &context, None, args.warn_unused_suppressions)
             }
-            None => {
-                fix_text(STDIN.to_string(), text, settings, &NoBuildContext, args.warn_unused_suppressions)
-            }
+            None => fix_text(
+                STDIN.to_string(),
+                text,
+                settings,
+                &NoBuildContext,
+                None,
+                args.warn_unused_suppressions,
+            ),
         },
         Err(reason) => error_result(Path::new(STDIN), format!("{STDIN}{reason}")),
     };

@@ -1,8 +1,8 @@
 //! `--format markdown`: a pull-request body. The first line is a title a bot can use for the
 //! pull request and the commit; then, per file, what changed and why, the risks a reviewer
 //! must check, the build command that must change, what must happen outside the repository,
-//! and what dockfix declined and why. Same input, same bytes; no secret values (findings
-//! never hold them).
+//! and what dockfix declined and why. Same input, same bytes; no secret values (results are
+//! redacted when they are made: [`crate::redact`]).
 
 use std::collections::BTreeSet;
 

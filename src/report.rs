@@ -4,14 +4,21 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
 use dockfix_transforms::engine::SuppressionNote;
+use dockfix_transforms::rules::env_secrets::SecretOptions;
 use dockfix_transforms::{Applicability, FollowUp, Report};
 use schemars::JsonSchema;
 use serde::Serialize;
 use similar::TextDiff;
 
+use crate::redact::Redactor;
 use crate::style::Style;
 
 /// The result of one file.
+///
+/// Built only by its constructors, which take every report text through the file's
+/// [`Redactor`]: the renderers of every output format read results, so none can print a
+/// secret value (see [`crate::redact`]). Fields stay readable; `input` and `output` are the
+/// file itself, which leaves the program only as a fixed file or through [`FileResult::diff`].
 #[derive(Default)]
 pub struct FileResult {
     pub path: String,
@@ -21,12 +28,39 @@ pub struct FileResult {
     pub error: Option<String>,
     /// Problems with its `# dockfix:` suppression comments worth a warning.
     pub suppression_notes: Vec<SuppressionNote>,
+    /// The file's secret values; private, so that no result is made without it.
+    redactor: Redactor,
 }
 
 impl FileResult {
+    /// A file that was fixed (or found to need nothing): its reports redacted.
+    pub fn fixed(
+        path: String,
+        input: String,
+        output: String,
+        reports: Vec<Report>,
+        suppression_notes: Vec<SuppressionNote>,
+        secrets: &SecretOptions,
+    ) -> FileResult {
+        let redactor = Redactor::for_file(&input, secrets);
+        let reports = reports.into_iter().map(|report| redactor.report(report)).collect();
+        let suppression_notes = suppression_notes
+            .into_iter()
+            .map(|note| SuppressionNote { message: redactor.text(&note.message), ..note })
+            .collect();
+        FileResult { path, input, output: Some(output), reports, error: None, suppression_notes, redactor }
+    }
+
+    /// A file that could not be processed: why, and its text when it was read.
+    pub fn failed(path: String, input: String, error: String, secrets: &SecretOptions) -> FileResult {
+        let redactor = Redactor::for_file(&input, secrets);
+        let error = Some(redactor.text(&error));
+        FileResult { path, input, error, redactor, ..FileResult::default() }
+    }
+
     /// The file could not be finished (written): nothing of it counts as fixed.
     pub fn fail(&mut self, error: String) {
-        self.error = Some(error);
+        self.error = Some(self.redactor.text(&error));
         self.output = None;
         for report in self.reports.iter_mut().filter(|report| report.fixed) {
             report.fixed = false;
@@ -36,6 +70,13 @@ impl FileResult {
 
     pub fn changed(&self) -> bool {
         self.output.as_ref().is_some_and(|output| *output != self.input)
+    }
+
+    /// The fixed file as a diff against the input, for stdout: no added line shows a secret
+    /// value (see [`Redactor::diff_of_file`]).
+    pub fn diff(&self) -> String {
+        let output = self.output.as_deref().unwrap_or(&self.input);
+        self.redactor.diff_of_file(&unified_diff(&self.path, &self.input, output))
     }
 }
 
@@ -419,11 +460,12 @@ impl Summary {
     }
 }
 
-/// A suggestion's proposed change as a diff against the file as fixed (or as read).
+/// A suggestion's proposed change as a diff against the file as fixed (or as read), for a
+/// report: every line redacted.
 pub fn suggestion_diff(result: &FileResult, report: &Report) -> Option<String> {
     let suggested = report.suggestion.as_deref()?;
     let base = result.output.as_deref().unwrap_or(&result.input);
-    Some(unified_diff(&result.path, base, suggested))
+    Some(result.redactor.diff_for_report(&unified_diff(&result.path, base, suggested)))
 }
 
 fn plural(count: usize, suffix: &str) -> &str {

@@ -22,6 +22,8 @@ pub struct CommandLine {
     pub select: Vec<String>,
     pub ignore: Vec<String>,
     pub safe_only: bool,
+    /// `--fix-generated`: apply fixes to files that say they are generated.
+    pub fix_generated: bool,
     pub user_name: Option<String>,
     pub user_id: Option<u32>,
     pub group_id: Option<u32>,
@@ -149,8 +151,8 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
 
     let secrets = config.env_secrets.clone().unwrap_or_default();
     let mode = cli.secrets_mode.unwrap_or(match secrets.mode {
-        Some(SecretModeConfig::Mount) | None => SecretMode::Mount,
-        Some(SecretModeConfig::File) => SecretMode::File,
+        Some(SecretModeConfig::File) | None => SecretMode::File,
+        Some(SecretModeConfig::Env | SecretModeConfig::Mount) => SecretMode::Env,
         Some(SecretModeConfig::Arg) => SecretMode::Arg,
     });
     let patterns = |list: Option<Vec<String>>, key: &str| {
@@ -168,6 +170,7 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
     let pin = pin_settings(config, cli, select.contains(&rules::pin_images::ID), origin)?;
     let options = Options {
         safe_only: cli.safe_only || config.safe_only.unwrap_or(false),
+        fix_generated: cli.fix_generated || config.fix_generated.unwrap_or(false),
         new_user: NewUser { name, id, group_id, ids_chosen },
         secrets,
         // The registry answers are filled in by the run once it has looked images up.

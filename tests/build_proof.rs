@@ -15,9 +15,10 @@
 //!    by design; the start command (ENTRYPOINT + CMD, as the image's user, in its working
 //!    directory) still prints the message from the file it reads; no setuid/setgid file is left.
 //!
-//! The Alpine/BusyBox path (`addgroup -S`/`adduser -S`) is not build-proven here: Debian's
-//! busybox-static has no `adduser`/`addgroup` applets and there is no offline Alpine base.
-//! User creation is proven on Debian (debootstrap), numeric and built-in users on BusyBox.
+//! The Alpine path (`addgroup -S`/`adduser -S`) is not build-proven here: there is no
+//! offline Alpine base. User creation is proven on Debian (debootstrap) and on a BusyBox
+//! without `adduser`/`addgroup` applets (Debian's busybox-static under the name `busybox`,
+//! where the user is written into `/etc/passwd`); numeric and built-in users on BusyBox.
 //!
 //! `multi-stage` has its own scenario (`go-multi-stage`, see
 //! [`multi_stage_split_runs_the_same_and_is_smaller`]): a Go program built with Debian's Go
@@ -61,6 +62,8 @@ struct Expect {
     also_prints: &'static [&'static str],
     /// Words put before commands run inside (`/bin/busybox` in a scratch image).
     exec_prefix: &'static [&'static str],
+    /// Extra `dockfix fix` arguments (`--user-name www-data`).
+    dockfix_args: &'static [&'static str],
 }
 
 const DEFAULT: Expect = Expect {
@@ -69,6 +72,7 @@ const DEFAULT: Expect = Expect {
     fixed_contains: &["USER app\n"],
     also_prints: &[],
     exec_prefix: &[],
+    dockfix_args: &[],
 };
 
 fn is_root(user: &str) -> bool {
@@ -137,11 +141,13 @@ fn run_scenario(env: &Env, name: &str, expect: &Expect, story: &mut String) -> R
     drop(original);
 
     // 2. dockfix.
-    let fixed = dockfix_fix(&scenario.dockerfile, &[]).map_err(fatal)?;
+    let fixed = dockfix_fix(&scenario.dockerfile, expect.dockfix_args).map_err(fatal)?;
     story
         .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", fixed.text, fixed.summary));
     let mut failures = Vec::new();
-    let alone = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"]).map_err(fatal)?;
+    let alone_args: Vec<&str> =
+        ["--select", "non-root-user"].into_iter().chain(expect.dockfix_args.iter().copied()).collect();
+    let alone = dockfix_fix(&scenario.dockerfile, &alone_args).map_err(fatal)?;
     match (expect.non_root_user_changes, alone.text != scenario.text) {
         (true, false) => failures
             .push(format!("non-root-user left the file unchanged; it said:\n{}", alone.summary.trim_end())),
@@ -409,7 +415,7 @@ fn secrets_leave_the_image() {
 fn secret_scenario(env: &Env, story: &mut String) -> Result<String, String> {
     let name = "secret-build-time";
     let scenario = prepare_scenario(env, name)?;
-    let tags = ["bp/secret:original", "bp/secret:mount", "bp/secret:file"].map(String::from);
+    let tags = ["bp/secret:original", "bp/secret:default", "bp/secret:env"].map(String::from);
     let _images = Images { env, tags: tags.to_vec() };
 
     env.build(&scenario.text, &scenario.context, &tags[0])
@@ -425,17 +431,29 @@ fn secret_scenario(env: &Env, story: &mut String) -> Result<String, String> {
     let secret_flag = ["--secret", "id=api-token,env=API_TOKEN"];
     let secret_env = [("API_TOKEN", ROTATED_TOKEN)];
     let mut proven = Vec::new();
-    for (mode, tag) in [("mount", &tags[1]), ("file", &tags[2])] {
-        let fixed = dockfix_fix(&scenario.dockerfile, &["--select", "env-secrets", "--secrets", mode])?;
+    // The default (a file mount the RUN reads, no `# syntax=` directive) must build with
+    // buildah; `--secrets env` is checked where this buildah knows `env=`.
+    for (mode, tag) in [("default", &tags[1]), ("env", &tags[2])] {
+        let args: &[&str] = if mode == "env" {
+            &["--select", "env-secrets", "--secrets", "env"]
+        } else {
+            &["--select", "env-secrets"]
+        };
+        let fixed = dockfix_fix(&scenario.dockerfile, args)?;
         story.push_str(&format!(
             "--- Dockerfile after --secrets {mode}\n{}\n--- dockfix\n{}\n",
             fixed.text, fixed.summary
         ));
-        let expected_flag = if mode == "mount" {
+        let expected_flag = if mode == "env" {
             "--mount=type=secret,id=api-token,env=API_TOKEN"
         } else {
-            "--mount=type=secret,id=api-token "
+            "--mount=type=secret,id=api-token export API_TOKEN=\"$(cat /run/secrets/api-token)\" && "
         };
+        if mode == "default" && fixed.text.contains("# syntax=") {
+            return Err(
+                "the default form added a `# syntax=` directive, which builders must then pull".into()
+            );
+        }
         if !fixed.text.contains(expected_flag) {
             return Err(format!("--secrets {mode}: the fixed file lacks `{expected_flag}`"));
         }
@@ -447,10 +465,10 @@ fn secret_scenario(env: &Env, story: &mut String) -> Result<String, String> {
         }
         match env.build_with(&fixed.text, &scenario.context, tag, &secret_flag, &secret_env) {
             Ok(_) => {}
-            Err(output) if mode == "mount" && output.contains("secret should have syntax") => {
+            Err(output) if mode == "env" && output.contains("secret should have syntax") => {
                 let version = env.buildah_out(&["--version"]).unwrap_or_default();
                 loud(&format!(
-                    "\n*** build-proof secret-build-time: {version} cannot build `env=` secret mounts (the default --secrets mount); the file form (--secrets file) is proven instead ***\n"
+                    "\n*** build-proof secret-build-time: {version} cannot build `env=` secret mounts (--secrets env); the default file form is proven ***\n"
                 ));
                 continue;
             }
@@ -480,10 +498,25 @@ fn secret_scenario(env: &Env, story: &mut String) -> Result<String, String> {
         {
             return Err(format!("--secrets {mode}: the container still has the secret: {}", leftover.stdout));
         }
+        // The layers: no file of the image holds the value (the RUN kept it in its environment).
+        // `searched` last: the run prints something even when grep finds nothing (see
+        // `Container::run`), and a lost output is not taken for a clean image.
+        let search = format!(
+            "grep -rlsF --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev -e '{ROTATED_TOKEN}' /; echo searched"
+        );
+        let searched = container.run(&["sh", "-c", &search])?;
+        let files_with_value: Vec<&str> =
+            searched.stdout.lines().filter(|line| !line.trim().is_empty() && *line != "searched").collect();
+        if !searched.stdout.contains("searched") || !files_with_value.is_empty() {
+            return Err(format!(
+                "--secrets {mode}: the value is in the image's files (or the search failed): {:?}",
+                searched.stdout
+            ));
+        }
         proven.push(mode);
     }
-    if proven.is_empty() {
-        return Err("no secrets mode could be built".into());
+    if !proven.contains(&"default") {
+        return Err("the default secrets form was not built".into());
     }
     Ok(format!("built and checked with --secrets {}", proven.join(", ")))
 }
@@ -615,4 +648,413 @@ fn run_multi_stage(env: &Env, name: &str, story: &mut String) -> Result<String, 
         mib(original_bytes),
         mib(split_bytes)
     ))
+}
+
+// ---- strip-setuid ----
+
+/// The strip as dockfix wrote it before it checked its own work: run as whoever the stage
+/// runs as, every failure hidden. The control the base-user scenario compares with.
+const UNCHECKED_STRIP: &str = "RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true\n";
+
+/// A base image whose own config runs as a non-root user (`jenkins/jenkins`, which dockfix's
+/// tables know as running as `jenkins`): the strip must run as root and give the image back
+/// to `jenkins`. The unchecked strip of before, run as `jenkins`, leaves every bit in place.
+#[test]
+fn strip_setuid_switches_to_root_under_a_non_root_base() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let name = "setuid-base-non-root";
+    let started = Instant::now();
+    let mut story = String::new();
+    match strip_under_non_root_base(env, name, &mut story) {
+        Ok(summary) => {
+            loud(&format!("build-proof {name}: ok in {:.0}s: {summary}", started.elapsed().as_secs_f64()))
+        }
+        Err(failures) => {
+            panic!("build-proof scenario `{name}` failed:\n- {}\n\n{story}", failures.join("\n- "))
+        }
+    }
+}
+
+fn strip_under_non_root_base(env: &Env, name: &str, story: &mut String) -> Result<String, Vec<String>> {
+    let fatal = |e: String| vec![e];
+    // The stand-in base: Debian (su, passwd, mount, ... are setuid) plus one setuid file of
+    // its own, running as `jenkins`, served by the registry under the name dockfix knows.
+    let base_tag = "bp/jenkins-standin:lts";
+    let base_file = format!(
+        "FROM {}\nRUN useradd --create-home --uid 1000 jenkins && cp /bin/true /usr/local/bin/helper && chmod 4755 /usr/local/bin/helper\nUSER jenkins\n",
+        env.image(build_support::DEBIAN)
+    );
+    let scenario = prepare_scenario(env, name).map_err(fatal)?;
+    let (original_tag, unchecked_tag, fixed_tag) =
+        (format!("bp/{name}:original"), format!("bp/{name}:unchecked"), format!("bp/{name}:fixed"));
+    let _images = Images {
+        env,
+        tags: vec![base_tag.to_string(), original_tag.clone(), unchecked_tag.clone(), fixed_tag.clone()],
+    };
+    env.build(&base_file, &scenario.context, base_tag).map_err(fatal)?;
+    let pushed = format!("docker://{}", env.image("jenkins/jenkins:lts"));
+    env.buildah_out(&["push", "--tls-verify=false", &format!("localhost/{base_tag}"), &pushed])
+        .map_err(fatal)?;
+    story.push_str(&format!("--- Dockerfile before\n{}\n", scenario.text));
+
+    env.build(&scenario.text, &scenario.context, &original_tag)
+        .map_err(|e| fatal(format!("the ORIGINAL does not build (scenario or harness bug):\n{e}")))?;
+    let original_setuid = env.setuid_files(&original_tag).map_err(fatal)?;
+    if !original_setuid.iter().any(|file| file == "/usr/local/bin/helper") {
+        return Err(fatal(format!("the base's own setuid file is missing: {original_setuid:?}")));
+    }
+
+    let mut failures = Vec::new();
+    let unchecked = format!("{}{UNCHECKED_STRIP}", scenario.text);
+    env.build(&unchecked, &scenario.context, &unchecked_tag).map_err(fatal)?;
+    let unchecked_left = env.setuid_files(&unchecked_tag).map_err(fatal)?;
+    if unchecked_left.len() != original_setuid.len() {
+        failures.push(format!(
+            "control: the unchecked strip run as jenkins was expected to strip nothing, it left {unchecked_left:?} of {original_setuid:?}"
+        ));
+    }
+
+    let fixed = dockfix_fix(&scenario.dockerfile, &["--select", "strip-setuid"]).map_err(fatal)?;
+    story
+        .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", fixed.text, fixed.summary));
+    for wanted in ["USER root\nRUN find / ", "USER jenkins\nCMD"] {
+        if !fixed.text.contains(wanted) {
+            failures.push(format!("the fixed Dockerfile lacks {wanted:?}"));
+        }
+    }
+    if let Err(e) = env.build(&fixed.text, &scenario.context, &fixed_tag) {
+        failures.push("the FIXED Dockerfile does not build".into());
+        story.push_str(&format!("--- build of the fixed Dockerfile\n{e}\n"));
+        return Err(failures);
+    }
+    let config_user = env.config_user(&fixed_tag).map_err(fatal)?;
+    if config_user != "jenkins" {
+        failures.push(format!("config User is {config_user:?}, expected the base's \"jenkins\""));
+    }
+    let container = env.container(&fixed_tag).map_err(fatal)?;
+    let uname = container.run(&["id", "-un"]).map_err(fatal)?;
+    if uname.stdout.trim() != "jenkins" {
+        failures.push(format!("the image does not run as jenkins: `id -un`: {uname}"));
+    }
+    let start = env.start_command(&fixed_tag).map_err(fatal)?;
+    let run = run_start_command(&container, &start).map_err(fatal)?;
+    if !run.ok() || !run.stdout.contains(&message(name)) {
+        failures.push(format!("the start command {start:?} does not work: {run}"));
+    }
+    let left = container.setuid_files().map_err(fatal)?;
+    if !left.is_empty() {
+        failures.push(format!("setuid/setgid files left: {left:?}"));
+    }
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    Ok(format!(
+        "User {config_user:?}; setuid files {} -> 0 (the unchecked strip as jenkins: {} left)",
+        original_setuid.len(),
+        unchecked_left.len()
+    ))
+}
+
+/// A user that runs its command through `sudo` with a sudoers NOPASSWD entry: the strip keeps
+/// sudo's setuid bit (and only that one), and the command still works.
+#[test]
+fn strip_setuid_keeps_sudo_for_a_sudoers_design() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let name = "setuid-sudoers-cmd";
+    let started = Instant::now();
+    let mut story = String::new();
+    match strip_keeping_sudo(env, name, &mut story) {
+        Ok(summary) => {
+            loud(&format!("build-proof {name}: ok in {:.0}s: {summary}", started.elapsed().as_secs_f64()))
+        }
+        Err(failures) => {
+            panic!("build-proof scenario `{name}` failed:\n- {}\n\n{story}", failures.join("\n- "))
+        }
+    }
+}
+
+fn strip_keeping_sudo(env: &Env, name: &str, story: &mut String) -> Result<String, Vec<String>> {
+    let fatal = |e: String| vec![e];
+    let scenario = prepare_scenario(env, name).map_err(fatal)?;
+    let deb = sudo_deb().map_err(fatal)?;
+    std::fs::copy(&deb, scenario.context.join("sudo.deb"))
+        .map_err(|e| fatal(format!("{}: {e}", deb.display())))?;
+    story.push_str(&format!("--- Dockerfile before\n{}\n", scenario.text));
+    let (original_tag, fixed_tag) = (format!("bp/{name}:original"), format!("bp/{name}:fixed"));
+    let _images = Images { env, tags: vec![original_tag.clone(), fixed_tag.clone()] };
+
+    env.build(&scenario.text, &scenario.context, &original_tag)
+        .map_err(|e| fatal(format!("the ORIGINAL does not build (scenario or harness bug):\n{e}")))?;
+    let start = env.start_command(&original_tag).map_err(fatal)?;
+    let original = env.container(&original_tag).map_err(fatal)?;
+    let run = run_start_command(&original, &start).map_err(fatal)?;
+    if !run.ok() || !run.stdout.contains(&message(name)) {
+        return Err(fatal(format!(
+            "the ORIGINAL's start command {start:?} does not work (scenario or harness bug): {run}"
+        )));
+    }
+    let original_setuid = original.setuid_files().map_err(fatal)?;
+    drop(original);
+
+    let mut failures = Vec::new();
+    let fixed = dockfix_fix(&scenario.dockerfile, &["--select", "strip-setuid"]).map_err(fatal)?;
+    story
+        .push_str(&format!("--- Dockerfile after\n{}\n--- dockfix summary\n{}\n", fixed.text, fixed.summary));
+    if !fixed.text.contains("! -name sudo") {
+        failures.push("the fixed Dockerfile does not keep sudo".into());
+    }
+    if !fixed.summary.contains("keeps the setuid bit of `sudo`") {
+        failures.push("the finding does not say it keeps sudo".into());
+    }
+    if let Err(e) = env.build(&fixed.text, &scenario.context, &fixed_tag) {
+        failures.push("the FIXED Dockerfile does not build".into());
+        story.push_str(&format!("--- build of the fixed Dockerfile\n{e}\n"));
+        return Err(failures);
+    }
+    let config_user = env.config_user(&fixed_tag).map_err(fatal)?;
+    if config_user != "app" {
+        failures.push(format!("config User is {config_user:?}, expected \"app\""));
+    }
+    let container = env.container(&fixed_tag).map_err(fatal)?;
+    let run = run_start_command(&container, &start).map_err(fatal)?;
+    story.push_str(&format!("start command {start:?}: {run}\n"));
+    if !run.ok() || !run.stdout.contains(&message(name)) {
+        failures.push(format!("the sudo CMD fails after the strip: {run}"));
+    }
+    let left = container.setuid_files().map_err(fatal)?;
+    if left != ["/usr/bin/sudo"] {
+        failures.push(format!("expected only /usr/bin/sudo to keep its bit, found {left:?}"));
+    }
+    if !failures.is_empty() {
+        return Err(failures);
+    }
+    Ok(format!("setuid files {} -> {left:?}; the sudo CMD still prints its message", original_setuid.len()))
+}
+
+/// Debian 12's `sudo` package, from the cache or fetched with `apt-get download` (the host's
+/// apt lists must be bookworm's, as for the harness's Go images).
+fn sudo_deb() -> Result<std::path::PathBuf, String> {
+    let dir = build_support::cache_dir().join("sudo-deb");
+    let find = |dir: &Path| {
+        std::fs::read_dir(dir).ok()?.filter_map(|entry| entry.ok().map(|entry| entry.path())).find(|path| {
+            path.extension().is_some_and(|ext| ext == "deb")
+                && path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("sudo_"))
+        })
+    };
+    if let Some(deb) = find(&dir) {
+        return Ok(deb);
+    }
+    // Fetched aside and renamed, so that a half-done download is never taken for the cache.
+    let partial = build_support::cache_dir().join(format!("sudo-deb.{}.partial", std::process::id()));
+    std::fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    let out = std::process::Command::new("apt-get")
+        .args(["download", "sudo"])
+        .current_dir(&partial)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run apt-get: {e}"))?;
+    if !out.status.success() {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(format!(
+            "cannot fetch Debian's sudo (apt-get update first?): {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    std::fs::rename(&partial, &dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    find(&dir).ok_or_else(|| format!("apt-get download sudo left no sudo_*.deb in {}", dir.display()))
+}
+
+// ---- non-root-user: when to decline (H1) ----
+
+/// Pushes a locally built image (`localhost/TAG`) to the harness's registry as
+/// `REGISTRY/NAME`, so that a Dockerfile can name it in `FROM` as it would a published base.
+fn h1_push(env: &Env, tag: &str, name: &str) -> Result<String, String> {
+    let target = env.image(name);
+    env.buildah_out(&[
+        "push",
+        "--quiet",
+        "--disable-compression",
+        "--tls-verify=false",
+        &format!("localhost/{tag}"),
+        &format!("docker://{target}"),
+    ])?;
+    Ok(target)
+}
+
+/// A base image for other images (no CMD, toolchain ENV) is left alone, and an image built
+/// FROM the original does root work (creates a user, writes under /usr) and builds. The same
+/// base with the `USER` dockfix used to add makes that child build fail: the decline is what
+/// keeps the images built from it working.
+#[test]
+fn h1_base_image_without_cmd_is_left_to_the_images_built_from_it() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let name = "h1-toolchain-base";
+    let mut story = String::new();
+    let result = (|| -> Result<String, String> {
+        let scenario = prepare_scenario(env, name)?;
+        story.push_str(&format!("--- base Dockerfile\n{}\n", scenario.text));
+        let alone = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"])?;
+        story.push_str(&format!("--- dockfix summary\n{}\n", alone.summary));
+        if alone.text != scenario.text {
+            return Err(format!("non-root-user changed the base image:\n{}", alone.text));
+        }
+        if !alone.summary.contains("base for other images") || !alone.summary.contains("toolchain ENV") {
+            return Err("the summary does not say why the base was left alone".into());
+        }
+        let base_tag = format!("bp/{name}:original");
+        let with_user_tag = format!("bp/{name}:with-user");
+        let child_tag = format!("bp/{name}:child");
+        let broken_child_tag = format!("bp/{name}:broken-child");
+        let _images = Images {
+            env,
+            tags: vec![base_tag.clone(), with_user_tag.clone(), child_tag.clone(), broken_child_tag.clone()],
+        };
+        env.build(&scenario.text, &scenario.context, &base_tag)?;
+        let base = h1_push(env, &base_tag, "bp/h1-toolchain-base:original")?;
+        let child_template =
+            std::fs::read_to_string(scenario.context.join("Child.Dockerfile")).map_err(|e| e.to_string())?;
+        let child = child_template.replace("{{BASE}}", &base);
+        env.build(&child, &scenario.context, &child_tag)
+            .map_err(|e| format!("the child of the base dockfix left alone does not build:\n{e}"))?;
+        let start = env.start_command(&child_tag)?;
+        let container = env.container(&child_tag)?;
+        let run = run_start_command(&container, &start)?;
+        drop(container);
+        if !run.ok() || !run.stdout.contains(&message(name)) {
+            return Err(format!("the child's start command does not work: {run}"));
+        }
+        // What dockfix did before: a user created in the base and `USER` at its end.
+        let with_user = format!(
+            "{}RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-log-init --create-home app\nUSER app\n",
+            scenario.text
+        );
+        env.build(&with_user, &scenario.context, &with_user_tag)?;
+        let based_on_user = h1_push(env, &with_user_tag, "bp/h1-toolchain-base:with-user")?;
+        let broken = child_template.replace("{{BASE}}", &based_on_user);
+        match env.build(&broken, &scenario.context, &broken_child_tag) {
+            Ok(()) => Err("the child of the base with USER app built: the scenario shows nothing".into()),
+            Err(_) => Ok(format!(
+                "base untouched; child builds and prints {:?}; with USER app in the base the child fails",
+                run.stdout.trim()
+            )),
+        }
+    })();
+    match result {
+        Ok(summary) => loud(&format!("build-proof {name}: ok: {summary}")),
+        Err(failure) => panic!("build-proof `{name}` failed: {failure}\n\n{story}"),
+    }
+}
+
+/// An ENTRYPOINT script from the build context that chowns a directory and drops privileges
+/// with `setpriv`: with the build context, non-root-user reads the script and declines, and
+/// the original runs (as `app`, after root prepared the directory). Without the context the
+/// fix goes ahead but says the script was not checked, and the image so fixed fails at start.
+#[test]
+fn h1_setpriv_entrypoint_script_is_read_and_declined() {
+    let Some(env) = build_support::env() else {
+        return;
+    };
+    let _serial = env.serialize();
+    let name = "h1-setpriv-entrypoint";
+    let mut story = String::new();
+    let result = (|| -> Result<String, String> {
+        let scenario = prepare_scenario(env, name)?;
+        story.push_str(&format!("--- Dockerfile\n{}\n", scenario.text));
+        let context = scenario.context.to_string_lossy().into_owned();
+        let declined =
+            dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user", "--context", &context])?;
+        story.push_str(&format!("--- dockfix summary (with the context)\n{}\n", declined.summary));
+        if declined.text != scenario.text {
+            return Err(format!(
+                "non-root-user changed the file although its entrypoint drops privileges:\n{}",
+                declined.text
+            ));
+        }
+        if !declined.summary.contains("drops privileges with `setpriv`") {
+            return Err("the summary does not name the script's setpriv".into());
+        }
+        let original_tag = format!("bp/{name}:original");
+        let unchecked_tag = format!("bp/{name}:unchecked");
+        let _images = Images { env, tags: vec![original_tag.clone(), unchecked_tag.clone()] };
+        env.build(&scenario.text, &scenario.context, &original_tag)?;
+        let start = env.start_command(&original_tag)?;
+        let container = env.container(&original_tag)?;
+        let run = run_start_command(&container, &start)?;
+        drop(container);
+        if !run.ok()
+            || !run.stdout.contains(&message(name))
+            || !run.stdout.contains("running as app, data owned by app")
+        {
+            return Err(format!("the original does not run as designed: {run}"));
+        }
+        // Without the build context (the Dockerfile alone, as from stdin): fixed, with a warning.
+        let unchecked = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"])?;
+        story.push_str(&format!("--- without the context\n{}\n{}\n", unchecked.text, unchecked.summary));
+        if unchecked.text == scenario.text || !unchecked.summary.contains("was not checked") {
+            return Err(
+                "without the context the fix should go ahead and say the script was not checked".into()
+            );
+        }
+        env.build(&unchecked.text, &scenario.context, &unchecked_tag)?;
+        let container = env.container(&unchecked_tag)?;
+        let broken = run_start_command(&container, &env.start_command(&unchecked_tag)?)?;
+        drop(container);
+        story.push_str(&format!("--- the unchecked fix runs: {broken}\n"));
+        if broken.ok() {
+            return Err(format!("the image with USER added still starts: {broken}"));
+        }
+        Ok(format!(
+            "declined with the context; original prints {:?}; the unchecked fix fails at start",
+            run.stdout.trim()
+        ))
+    })();
+    match result {
+        Ok(summary) => loud(&format!("build-proof {name}: ok: {summary}")),
+        Err(failure) => panic!("build-proof `{name}` failed: {failure}\n\n{story}"),
+    }
+}
+
+// ---- non-root-user: who to run as, and how ----
+
+#[test]
+fn a_user_the_base_has_is_switched_to_not_created() {
+    scenario(
+        "existing-system-user",
+        Expect {
+            user: User::Named { name: "www-data", uid: Some(33) },
+            fixed_contains: &["USER www-data\n"],
+            dockfix_args: &["--user-name", "www-data"],
+            ..DEFAULT
+        },
+    );
+}
+
+#[test]
+fn busybox_without_user_applets_still_gets_a_named_user() {
+    scenario(
+        "busybox-without-applets",
+        Expect { fixed_contains: &["USER app\n", ">> /etc/passwd"], also_prints: &["home ok"], ..DEFAULT },
+    );
+}
+
+#[test]
+fn the_process_writes_its_volume() {
+    // Declared above the last RUN: given numerically by a RUN above the VOLUME (buildah keeps
+    // nothing a later RUN changes in a volume: giving it after the VOLUME was measured to fail).
+    scenario(
+        "volume-writes",
+        Expect {
+            fixed_contains: &["RUN mkdir -p /data/db && chown 10001:10001 /data/db\nVOLUME /data/db\n"],
+            ..DEFAULT
+        },
+    );
 }

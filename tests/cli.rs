@@ -21,7 +21,7 @@ use cli_support::{assert_exit, assert_stderr_contains, show, stderr, stdout, tem
 // ---------------------------------------------------------------------------------------------
 
 const BOTH: &str = "add-to-copy,strip-setuid";
-const STRIP: &str = "RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true";
+const STRIP: &str = "RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\\n      -o -type f -perm -2000 -exec chmod a-s {} + ; \\\n    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\\n      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +";
 
 /// Runs `dockfix ARGS` in `dir`, stdin closed.
 fn dockfix(dir: &Path, args: &[&str]) -> Output {
@@ -159,7 +159,10 @@ const BOTH_OUTPUT: &str = "\
 FROM debian:12
 COPY local.txt /x
 RUN apt-get update && apt-get install -y curl
-RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true
+RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
+      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
+    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
+      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
 USER app
 CMD [\"sh\"]
 ";
@@ -168,12 +171,15 @@ const BOTH_DIFF: &str = "\
 diff --git a/Dockerfile b/Dockerfile
 --- a/Dockerfile
 +++ b/Dockerfile
-@@ -1,5 +1,6 @@
+@@ -1,5 +1,9 @@
  FROM debian:12
 -ADD local.txt /x
 +COPY local.txt /x
  RUN apt-get update && apt-get install -y curl
-+RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true
++RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
++      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
++    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
++      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
  USER app
  CMD [\"sh\"]
 ";
@@ -223,8 +229,10 @@ fn preview_prints_git_diff_writes_nothing_and_diff_applies_with_git() {
 fn preview_diff_of_crlf_and_unterminated_files_applies_with_git() {
     let dir = tempdir();
     let crlf_in = "FROM debian:12\r\nADD a.txt /a\r\nRUN apt-get install -y curl\r\nCMD [\"sh\"]";
-    let crlf_out =
-        format!("FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get install -y curl\r\n{STRIP}\r\nCMD [\"sh\"]");
+    let crlf_out = format!(
+        "FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get install -y curl\r\n{}\r\nCMD [\"sh\"]",
+        STRIP.replace('\n', "\r\n")
+    );
     let crlf = write(dir.path(), "crlf/Dockerfile", crlf_in);
     let plain_in = "FROM debian:12\nRUN apk add curl";
     let plain_out = format!("FROM debian:12\nRUN apk add curl\n{STRIP}");
@@ -308,7 +316,8 @@ fn write_gives_exactly(input: &str, expected: &str) -> (tempfile::TempDir, PathB
 fn write_keeps_crlf_on_every_line_including_inserted_ones() {
     let input = "FROM debian:12\r\nADD a.txt /a\r\nRUN apt-get update && apt-get install -y curl\r\nUSER app\r\nCMD [\"sh\"]\r\n";
     let expected = format!(
-        "FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get update && apt-get install -y curl\r\n{STRIP}\r\nUSER app\r\nCMD [\"sh\"]\r\n"
+        "FROM debian:12\r\nCOPY a.txt /a\r\nRUN apt-get update && apt-get install -y curl\r\n{}\r\nUSER app\r\nCMD [\"sh\"]\r\n",
+        STRIP.replace('\n', "\r\n")
     );
     let (_dir, file) = write_gives_exactly(input, &expected);
     let bytes = read(&file);
@@ -399,11 +408,14 @@ diff --git a/Dockerfile b/Dockerfile
 diff --git a/Dockerfile b/Dockerfile
 --- a/Dockerfile
 +++ b/Dockerfile
-@@ -1,5 +1,6 @@
+@@ -1,5 +1,9 @@
  FROM debian:12
  ADD local.txt /x
  RUN apt-get update && apt-get install -y curl
-+RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true
++RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\
++      -o -type f -perm -2000 -exec chmod a-s {} + ; \\
++    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\
++      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +
  USER app
  CMD [\"sh\"]
 ";
@@ -1185,7 +1197,7 @@ fn user_name_and_id_choose_the_created_user_and_are_validated() {
     assert_exit(&out, 0);
     assert_stdout_eq(
         &out,
-        "FROM debian:12\nRUN groupadd --system --gid 2000 svc && useradd --system --uid 2000 --gid svc --no-log-init --create-home svc\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n",
+        "FROM debian:12\nRUN if ! id -u svc >/dev/null 2>&1; then grep -q ^svc: /etc/group || groupadd --system --gid 2000 svc; useradd --system --uid 2000 --gid svc --no-log-init --create-home svc; fi\nCOPY --chown=svc:svc a /a\nUSER svc\nCMD x\n",
     );
     for bad in
         [["--user-name", "Root"], ["--user-name", "root"], ["--user-name", "9lives"], ["--user-id", "0"]]
@@ -1206,20 +1218,20 @@ fn group_id_from_config_and_flag_and_the_flag_wins() {
     assert_exit(&out, 0);
     assert_stdout_eq(
         &out,
-        "FROM alpine:3.20\nRUN addgroup -S -g 2000 app && adduser -S -D -u 10001 -G app app\nCOPY --chown=app:app a /a\nUSER app\nCMD x\n",
+        "FROM alpine:3.20\nRUN if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || addgroup -S -g 2000 app; adduser -S -D -u 10001 -G app app; fi\nCOPY --chown=app:app a /a\nUSER app\nCMD x\n",
     );
     assert_stderr_contains(&out, "create system user `app` (UID 10001, GID 2000)");
 
     let args = ["fix", "--select", "non-root-user", "--group-id", "3000", "-"];
     let out = dockfix_stdin(dir.path(), &args, input);
-    assert_stdout_contains(&out, "addgroup -S -g 3000 app && adduser -S -D -u 10001 -G app app");
+    assert_stdout_contains(&out, "addgroup -S -g 3000 app; adduser -S -D -u 10001 -G app app");
     let out = dockfix_stdin(dir.path(), &args, b"FROM scratch\nCOPY a /a\n");
     assert_stdout_eq(&out, "FROM scratch\nCOPY --chown=10001:3000 a /a\nUSER 10001:3000\n");
 
     // Without a group-id, the GID follows the UID, from wherever the UID comes.
     let args = ["fix", "--no-config", "--select", "non-root-user", "--user-id", "4000", "-"];
     let out = dockfix_stdin(dir.path(), &args, input);
-    assert_stdout_contains(&out, "addgroup -S -g 4000 app && adduser -S -D -u 4000 -G app app");
+    assert_stdout_contains(&out, "addgroup -S -g 4000 app; adduser -S -D -u 4000 -G app app");
     assert_stderr_contains(&out, "(UID/GID 4000)");
 
     let out = dockfix_stdin(dir.path(), &["fix", "--group-id", "0", "-"], input);
@@ -1377,24 +1389,33 @@ fn a_broken_config_fails_only_the_files_it_governs() {
 fn secrets_modes_from_flag_and_config() {
     let dir = tempdir();
     let select = ["fix", "--select", "env-secrets"];
+    let file_form = "FROM debian:12\nRUN --mount=type=secret,id=npm-token export NPM_TOKEN=\"$(cat /run/secrets/npm-token)\" && npm ci --token \"$NPM_TOKEN\"\n";
+    let env_form = "# syntax=docker/dockerfile:1.10\nFROM debian:12\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci --token \"$NPM_TOKEN\"\n";
+    // The default: a file mount that Docker and buildah build without a syntax directive.
     let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
-    assert_stdout_eq(
-        &out,
-        "# syntax=docker/dockerfile:1.10\nFROM debian:12\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci --token \"$NPM_TOKEN\"\n",
-    );
+    assert_stdout_eq(&out, file_form);
     assert_stderr_contains(
         &out,
         "<stdin>: build it with: docker build --secret id=npm-token,env=NPM_TOKEN .",
     );
-    let out = dockfix_stdin(
-        dir.path(),
-        &[&select[..], &["--secrets", "file", "-"]].concat(),
-        SECRET_INPUT.as_bytes(),
-    );
-    assert_stdout_eq(
-        &out,
-        "FROM debian:12\nRUN --mount=type=secret,id=npm-token export NPM_TOKEN=\"$(cat /run/secrets/npm-token)\" && npm ci --token \"$NPM_TOKEN\"\n",
-    );
+    // `env`, and `mount`, its earlier name, on the command line and in dockfix.toml.
+    for mode in ["env", "mount"] {
+        let out = dockfix_stdin(
+            dir.path(),
+            &[&select[..], &["--secrets", mode, "-"]].concat(),
+            SECRET_INPUT.as_bytes(),
+        );
+        assert_stdout_eq(&out, env_form);
+        write(dir.path(), "dockfix.toml", format!("[env-secrets]\nmode = \"{mode}\"\n"));
+        let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
+        assert_stdout_eq(&out, env_form);
+        let out = dockfix_stdin(
+            dir.path(),
+            &[&select[..], &["--secrets", "file", "-"]].concat(),
+            SECRET_INPUT.as_bytes(),
+        );
+        assert_stdout_eq(&out, file_form);
+    }
     write(dir.path(), "dockfix.toml", "[env-secrets]\nmode = \"arg\"\n");
     let out = dockfix_stdin(dir.path(), &[&select[..], &["-"]].concat(), SECRET_INPUT.as_bytes());
     assert_stdout_eq(&out, "FROM debian:12\nARG NPM_TOKEN\nRUN npm ci --token \"$NPM_TOKEN\"\n");
@@ -1483,4 +1504,139 @@ fn a_suggestion_shows_its_change_without_writing_it() {
     let write = dockfix(dir.path(), &["fix", "--write", "--select", "multi-stage", "Dockerfile"]);
     assert_exit(&write, 0);
     assert_bytes(&dockerfile, input);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 15. Whole-file verdicts: not a Dockerfile, templates, generated files
+// ---------------------------------------------------------------------------------------------
+
+const PASSWD: &str =
+    "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
+const TEMPLATE: &str = "{{ def base: \"debian:12\" -}}\nFROM {{ base }}\nADD a.txt /a\n";
+const GENERATED: &str = "# Code generated by gen.sh. DO NOT EDIT.\nFROM debian:12\nADD a.txt /a\n";
+
+#[test]
+fn a_file_without_from_is_not_a_dockerfile() {
+    let dir = tempdir();
+    write(dir.path(), "Dockerfile", PASSWD);
+    assert_rejected(
+        dir.path(),
+        "Dockerfile",
+        "Dockerfile: not a Dockerfile: no FROM instruction, and line 1: `root:x:0:0:root:/root:/bin/bash` is not a Dockerfile instruction",
+    );
+    write(dir.path(), "typo.Dockerfile", "FROM debian:12\nCOPPY a.txt /a\n");
+    assert_rejected(
+        dir.path(),
+        "typo.Dockerfile",
+        "line 2: `COPPY a.txt /a` is not a Dockerfile instruction",
+    );
+    write(dir.path(), "early.Dockerfile", "ENV A=1\nFROM debian:12\n");
+    assert_rejected(dir.path(), "early.Dockerfile", "line 1: `ENV A=1` comes before the first FROM");
+}
+
+#[test]
+fn a_symlink_to_etc_passwd_named_dockerfile_is_not_a_dockerfile() {
+    let dir = tempdir();
+    let passwd = write(dir.path(), "passwd", PASSWD);
+    std::os::unix::fs::symlink(&passwd, dir.path().join("Dockerfile")).expect("symlink");
+    assert_rejected(dir.path(), "Dockerfile", "Dockerfile: not a Dockerfile: no FROM instruction");
+    assert_bytes(&passwd, PASSWD);
+}
+
+/// In a walk, a file that is not a Dockerfile is that file's error, as a broken dockfix.toml
+/// is: the others are still fixed, and the run exits 2.
+#[test]
+fn a_non_dockerfile_in_a_walk_fails_only_itself() {
+    let dir = tempdir();
+    write(dir.path(), "a.txt", "a\n");
+    let bad = write(dir.path(), "Dockerfile.passwd", PASSWD);
+    let good = write(dir.path(), "Dockerfile", "FROM debian:12\nADD a.txt /a\n");
+    let out = dockfix(dir.path(), &["fix", "--write", "--offline", "--select", "add-to-copy", "."]);
+    assert_exit(&out, 2);
+    assert_stderr_contains(&out, "error: Dockerfile.passwd: not a Dockerfile: no FROM instruction");
+    assert_stderr_contains(&out, "2 files checked, 1 changed");
+    assert_bytes(&bad, PASSWD);
+    assert_bytes(&good, "FROM debian:12\nCOPY a.txt /a\n");
+}
+
+#[test]
+fn stdin_that_is_not_a_dockerfile_prints_nothing_and_a_template_prints_itself() {
+    let dir = tempdir();
+    let out = dockfix_stdin(dir.path(), &["fix", "--select", BOTH, "-"], PASSWD.as_bytes());
+    assert_exit(&out, 2);
+    assert_stdout_eq(&out, "");
+    assert_stderr_contains(&out, "error: <stdin>: not a Dockerfile: no FROM instruction");
+
+    // A caller that saves stdout over the original gets the same bytes back.
+    for input in [TEMPLATE, GENERATED] {
+        let out = dockfix_stdin(dir.path(), &["fix", "--select", BOTH, "-"], input.as_bytes());
+        assert_exit(&out, 0);
+        assert_stdout_eq(&out, input);
+        assert_stderr_contains(&out, "<stdin>:");
+        assert_stderr_contains(&out, ": whole-file: ");
+    }
+    let out = dockfix_stdin(dir.path(), &["fix", "--check", "--select", BOTH, "-"], TEMPLATE.as_bytes());
+    assert_exit(&out, 0);
+}
+
+#[test]
+fn a_template_is_left_unchanged_with_a_finding_not_an_error() {
+    let dir = tempdir();
+    write(dir.path(), "a.txt", "a\n");
+    let template = write(dir.path(), "Dockerfile.template", TEMPLATE);
+    for mode in ["--check", "--write"] {
+        let out = dockfix(dir.path(), &["fix", mode, "--select", BOTH, "Dockerfile.template"]);
+        assert_exit(&out, 0);
+        assert_stdout_eq(&out, "");
+        assert_finding(
+            &out,
+            "Dockerfile.template:1: whole-file: not a buildable Dockerfile: line 1 starts with the template tag `{{`; left unchanged",
+            "[no fix]",
+        );
+        assert_stderr_contains(&out, "0 errors\n");
+        assert_bytes(&template, TEMPLATE);
+    }
+    let out = dockfix(dir.path(), &["fix", "--format", "json", "--select", BOTH, "Dockerfile.template"]);
+    let doc = json_stdout(&out);
+    let findings = doc["files"][0]["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), 1, "only the verdict: the template's own words are not fixed");
+    assert_eq!(findings[0]["transform"], "whole-file");
+    assert_eq!(findings[0]["fixed"], false);
+}
+
+#[test]
+fn a_generated_file_is_reported_not_edited_unless_asked() {
+    let dir = tempdir();
+    write(dir.path(), "a.txt", "a\n");
+    write(dir.path(), "gen.sh", "#!/bin/sh\n");
+    let generated = write(dir.path(), "Dockerfile", GENERATED);
+    let out = dockfix(dir.path(), &["fix", "--check", "--select", "add-to-copy", "Dockerfile"]);
+    assert_exit(&out, 0);
+    assert_stdout_eq(&out, "");
+    assert_finding(
+        &out,
+        "Dockerfile:3: add-to-copy: ",
+        "[not fixed: generated file (line 1): change its source, or use --fix-generated]",
+    );
+    let marker = stderr_line(&out, "Dockerfile:1: whole-file: generated file (line 1: ");
+    assert!(marker.contains("change the source instead: probably `gen.sh`"), "{marker}");
+
+    // The flag, or the project's config, applies the fixes.
+    let out =
+        dockfix(dir.path(), &["fix", "--check", "--fix-generated", "--select", "add-to-copy", "Dockerfile"]);
+    assert_exit(&out, 1);
+    write(dir.path(), "dockfix.toml", "fix-generated = true\n");
+    let out = dockfix(dir.path(), &["fix", "--write", "--select", "add-to-copy", "Dockerfile"]);
+    assert_exit(&out, 0);
+    assert_bytes(&generated, GENERATED.replace("ADD", "COPY"));
+}
+
+#[test]
+fn explain_whole_file_prints_the_verdicts() {
+    let dir = tempdir();
+    let out = dockfix(dir.path(), &["explain", "whole-file"]);
+    assert_exit(&out, 0);
+    assert_stdout_contains(&out, "# whole-file\n");
+    assert_stdout_contains(&out, "## What it does\n");
+    assert_stdout_contains(&out, "--fix-generated");
 }

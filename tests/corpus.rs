@@ -18,6 +18,7 @@ use dockfix_transforms::pin::{
     is_floating, variant, ImageResolver, PinMode, PinOptions, Resolution, Resolved,
 };
 use dockfix_transforms::rules::pin_images;
+use dockfix_transforms::verdict::Verdict;
 use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Source};
 use sha2::{Digest as _, Sha256};
 
@@ -38,15 +39,17 @@ fn corpus_is_fixed_safely() {
 
     let mut failures = Vec::new();
     let (mut changed, mut declined, mut skipped, mut secrets_checked) = (0, 0, 0, 0);
+    let (mut not_buildable, mut generated) = (0, 0);
+    // Generated files are real Dockerfiles: their fixes must be as safe as any.
+    let options = Options { fix_generated: true, ..Options::default() };
     for path in &paths {
         let Ok(text) = String::from_utf8(std::fs::read(path).expect("readable corpus file")) else {
             skipped += 1;
             continue;
         };
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let fixed = catch_unwind(AssertUnwindSafe(|| {
-            engine::run(&text, rules::all(), &NoBuildContext, &Options::default())
-        }));
+        let fixed =
+            catch_unwind(AssertUnwindSafe(|| engine::run(&text, rules::all(), &NoBuildContext, &options)));
         let outcome = match fixed {
             Err(_) => {
                 failures.push(format!("{name}: panicked"));
@@ -60,10 +63,15 @@ fn corpus_is_fixed_safely() {
             Ok(Ok(outcome)) => outcome,
         };
         changed += usize::from(outcome.output != text);
-        let (problems, checked) = common::printed_secrets(&name, &text, rules::all(), &Options::default());
+        match &outcome.verdict {
+            Some(Verdict::NotBuildable { .. }) => not_buildable += 1,
+            Some(Verdict::Generated(_)) => generated += 1,
+            _ => {}
+        }
+        let (problems, checked) = common::printed_secrets(&name, &text, rules::all(), &options);
         secrets_checked += checked;
         failures.extend(problems.into_iter().map(|problem| format!("{name}: {problem}")));
-        match engine::run(&outcome.output, rules::all(), &NoBuildContext, &Options::default()) {
+        match engine::run(&outcome.output, rules::all(), &NoBuildContext, &options) {
             Ok(again) if again.output == outcome.output => {
                 let problems = common::secret_problems(
                     &text,
@@ -84,11 +92,110 @@ fn corpus_is_fixed_safely() {
         }
     }
     loud(&format!(
-        "corpus: {} files, {changed} changed, {declined} declined, {skipped} not UTF-8, {secrets_checked} secret values checked unprinted, {} failures",
+        "corpus: {} files, {changed} changed, {declined} declined, {not_buildable} not buildable (left unchanged), {generated} generated (fixed as with --fix-generated), {skipped} not UTF-8, {secrets_checked} secret values checked unprinted, {} failures",
         paths.len(),
         failures.len()
     ));
     assert!(failures.is_empty(), "corpus failures:\n{}", failures.join("\n"));
+}
+
+/// Every file hadolint could read before the fix, it can read after: dockfix's output must
+/// stay usable by the linters people run next to it. hadolint reports a file it cannot parse
+/// as rule `DL1000`. Runs when `HADOLINT` names hadolint or `hadolint` is on PATH (CI installs
+/// it: see `scripts/review-tools`); says loudly when it did not run, and under `CI=true` a
+/// missing hadolint is a failure.
+#[test]
+fn corpus_output_stays_readable_to_hadolint() {
+    let Some(texts) = corpus_texts() else {
+        loud("\n*** SKIPPED corpus hadolint test: DOCKFIX_CORPUS is not set (CI sets it; see .ci/run) ***\n");
+        return;
+    };
+    let Some(hadolint) = hadolint_program() else {
+        assert!(
+            std::env::var("CI").map_or(true, |ci| ci != "true"),
+            "CI=true needs hadolint for the corpus test (HADOLINT or `hadolint` on PATH)"
+        );
+        loud(
+            "\n*** SKIPPED corpus hadolint test: no hadolint (set HADOLINT or put `hadolint` on PATH) ***\n",
+        );
+        return;
+    };
+    let work = tempfile::tempdir().expect("temp dir");
+    // hadolint must be one that reports what it cannot parse: an instruction right after a
+    // heredoc terminator is one (hadolint 2.15).
+    let probe = work.path().join("probe");
+    std::fs::create_dir_all(&probe).expect("probe dir");
+    std::fs::write(probe.join("unreadable.Dockerfile"), "FROM a\nRUN <<EOT\nx\nEOT\nRUN y\n").expect("probe");
+    assert!(
+        !hadolint_unreadable(&hadolint, &probe, &["unreadable.Dockerfile".to_string()]).is_empty(),
+        "{} did not report DL1000 for a file it cannot parse: is it hadolint 2.15?",
+        hadolint.display()
+    );
+    let (before_dir, after_dir) = (work.path().join("before"), work.path().join("after"));
+    std::fs::create_dir_all(&before_dir).expect("before dir");
+    std::fs::create_dir_all(&after_dir).expect("after dir");
+    let mut changed = Vec::new();
+    for (name, text) in &texts {
+        // Panics and declines are the other corpus tests' business.
+        let Ok(Ok(outcome)) = catch_unwind(AssertUnwindSafe(|| {
+            engine::run(text, rules::all(), &NoBuildContext, &Options::default())
+        })) else {
+            continue;
+        };
+        if outcome.output == *text {
+            continue;
+        }
+        std::fs::write(before_dir.join(name), text).expect("write before");
+        std::fs::write(after_dir.join(name), &outcome.output).expect("write after");
+        changed.push(name.clone());
+    }
+    let unreadable_before = hadolint_unreadable(&hadolint, &before_dir, &changed);
+    let unreadable_after = hadolint_unreadable(&hadolint, &after_dir, &changed);
+    let lost: Vec<&String> =
+        unreadable_after.iter().filter(|name| !unreadable_before.contains(*name)).collect();
+    loud(&format!(
+        "corpus hadolint: {} files changed, {} unreadable to hadolint before, {} after, {} newly unreadable",
+        changed.len(),
+        unreadable_before.len(),
+        unreadable_after.len(),
+        lost.len()
+    ));
+    assert!(
+        lost.is_empty(),
+        "hadolint parsed these files before the fix, not after (DL1000):\n{}",
+        lost.iter().map(|name| name.as_str()).collect::<Vec<_>>().join("\n")
+    );
+}
+
+/// hadolint: `HADOLINT`, or `hadolint` on PATH.
+fn hadolint_program() -> Option<PathBuf> {
+    if let Some(program) = std::env::var_os("HADOLINT") {
+        return Some(PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join("hadolint")).find(|candidate| candidate.is_file())
+}
+
+/// The files of `names` in `dir` that hadolint cannot parse (`DL1000` in its JSON report).
+fn hadolint_unreadable(hadolint: &Path, dir: &Path, names: &[String]) -> std::collections::BTreeSet<String> {
+    if names.is_empty() {
+        return Default::default();
+    }
+    // One run for all files; relative names, so the report's `file` is the name.
+    let out = std::process::Command::new(hadolint)
+        .args(["--no-fail", "-f", "json"])
+        .args(names)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run hadolint");
+    assert!(out.status.success(), "hadolint failed: {}", String::from_utf8_lossy(&out.stderr));
+    let report: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("hadolint's JSON report");
+    report
+        .iter()
+        .filter(|finding| finding["code"] == "DL1000")
+        .filter_map(|finding| finding["file"].as_str().map(str::to_string))
+        .collect()
 }
 
 /// The files of the corpus directory, sorted.
@@ -199,7 +306,7 @@ fn corpus_pinned_by_an_answering_registry_stays_idempotent_and_parses() {
         return;
     };
     let pin = PinOptions { mode: PinMode::Digest, update: true, resolver: Arc::new(AnswersEverything) };
-    let options = Options { pin, ..Options::default() };
+    let options = Options { pin, fix_generated: true, ..Options::default() };
     let work = tempfile::tempdir().expect("temp dir");
     let (before_dir, after_dir) = (work.path().join("before"), work.path().join("after"));
     std::fs::create_dir_all(&before_dir).expect("before dir");

@@ -21,7 +21,7 @@ use cli_support::{assert_exit, assert_stderr_contains, stderr, tempdir, write};
 /// Longest any single dockfix run here may take (debug build, busy machine).
 const DEADLINE: Duration = Duration::from_secs(60);
 
-const STRIP: &str = "RUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true\n";
+const STRIP: &str = "RUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\\n      -o -type f -perm -2000 -exec chmod a-s {} + ; \\\n    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\\n      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +\n";
 
 fn spawn(dir: &Path, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_dockfix"))
@@ -223,7 +223,11 @@ fn deeply_nested_and_numerous_heredocs_are_read_as_docker_reads_them() {
     let path = write(dir.path(), "nested.Dockerfile", &nested);
     let out = dockfix(dir.path(), &["fix", "--select", "strip-setuid", "--write", "nested.Dockerfile"]);
     assert_exit(&out, 0);
-    assert_eq!(std::fs::read_to_string(&path).expect("read back"), format!("{nested}{STRIP}"));
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read back"),
+        format!("{nested}\n{STRIP}"),
+        "a blank line after the heredoc terminator"
+    );
 
     // 2,000 heredocs opened on one line, each with its own body and terminator.
     let markers: Vec<String> = (0..2_000).map(|i| format!("<<E{i}")).collect();
@@ -333,7 +337,7 @@ fn symlink_loops_end_with_errors_not_a_hang() {
 
 const INPUT: &str = "FROM debian:12\nRUN apt-get install -y curl\nCMD [\"curl\"]\n";
 const FIXED: &str =
-    "FROM debian:12\nRUN apt-get install -y curl\nRUN find / -xdev -perm /6000 -type f -exec chmod a-s {} + || true\nCMD [\"curl\"]\n";
+    "FROM debian:12\nRUN apt-get install -y curl\nRUN find / -xdev -type f -perm -4000 -exec chmod a-s {} + \\\n      -o -type f -perm -2000 -exec chmod a-s {} + ; \\\n    find / -xdev -type f -perm -4000 -exec ls -l {} + -exec false {} + \\\n      -o -type f -perm -2000 -exec ls -l {} + -exec false {} +\nCMD [\"curl\"]\n";
 
 /// What `--write` does once the fix is made: the file is rewritten only if it still holds
 /// what was read. These are the states a file can be found in at that moment.

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use dockfix_transforms::engine::{self, Options, Outcome};
+use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::rules::{self, multi_stage::MultiStage};
 use dockfix_transforms::syntax::Instruction;
 use dockfix_transforms::{Dockerfile, NoBuildContext, Source};
@@ -61,6 +62,8 @@ const PRODUCED: &[(&str, &[&str])] = &[
     ("28-java-version-unknown", &["/app/target/service-1.0.jar"]),
     ("29-go-run-after-build", &["/app"]),
     ("30-python-runtime-package", &["/opt/venv", "/app"]),
+    ("60-secret-env-not-declared-again", &["/out/server"]),
+    ("61-suggestion-with-secret-env", &["/usr/local/bin/svc", "/etc/ssl/certs/ca-certificates.crt"]),
 ];
 
 /// Runtime settings the final stage must keep.
@@ -167,6 +170,32 @@ impl Parsed {
         let is_setting = |i: &&Instruction| SETTINGS.iter().any(|k| i.is(k));
         self.final_stage().iter().filter(is_setting).map(|i| self.source(i)).collect()
     }
+
+    /// The settings the runtime stage must declare: [`Parsed::settings`], with each `ENV`
+    /// that holds a literal secret written without its secret pairs (left out when nothing
+    /// is left): the runtime stage never gets a copy of a secret.
+    fn settings_without_secrets(&self) -> Vec<String> {
+        let secrets = literal_secrets(&self.file, &SecretOptions::default());
+        let is_setting = |i: &&Instruction| SETTINGS.iter().any(|k| i.is(k));
+        self.final_stage()
+            .iter()
+            .filter(is_setting)
+            .filter_map(|i| {
+                let held: Vec<&str> =
+                    secrets.iter().filter(|s| s.line == i.start_line).map(|s| s.name.as_str()).collect();
+                if held.is_empty() || !i.is("ENV") {
+                    return Some(self.source(i));
+                }
+                let kept: Vec<&str> = i
+                    .words
+                    .iter()
+                    .map(|w| w.text.as_str())
+                    .filter(|w| w.contains('=') && !held.contains(&w.split('=').next().unwrap_or_default()))
+                    .collect();
+                (!kept.is_empty()).then(|| format!("{} {}", i.keyword, kept.join(" ")))
+            })
+            .collect()
+    }
 }
 
 /// The checks of the module docs for one split (`split` is the text multi-stage proposes).
@@ -186,8 +215,12 @@ fn check_split(name: &str, input: &str, split: &str, produced: &[&str], problems
     // 2. Runtime settings, in order, as written; comments of the moved ones; variables.
     let kept: Vec<String> =
         after.settings().into_iter().filter(|s| !VENV_LINES.contains(&s.as_str())).collect();
-    if kept != before.settings() {
-        fail(format!("runtime settings changed:\n  before {:?}\n  after  {:?}", before.settings(), kept));
+    if kept != before.settings_without_secrets() {
+        fail(format!(
+            "runtime settings changed:\n  before {:?}\n  after  {:?}",
+            before.settings_without_secrets(),
+            kept
+        ));
     }
     let original = before.final_stage();
     let last_run = original.iter().rposition(|i| i.is("RUN")).expect("a RUN");
@@ -307,7 +340,16 @@ fn every_split_parses_keeps_the_runtime_settings_and_copies_what_the_builder_pro
         }
         // 5. With every transform: still valid; the builder is as multi-stage made it.
         if outcome.output != input {
-            let all = run(rules::all(), &input);
+            // env-secrets takes secrets out of the builder too: that is its change, not one
+            // to the split.
+            let has_secrets =
+                !literal_secrets(&Parsed::new(&input).file, &SecretOptions::default()).is_empty();
+            let others: Vec<&dyn rules::Rule> = rules::all()
+                .iter()
+                .copied()
+                .filter(|rule| !has_secrets || rule.id() != "env-secrets")
+                .collect();
+            let all = run(&others, &input);
             let alone = Parsed::new(&outcome.output);
             let together = Parsed::new(&all.output);
             let builder_end = |parsed: &Parsed| {

@@ -14,11 +14,11 @@
 //!     the rootfs tarball is cached under `target/build-proof-cache/` (delete it to start
 //!     fresh; CI starts fresh anyway).
 //!   - `REGISTRY/bbox:1`: `/bin/busybox` (busybox-static) with one symlink per applet, root
-//!     only in `/etc/passwd` and `/etc/group`. Deliberately *not* named `busybox`: dockfix
-//!     takes `busybox` for the BusyBox family and creates users with `addgroup`/`adduser`,
-//!     which real BusyBox images have but Debian's busybox-static does not. So the
-//!     Alpine/BusyBox user-creation path has no real base here and is not build-proven; this
+//!     only in `/etc/passwd` and `/etc/group`. Deliberately *not* named `busybox`: this
 //!     image stands for an unknown distro with a shell (numeric `USER`).
+//!   - `REGISTRY/busybox:1`: the same rootfs under the name dockfix takes for the BusyBox
+//!     family: a BusyBox image *without* the `adduser`/`addgroup` applets, on which the
+//!     user must still be created (by writing `/etc/passwd` and `/etc/group`).
 //!   - `REGISTRY/library/node:20`: the busybox rootfs plus a user `node` (UID/GID 1000), standing
 //!     in for a base image with a built-in non-root user. dockfix's fact tables match it as
 //!     `node` by its last path component.
@@ -71,6 +71,8 @@ pub const REGISTRY_PLACEHOLDER: &str = "{{REGISTRY}}";
 pub const DEBIAN: &str = "debian:bookworm";
 /// The BusyBox rootfs under a name dockfix does not know (see the module docs).
 pub const BBOX: &str = "bbox:1";
+/// The BusyBox rootfs (no `adduser`/`addgroup` applets) under the BusyBox family's name.
+pub const BUSYBOX_WITHOUT_APPLETS: &str = "busybox:1";
 /// The BusyBox rootfs with a built-in user `node` (UID/GID 1000).
 pub const NODEISH: &str = "library/node:20";
 /// Debian 12 with its `golang-go` (Go 1.19), standing in for the official `golang:1.19`.
@@ -478,6 +480,7 @@ impl Env {
             output_of(&mut tar).map(drop)
         })?;
         self.make_image(BBOX, &["/bin/sh"], |root| self.busybox_rootfs(root, &[]))?;
+        self.make_image(BUSYBOX_WITHOUT_APPLETS, &["/bin/sh"], |root| self.busybox_rootfs(root, &[]))?;
         self.make_image(NODEISH, &["/bin/sh"], |root| self.busybox_rootfs(root, &[("node", 1000)]))?;
         // The images must come from the registry, as a FROM line names them.
         let (status, tags) = http_get(&self.registry.host, "/v2/debian/tags/list")?;

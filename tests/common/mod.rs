@@ -1,11 +1,11 @@
 //! Checks shared by the fixture harness and the corpus test.
 
-use dockfix::markdown;
 use dockfix::report::{self, FileResult};
+use dockfix::{github, markdown, sarif};
 use dockfix_transforms::engine::{self, Options, Report};
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::suppress::{is_suppressed, suppressions};
-use dockfix_transforms::{Dockerfile, Source};
+use dockfix_transforms::{Dockerfile, Edit, Source};
 use dockfix_transforms::{NoBuildContext, Rule};
 
 /// Problems with how a run treated the literal secrets of `input`: a value printed in an
@@ -45,9 +45,11 @@ pub fn secret_problems(
     problems
 }
 
-/// Secret values of `text` that the JSON document, the pull-request body or the summary
-/// print: `rules` run again on the file with its secret values replaced by markers (see
-/// [`mark_secrets`]). Also gives how many values were checked.
+/// Secret values of `text` that an output prints: `rules` run again on the file with its
+/// secret values replaced by markers (see [`mark_secrets`]), and every output format
+/// rendered from the result: JSON, markdown, the summary, SARIF, GitHub annotations, and the
+/// diff on stdout, whose added lines must not show a value (its removed and context lines
+/// are the file's own). Also gives how many values were checked.
 pub fn printed_secrets(
     name: &str,
     text: &str,
@@ -62,17 +64,27 @@ pub fn printed_secrets(
         Ok(outcome) => outcome,
         Err(error) => return (vec![format!("the run with marked secrets failed: {error}")], 0),
     };
-    let results = [FileResult {
-        path: name.to_string(),
-        input: marked,
-        output: Some(outcome.output),
-        reports: outcome.reports,
-        ..FileResult::default()
-    }];
+    let results = [FileResult::fixed(
+        name.to_string(),
+        marked,
+        outcome.output,
+        outcome.reports,
+        outcome.suppression_notes,
+        &options.secrets,
+    )];
+    let added_lines: String = results[0]
+        .diff()
+        .lines()
+        .filter(|line| line.starts_with('+') && !line.starts_with("+++ "))
+        .map(|line| format!("{line}\n"))
+        .collect();
     let outputs = [
         ("json", report::json(&results)),
         ("markdown", markdown::pull_request(&results)),
         ("summary", report::summary(&results, false)),
+        ("sarif", sarif::log(&results, rules)),
+        ("github", github::annotations(&results)),
+        ("diff (added lines)", added_lines),
     ];
     let mut problems = Vec::new();
     for (format, rendered) in outputs {
@@ -83,22 +95,33 @@ pub fn printed_secrets(
     (problems, markers.len())
 }
 
-/// `input` (canonical text) with each literal secret value replaced by a marker that cannot
-/// occur by chance (`dockfixSecretMarker7x`), and the markers. Real values are often
-/// ordinary words (`root`, `docker`) that outputs contain for other reasons; a marker found
-/// in an output was printed from the value's place.
+/// `input` with each literal secret value replaced by a marker that cannot occur by chance
+/// (`dockfixSecretMarker7x`), and the values to look for: the markers, and the values kept
+/// where only the value made the pair a secret (a marker there would not be one). Real values
+/// are often ordinary words (`root`, `docker`) that outputs contain for other reasons; a
+/// marker found in an output was printed from the value's place. The markers are put in the
+/// file's own form (line endings, escape character), so the marked text is the same
+/// Dockerfile: a canonical text under a `# escape=`` ` directive would split its continued
+/// lines into unknown instructions.
 pub fn mark_secrets(input: &str, options: &SecretOptions) -> (String, Vec<String>) {
-    let text = Source::new(input).text().to_string();
-    let mut secrets = literal_secrets(&Dockerfile::parse(&text), options);
-    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.value_span.start));
-    let mut marked = text;
+    let source = Source::new(input);
+    let mut secrets = literal_secrets(&Dockerfile::parse(source.text()), options);
+    secrets.sort_by_key(|secret| secret.value_span.start);
+    let mut edits = Vec::new();
     let mut markers = Vec::new();
     for (n, secret) in secrets.iter().enumerate() {
         let marker = format!("dockfixSecretMarker{n}x");
-        if marked.get(secret.value_span.clone()).is_some() {
-            marked.replace_range(secret.value_span.clone(), &marker);
+        let probe = format!("FROM a\nENV {}={marker}\n", secret.name);
+        if literal_secrets(&Dockerfile::parse(&probe), options).is_empty() {
+            markers.push(secret.value.clone());
+            continue;
+        }
+        let overlaps = edits.last().is_some_and(|last: &Edit| last.range.end > secret.value_span.start);
+        if source.text().get(secret.value_span.clone()).is_some() && !overlaps {
+            edits.push(Edit::new(secret.value_span.clone(), &marker));
             markers.push(marker);
         }
     }
+    let marked = source.apply(&edits);
     (marked, markers)
 }

@@ -19,6 +19,7 @@ use crate::rules::{BuildContext, Context, Rule};
 use crate::source::{apply_in_order, Source};
 use crate::suppress::{suppressions, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
+use crate::verdict::{self, Generated, Verdict};
 
 /// Passes before the engine gives up: each transform's fix must be stable after one pass, so
 /// a well-behaved run needs two (fix, then confirm nothing is left).
@@ -34,6 +35,9 @@ pub struct Options {
     pub secrets: SecretOptions,
     /// How pin-images pins, and who answers its registry lookups.
     pub pin: PinOptions,
+    /// Apply fixes to files that say they are generated (see [`crate::verdict`]); otherwise
+    /// their findings are reported and the file is left unchanged.
+    pub fix_generated: bool,
 }
 
 /// A system user to create: its name, and the UID and GID it gets.
@@ -87,6 +91,9 @@ pub struct Outcome {
     pub reports: Vec<Report>,
     /// What is wrong with the file's `# dockfix:` suppression comments, by line of the output.
     pub suppression_notes: Vec<SuppressionNote>,
+    /// What was decided about the file as a whole, when something was: a template or a build
+    /// that always fails (left unchanged), or a generated file.
+    pub verdict: Option<Verdict>,
 }
 
 /// A `# dockfix: ignore=` comment that names an unknown id, or that suppresses nothing.
@@ -122,13 +129,95 @@ pub enum EngineError {
         .transforms.join(", ")
     )]
     WouldDamage { transforms: Vec<&'static str>, before: usize, after: usize },
+    /// Docker rejects the file as a Dockerfile (see [`crate::verdict`]).
+    #[error("not a Dockerfile: {reason}")]
+    NotADockerfile { reason: String },
     #[error("fixes did not converge after {MAX_PASSES} passes (transforms: {})", .transforms.join(", "))]
     NoFixedPoint { transforms: Vec<&'static str> },
 }
 
-/// Runs `rules` over `input` until nothing is left to fix.
+/// Runs `rules` over `input` until nothing is left to fix, unless the file as a whole is
+/// judged otherwise first (see [`crate::verdict`]): not a Dockerfile (an error), not
+/// buildable (left unchanged, with one finding) or generated (findings, fixes not applied
+/// unless `options.fix_generated`).
 pub fn run(
     input: &str,
+    rules: &[&dyn Rule],
+    build_context: &dyn BuildContext,
+    options: &Options,
+) -> Result<Outcome, EngineError> {
+    let source = Source::new(input);
+    let file = Dockerfile::parse(source.text());
+    match verdict::judge(&file, source.text()) {
+        Some(Verdict::NotADockerfile { reason }) => Err(EngineError::NotADockerfile { reason }),
+        Some(Verdict::NotBuildable { line, reason }) => Ok(left_unchanged(input, line, reason)),
+        Some(Verdict::Generated(generated)) if !options.fix_generated => {
+            let outcome = fix_to_fixed_point(input, file, rules, build_context, options)?;
+            Ok(left_for_the_generator(input, outcome, generated))
+        }
+        verdict => {
+            let outcome = fix_to_fixed_point(input, file, rules, build_context, options)?;
+            Ok(Outcome { verdict, ..outcome })
+        }
+    }
+}
+
+/// A file that is not buildable: unchanged, with the verdict as its one finding.
+fn left_unchanged(input: &str, line: usize, reason: String) -> Outcome {
+    let report = whole_file_report(line, verdict::not_buildable_message(&reason));
+    Outcome {
+        output: input.to_string(),
+        reports: vec![report],
+        suppression_notes: Vec::new(),
+        verdict: Some(Verdict::NotBuildable { line, reason }),
+    }
+}
+
+/// A generated file's outcome: every finding stays, no fix is applied, and a finding on the
+/// marker line says why and where the source probably is.
+fn left_for_the_generator(input: &str, outcome: Outcome, generated: Generated) -> Outcome {
+    let declined = generated.declined();
+    let mut reports: Vec<Report> = outcome
+        .reports
+        .into_iter()
+        .map(|report| {
+            if !report.fixed {
+                return report;
+            }
+            let follow_ups = report.follow_ups.into_iter().filter(FollowUp::needed_without_fix).collect();
+            Report { fixed: false, declined: Some(declined.clone()), follow_ups, edits: Vec::new(), ..report }
+        })
+        .collect();
+    reports.push(whole_file_report(generated.line, generated.message(&[])));
+    reports.sort_by(|a, b| (a.line, a.transform).cmp(&(b.line, b.transform)));
+    Outcome {
+        output: input.to_string(),
+        reports,
+        suppression_notes: outcome.suppression_notes,
+        verdict: Some(Verdict::Generated(generated)),
+    }
+}
+
+/// A finding about the whole file: it has no fix.
+fn whole_file_report(line: usize, message: String) -> Report {
+    Report {
+        transform: verdict::ID,
+        line,
+        message,
+        risk: None,
+        applicability: Applicability::Suggestion,
+        fixed: false,
+        declined: None,
+        follow_ups: Vec::new(),
+        edits: Vec::new(),
+        suggestion: None,
+    }
+}
+
+/// The passes: fix, re-parse, repeat until a pass picks nothing. `file` is `input` parsed.
+fn fix_to_fixed_point(
+    input: &str,
+    file: Dockerfile,
     rules: &[&dyn Rule],
     build_context: &dyn BuildContext,
     options: &Options,
@@ -138,8 +227,9 @@ pub fn run(
     let mut applied: Vec<Report> = Vec::new();
     let mut provenance = Provenance::new(input.len());
     let mut passes = 0;
-    // The parse of `text` made by the previous pass's damage check, reused.
-    let mut parsed: Option<Dockerfile> = None;
+    // The parse of `text` made before the pass (the input's, then the previous pass's damage
+    // check's), reused.
+    let mut parsed: Option<Dockerfile> = Some(file);
     loop {
         let mut pass = Pass::run(&text, parsed.take(), rules, build_context, options)?;
         let to_input_line = |line| input_line(input, &text, &provenance, line);
@@ -157,7 +247,7 @@ pub fn run(
                 .into_iter()
                 .map(|note| SuppressionNote { line: to_input_line(note.line), ..note })
                 .collect();
-            return Ok(Outcome { output: text, reports: applied, suppression_notes });
+            return Ok(Outcome { output: text, reports: applied, suppression_notes, verdict: None });
         }
         passes += 1;
         if passes > MAX_PASSES {
@@ -211,7 +301,8 @@ impl Pass {
         let mut unfixed = Vec::new();
         let mut used = vec![false; suppressed.len()];
         for rule in rules {
-            for finding in rule.check(&context) {
+            for finding in rule.check(&context).into_iter().map(|finding| apart_from_heredocs(&file, finding))
+            {
                 let mut suppressed_here = false;
                 for (index, suppression) in suppressed.iter().enumerate() {
                     if suppression.suppresses(finding.transform, finding.line) {
@@ -269,6 +360,31 @@ impl Pass {
             output_parsed: Some(applied.parsed),
         })
     }
+}
+
+/// Makes text inserted right after a heredoc's terminator line start with a blank line, for
+/// every transform alike: hadolint (2.15) cannot parse an instruction on the line right after
+/// a terminator (`EOT` then `RUN ...`), although Docker can, so without it a file other
+/// linters read before would become unreadable to them.
+fn apart_from_heredocs(file: &Dockerfile, mut finding: Finding) -> Finding {
+    let Some(fix) = finding.fix.as_mut() else {
+        return finding;
+    };
+    for edit in &mut fix.edits {
+        let at = edit.range.start;
+        let inserts = edit.range.is_empty() && !edit.replacement.is_empty();
+        if !inserts || edit.replacement.starts_with('\n') {
+            continue;
+        }
+        let after_terminator = file
+            .instructions
+            .iter()
+            .any(|instruction| !instruction.heredocs.is_empty() && instruction.line_span.end == at);
+        if after_terminator {
+            edit.replacement.insert(0, '\n');
+        }
+    }
+    finding
 }
 
 /// The fixes that can be applied together, as indices in `fixes`: each in turn, unless it
@@ -589,6 +705,37 @@ mod tests {
         assert_eq!(outcome.reports[0].applicability, Applicability::Unsafe);
     }
 
+    #[test]
+    fn whole_file_verdicts_come_before_the_transforms() {
+        let adds_a_comment = |_: &Context| vec![Edit::insert(0, "# x\n")];
+        let error = run_rule("CMD b\n", adds_a_comment).unwrap_err();
+        assert!(matches!(error, EngineError::NotADockerfile { .. }), "{error}");
+
+        let outcome = run_rule("FROM {{ .Base }}\nCMD b\n", adds_a_comment).unwrap();
+        assert_eq!(outcome.output, "FROM {{ .Base }}\nCMD b\n");
+        assert_eq!(outcome.reports.len(), 1, "only the verdict: {:?}", outcome.reports);
+        assert_eq!(outcome.reports[0].transform, verdict::ID);
+
+        let generated = "# Code generated by gen.sh. DO NOT EDIT.\nFROM a\nCMD b\n";
+        let outcome = run_rule(generated, adds_a_comment_once).unwrap();
+        assert_eq!(outcome.output, generated, "reported, not applied");
+        let fix = outcome.reports.iter().find(|report| report.transform == "test-rule").unwrap();
+        assert!(!fix.fixed && fix.edits.is_empty());
+        assert!(fix.declined.as_deref().unwrap().contains("--fix-generated"));
+        assert!(outcome.reports.iter().any(|report| report.transform == verdict::ID && report.line == 1));
+
+        let options = Options { fix_generated: true, ..Options::default() };
+        let outcome = run(generated, &[&TestRule(adds_a_comment_once)], &NoBuildContext, &options).unwrap();
+        assert_eq!(outcome.output, format!("# x\n{generated}"));
+    }
+
+    fn adds_a_comment_once(context: &Context) -> Vec<Edit> {
+        if context.text.starts_with("# x\n") {
+            return Vec::new();
+        }
+        vec![Edit::insert(0, "# x\n")]
+    }
+
     /// Reports a fix-less finding on the line of `CMD`, in whatever text the pass sees.
     struct ReportsCmd;
 
@@ -633,5 +780,24 @@ mod tests {
         assert_eq!(outcome.reports[0].edits, expected, "one change, made by both fixes");
         assert_eq!(outcome.reports[1].edits, expected);
         assert!(outcome.reports[2].edits.is_empty());
+    }
+
+    #[test]
+    fn text_inserted_after_a_heredoc_terminator_starts_with_a_blank_line() {
+        // Inserts `USER x` after the first RUN, once.
+        fn after_first_run(context: &Context) -> Vec<Edit> {
+            if context.file.instructions.iter().any(|i| i.is("USER")) {
+                return Vec::new();
+            }
+            let run = context.file.instructions.iter().find(|i| i.is("RUN")).expect("a RUN");
+            vec![Edit::insert(run.line_span.end, "USER x\n")]
+        }
+        let heredoc = run_rule("FROM a\nRUN <<EOT\necho\nEOT\nCMD b\n", after_first_run).unwrap();
+        assert_eq!(heredoc.output, "FROM a\nRUN <<EOT\necho\nEOT\n\nUSER x\nCMD b\n");
+        assert_eq!(run_rule(&heredoc.output, after_first_run).unwrap().output, heredoc.output, "idempotent");
+        let plain = run_rule("FROM a\nRUN echo\nCMD b\n", after_first_run).unwrap();
+        assert_eq!(plain.output, "FROM a\nRUN echo\nUSER x\nCMD b\n", "no heredoc, no blank line");
+        let crlf = run_rule("FROM a\r\nRUN <<EOT\r\necho\r\nEOT\r\n", after_first_run).unwrap();
+        assert_eq!(crlf.output, "FROM a\r\nRUN <<EOT\r\necho\r\nEOT\r\n\r\nUSER x\r\n");
     }
 }

@@ -11,9 +11,10 @@ pub mod rules;
 pub mod source;
 pub mod suppress;
 pub mod syntax;
+pub mod verdict;
 
 pub use edit::{Applicability, Edit, Finding, Fix, FollowUp};
 pub use engine::{EngineError, Options, Outcome, Report};
-pub use rules::{BuildContext, Context, NoBuildContext, Rule, SourceKind};
+pub use rules::{BuildContext, Context, NoBuildContext, Rule, SourceKind, MAX_TEXT_FILE_BYTES};
 pub use source::Source;
 pub use syntax::Dockerfile;

@@ -18,34 +18,49 @@
 //! `Bearer $TOKEN`: a reference is not a literal), `ARG NAME` without a value, a `*_KEY`
 //! holding a hex key fingerprint or key id (`GPG_KEY`, 40 or 16 hex digits, spaces allowed),
 //! `*_KEY_ID`, names that describe a secret rather than hold one (`*_FILE`, `*_PATH`,
-//! `*_URL`, `*_HOST`, `*_PORT`, `*_NAME`, `*_TYPE`, `*_USER`, `*_ENABLED`, ...), a `*_KEY` or
-//! `*_AUTH` holding a URL (a public key to download, an endpoint), and values that are a path,
-//! a boolean, or a placeholder (`**None**`, `<password>`: an entrypoint compares against it,
-//! removing it would change what the entrypoint does).
+//! `*_URL`, `*_HOST`, `*_PORT`, `*_NAME`, `*_TYPE`, `*_USER`, `*_ENABLED`, ...), names of
+//! who may do something (`*_ADMIN`, `*_ADMINS`, `*_ADMIN_LIST`, `*_USERS`: `HUBOT_AUTH_ADMIN`
+//! holds user names), a `*_KEY` or `*_AUTH` holding a URL (a public key to download, an
+//! endpoint), and values that are a path, a boolean, or a placeholder: a name or template in
+//! brackets (`<password>`, `[your-password]`, `{token}`, `{{ .token }}`, `**None**`,
+//! `%TOKEN%`, `__TOKEN__`), a word that asks for the real value (`changeme`, `changeit`,
+//! `example`, `dummy`, `placeholder`, ...), a describing prefix (`your-...`, `my-...`,
+//! `insert-...`), or one character repeated (`xxxxxxxx`, an all-zero token, `0000-0000`). An
+//! entrypoint may compare against a placeholder: removing it would change what it does.
 //!
 //! What happens to a secret depends on who needs it:
 //!
 //! - **A `RUN` uses it at build time** (`$NAME` or `${NAME}` in a later `RUN` of the stage,
-//!   or, for `ENV`, of a stage built `FROM` it): the pair is removed, each such `RUN` gets
-//!   `--mount=type=secret,id=<id>,env=<NAME>` right after its keyword (other flags are kept;
-//!   `<id>` is the name in lower case with `-` for `_`), and the file gets a
-//!   `# syntax=docker/dockerfile:1.10` directive, the first version with `env=` secret
-//!   mounts: added as the first line (after any other parser directive, never above one), or
-//!   raised from an older `docker/dockerfile:1.x`. The finding gives the build command that
-//!   must now pass the secret: `docker build --secret id=<id>,env=<NAME> ...`.
+//!   or, for `ENV`, of a stage built `FROM` it): the pair is removed, and each such `RUN` gets
+//!   `--mount=type=secret,id=<id>` right after its keyword (other flags are kept; `<id>` is
+//!   the name in lower case with `-` for `_`) and reads the secret file into the variable
+//!   first: its command starts with `export NAME="$(cat /run/secrets/<id>)" && `, or, for a
+//!   `RUN <<EOF` script, the script's first line is `export NAME="$(cat /run/secrets/<id>)"`.
+//!   The value lives only in that command's environment: nothing is written to the layer.
+//!   This form builds on Docker (BuildKit) and on buildah/Podman 1.24 or later, with no
+//!   `# syntax=` directive (an old `# syntax=docker/dockerfile:1.0`/`1.1` is raised to 1.2,
+//!   the first with `RUN --mount`). The finding gives the build command that must now pass
+//!   the secret: `docker build --secret id=<id>,env=<NAME> ...` (`buildah build` takes the
+//!   same option).
 //! - **Only the running container needs it** (`ENV` that no `RUN` names): the pair is
 //!   removed; the finding says it must be supplied at run time (`docker run -e NAME`, a
 //!   compose or Kubernetes secret).
 //! - **`ARG` that no `RUN` names**: the default value is removed and `ARG NAME` stays, so a
 //!   `--build-arg NAME=...` (or a `RUN` that reads it from its environment) still works.
 //!
-//! Builders that cannot do `env=` secret mounts get another mode (`--secrets MODE`, or
-//! `mode` under `[env-secrets]` in `dockfix.toml`):
+//! Other forms (`--secrets MODE`, or `mode` under `[env-secrets]` in `dockfix.toml`):
 //!
-//! - `--secrets file`: the `RUN` gets `--mount=type=secret,id=<id>` (the secret as the file
-//!   `/run/secrets/<id>`, which every BuildKit frontend and buildah support) and its command
-//!   starts with `export NAME="$(cat /run/secrets/<id>)" && `. Needs a POSIX shell: declined
-//!   for exec-form and heredoc `RUN`s and after a `SHELL` instruction.
+//! - `--secrets file` (the default): as above. Reading the file needs a POSIX shell (`sh`,
+//!   `bash`, `dash`, BusyBox `ash`, ...): declined for exec-form `RUN`s, a heredoc fed to a
+//!   command or with its own `#!` interpreter, and after a `SHELL` that is not such a shell
+//!   with `-c`.
+//! - `--secrets env`: `RUN --mount=type=secret,id=<id>,env=<NAME>`, shorter and for any
+//!   `RUN` form, but it needs BuildKit's dockerfile 1.10 frontend: the file gets a
+//!   `# syntax=docker/dockerfile:1.10` directive (BuildKit pulls that frontend from Docker Hub
+//!   at build time), added as the first line (after any other parser directive, never above
+//!   one) or raised from an older `docker/dockerfile:1.x`; buildah/Podman releases older
+//!   than `env=` support (Debian 12's 1.28, Ubuntu 24.04's 1.33) cannot build the result.
+//!   `--secrets mount`, its earlier name (when it was the default), is still accepted.
 //! - `--secrets arg`, for builders without secret mounts: an `ENV` that a `RUN` uses becomes a
 //!   value-less `ARG NAME` (in its place, and after the `FROM` of each stage built on it that
 //!   uses it), and the build passes `--build-arg NAME`. `docker history` records build
@@ -62,15 +77,18 @@
 //!
 //! Every finding says that the literal value was already exposed (to everyone who can read
 //! the repository or pull the image, through its layers and history) and must be rotated.
-//! No message ever shows a value: it writes `NAME=****`.
+//! No message ever shows a value: it writes `NAME=****`; and no output of dockfix shows one
+//! (every report format redacts the values this transform recognises, whichever transform's
+//! text holds them).
 //!
 //! Reported but not rewritten, with the reason: a secret that another instruction reads at
 //! build time (`COPY`, `LABEL`, `ENV X=$SECRET`, `FROM`, `ONBUILD`, ...: a secret mount only
 //! reaches `RUN`); a secret in an `ONBUILD ENV`/`ONBUILD ARG` trigger (it acts in images built
 //! from this one); one read by a `RUN` or held by an instruction the parser did not
-//! understand; build-time secrets in a file whose `# syntax=` names another frontend or pins
-//! an older one by digest; build-time secrets of Windows images (dockfix cannot tell whether
-//! their builder supports secret mounts).
+//! understand; build-time secrets in a file whose `# syntax=` pins an older frontend by
+//! digest (or, with `--secrets env`, names another frontend); build-time secrets of Windows
+//! images (dockfix cannot tell whether their builder supports secret mounts); a secret on the
+//! same line as one of those (rewriting the line would print the other's value in the diff).
 //!
 //! ## Why
 //!
@@ -90,22 +108,26 @@
 //! becomes
 //!
 //! ```dockerfile
-//! # syntax=docker/dockerfile:1.10
 //! FROM node:22-slim
 //! ENV NODE_ENV=production
-//! RUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci --registry "https://npm.example.com/?token=$NPM_TOKEN"
+//! RUN --mount=type=secret,id=npm-token export NPM_TOKEN="$(cat /run/secrets/npm-token)" && npm ci --registry "https://npm.example.com/?token=$NPM_TOKEN"
 //! ```
 //!
 //! and must be built with `NPM_TOKEN=... docker build --secret id=npm-token,env=NPM_TOKEN .`
+//! (or `buildah build` with the same option). With `--secrets env` the `RUN` becomes
+//! `RUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci ...` under a
+//! `# syntax=docker/dockerfile:1.10` first line.
 //!
 //! ## Fix safety
 //!
 //! Unsafe: the build or run command changes. A build that does not pass
-//! `--secret id=<id>,env=<NAME>` runs the `RUN` with the variable unset; a container whose
+//! `--secret id=<id>,env=<NAME>` runs the `RUN` without the secret (the variable empty, or
+//! unset with `--secrets env`); a container whose
 //! environment no longer has the secret must get it from `docker run -e` or its orchestrator.
 //! A `RUN` that reads the variable without naming it (a tool that looks it up itself, an
 //! `.npmrc` with `${NPM_TOKEN}`) is not found: give it the mount by hand. The fix needs
-//! BuildKit (Docker 23+ by default, buildah, ...).
+//! secret mounts: Docker 23+ (BuildKit by default) or buildah/Podman 1.24+; `--secrets env`
+//! needs BuildKit with the 1.10 frontend or a buildah that knows `env=`.
 //!
 //! Suppress it for one instruction with `# dockfix: ignore=env-secrets` on the line above.
 
@@ -118,75 +140,26 @@ use thiserror::Error;
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::image::{base_facts, chain_instructions, stage_chain};
 use crate::rules::{module_docs, Context, Rule};
+use crate::source::apply_in_order;
 use crate::suppress::is_suppressed;
 use crate::syntax::{Dockerfile, Instruction};
+
+mod detect;
+
+#[cfg(test)]
+use detect::{credential_kind, detect, secret_name_parts};
+use detect::{legacy_value, pair_keyword, secrets_of, unquote};
 
 pub struct EnvSecrets;
 
 const ID: &str = "env-secrets";
 
-/// The dockerfile frontend the fix needs: secret mounts with `env=` came in 1.10.
+/// The dockerfile frontend `--secrets env` needs: secret mounts with `env=` came in 1.10.
 const SYNTAX_IMAGE: &str = "docker/dockerfile:1.10";
-const MIN_MINOR: u32 = 10;
-
-/// Name parts of BuildKit's `SecretsUsedInArgOrEnv` rule.
-const SECRET_PARTS: &[&str] =
-    &["apikey", "auth", "credential", "credentials", "key", "password", "pword", "passwd", "secret", "token"];
-
-/// Name parts that BuildKit's rule misses and that name a secret.
-const EXTRA_SECRET_PARTS: &[&str] = &[
-    "passphrase",
-    "privatekey",
-    "secretkey",
-    "accesskey",
-    "apitoken",
-    "authtoken",
-    "accesstoken",
-    "secrets",
-    "tokens",
-];
-
-/// Name parts that name a secret only next to another part (`DB_PASS`, `MYSQL_PWD`; `PWD`
-/// alone is the shell's working directory).
-const QUALIFIED_SECRET_PARTS: &[&str] = &["pass", "pwd"];
-
-/// Name parts that win over the secret parts (BuildKit's allow rule).
-const PUBLIC_PARTS: &[&str] = &["public", "file", "version"];
-
-/// A last name part that says the variable describes a secret rather than holds one.
-const DESCRIPTIVE_LAST_PARTS: &[&str] = &[
-    "path",
-    "dir",
-    "url",
-    "uri",
-    "host",
-    "hostname",
-    "port",
-    "name",
-    "type",
-    "mode",
-    "enabled",
-    "enable",
-    "disabled",
-    "ttl",
-    "timeout",
-    "expiry",
-    "expires",
-    "length",
-    "size",
-    "algorithm",
-    "endpoint",
-    "server",
-    "realm",
-    "method",
-    "provider",
-    "location",
-    "user",
-    "username",
-    "login",
-    "email",
-    "fingerprint",
-];
+const ENV_MOUNT_MINOR: u32 = 10;
+/// `RUN --mount` became stable in dockerfile 1.2: an older pinned frontend is raised to it
+/// in `--secrets file` (source: the dockerfile frontend's release notes, 1.2.0).
+const FILE_MOUNT_MINOR: u32 = 2;
 
 /// Instructions Docker does not expand at build time: the running container reads them.
 const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"];
@@ -194,13 +167,15 @@ const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"]
 /// Where a secret that a `RUN` needs at build time goes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum SecretMode {
-    /// `RUN --mount=type=secret,id=<id>,env=<NAME>` (BuildKit with dockerfile 1.10 or later).
-    #[default]
-    Mount,
     /// `RUN --mount=type=secret,id=<id>` and the command reads `/run/secrets/<id>` into the
-    /// variable: for builders whose Dockerfile frontend predates `env=` (buildah 1.28, a
-    /// `# syntax=` pinned below 1.10).
+    /// variable: what Docker (BuildKit, any Dockerfile frontend since 1.2) and buildah/Podman
+    /// 1.24 or later all build, with no `# syntax=` directive.
+    #[default]
     File,
+    /// `RUN --mount=type=secret,id=<id>,env=<NAME>`: shorter, but needs the dockerfile 1.10
+    /// frontend (a `# syntax=` directive that BuildKit pulls at build time) and a buildah
+    /// recent enough to know `env=`.
+    Env,
     /// A value-less `ARG NAME`, the value coming from `--build-arg`: for builders without
     /// secret mounts. `docker history` records build arguments, so the value still leaks.
     Arg,
@@ -287,15 +262,17 @@ impl Rule for EnvSecrets {
         let mode = context.options.secrets.mode;
         let mut actions: Vec<Action> = secrets.iter().map(|secret| action(context, secret)).collect();
         let syntax = match mode {
-            SecretMode::Mount => syntax_need(file, context.text),
-            SecretMode::File | SecretMode::Arg => Syntax::Ready,
+            SecretMode::Env => syntax_need(file, context.text),
+            SecretMode::File => file_mount_syntax(file, context.text),
+            SecretMode::Arg => Syntax::Ready,
         };
         if let Syntax::Blocked(reason) = &syntax {
             for action in actions.iter_mut().filter(|a| matches!(a, Action::Mount(_))) {
                 *action = Action::Decline(reason.clone());
             }
         }
-        let run_edits = mount_edits(file, &secrets, &actions, mode);
+        keep_lines_that_keep_a_secret(context, &secrets, &mut actions);
+        let run_edits = mount_edits(file, context.text, &secrets, &actions, mode);
         let plan = Plan {
             context,
             secrets: &secrets,
@@ -389,294 +366,15 @@ pub fn literal_secrets(file: &Dockerfile, options: &SecretOptions) -> Vec<Litera
     found
 }
 
-// ---------------------------------------------------------------------------------------
-// Detection
-
-/// The secret pairs of an `ENV` or `ARG` instruction, or of an `ONBUILD ENV`/`ONBUILD ARG`
-/// trigger.
-fn secrets_of(index: usize, instruction: &Instruction, options: &SecretOptions) -> Vec<Secret> {
-    let Some((keyword, first_word)) = pair_keyword(instruction) else {
-        return Vec::new();
-    };
-    let Some(first) = instruction.words.get(first_word) else {
-        return Vec::new();
-    };
-    if keyword == "ENV" && !first.text.contains('=') {
-        let value = legacy_value(instruction, first_word);
-        return detect(&first.text, Some(value), options)
-            .map(|looks_like| Secret { instruction: index, word: None, name: first.text.clone(), looks_like })
-            .into_iter()
-            .collect();
-    }
-    instruction
-        .words
-        .iter()
-        .enumerate()
-        .skip(first_word)
-        .filter_map(|(word, w)| {
-            let (name, value) = match w.text.split_once('=') {
-                Some((name, value)) => (name, Some(value)),
-                None => (w.text.as_str(), None),
-            };
-            let looks_like = detect(name, value, options)?;
-            Some(Secret { instruction: index, word: Some(word), name: name.to_string(), looks_like })
-        })
-        .collect()
-}
-
-/// `ENV` or `ARG`, and the index of the instruction's first pair word: 0, or 1 behind
-/// `ONBUILD`.
-fn pair_keyword(instruction: &Instruction) -> Option<(&'static str, usize)> {
-    let keyword = ["ENV", "ARG"].into_iter().find(|keyword| instruction.is(keyword));
-    if let Some(keyword) = keyword {
-        return Some((keyword, 0));
-    }
-    if !instruction.is("ONBUILD") {
-        return None;
-    }
-    let trigger = instruction.words.first()?;
-    ["ENV", "ARG"]
-        .into_iter()
-        .find(|keyword| trigger.text.eq_ignore_ascii_case(keyword))
-        .map(|keyword| (keyword, 1))
-}
-
-/// The value of the legacy `ENV NAME value` form whose name is word `name_word`: the rest of
-/// the logical line.
-fn legacy_value(instruction: &Instruction, name_word: usize) -> &str {
-    let mut rest = instruction.args.as_str();
-    for word in &instruction.words[..=name_word] {
-        rest = rest.trim_start();
-        rest = rest.get(word.text.len()..).unwrap_or("");
-    }
-    rest.trim_start()
-}
-
-/// `Some(what the value looks like)` when the pair holds a literal secret; the inner `None`
-/// means the name gave it away.
-fn detect(name: &str, raw_value: Option<&str>, options: &SecretOptions) -> Option<Option<&'static str>> {
-    let raw = raw_value?;
-    if !is_name(name) || options.allowed_names.matches(name) {
-        return None;
-    }
-    let value = unquote(raw);
-    if value.trim().is_empty() {
-        return None;
-    }
-    if let Some(kind) = credential_kind(&value) {
-        return Some(Some(kind));
-    }
-    if has_reference(raw) || looks_harmless(&value) {
-        return None;
-    }
-    if options.extra_names.matches(name) {
-        return Some(None);
-    }
-    let parts = secret_name_parts(name)?;
-    // `GPG_KEY`, `APT_KEY`, `AUTH`: a public key's fingerprint or address, an endpoint.
-    let weak = parts.iter().all(|part| part == "key" || part == "auth");
-    if weak && (is_fingerprint(&value) || is_url(&value)) {
-        return None;
-    }
-    Some(None)
-}
-
-fn is_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// The parts of `name` that make it a secret's name, lower-cased; `None` when it is not one.
-fn secret_name_parts(name: &str) -> Option<Vec<String>> {
-    let parts: Vec<String> =
-        name.split('_').filter(|part| !part.is_empty()).map(str::to_ascii_lowercase).collect();
-    if parts.iter().any(|part| PUBLIC_PARTS.contains(&part.as_str())) {
-        return None;
-    }
-    if parts.windows(2).any(|pair| pair[0] == "key" && pair[1] == "id") {
-        return None;
-    }
-    if parts.last().is_some_and(|last| DESCRIPTIVE_LAST_PARTS.contains(&last.as_str())) {
-        return None;
-    }
-    let secret: Vec<String> = parts
-        .iter()
-        .filter(|part| {
-            SECRET_PARTS.contains(&part.as_str())
-                || EXTRA_SECRET_PARTS.contains(&part.as_str())
-                || (parts.len() > 1 && QUALIFIED_SECRET_PARTS.contains(&part.as_str()))
-                || ["password", "passwd", "passphrase"].iter().any(|end| part.ends_with(end))
-        })
-        .cloned()
-        .collect();
-    (!secret.is_empty()).then_some(secret)
-}
-
-/// Values that cannot be a secret whatever the name: a path, a boolean, a placeholder that an
-/// entrypoint compares against (`**None**`, `<password>`).
-fn looks_harmless(value: &str) -> bool {
-    let value = value.trim();
-    let lower = value.to_ascii_lowercase();
-    let is_path = ["/", "./", "../", "~/"].iter().any(|prefix| value.starts_with(prefix))
-        || (value.len() > 2 && value.as_bytes()[1] == b':' && matches!(value.as_bytes()[2], b'\\' | b'/'));
-    let is_bool = ["true", "false", "yes", "no", "on", "off", "none", "null"].contains(&lower.as_str());
-    let is_placeholder = (value.len() >= 4 && value.starts_with("**") && value.ends_with("**"))
-        || (value.len() >= 3 && value.starts_with('<') && value.ends_with('>'));
-    is_path || is_bool || is_placeholder
-}
-
-/// A URL (with no password: [`credential_kind`] looks at that first).
-fn is_url(value: &str) -> bool {
-    let value = value.trim();
-    value.contains("://") && !value.contains(char::is_whitespace)
-}
-
-/// A public key fingerprint or key id: 40 or 16 hex digits (spaces and `0x` allowed), or
-/// several fingerprints separated by blanks.
-fn is_fingerprint(value: &str) -> bool {
-    let value = value.trim();
-    let value = value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")).unwrap_or(value);
-    let hex: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return false;
-    }
-    hex.len() == 16 || hex.len().is_multiple_of(40)
-}
-
-/// The shape of a vendor token: one of `prefixes`, then `min..=max` characters `allowed`.
-struct TokenShape {
-    prefixes: &'static [&'static str],
-    min: usize,
-    max: usize,
-    allowed: fn(char) -> bool,
-    kind: &'static str,
-}
-
-const TOKEN_SHAPES: &[TokenShape] = &[
-    TokenShape {
-        prefixes: &["AKIA", "ASIA"],
-        min: 16,
-        max: 16,
-        allowed: upper_alnum,
-        kind: "an AWS access key id",
-    },
-    TokenShape {
-        prefixes: &["github_pat_"],
-        min: 22,
-        max: usize::MAX,
-        allowed: word_char,
-        kind: "a GitHub token",
-    },
-    TokenShape {
-        prefixes: &["ghp_", "gho_", "ghu_", "ghs_", "ghr_"],
-        min: 30,
-        max: usize::MAX,
-        allowed: alnum,
-        kind: "a GitHub token",
-    },
-    TokenShape { prefixes: &["glpat-"], min: 20, max: usize::MAX, allowed: dashed, kind: "a GitLab token" },
-    TokenShape {
-        prefixes: &["xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-"],
-        min: 10,
-        max: usize::MAX,
-        allowed: dashed,
-        kind: "a Slack token",
-    },
-    TokenShape {
-        prefixes: &["sk_live_", "rk_live_"],
-        min: 16,
-        max: usize::MAX,
-        allowed: alnum,
-        kind: "a Stripe live key",
-    },
-];
-
-fn upper_alnum(c: char) -> bool {
-    c.is_ascii_uppercase() || c.is_ascii_digit()
-}
-
-fn alnum(c: char) -> bool {
-    c.is_ascii_alphanumeric()
-}
-
-fn word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-fn dashed(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '-'
-}
-
-/// What a value looks like, when it looks like a credential.
-fn credential_kind(value: &str) -> Option<&'static str> {
-    let shape = TOKEN_SHAPES.iter().find(|shape| {
-        shape.prefixes.iter().any(|prefix| has_token(value, prefix, shape.min, shape.max, shape.allowed))
-    });
-    if let Some(shape) = shape {
-        return Some(shape.kind);
-    }
-    if value.find("-----BEGIN ").is_some_and(|at| value[at..].contains("PRIVATE KEY-----")) {
-        return Some("a private key");
-    }
-    if url_with_password(value) {
-        return Some("a URL with a password");
-    }
-    None
-}
-
-/// `prefix` at a word boundary, followed by `min..=max` characters `allowed` and then a
-/// boundary.
-fn has_token(value: &str, prefix: &str, min: usize, max: usize, allowed: fn(char) -> bool) -> bool {
-    value.match_indices(prefix).any(|(at, _)| {
-        let before_ok = value[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
-        let rest = &value[at + prefix.len()..];
-        let len = rest.find(|c: char| !allowed(c)).unwrap_or(rest.len());
-        let after_ok = rest[len..].chars().next().is_none_or(|c| !c.is_ascii_alphanumeric());
-        before_ok && after_ok && (min..=max).contains(&len)
-    })
-}
-
-/// `scheme://user:password@host` with a literal (not `$VAR`) password.
-fn url_with_password(value: &str) -> bool {
-    value.match_indices("://").any(|(at, _)| {
-        let rest = &value[at + 3..];
-        let authority_end = rest.find(['/', '?', '#', ' ', '"', '\'']).unwrap_or(rest.len());
-        let authority = &rest[..authority_end];
-        let Some((userinfo, _host)) = authority.rsplit_once('@') else {
-            return false;
-        };
-        let Some((user, password)) = userinfo.split_once(':') else {
-            return false;
-        };
-        !user.is_empty() && !password.is_empty() && !password.starts_with('$')
-    })
-}
-
-/// Whether a raw value uses a variable (`$X`, `${X}`); an escaped `\$` is a literal dollar.
-fn has_reference(raw: &str) -> bool {
-    let bytes = raw.as_bytes();
-    bytes.iter().enumerate().any(|(at, &b)| {
-        b == b'$'
-            && (at == 0 || bytes[at - 1] != b'\\')
-            && bytes.get(at + 1).is_some_and(|&n| n == b'{' || n == b'_' || n.is_ascii_alphabetic())
-    })
-}
-
-/// The value as Docker reads it: quotes removed, backslash escapes resolved.
-fn unquote(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut quote: Option<char> = None;
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some('\''), '\'') => quote = None,
-            (Some('\''), c) => out.push(c),
-            (_, '\\') => out.extend(chars.next()),
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (_, c) => out.push(c),
-        }
-    }
-    out
+/// The literal secrets of an `ENV` or `ARG` instruction, for other transforms that copy such
+/// instructions (multi-stage declares settings again in a new stage): each secret's name and
+/// the index of its pair word, `None` when the legacy `ENV NAME value` form makes the whole
+/// instruction the pair.
+pub(crate) fn secret_pairs(
+    instruction: &Instruction,
+    options: &SecretOptions,
+) -> Vec<(String, Option<usize>)> {
+    secrets_of(0, instruction, options).into_iter().map(|secret| (secret.name, secret.word)).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -688,8 +386,8 @@ fn action(context: &Context, secret: &Secret) -> Action {
     let instruction = &file.instructions[secret.instruction];
     if instruction.opaque {
         return Action::Decline(format!(
-            "line {} is not understood by the parser; dockfix does not edit inside it",
-            instruction.start_line
+            "{}; dockfix does not edit inside it",
+            not_understood(file, secret.instruction, "the instruction")
         ));
     }
     if instruction.is("ONBUILD") {
@@ -707,10 +405,7 @@ fn action(context: &Context, secret: &Secret) -> Action {
                 continue;
             }
             if other.opaque {
-                return Action::Decline(format!(
-                    "the RUN on line {} that reads it is not understood by the parser",
-                    other.start_line
-                ));
+                return Action::Decline(not_understood(file, index, "the RUN that reads it"));
             }
             runs.push(index);
             continue;
@@ -740,8 +435,8 @@ fn action(context: &Context, secret: &Secret) -> Action {
         return if is_env { Action::Remove } else { Action::DropDefault };
     }
     match context.options.secrets.mode {
-        SecretMode::Mount => Action::Mount(runs),
-        SecretMode::File => match runs.iter().find_map(|&run| file_mode_obstacle(file, run)) {
+        SecretMode::Env => Action::Mount(runs),
+        SecretMode::File => match runs.iter().find_map(|&run| read_point(file, context.text, run).err()) {
             Some(reason) => Action::Decline(reason),
             None => Action::Mount(runs),
         },
@@ -751,31 +446,151 @@ fn action(context: &Context, secret: &Secret) -> Action {
     }
 }
 
-/// Why the RUN at `run` cannot read a secret file into its variable, if it cannot: the
-/// command that reads it is a shell command put in front of the RUN's own.
-fn file_mode_obstacle(file: &Dockerfile, run: usize) -> Option<String> {
+/// Declines the secrets of an instruction whose removal would rewrite a line that holds a
+/// secret that stays (declined): the diff of that line would print the value (or, redacted,
+/// not apply to what `--write` writes). Coarse on purpose: every secret of the instruction
+/// stays then, with the reason.
+fn keep_lines_that_keep_a_secret(context: &Context, secrets: &[Secret], actions: &mut [Action]) {
+    let mut by_instruction: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (at, secret) in secrets.iter().enumerate() {
+        by_instruction.entry(secret.instruction).or_default().push(at);
+    }
+    for (index, members) in by_instruction {
+        let (staying, moving): (Vec<usize>, Vec<usize>) =
+            members.into_iter().partition(|&at| matches!(actions[at], Action::Decline(_)));
+        if staying.is_empty() || moving.is_empty() {
+            continue;
+        }
+        let instruction = &context.file.instructions[index];
+        let plan = Plan {
+            context,
+            secrets,
+            actions,
+            run_edits: &BTreeMap::new(),
+            syntax: &Syntax::Ready,
+            mode: context.options.secrets.mode,
+        };
+        let mut edits = plan.removal_edits(instruction, &moving);
+        edits.sort_by_key(|edit| edit.range.start);
+        let overlapping = edits.windows(2).any(|pair| pair[0].range.end > pair[1].range.start);
+        let after = if overlapping { String::new() } else { apply_in_order(context.text, &edits) };
+        let after_lines: Vec<&str> = after.lines().collect();
+        let region = context.text.get(instruction.line_span.clone()).unwrap_or_default();
+        let held: Vec<&str> = staying
+            .iter()
+            .filter_map(|&at| secrets[at].word.and_then(|word| instruction.words.get(word)))
+            .map(|word| word.text.as_str())
+            .collect();
+        let rewritten = region
+            .lines()
+            .filter(|line| held.iter().any(|pair| line.contains(pair)))
+            .any(|line| !after_lines.contains(&line));
+        if !rewritten {
+            continue;
+        }
+        for at in moving {
+            actions[at] = Action::Decline(
+                "taking it out would rewrite a line of this instruction that keeps a secret that stays; move that one first (or put each pair on its own line)"
+                    .to_string(),
+            );
+        }
+    }
+}
+
+/// Why the instruction at `index` cannot be edited, naming where the parser lost its way: an
+/// instruction the grammar misreads can take the ones after it along (`LABEL a b` on line 6
+/// leaves the `RUN` on line 10 opaque too), so the message names the first of the opaque
+/// instructions that lead up to it, not only its own line.
+fn not_understood(file: &Dockerfile, index: usize, what: &str) -> String {
+    let instruction = &file.instructions[index];
+    let first =
+        (0..index).rev().take_while(|&before| file.instructions[before].opaque).last().unwrap_or(index);
+    if first == index {
+        return format!("{what} (line {}) is not understood by the parser", instruction.start_line);
+    }
+    let start = &file.instructions[first];
+    format!(
+        "{what} (line {}) is not understood by the parser, which misreads lines {} to {} from the `{}` on line {}",
+        instruction.start_line, start.start_line, instruction.end_line, start.keyword, start.start_line
+    )
+}
+
+/// Where, in [`SecretMode::File`], the command that reads the secret files into their
+/// variables goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadPoint {
+    /// In front of the RUN's shell command (the byte offset of its first word), joined to it
+    /// with `&&`.
+    BeforeCommand(usize),
+    /// As the first line of the shell script a `RUN <<EOF` runs (the byte offset where the
+    /// heredoc's body starts).
+    HeredocBody(usize),
+}
+
+/// Where the RUN at `run` can read a secret file into its variable, or why it cannot: the
+/// command that reads it is shell code put in front of the RUN's own, so the RUN must run a
+/// POSIX shell.
+fn read_point(file: &Dockerfile, text: &str, run: usize) -> Result<ReadPoint, String> {
     let instruction = &file.instructions[run];
     let line = instruction.start_line;
     if instruction.exec_form.is_some() {
-        return Some(format!("the RUN on line {line} is in exec form, with no shell to read the secret file; use `--secrets mount`"));
+        return Err(format!("the RUN on line {line} is in exec form, with no shell to read the secret file; use `--secrets env`"));
     }
-    if !instruction.heredocs.is_empty() {
-        return Some(format!("the RUN on line {line} runs a heredoc; dockfix does not add the command that reads the secret file to it; use `--secrets mount`"));
+    if let Some(shell) = non_posix_shell(file, instruction) {
+        return Err(format!(
+            "the SHELL on line {} is not a POSIX shell, which reading the secret file needs; use `--secrets env`",
+            shell.start_line
+        ));
     }
-    if instruction.words.is_empty() {
-        return Some(format!("the RUN on line {line} has no command"));
+    let Some(first) = instruction.words.first() else {
+        return Err(format!("the RUN on line {line} has no command"));
+    };
+    if instruction.heredocs.is_empty() {
+        return Ok(ReadPoint::BeforeCommand(first.span.start));
     }
+    heredoc_script_start(instruction, text).map(ReadPoint::HeredocBody).ok_or_else(|| {
+        format!("the RUN on line {line} feeds a heredoc to a command or runs it with `#!`, so there is no shell script to read the secret file in; use `--secrets env`")
+    })
+}
+
+/// Where the body of a `RUN <<EOF` starts when the RUN is only that heredoc, which BuildKit
+/// and buildah run as a `/bin/sh` script; `None` for a heredoc fed to a command
+/// (`RUN python3 <<EOF`), several heredocs, or a body that names its own interpreter (`#!`).
+fn heredoc_script_start(instruction: &Instruction, text: &str) -> Option<usize> {
+    let [heredoc] = instruction.heredocs.as_slice() else {
+        return None;
+    };
+    let [word] = instruction.words.as_slice() else {
+        return None;
+    };
+    if !word.text.starts_with("<<") || heredoc.body.trim_start().starts_with("#!") {
+        return None;
+    }
+    let first_line_end = text.get(word.span.end..instruction.span.end)?.find('\n')?;
+    Some(word.span.end + first_line_end + 1)
+}
+
+/// Shells that run `export NAME="$(cat FILE)" && ...` as POSIX sh does, by program name.
+/// Source: each is a POSIX-conforming sh or a superset of it (bash, dash, BusyBox ash, ksh,
+/// mksh, zsh's sh emulation reads this line the same way).
+const POSIX_SHELLS: &[&str] = &["sh", "bash", "dash", "ash", "ksh", "mksh", "zsh"];
+
+/// The `SHELL` in effect for `instruction` when it is not a POSIX shell given its command
+/// with `-c` (cmd, PowerShell, a form dockfix cannot read).
+fn non_posix_shell<'f>(file: &'f Dockerfile, instruction: &Instruction) -> Option<&'f Instruction> {
     let stage = instruction.stage.and_then(|stage| file.stages.get(stage))?;
     let chain = stage_chain(file, stage);
+    // The last SHELL before the RUN is the one in effect.
     let shell = chain_instructions(file, &chain)
         .into_iter()
-        .find(|other| other.is("SHELL") && other.start_line < instruction.start_line);
-    shell.map(|shell| {
-        format!(
-            "the SHELL on line {} may not be a POSIX shell, which reading the secret file needs; use `--secrets mount`",
-            shell.start_line
-        )
-    })
+        .rev()
+        .find(|other| other.is("SHELL") && other.start_line < instruction.start_line)?;
+    let argv = shell.exec_form.as_deref().unwrap_or_default();
+    let program = argv.first().map(|program| program.rsplit(['/', '\\']).next().unwrap_or(program));
+    let posix = program.is_some_and(|name| POSIX_SHELLS.contains(&name));
+    // `-c`, or flags ending in it (`-ec`, `-euxc`): the RUN's text is the script.
+    let takes_script = argv.last().is_some_and(|last| last.starts_with('-') && last.ends_with('c'));
+    (!(posix && takes_script)).then_some(shell)
 }
 
 /// The instructions that see the definition at `def`, in order: the rest of its stage up to
@@ -866,14 +681,22 @@ fn references(text: &str, name: &str) -> bool {
         })
 }
 
-/// Whether a RUN already mounts a secret into the variable `name`.
+/// Whether a RUN already gets the secret in the variable `name`: a secret mount with
+/// `env=NAME`, or one with the secret's id whose file the command reads into `NAME` (an
+/// earlier pass, or an earlier run, of the file form).
 fn mounts_secret(run: &Instruction, name: &str) -> bool {
+    let read = format!("{name}=\"$(cat {})\"", secret_path(name));
+    let id = secret_id(name);
     run.flags.iter().filter(|flag| flag.name == "mount").filter_map(|flag| flag.value.as_deref()).any(
         |value| {
             let fields: Vec<(&str, &str)> =
                 value.split(',').filter_map(|field| field.split_once('=')).collect();
-            let is_secret = fields.iter().any(|(k, v)| k.eq_ignore_ascii_case("type") && *v == "secret");
-            is_secret && fields.iter().any(|(k, v)| k.eq_ignore_ascii_case("env") && *v == name)
+            let field = |key: &str| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| *v);
+            if field("type") != Some("secret") {
+                return false;
+            }
+            field("env") == Some(name)
+                || (field("id") == Some(id.as_str()) && run.command_text().contains(&read))
         },
     )
 }
@@ -888,7 +711,25 @@ fn secret_id(name: &str) -> String {
 
 /// What the file's parser directives need for `env=` secret mounts.
 fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
+    frontend_need(file, text, ENV_MOUNT_MINOR, true)
+}
+
+/// What the file's parser directives need for file secret mounts: nothing without a
+/// directive (every builder's own frontend has them), an old `docker/dockerfile:1.x` raised.
+fn file_mount_syntax(file: &Dockerfile, text: &str) -> Syntax {
+    frontend_need(file, text, FILE_MOUNT_MINOR, false)
+}
+
+/// What the file's parser directives need for a dockerfile frontend `1.<min_minor>` or later.
+/// `strict` (`env=` mounts, which builders' own frontends may lack): a file without a
+/// `# syntax=` directive gets one, and another frontend or an unknown tag blocks the fix;
+/// otherwise only an old `docker/dockerfile` pinned by digest blocks it.
+fn frontend_need(file: &Dockerfile, text: &str, min_minor: u32, strict: bool) -> Syntax {
+    let needed = format!("docker/dockerfile:1.{min_minor}");
     let Some(directive) = file.directives.iter().find(|d| d.name == "syntax") else {
+        if !strict {
+            return Syntax::Ready;
+        }
         // Never above another parser directive: right after the last one.
         let at = file.directives.last().map_or(0, |d| d.line_span.end);
         return Syntax::Edit(Edit::insert(at, format!("# syntax={SYNTAX_IMAGE}\n")));
@@ -906,6 +747,9 @@ fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
     let known = ["docker/dockerfile", "docker/dockerfile-upstream"]
         .iter()
         .any(|name| image == *name || image.ends_with(&format!("/{name}")));
+    if !known && !strict {
+        return Syntax::Ready;
+    }
     if !known {
         return Syntax::Blocked(format!(
             "the `# syntax=` directive (line {}) names another frontend; dockfix cannot tell whether it supports `env=` secret mounts",
@@ -919,10 +763,11 @@ fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
     let version = &tag[..version_len];
     if version.is_empty() {
         let lower = tag.to_ascii_lowercase();
-        return match ["latest", "labs", "master", "main"].iter().any(|known| lower.starts_with(known)) {
+        let known_tag = ["latest", "labs", "master", "main"].iter().any(|known| lower.starts_with(known));
+        return match known_tag || !strict {
             true => Syntax::Ready,
             false => Syntax::Blocked(format!(
-                "the `# syntax=` directive (line {}) uses a tag dockfix does not know; secret mounts with `env=` need {SYNTAX_IMAGE} or later",
+                "the `# syntax=` directive (line {}) uses a tag dockfix does not know; secret mounts with `env=` need {needed} or later",
                 directive.line
             )),
         };
@@ -933,7 +778,7 @@ fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
     let recent = match (major, minor) {
         (Some(major), _) if major > 1 => true,
         (Some(1), None) => true,
-        (Some(1), Some(minor)) => minor >= MIN_MINOR,
+        (Some(1), Some(minor)) => minor >= min_minor,
         _ => false,
     };
     if recent {
@@ -941,7 +786,7 @@ fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
     }
     if pinned {
         return Syntax::Blocked(format!(
-            "the `# syntax=` directive (line {}) pins an older frontend by digest; secret mounts with `env=` need {SYNTAX_IMAGE} or later",
+            "the `# syntax=` directive (line {}) pins an older frontend by digest; these secret mounts need {needed} or later",
             directive.line
         ));
     }
@@ -954,7 +799,7 @@ fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
         ));
     };
     let tag_at = directive.line_span.start + value_at + reference.len() - tag.len();
-    Syntax::Edit(Edit::new(tag_at..tag_at + version_len, "1.10"))
+    Syntax::Edit(Edit::new(tag_at..tag_at + version_len, format!("1.{min_minor}")))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -965,6 +810,7 @@ fn syntax_need(file: &Dockerfile, text: &str) -> Syntax {
 /// secret files into their variables in front of its own.
 fn mount_edits(
     file: &Dockerfile,
+    text: &str,
     secrets: &[Secret],
     actions: &[Action],
     mode: SecretMode,
@@ -989,12 +835,22 @@ fn mount_edits(
             let instruction = &file.instructions[run];
             let flags: String = list.iter().map(|name| mount_flag(name, mode)).collect();
             let mut edits = vec![Edit::insert(instruction.keyword_span.end, flags)];
-            if let (SecretMode::File, Some(first)) = (mode, instruction.words.first()) {
-                let reads: String = list
-                    .iter()
-                    .map(|name| format!("export {name}=\"$(cat {})\" && ", secret_path(name)))
-                    .collect();
-                edits.push(Edit::insert(first.span.start, reads));
+            if mode != SecretMode::File {
+                return (run, edits);
+            }
+            // `export NAME="$(cat FILE)"`: the value reaches the RUN's process environment only;
+            // nothing is written to the layer. `export` succeeds even when the secret was not
+            // passed (cat fails, NAME is empty), as an `env=` mount leaves NAME unset then.
+            let reads = list.iter().map(|name| format!("export {name}=\"$(cat {})\"", secret_path(name)));
+            match read_point(file, text, run) {
+                Ok(ReadPoint::BeforeCommand(at)) => {
+                    edits.push(Edit::insert(at, reads.map(|read| read + " && ").collect::<String>()));
+                }
+                Ok(ReadPoint::HeredocBody(at)) => {
+                    edits.push(Edit::insert(at, reads.map(|read| read + "\n").collect::<String>()));
+                }
+                // `action` declined every secret of such a RUN.
+                Err(_) => {}
             }
             (run, edits)
         })
@@ -1004,7 +860,7 @@ fn mount_edits(
 fn mount_flag(name: &str, mode: SecretMode) -> String {
     match mode {
         SecretMode::File => format!(" --mount=type=secret,id={}", secret_id(name)),
-        SecretMode::Mount | SecretMode::Arg => {
+        SecretMode::Env | SecretMode::Arg => {
             format!(" --mount=type=secret,id={},env={name}", secret_id(name))
         }
     }
@@ -1187,7 +1043,7 @@ impl Plan<'_> {
         let is_env = self.context.file.instructions[secret.instruction].is("ENV");
         match &self.actions[at] {
             Action::Mount(_) => format!(
-                "the build command must now pass `--secret id={},env={name}` (BuildKit) or the RUN sees {name} unset{}",
+                "the build command must now pass `--secret id={},env={name}` (`docker build` and `buildah build` alike) or the RUN runs without {name}{}",
                 secret_id(name),
                 if is_env {
                     format!("; the running container no longer has {name}: pass it with `docker run -e {name}` if it needs it")
@@ -1196,7 +1052,7 @@ impl Plan<'_> {
                 }
             ),
             Action::Arg(_) => format!(
-                "builds must now pass `--build-arg {name}` or the RUN sees {name} unset; build arguments are recorded in the image history (`docker history`), so the value still leaks into the image: use secret mounts (`--secrets mount`) where the builder has BuildKit; the running container no longer has {name}: pass it with `docker run -e {name}` if it needs it"
+                "builds must now pass `--build-arg {name}` or the RUN sees {name} unset; build arguments are recorded in the image history (`docker history`), so the value still leaks into the image: use secret mounts (`--secrets file`) where the builder has them (BuildKit, buildah); the running container no longer has {name}: pass it with `docker run -e {name}` if it needs it"
             ),
             Action::Remove => format!(
                 "the run command must now pass {name} (`docker run -e {name}`, a compose or Kubernetes secret); a RUN that reads {name} without naming it no longer gets it"
@@ -1276,14 +1132,29 @@ mod tests {
     use crate::engine::{run, Options, Outcome};
     use crate::rules::NoBuildContext;
 
+    fn outcome_in(input: &str, mode: SecretMode) -> Outcome {
+        let mut options = Options::default();
+        options.secrets.mode = mode;
+        run(input, &[&EnvSecrets], &NoBuildContext, &options).unwrap()
+    }
+
     fn outcome(input: &str) -> Outcome {
-        run(input, &[&EnvSecrets], &NoBuildContext, &Options::default()).unwrap()
+        outcome_in(input, SecretMode::default())
+    }
+
+    fn fix_in(input: &str, mode: SecretMode) -> String {
+        let out = outcome_in(input, mode).output;
+        assert_eq!(outcome_in(&out, mode).output, out, "idempotent");
+        out
     }
 
     fn fix(input: &str) -> String {
-        let out = outcome(input).output;
-        assert_eq!(outcome(&out).output, out, "idempotent");
-        out
+        fix_in(input, SecretMode::default())
+    }
+
+    /// `--secrets env`: the `env=` mount and its syntax directive.
+    fn fix_env(input: &str) -> String {
+        fix_in(input, SecretMode::Env)
     }
 
     #[test]
@@ -1427,26 +1298,93 @@ mod tests {
 
     #[test]
     fn build_time_use_becomes_a_secret_mount() {
-        let out = fix(
-            "FROM a\nENV NPM_TOKEN=hunter2\nRUN --mount=type=cache,target=/c npm ci --token=$NPM_TOKEN\n",
+        let input =
+            "FROM a\nENV NPM_TOKEN=hunter2\nRUN --mount=type=cache,target=/c npm ci --token=$NPM_TOKEN\n";
+        let out = fix(input);
+        assert_eq!(
+            out,
+            "FROM a\nRUN --mount=type=secret,id=npm-token --mount=type=cache,target=/c export NPM_TOKEN=\"$(cat /run/secrets/npm-token)\" && npm ci --token=$NPM_TOKEN\n"
         );
+        assert_eq!(Dockerfile::parse(&out).damage, 0);
+        assert!(!Dockerfile::parse(&out).instructions[1].opaque);
+        let out = fix_env(input);
         assert_eq!(
             out,
             "# syntax=docker/dockerfile:1.10\nFROM a\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN --mount=type=cache,target=/c npm ci --token=$NPM_TOKEN\n"
         );
         assert_eq!(Dockerfile::parse(&out).damage, 0);
-        assert!(!Dockerfile::parse(&out).instructions[1].opaque);
     }
 
     #[test]
     fn heredoc_and_exec_form_runs_get_the_mount() {
-        let out = fix("FROM a\nENV API_TOKEN=hunter2\nRUN <<EOF\ncurl -H \"$API_TOKEN\" x\nEOF\n");
+        let heredoc = "FROM a\nENV API_TOKEN=hunter2\nRUN <<EOF\ncurl -H \"$API_TOKEN\" x\nEOF\n";
         assert_eq!(
-            out,
+            fix_env(heredoc),
             "# syntax=docker/dockerfile:1.10\nFROM a\nRUN --mount=type=secret,id=api-token,env=API_TOKEN <<EOF\ncurl -H \"$API_TOKEN\" x\nEOF\n"
         );
-        let out = fix("FROM a\nENV API_TOKEN=hunter2\nRUN [\"sh\", \"-c\", \"curl $API_TOKEN\"]\n");
-        assert!(out.contains("RUN --mount=type=secret,id=api-token,env=API_TOKEN [\"sh\""), "{out}");
+        assert_eq!(
+            fix(heredoc),
+            "FROM a\nRUN --mount=type=secret,id=api-token <<EOF\nexport API_TOKEN=\"$(cat /run/secrets/api-token)\"\ncurl -H \"$API_TOKEN\" x\nEOF\n"
+        );
+        let exec = "FROM a\nENV API_TOKEN=hunter2\nRUN [\"sh\", \"-c\", \"curl $API_TOKEN\"]\n";
+        assert!(fix_env(exec).contains("RUN --mount=type=secret,id=api-token,env=API_TOKEN [\"sh\""));
+        let declined = outcome(exec);
+        assert_eq!(declined.output, exec);
+        assert!(declined.reports[0].message.contains("exec form"), "{}", declined.reports[0].message);
+        for not_a_script in [
+            "FROM a\nENV API_TOKEN=hunter2\nRUN python3 <<EOF\nprint('$API_TOKEN')\nEOF\n",
+            "FROM a\nENV API_TOKEN=hunter2\nRUN <<EOF\n#!/usr/bin/env python3\nprint('$API_TOKEN')\nEOF\n",
+        ] {
+            assert_eq!(outcome(not_a_script).output, not_a_script);
+        }
+    }
+
+    #[test]
+    fn file_mode_needs_a_posix_shell_with_c() {
+        let run = "ENV API_TOKEN=hunter2\nRUN curl $API_TOKEN\n";
+        for shell in ["[\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]", "[\"/bin/ash\", \"-ec\"]"] {
+            let out = fix(&format!("FROM a\nSHELL {shell}\n{run}"));
+            assert!(out.contains("export API_TOKEN="), "{shell}: {out}");
+        }
+        for shell in ["[\"pwsh\", \"-Command\"]", "[\"cmd\", \"/S\", \"/C\"]", "[\"/bin/bash\"]"] {
+            let input = format!("FROM a\nSHELL {shell}\n{run}");
+            assert_eq!(outcome(&input).output, input, "{shell}");
+        }
+        // The last SHELL counts.
+        let out = fix(&format!("FROM a\nSHELL [\"pwsh\", \"-Command\"]\nSHELL [\"/bin/sh\", \"-c\"]\n{run}"));
+        assert!(out.contains("export API_TOKEN="), "{out}");
+    }
+
+    #[test]
+    fn placeholders_and_people_lists_are_not_secrets() {
+        for value in [
+            "[your-password]",
+            "{token}",
+            "\"{{ .Values.token }}\"",
+            "%TOKEN%",
+            "__TOKEN__",
+            "changeme",
+            "CHANGE_ME",
+            "changeit",
+            "example",
+            "your-api-key",
+            "YOUR_TOKEN_HERE",
+            "my-secret",
+            "xxxxxxxx",
+            "00000000-0000-0000-0000-000000000000",
+            "0",
+        ] {
+            assert!(detect("API_TOKEN", Some(value), &SecretOptions::default()).is_none(), "{value}");
+        }
+        for value in ["{\"auth\":\"abc\"}", "mysecretpassword", "yourself1", "x1x1x1x1", "[a:b]"] {
+            assert!(detect("API_TOKEN", Some(value), &SecretOptions::default()).is_some(), "{value}");
+        }
+        for name in
+            ["HUBOT_AUTH_ADMIN", "KEYCLOAK_ADMIN", "GITEA_AUTH_ADMINS", "SECRET_ADMIN_LIST", "AUTH_USERS"]
+        {
+            assert!(secret_name_parts(name).is_none(), "{name}");
+        }
+        assert!(secret_name_parts("KEYCLOAK_ADMIN_PASSWORD").is_some());
     }
 
     #[test]
@@ -1461,7 +1399,11 @@ mod tests {
     #[test]
     fn two_secrets_one_run() {
         let input = "FROM a\nARG A_TOKEN=hunter2\nARG B_TOKEN=hunter3\nRUN x ${A_TOKEN} ${B_TOKEN}\n";
-        let result = outcome(input);
+        assert_eq!(
+            fix(input),
+            "FROM a\nRUN --mount=type=secret,id=a-token --mount=type=secret,id=b-token export A_TOKEN=\"$(cat /run/secrets/a-token)\" && export B_TOKEN=\"$(cat /run/secrets/b-token)\" && x ${A_TOKEN} ${B_TOKEN}\n"
+        );
+        let result = outcome_in(input, SecretMode::Env);
         assert_eq!(
             result.output,
             "# syntax=docker/dockerfile:1.10\nFROM a\nRUN --mount=type=secret,id=a-token,env=A_TOKEN --mount=type=secret,id=b-token,env=B_TOKEN x ${A_TOKEN} ${B_TOKEN}\n"
@@ -1482,33 +1424,47 @@ mod tests {
         let run = "FROM a\nENV API_KEY=hunter2\nRUN curl -H \"$API_KEY\" x\n";
         let expected_body = "FROM a\nRUN --mount=type=secret,id=api-key,env=API_KEY curl -H \"$API_KEY\" x\n";
         assert_eq!(
-            fix(&format!("# syntax=docker/dockerfile:1.4\n{run}")),
+            fix_env(&format!("# syntax=docker/dockerfile:1.4\n{run}")),
             format!("# syntax=docker/dockerfile:1.10\n{expected_body}")
         );
         assert_eq!(
-            fix(&format!("#syntax = docker.io/docker/dockerfile:1.2.1-labs\n{run}")),
+            fix_env(&format!("#syntax = docker.io/docker/dockerfile:1.2.1-labs\n{run}")),
             format!("#syntax = docker.io/docker/dockerfile:1.10-labs\n{expected_body}")
         );
         for kept in
             ["docker/dockerfile:1", "docker/dockerfile:1.12", "docker/dockerfile", "docker/dockerfile:labs"]
         {
-            assert_eq!(fix(&format!("# syntax={kept}\n{run}")), format!("# syntax={kept}\n{expected_body}"));
+            assert_eq!(
+                fix_env(&format!("# syntax={kept}\n{run}")),
+                format!("# syntax={kept}\n{expected_body}")
+            );
         }
         assert_eq!(
-            fix(&format!("# escape=\\\n{run}")),
+            fix_env(&format!("# escape=\\\n{run}")),
             format!("# escape=\\\n# syntax=docker/dockerfile:1.10\n{expected_body}")
         );
         for blocked in ["example.com/frontend:1", "docker/dockerfile:1.4@sha256:0000"] {
             let input = format!("# syntax={blocked}\n{run}");
-            let result = outcome(&input);
+            let result = outcome_in(&input, SecretMode::Env);
             assert_eq!(result.output, input);
             assert!(result.reports[0].message.contains("not moved"), "{}", result.reports[0].message);
         }
+        // The file mount: no directive added; one older than RUN --mount (1.2) raised to it;
+        // another frontend is fine; an old one pinned by digest is not.
+        assert!(!fix(run).contains("# syntax"));
+        assert!(fix(&format!("# syntax=docker/dockerfile:1.0\n{run}"))
+            .starts_with("# syntax=docker/dockerfile:1.2\n"));
+        assert!(fix(&format!("# syntax=docker/dockerfile:1.1.7\n{run}"))
+            .starts_with("# syntax=docker/dockerfile:1.2\n"));
+        let other = format!("# syntax=example.com/frontend:1\n{run}");
+        assert!(fix(&other).contains("export API_KEY="));
+        let pinned = format!("# syntax=docker/dockerfile:1.1@sha256:0000\n{run}");
+        assert_eq!(outcome(&pinned).output, pinned);
     }
 
     #[test]
     fn env_reaches_stages_built_from_it_but_arg_does_not() {
-        let out = fix("FROM a AS base\nENV GH_TOKEN=hunter2\nFROM base AS build\nRUN git clone https://$GH_TOKEN@x\nFROM build\nCMD y\n");
+        let out = fix_env("FROM a AS base\nENV GH_TOKEN=hunter2\nFROM base AS build\nRUN git clone https://$GH_TOKEN@x\nFROM build\nCMD y\n");
         assert_eq!(
             out,
             "# syntax=docker/dockerfile:1.10\nFROM a AS base\nFROM base AS build\nRUN --mount=type=secret,id=gh-token,env=GH_TOKEN git clone https://$GH_TOKEN@x\nFROM build\nCMD y\n"
@@ -1519,7 +1475,7 @@ mod tests {
 
     #[test]
     fn global_arg_reaches_stages_that_declare_it_again() {
-        let out = fix("ARG NPM_TOKEN=hunter2\nFROM a\nARG NPM_TOKEN\nRUN npm ci $NPM_TOKEN\n");
+        let out = fix_env("ARG NPM_TOKEN=hunter2\nFROM a\nARG NPM_TOKEN\nRUN npm ci $NPM_TOKEN\n");
         assert_eq!(
             out,
             "# syntax=docker/dockerfile:1.10\nFROM a\nARG NPM_TOKEN\nRUN --mount=type=secret,id=npm-token,env=NPM_TOKEN npm ci $NPM_TOKEN\n"
@@ -1539,6 +1495,19 @@ mod tests {
             assert!(result.reports[0].message.contains("a secret mount only reaches RUN"));
             assert!(result.reports[0].message.contains("rotate it"));
         }
+    }
+
+    #[test]
+    fn a_line_that_keeps_a_secret_is_not_rewritten() {
+        // B_TOKEN is read by a LABEL (declined). Removing A_TOKEN would rewrite B's line, and so
+        // would removing C_TOKEN (the line break before it goes too): all three stay.
+        let input = "FROM a\nENV A_TOKEN=hunter2 B_TOKEN=hunter3 \\\n    C_TOKEN=hunter4\nLABEL b=$B_TOKEN\n";
+        let result = outcome(input);
+        assert_eq!(result.output, input);
+        assert_eq!(result.reports.iter().filter(|r| r.message.contains("would rewrite a line")).count(), 2);
+        // A pair on a line between kept ones goes with its line only: B's line is unchanged.
+        let input = "FROM a\nENV B_TOKEN=hunter3 \\\n    C_TOKEN=hunter4 \\\n    D=1\nLABEL b=$B_TOKEN\n";
+        assert_eq!(outcome(input).output, "FROM a\nENV B_TOKEN=hunter3 \\\n    D=1\nLABEL b=$B_TOKEN\n");
     }
 
     #[test]

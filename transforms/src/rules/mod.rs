@@ -27,10 +27,22 @@ pub enum SourceKind {
     Unknown,
 }
 
+/// The largest file [`BuildContext::read_text`] returns: entrypoint scripts are small, and a
+/// bigger file is not one dockfix should read whole.
+pub const MAX_TEXT_FILE_BYTES: u64 = 64 * 1024;
+
 /// The build context as the shell sees it.
 pub trait BuildContext: Sync {
     /// Classifies an ADD/COPY source path (relative to the context root, may be a glob).
     fn classify(&self, source: &str) -> SourceKind;
+
+    /// The text of a small file of the context (a path relative to the context root, no
+    /// glob): `None` when there is no context, or the file is missing, unreadable, a
+    /// directory, outside the context, larger than [`MAX_TEXT_FILE_BYTES`], or not UTF-8
+    /// text (binary).
+    fn read_text(&self, _path: &str) -> Option<String> {
+        None
+    }
 }
 
 /// A build context that knows nothing (stdin, tests without files).

@@ -89,7 +89,7 @@ mod shell;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{base_facts, resolve_args, stage_chain, windows_signs, ImageRef};
-use crate::rules::{module_docs, Context, Rule};
+use crate::rules::{env_secrets, module_docs, Context, Rule};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use recipes::{Artifact, Line, Plan};
@@ -801,6 +801,19 @@ impl Split {
             risk.push_str("; ");
             risk.push_str(extra);
         }
+        let left_behind: Vec<String> = view.instructions[1..self.last_run]
+            .iter()
+            .filter(|instruction| instruction.is("ENV"))
+            .flat_map(|instruction| env_secrets::secret_pairs(instruction, &context.options.secrets))
+            .map(|(name, _)| name)
+            .collect();
+        if !left_behind.is_empty() {
+            let (them, names) = if left_behind.len() > 1 { ("them", "secrets") } else { ("it", "secret") };
+            risk.push_str(&format!(
+                "; the runtime stage does not declare the {names} ENV {} again: the running container must get {them} at run time (`docker run -e`)",
+                left_behind.join(", ")
+            ));
+        }
         if self.doubts.is_empty() {
             let message = format!(
                 "split into a builder stage and a runtime stage on `{runtime}` that copies {}: the build tools stay out of the final image",
@@ -892,7 +905,9 @@ impl Split {
         }
         lines.sort_by_key(|(index, _)| *index);
         for (_, line) in &lines {
-            body.push_str(&self.render(context, view, line));
+            if let Some(line) = without_secrets(context, view, line) {
+                body.push_str(&self.render(context, view, &line));
+            }
         }
         for line in copies.iter().chain(&self.plan.runtime_env) {
             body.push_str(&self.render(context, view, line));
@@ -918,6 +933,35 @@ impl Split {
             Line::New(keyword, args) => format!("{} {args}\n", context.keyword(keyword)),
         }
     }
+}
+
+/// `line` as the runtime stage declares it again: an `ENV` or `ARG` without the literal
+/// secrets env-secrets recognises (an `ENV` pair left out, an `ARG` keeping only its name), or
+/// `None` when nothing is left. The secret stays where it was, for env-secrets to report; a
+/// copy would put it in the final image a second time, and in the suggested diff.
+fn without_secrets(context: &Context, view: &StageView, line: &Line) -> Option<Line> {
+    let Line::Verbatim(index) = line else {
+        return Some(line.clone());
+    };
+    let instruction = &view.instructions[*index];
+    let keyword = ["ENV", "ARG"].into_iter().find(|keyword| instruction.is(keyword));
+    let Some(keyword) = keyword else {
+        return Some(line.clone());
+    };
+    let secrets = env_secrets::secret_pairs(instruction, &context.options.secrets);
+    if secrets.is_empty() {
+        return Some(line.clone());
+    }
+    let mut kept = Vec::new();
+    for (at, word) in instruction.words.iter().enumerate() {
+        let secret = secrets.iter().find(|(_, pair)| pair.is_none_or(|pair| pair == at));
+        match secret {
+            None => kept.push(word.text.clone()),
+            Some((name, _)) if keyword == "ARG" => kept.push(name.clone()),
+            Some(_) => {}
+        }
+    }
+    (!kept.is_empty()).then(|| Line::New(keyword, kept.join(" ")))
 }
 
 /// Programs a shell-carrying runtime image has for a health check.

@@ -1,10 +1,28 @@
-//! When starting as root is the design: non-root-user declines with the reason.
+//! When non-root-user must not change the file: each decline is a finding without fix whose
+//! message names the signal it saw, where, and why it means the container must start as
+//! root (or why the file is not the place for a `USER`), with how to silence it where that
+//! is useful. The checks run in [`declined`]'s order: a design that needs root first (the
+//! base image's, then what the file and its entrypoint script start, install and write),
+//! then the author's own `USER root`, then `ONBUILD` triggers, then images built to be used
+//! in `FROM`.
+
+mod base_image;
+mod entrypoint;
+mod shell;
+mod signals;
 
 use crate::edit::Finding;
 use crate::image::{chain_instructions, drops_privileges, BaseFacts};
+use crate::rules::BuildContext;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
-use super::ID;
+use super::{is_root, ID};
+use base_image::{copies_application, own_command, toolchain_env, OwnCommand};
+use entrypoint::scripts;
+use shell::{argv_commands, commands, Command};
+use signals::{
+    path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen, USER_ROOT_ARGUMENT,
+};
 
 /// Commands that start as root and switch user themselves: whole words of a command.
 pub(super) const PRIVILEGE_DROPPERS: &[&str] =
@@ -13,8 +31,19 @@ pub(super) const PRIVILEGE_DROPPERS: &[&str] =
 /// Fragments of a command that mean the same, where a word is not enough.
 pub(super) const PRIVILEGE_DROP_FRAGMENTS: &[&str] = &["--userspec", "s6-overlay", "chpst -u"];
 
-/// A finding without fix when starting as root is what the image is built for.
-pub(super) fn declined_by_design(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> Option<Finding> {
+/// How to keep a finding from coming back, for the declines a user may disagree with.
+fn silence_hint(line: usize) -> String {
+    format!("`# dockfix: ignore=non-root-user` above line {line} silences this")
+}
+
+/// A finding without fix when the final image must start as root, or is not the place for a
+/// `USER`.
+pub(super) fn declined(
+    file: &Dockerfile,
+    chain: &[&Stage],
+    facts: &BaseFacts,
+    context: &dyn BuildContext,
+) -> Option<Finding> {
     let stage = chain.last()?;
     let from_line = file.instructions[stage.from].start_line;
     if let Some(why) = facts.image.as_deref().and_then(drops_privileges) {
@@ -34,50 +63,325 @@ pub(super) fn declined_by_design(file: &Dockerfile, chain: &[&Stage], facts: &Ba
             format!("`{tool}` drops privileges at run time, so the container must start as root: left as is"),
         ))
     });
-    dropper.or_else(|| root_service(&instructions)).or_else(|| works_in_root_home(&instructions))
+    dropper
+        .or_else(|| root_signal(&instructions))
+        .or_else(|| entrypoint_script_needs_root(&instructions, context))
+        .or_else(|| works_in_root_home(&instructions))
+        .or_else(|| explicit_root_user(&instructions))
+        .or_else(|| onbuild_needs_root(&instructions))
+        .or_else(|| base_for_other_images(&instructions, facts, from_line))
 }
 
-/// Programs that run as root by design: they start services as the services' own users.
-pub(super) const ROOT_SERVICES: &[&str] = &[
-    "supervisord",
-    "systemd",
-    "/sbin/init",
-    "/usr/sbin/init",
-    "sshd",
-    "cron",
-    "crond",
-    "runsvdir",
-    "s6-svscan",
-];
+/// What the fix's risk should add about the entrypoint: a script from the build context that
+/// could not be read (no build context, stdin), so whether it drops privileges is unknown.
+pub(super) fn unchecked_entrypoint(
+    file: &Dockerfile,
+    chain: &[&Stage],
+    context: &dyn BuildContext,
+) -> Option<String> {
+    let instructions = chain_instructions(file, chain);
+    let unread: Vec<String> = scripts(&instructions, context)
+        .into_iter()
+        .filter(|script| script.commands.is_none() && script.looks_like_a_script())
+        .map(|script| format!("`{}` (from `{}`)", script.image_path, script.context_path))
+        .collect();
+    if unread.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the entrypoint script {} was not checked (it could not be read from the build context, or there was none, as with stdin): if it drops privileges itself (gosu, su-exec, setpriv, ...) it needs to start as root",
+        unread.join(", ")
+    ))
+}
 
-/// The effective `ENTRYPOINT` and `CMD` of the image.
-pub(super) fn start_commands<'a>(instructions: &[&'a Instruction]) -> Vec<&'a Instruction> {
+/// What the fix's risk should add about `ONBUILD RUN` triggers that do not plainly need root:
+/// they run as the new user in every image built from this one.
+pub(super) fn onbuild_runs(file: &Dockerfile, chain: &[&Stage], user: &str) -> Option<String> {
+    let lines: Vec<String> = chain_instructions(file, chain)
+        .into_iter()
+        .filter(|instruction| instruction.is("ONBUILD"))
+        .filter(|onbuild| {
+            let trigger = onbuild.args.trim_start();
+            trigger.get(..3).is_some_and(|keyword| keyword.eq_ignore_ascii_case("RUN"))
+        })
+        .map(|onbuild| onbuild.start_line.to_string())
+        .collect();
+    if lines.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "the ONBUILD RUN on line {} runs as `{user}` in every image built FROM this one: it must be able to write where it works",
+        lines.join(", ")
+    ))
+}
+
+/// The effective `ENTRYPOINT` and `CMD` of the image, with their index in `instructions`.
+pub(super) fn start_instructions<'a>(instructions: &[&'a Instruction]) -> Vec<(usize, &'a Instruction)> {
     ["ENTRYPOINT", "CMD"]
         .iter()
-        .filter_map(|keyword| instructions.iter().rev().find(|i| i.is(keyword)).copied())
+        .filter_map(|keyword| {
+            let index = instructions.iter().rposition(|i| i.is(keyword))?;
+            Some((index, instructions[index]))
+        })
         .collect()
 }
 
-/// A finding when the container starts a service manager or daemon that must be root.
-pub(super) fn root_service(instructions: &[&Instruction]) -> Option<Finding> {
-    start_commands(instructions).into_iter().find_map(|instruction| {
-        let text = instruction.command_text();
-        let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']' | ';' | '&'));
-        let service = words.filter(|word| !word.is_empty()).find_map(|word| {
-            ROOT_SERVICES.iter().find(|service| {
-                if service.starts_with('/') {
-                    word == **service
-                } else {
-                    word.rsplit('/').next() == Some(**service)
-                }
-            })
-        })?;
+/// The commands an instruction runs (a `RUN`, `CMD` or `ENTRYPOINT`, exec or shell form).
+fn instruction_commands(instruction: &Instruction) -> Vec<Command> {
+    match &instruction.exec_form {
+        Some(argv) => argv_commands(argv),
+        None => commands(&instruction.command_text()),
+    }
+}
+
+/// A finding for the first signal of the root-signal table: what the container starts (or
+/// `--user root` given to it), then what the `RUN`s install, run or write, what `COPY`/`ADD`
+/// write, and the `VOLUME`s.
+fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
+    let decline = |line: usize, what: &str, seen: &str, why: &str| {
+        Finding::new(
+            ID,
+            line,
+            format!(
+                "`{what}` {seen} (line {line}): {why}: left as is; if it does not need root at run time, add a `USER` by hand ({})",
+                silence_hint(line)
+            ),
+        )
+    };
+    for (_, start) in start_instructions(instructions) {
+        let started = instruction_commands(start);
+        if let Some((signal, written)) = started_signal(&started) {
+            return Some(decline(start.start_line, &written, signal.seen.describe(), signal.why));
+        }
+        if let Some(argument) = user_root_argument(&started) {
+            return Some(decline(start.start_line, &argument, "given to the program", USER_ROOT_ARGUMENT));
+        }
+    }
+    // Opaque instructions are read too: reading is safe, only editing inside them is not.
+    for instruction in instructions {
+        if instruction.is("RUN") {
+            if let Some((signal, written)) = run_signal(&instruction_commands(instruction)) {
+                return Some(decline(instruction.start_line, &written, signal.seen.describe(), signal.why));
+            }
+        }
+        if instruction.is("COPY") || instruction.is("ADD") {
+            let destination = match &instruction.exec_form {
+                Some(argv) => argv.last().cloned(),
+                None => instruction.words.last().map(|word| word.text.trim_matches(['"', '\'']).to_string()),
+            };
+            if let Some(signal) = destination.as_deref().and_then(path_signal) {
+                return Some(decline(instruction.start_line, signal.what, Seen::Path.describe(), signal.why));
+            }
+        }
+        if instruction.is("VOLUME") {
+            let paths: Vec<String> = match &instruction.exec_form {
+                Some(argv) => argv.clone(),
+                None => instruction
+                    .words
+                    .iter()
+                    .map(|word| word.text.trim_matches(['"', '\'']).to_string())
+                    .collect(),
+            };
+            if let Some(signal) = paths.iter().find_map(|path| volume_signal(path)) {
+                return Some(decline(
+                    instruction.start_line,
+                    signal.what,
+                    signal.seen.describe(),
+                    signal.why,
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// A finding when the entrypoint script, read from the build context, drops privileges
+/// itself or starts a service that needs root.
+fn entrypoint_script_needs_root(
+    instructions: &[&Instruction],
+    context: &dyn BuildContext,
+) -> Option<Finding> {
+    scripts(instructions, context).into_iter().find_map(|script| {
+        let commands = script.commands.as_ref()?;
+        let origin = format!(
+            "the entrypoint script `{}` (`{}` in the build context, copied on line {})",
+            script.image_path, script.context_path, script.copied_by.start_line
+        );
+        let line = script.copied_by.start_line;
+        if let Some((dropper, at)) = commands.iter().find_map(|command| Some((script_dropper(command)?, command.line))) {
+            let chowns = commands.iter().any(|command| command.line < at && command.program() == "chown");
+            let what = if chowns { "changes the owner of its files (`chown`) and then drops" } else { "drops" };
+            return Some(Finding::new(
+                ID,
+                line,
+                format!(
+                    "{origin} {what} privileges with `{dropper}` (its line {at}), so the container must start as root: left as is"
+                ),
+            ));
+        }
+        let (signal, written) = started_signal(commands)?;
         Some(Finding::new(
             ID,
-            instruction.start_line,
-            format!("the container starts `{service}`, which runs as root and starts its services as their own users: left as is"),
+            line,
+            format!("{origin} starts `{written}`: {}, so the container must start as root: left as is", signal.why),
         ))
     })
+}
+
+/// The privilege-dropping tool a command of a script runs: one of [`PRIVILEGE_DROPPERS`],
+/// `chroot --userspec`, `chpst -u`, or `su ... -c`.
+fn script_dropper(command: &Command) -> Option<&'static str> {
+    let program = command.program();
+    if let Some(tool) = PRIVILEGE_DROPPERS.iter().find(|tool| **tool == program) {
+        return Some(tool);
+    }
+    let has = |prefix: &str| command.args.iter().any(|arg| arg.starts_with(prefix));
+    match program {
+        "chroot" if has("--userspec") => Some("chroot --userspec"),
+        "chpst" if has("-u") => Some("chpst -u"),
+        "su" if command.args.iter().any(|arg| arg == "-c" || arg.starts_with("--command")) => Some("su -c"),
+        _ => None,
+    }
+}
+
+/// A finding when the last `USER` of the image is root: the author wrote it, so it is
+/// intent (a service that needs root, work left for the entrypoint), not an omission, even
+/// when root work follows it.
+fn explicit_root_user(instructions: &[&Instruction]) -> Option<Finding> {
+    let last_user = instructions.iter().rfind(|instruction| instruction.is("USER"))?;
+    if !is_root(&last_user.args) {
+        return None;
+    }
+    let line = last_user.start_line;
+    Some(Finding::new(
+        ID,
+        line,
+        format!(
+            "the image switches back to root on purpose (`USER {}` on line {line} is its last USER): left as is; if the root work after it is done, add a `USER` by hand at the end ({})",
+            last_user.args.trim(),
+            silence_hint(line)
+        ),
+    ))
+}
+
+/// Package managers and installers whose install needs root (system paths).
+const ROOT_INSTALLERS: &[&str] =
+    &["pip", "pip3", "npm", "gem", "docker-php-ext-install", "docker-php-ext-enable", "pecl"];
+
+/// Directories only root may write.
+const ROOT_OWNED_DIRS: &[&str] = &["/usr", "/etc", "/opt", "/var", "/bin", "/sbin", "/lib"];
+
+/// Why a command needs root, if it plainly does: it installs packages, creates users, or
+/// writes under a root-owned directory.
+fn needs_root(command: &Command) -> Option<String> {
+    let program = command.program();
+    if shell::installs_packages(command) {
+        return Some(format!("installs packages (`{program}`)"));
+    }
+    let installs = command.operands().next().is_some_and(|sub| sub == "install");
+    let user_install = command.args.iter().any(|arg| arg == "--user");
+    if ROOT_INSTALLERS.contains(&program)
+        && (installs || program.starts_with("docker-php-ext"))
+        && !user_install
+    {
+        return Some(format!("installs system-wide (`{program}`)"));
+    }
+    if matches!(program, "useradd" | "adduser" | "groupadd" | "addgroup") {
+        return Some(format!("creates users (`{program}`)"));
+    }
+    let writers = ["mkdir", "cp", "mv", "ln", "touch", "chmod", "chown", "install", "rm", "sed"];
+    let under_root_dir = |path: &str| {
+        ROOT_OWNED_DIRS.iter().any(|dir| path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')))
+    };
+    let written = if writers.contains(&program) {
+        command.operands().find(|path| under_root_dir(path))
+    } else {
+        shell::redirect_targets(command).into_iter().find(|path| under_root_dir(path))
+    };
+    written.map(|path| format!("writes `{path}`"))
+}
+
+/// A finding when an `ONBUILD RUN` needs root: it runs in every image built from this one,
+/// after this image's `USER`, so adding one breaks their builds.
+fn onbuild_needs_root(instructions: &[&Instruction]) -> Option<Finding> {
+    instructions.iter().filter(|instruction| instruction.is("ONBUILD")).find_map(|onbuild| {
+        let trigger = onbuild.command_text();
+        let (keyword, rest) = trigger.trim_start().split_once(char::is_whitespace)?;
+        if !keyword.eq_ignore_ascii_case("RUN") {
+            return None;
+        }
+        let rest = rest.trim_start();
+        // An exec-form trigger (`ONBUILD RUN ["apk", "add", "x"]`) read as its words: the
+        // JSON punctuation is no part of the command.
+        let triggered = if rest.starts_with('[') {
+            commands(&rest.replace(['[', ']', ',', '"'], " "))
+        } else {
+            commands(rest)
+        };
+        let why = triggered.iter().find_map(needs_root)?;
+        let line = onbuild.start_line;
+        Some(Finding::new(
+            ID,
+            line,
+            format!(
+                "the `ONBUILD RUN` on line {line} {why}: it runs in every image built FROM this one, after this image's last USER, so a non-root `USER` here breaks their builds: left as is; the images built from it should add the `USER`"
+            ),
+        ))
+    })
+}
+
+/// A finding when the final image has no `CMD`/`ENTRYPOINT` of its own and the file reads
+/// as a base for other images: its own base is a toolchain or OS image (whose `CMD` is a
+/// shell or REPL) and it copies no application, or it sets toolchain ENV, or it has
+/// `ONBUILD` triggers. An image that inherits a server's `CMD`, or copies an application,
+/// is an application image: it still gets its `USER`.
+fn base_for_other_images(
+    instructions: &[&Instruction],
+    facts: &BaseFacts,
+    from_line: usize,
+) -> Option<Finding> {
+    if !start_instructions(instructions).is_empty() {
+        return None;
+    }
+    let own = facts.image.as_deref().and_then(own_command);
+    if matches!(own, Some((OwnCommand::Service, _))) {
+        return None;
+    }
+    let mut evidence = Vec::new();
+    if let Some(onbuild) = instructions.iter().find(|instruction| instruction.is("ONBUILD")) {
+        evidence.push(format!(
+            "it declares ONBUILD triggers (line {}), which only run in images built FROM it",
+            onbuild.start_line
+        ));
+    }
+    let application = copies_application(instructions);
+    let toolchain = toolchain_env(instructions);
+    if application.is_none() {
+        match (own, facts.image.as_deref()) {
+            (Some(_), Some(image)) if image.eq_ignore_ascii_case("scratch") => {
+                evidence.push("`scratch` has no CMD at all, and this file copies no application into it".to_string());
+            }
+            (Some((_, command)), Some(image)) => evidence.push(format!(
+                "`{image}` is a toolchain or OS image whose own CMD is `{command}` (its official Dockerfile), and this file copies no application into it"
+            )),
+            _ => {}
+        }
+        if !toolchain.is_empty() {
+            evidence.push(format!("it sets toolchain ENV ({})", toolchain.join(", ")));
+        }
+    }
+    if evidence.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        ID,
+        from_line,
+        format!(
+            "the final image has no CMD or ENTRYPOINT of its own and reads as a base for other images: {}. This is a judgement from the file, not a fact. A `USER` here would apply to every image built FROM it, whose `RUN apt-get`/`apk add`, build steps and `docker run -v \"$PWD\":/src` workflows then fail as non-root: it belongs in the images built from it, before their CMD. Left as is; if this image is run by itself, add a `USER` by hand ({})",
+            evidence.join("; "),
+            silence_hint(from_line)
+        ),
+    ))
 }
 
 /// A finding when the image starts in, or runs a program from, root's home directory, which
@@ -95,7 +399,7 @@ pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Findin
             ),
         ));
     }
-    start_commands(instructions).into_iter().find_map(|instruction| {
+    start_instructions(instructions).into_iter().find_map(|(_, instruction)| {
         let text = instruction.command_text();
         let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'));
         let path = words.into_iter().find(|word| in_root_home(word))?;
@@ -144,5 +448,280 @@ pub(super) fn runs_s6_init(instruction: &Instruction) -> bool {
     match &instruction.exec_form {
         Some(argv) => argv.first().is_some_and(|first| first == "/init"),
         None => instruction.args.split_whitespace().next() == Some("/init"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::engine::{run, Options, Report};
+    use crate::rules::non_root_user::NonRootUser;
+    use crate::rules::{BuildContext, NoBuildContext, SourceKind};
+
+    /// A build context of files held in memory.
+    struct Files(HashMap<&'static str, &'static str>);
+
+    impl BuildContext for Files {
+        fn classify(&self, _source: &str) -> SourceKind {
+            SourceKind::Unknown
+        }
+
+        fn read_text(&self, path: &str) -> Option<String> {
+            self.0.get(path).map(|text| text.to_string())
+        }
+    }
+
+    fn outcome_in(input: &str, context: &dyn BuildContext) -> (String, Vec<Report>) {
+        let outcome = run(input, &[&NonRootUser], context, &Options::default()).unwrap();
+        let again = run(&outcome.output, &[&NonRootUser], context, &Options::default()).unwrap();
+        assert_eq!(again.output, outcome.output, "idempotent");
+        (outcome.output, outcome.reports)
+    }
+
+    /// The file is left as is, with one finding without fix whose message holds `reason`.
+    fn assert_declined(input: &str, context: &dyn BuildContext, reason: &str) -> String {
+        let (out, reports) = outcome_in(input, context);
+        assert_eq!(out, input, "{input}");
+        assert_eq!(reports.len(), 1, "{input}: {reports:?}");
+        assert!(!reports[0].fixed, "{input}");
+        assert!(reports[0].message.contains(reason), "{input}: {}", reports[0].message);
+        reports[0].message.clone()
+    }
+
+    /// The file gets its `USER`; returns the risk.
+    fn assert_fixed(input: &str, context: &dyn BuildContext) -> String {
+        let (out, reports) = outcome_in(input, context);
+        assert_ne!(out, input, "{input}: {reports:?}");
+        assert!(reports.iter().all(|report| report.fixed), "{input}: {reports:?}");
+        reports[0].risk.clone().unwrap_or_default()
+    }
+
+    fn files(entries: &[(&'static str, &'static str)]) -> Files {
+        Files(entries.iter().copied().collect())
+    }
+
+    const GOSU_SCRIPT: &str =
+        "#!/bin/sh\nset -e\nif [ \"$(id -u)\" = 0 ]; then\n  exec gosu app \"$@\"\nfi\nexec \"$@\"\n";
+
+    #[test]
+    fn entrypoint_scripts_that_drop_privileges_are_read_from_the_context() {
+        let context = files(&[
+            ("docker-entrypoint.sh", GOSU_SCRIPT),
+            (
+                "scripts/start.sh",
+                "chown -R app /data\nexec setpriv --reuid=app --regid=app --init-groups \"$@\"\n",
+            ),
+            ("bin/run", "#!/bin/sh\nsu app -c 'exec server'\n"),
+            ("s6.sh", "exec s6-setuidgid app server\n"),
+            ("chroot.sh", "exec chroot --userspec=app:app / server\n"),
+        ]);
+        for (input, reason) in [
+            ("FROM debian\nCOPY docker-entrypoint.sh /usr/local/bin/\nENTRYPOINT [\"docker-entrypoint.sh\"]\nCMD [\"server\"]\n", "with `gosu` (its line 4)"),
+            ("FROM debian\nWORKDIR /app\nCOPY scripts/ ./bin/\nENTRYPOINT [\"bin/start.sh\"]\n", "(`chown`) and then drops privileges with `setpriv`"),
+            ("FROM debian\nWORKDIR /srv\nCOPY . .\nCMD [\"./bin/run\"]\n", "`su -c`"),
+            ("FROM debian\nCOPY s6.sh /s6.sh\nCMD /s6.sh --flag\n", "`s6-setuidgid`"),
+            ("FROM debian\nCOPY chroot.sh /usr/bin/start\nENTRYPOINT [\"tini\", \"--\", \"start\"]\n", "`chroot --userspec`"),
+            ("FROM debian\nCOPY [\"scripts/start.sh\", \"/start.sh\"]\nCMD [\"bash\", \"/start.sh\"]\n", "`setpriv`"),
+            // An explicit `USER root` just before it is intent: the script's reason is given.
+            ("FROM debian\nUSER app\nUSER root\nCOPY docker-entrypoint.sh /e.sh\nENTRYPOINT [\"/e.sh\"]\n", "`gosu`"),
+        ] {
+            let message = assert_declined(input, &context, reason);
+            assert!(message.contains("in the build context, copied on line"), "{message}");
+        }
+    }
+
+    #[test]
+    fn entrypoint_scripts_that_do_not_drop_privileges_are_fixed() {
+        let context = files(&[
+            ("entry.sh", "#!/bin/sh\n# gosu is not used here: https://github.com/tianon/gosu\necho 'no su-exec' setpriv\nexec \"$@\"\n"),
+            ("other.sh", GOSU_SCRIPT),
+        ]);
+        for input in [
+            "FROM debian\nCOPY entry.sh /entry.sh\nENTRYPOINT [\"/entry.sh\"]\n",
+            // The script that drops is copied somewhere the container does not start from.
+            "FROM debian\nCOPY other.sh /opt/tools/other.sh\nCOPY entry.sh /entry.sh\nENTRYPOINT [\"/entry.sh\"]\n",
+            // A later COPY from another stage replaces the context's file.
+            "FROM debian AS b\nRUN true\nFROM debian\nCOPY other.sh /e.sh\nCOPY --from=b /bin/true /e.sh\nENTRYPOINT [\"/e.sh\"]\n",
+        ] {
+            let risk = assert_fixed(input, &context);
+            assert!(!risk.contains("not checked"), "{input}: {risk}");
+        }
+    }
+
+    #[test]
+    fn an_unread_entrypoint_script_is_named_in_the_risk() {
+        let input =
+            "FROM debian\nCOPY docker-entrypoint.sh /usr/local/bin/\nENTRYPOINT [\"docker-entrypoint.sh\"]\n";
+        let risk = assert_fixed(input, &NoBuildContext);
+        assert!(
+            risk.contains("the entrypoint script `/usr/local/bin/docker-entrypoint.sh` (from `docker-entrypoint.sh`) was not checked"),
+            "{risk}"
+        );
+        let risk = assert_fixed(
+            "FROM debian\nCOPY app /app\nCMD [\"python3\", \"/app/main.py\"]\n",
+            &NoBuildContext,
+        );
+        assert!(!risk.contains("entrypoint script"), "not a script from the context: {risk}");
+        let config_file =
+            "FROM debian\nWORKDIR /srv/app\nCOPY config.txt /srv/app/\nCMD [\"/srv/app/run\"]\n";
+        let risk = assert_fixed(config_file, &NoBuildContext);
+        assert!(!risk.contains("entrypoint script"), "a file copied into the directory is not `run`: {risk}");
+        let binary = "FROM debian\nCOPY build/server /usr/local/bin/server\nCMD [\"server\"]\n";
+        let risk = assert_fixed(binary, &NoBuildContext);
+        assert!(!risk.contains("entrypoint script"), "a program, not named as a script: {risk}");
+    }
+
+    #[test]
+    fn root_signals_are_declined_with_their_name() {
+        for (input, reason) in [
+            (
+                "FROM debian\nRUN apt-get update && apt-get install -y cron\nCMD [\"python3\", \"x.py\"]\n",
+                "`cron` installed (line 2)",
+            ),
+            ("FROM alpine\nCOPY crontab /etc/crontabs/root\nCMD [\"x\"]\n", "`/etc/crontabs/` written"),
+            ("FROM debian\nCMD cron && tail -f /var/log/cron.log\n", "`cron` started by the container"),
+            (
+                "FROM debian\nRUN apt-get install -y openssh-server\nCMD [\"/usr/sbin/sshd\", \"-D\"]\n",
+                "`/usr/sbin/sshd` started",
+            ),
+            ("FROM debian\nRUN apt-get install -y runit\nCMD [\"x\"]\n", "`runit` installed"),
+            ("FROM debian\nCOPY svc/ /etc/service/app/\nCMD [\"x\"]\n", "`/etc/service/` written"),
+            ("FROM debian\nCOPY [\"jobs\", \"/etc/cron.d/jobs\"]\nCMD [\"x\"]\n", "`/etc/cron.d/` written"),
+            ("FROM debian\nCMD [\"s6-svscan\", \"/etc/s6\"]\n", "`s6-svscan`"),
+            ("FROM debian\nRUN apt-get install -y postfix\nCMD x\n", "`postfix` installed"),
+            (
+                "FROM debian\nCMD [\"sh\", \"-c\", \"service nginx start && tail -f /dev/null\"]\n",
+                "`service nginx` started",
+            ),
+            (
+                "FROM debian\nRUN echo 'app ALL=(ALL) NOPASSWD:ALL' >> /etc/sudoers\nCMD x\n",
+                "`/etc/sudoers` written",
+            ),
+            ("FROM debian\nRUN apt-get install -y iptables\nCMD x\n", "CAP_NET_ADMIN"),
+            (
+                "FROM debian\nRUN mkdir -p /dev/net && mknod /dev/net/tun c 10 200\nCMD x\n",
+                "`mknod` run at build time",
+            ),
+            ("FROM debian\nVOLUME [\"/var/lib/docker\"]\nCMD x\n", "Docker-in-Docker"),
+            ("FROM debian\nENTRYPOINT [\"dockerd-entrypoint.sh\"]\n", "Docker-in-Docker"),
+            ("FROM debian\nENTRYPOINT [\"agent\", \"--user=root\"]\n", "`--user root` given to the program"),
+            (
+                "FROM debian\nRUN apt-get install -y nginx\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
+                "`nginx` started",
+            ),
+        ] {
+            let message = assert_declined(input, &NoBuildContext, reason);
+            assert!(message.contains("ignore=non-root-user` above line"), "{message}");
+        }
+    }
+
+    #[test]
+    fn words_that_only_look_like_signals_are_not_signals() {
+        for input in [
+            "FROM debian\nRUN curl -fsSL https://example.com/cron/install.sh -o /tmp/cron.sh\nCMD [\"x\"]\n",
+            "FROM python:3.12\nRUN pip install python-crontab sshd-config\nCMD [\"python\", \"cron.py\"]\n",
+            "FROM debian\nRUN apt-get install -y nginx\nCMD [\"python3\", \"app.py\"]\n",
+            "FROM debian\nRUN echo nginx cron sshd > /tmp/names\nCMD [\"/app/cron-runner\", \"--user\", \"app\"]\n",
+            "FROM debian\nCOPY etc/service.conf /srv/etc/service/x\nCMD x\n",
+            "FROM debian\nVOLUME /var/lib/docker-data\nCMD x\n",
+        ] {
+            assert_fixed(input, &NoBuildContext);
+        }
+    }
+
+    #[test]
+    fn a_final_user_root_is_intent() {
+        for (input, line) in [
+            ("FROM debian\nUSER app\nUSER root\nCMD x\n", 3),
+            ("FROM debian\nRUN useradd app\nUSER app\nRUN make\nUSER 0:0\nRUN apt-get install -y x\nCMD x\n", 5),
+            // Root work after it and then nothing: still explicit.
+            ("FROM debian\nUSER root\nRUN apt-get install -y x\n", 2),
+            ("FROM debian AS base\nUSER root\nFROM base\nCOPY a /a\nCMD x\n", 2),
+        ] {
+            let message = assert_declined(input, &NoBuildContext, "switches back to root on purpose");
+            assert!(message.contains(&format!("above line {line} silences")), "{message}");
+        }
+        let suppressed = "FROM debian\nUSER app\n# dockfix: ignore=non-root-user\nUSER root\nCMD x\n";
+        let (out, reports) = outcome_in(suppressed, &NoBuildContext);
+        assert_eq!(out, suppressed);
+        assert!(reports.is_empty(), "{reports:?}");
+        // Not written: the base's root is an omission, fixed.
+        assert_fixed("FROM debian\nRUN apt-get install -y x\nCMD x\n", &NoBuildContext);
+    }
+
+    #[test]
+    fn onbuild_triggers_that_need_root_decline() {
+        for (input, why) in [
+            (
+                "FROM debian\nONBUILD RUN apt-get update && apt-get install -y $(cat pkgs)\nCMD x\n",
+                "installs packages (`apt-get`)",
+            ),
+            (
+                "FROM node:20\nONBUILD RUN [\"npm\", \"install\", \"-g\", \"pm2\"]\nCMD x\n",
+                "installs system-wide (`npm`)",
+            ),
+            (
+                "FROM php:8.3-cli\nONBUILD RUN docker-php-ext-install pdo_mysql\nCMD x\n",
+                "`docker-php-ext-install`",
+            ),
+            ("FROM node:20\nONBUILD RUN mkdir -p /usr/src/app\nCMD x\n", "writes `/usr/src/app`"),
+            ("FROM debian\nONBUILD RUN useradd svc\nCMD x\n", "creates users"),
+        ] {
+            let message = assert_declined(input, &NoBuildContext, why);
+            assert!(message.contains("every image built FROM this one"), "{message}");
+        }
+        let risk = assert_fixed(
+            "FROM node:20\nWORKDIR /app\nONBUILD COPY . .\nONBUILD RUN npm run build\nCMD x\n",
+            &NoBuildContext,
+        );
+        assert!(risk.contains("the ONBUILD RUN on line 4 runs as `node`"), "{risk}");
+        let risk = assert_fixed("FROM node:20\nONBUILD RUN pip install --user x\nCMD x\n", &NoBuildContext);
+        assert!(risk.contains("ONBUILD RUN on line 2"), "{risk}");
+    }
+
+    #[test]
+    fn base_images_for_other_images_decline_with_their_evidence() {
+        for (input, evidence) in [
+            (
+                "FROM golang:1.22\nRUN go install example.com/tool@latest\n",
+                "`golang:1.22` is a toolchain or OS image whose own CMD is `bash`",
+            ),
+            ("FROM rust:1.80\nRUN cargo install cargo-chef\n", "own CMD is `bash`"),
+            ("FROM ruby:3.3\nRUN gem install bundler\nENV BUNDLE_PATH=/usr/local/bundle\n", "`irb`"),
+            ("FROM php:8.3-cli\nRUN docker-php-ext-install pdo\n", "`php -a`"),
+            (
+                "FROM lukemathwalker/cargo-chef:latest-rust-1\nRUN cargo install sccache\n",
+                "toolchain or OS image",
+            ),
+            ("FROM ubuntu:24.04\nRUN apt-get update && apt-get install -y build-essential\n", "`/bin/bash`"),
+            ("FROM example/base\nENV GOPATH=/go\nRUN go install x@latest\n", "toolchain ENV (GOPATH)"),
+            ("FROM example/base\nENV JAVA_HOME /opt/java\nRUN x\n", "toolchain ENV (JAVA_HOME)"),
+            ("FROM example/base\nONBUILD COPY . /src\n", "ONBUILD triggers (line 2)"),
+            ("FROM debian:12\n", "own CMD is `bash`"),
+            ("FROM scratch\nCOPY certs /etc/ssl/certs\n", "`scratch` has no CMD at all"),
+        ] {
+            let message = assert_declined(input, &NoBuildContext, evidence);
+            assert!(message.contains("judgement from the file, not a fact"), "{message}");
+            assert!(message.contains("in the images built from it"), "{message}");
+        }
+    }
+
+    #[test]
+    fn application_images_without_their_own_cmd_are_fixed() {
+        for input in [
+            // The base's CMD is a server: inherited.
+            "FROM tomcat:10\nCOPY app.war /usr/local/tomcat/webapps/\n",
+            "FROM php:8.3-apache\nCOPY src/ /var/www/html/\n",
+            "FROM php:8.3-fpm\nRUN docker-php-ext-install pdo\n",
+            // An application copied in, run with a command.
+            "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
+            "FROM golang:1.22 AS build\nRUN go build -o /out/app\nFROM debian:12\nCOPY --from=build /out/app /app\n",
+            "FROM node:20\nCOPY server.js ./\n",
+            // Unknown base without other evidence: as before.
+            "FROM example/app-base\nRUN apt-get install -y x\n",
+        ] {
+            assert_fixed(input, &NoBuildContext);
+        }
     }
 }

@@ -1,7 +1,11 @@
 //! Directories the new user is given, and those it must never own.
 
-use crate::image::chain_instructions;
-use crate::syntax::{Dockerfile, Stage};
+use crate::edit::Finding;
+use crate::image::{chain_instructions, substitute};
+use crate::syntax::{Dockerfile, Instruction, Stage};
+
+use super::choose::env_pairs;
+use super::ID;
 
 /// System directories a new user must not own, and trees under which it must own nothing.
 pub(super) const SYSTEM_DIRECTORIES: &[&str] = &[
@@ -48,17 +52,200 @@ pub(super) const SYSTEM_TREES: &[&str] = &[
     "/run/",
 ];
 
-/// The image's working directory at byte `at`, when it is a literal application directory
-/// the new user may own (so the app can create files in it; what is already in it stays
-/// root's).
+/// The image's working directory at byte `at`, when it is an application directory the new
+/// user may own (so the app can create files in it; what is already in it stays root's).
+/// Variables are resolved from the `ENV`s and `ARG` defaults before it (`WORKDIR $DIR` with
+/// `ENV DIR=/data`).
 pub(super) fn working_directory(file: &Dockerfile, chain: &[&Stage], at: usize) -> Option<String> {
-    let workdir = chain_instructions(file, chain)
-        .into_iter()
-        .rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= at)?;
-    let dir = workdir.args.trim().trim_end_matches('/');
+    let instructions = chain_instructions(file, chain);
+    let workdir =
+        instructions.iter().rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= at)?;
+    let dir = resolve_variables(&instructions, workdir.args.trim(), workdir.span.start)?;
+    application_directory(&dir)
+}
+
+/// A literal absolute path outside the system directories, without its trailing `/`.
+fn application_directory(path: &str) -> Option<String> {
+    let dir = path.trim_end_matches('/');
     let literal = dir.starts_with('/')
         && !dir.contains(|c: char| c.is_whitespace() || matches!(c, '$' | '"' | '\'' | '\\' | '*' | '?'));
     let system = SYSTEM_DIRECTORIES.contains(&dir)
         || SYSTEM_TREES.iter().any(|tree| dir.starts_with(tree) || Some(dir) == tree.strip_suffix('/'));
     (literal && !system).then(|| dir.to_string())
+}
+
+/// `text` with `$NAME`/`${NAME}`/`${NAME:-default}` replaced by the values the `ENV`s and
+/// `ARG` defaults before byte `at` give them; `None` when one has no known value.
+pub(super) fn resolve_variables(instructions: &[&Instruction], text: &str, at: usize) -> Option<String> {
+    if !text.contains('$') {
+        return Some(text.to_string());
+    }
+    let mut values: Vec<(String, String)> = Vec::new();
+    for instruction in instructions.iter().filter(|i| i.span.end <= at) {
+        if instruction.is("ENV") {
+            values.extend(env_pairs(instruction));
+        } else if instruction.is("ARG") {
+            let defaults = instruction.words.iter().filter_map(|word| word.text.split_once('='));
+            values.extend(
+                defaults.map(|(name, value)| (name.to_string(), value.trim_matches('"').to_string())),
+            );
+        }
+    }
+    let lookup = |name: &str| values.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let resolved = substitute(text, lookup)?;
+    (!resolved.contains('$')).then_some(resolved)
+}
+
+/// The application directories the image declares as `VOLUME`s, resolved, each with the
+/// `VOLUME` that declares it first: the process writes there (a volume is where state
+/// lives), so the user must own them.
+pub(super) fn volume_directories<'a>(
+    file: &'a Dockerfile,
+    chain: &[&'a Stage],
+) -> Vec<(String, &'a Instruction)> {
+    let instructions = chain_instructions(file, chain);
+    let mut dirs: Vec<(String, &Instruction)> = Vec::new();
+    for volume in instructions.iter().filter(|i| i.is("VOLUME")) {
+        for path in volume_paths(volume) {
+            let resolved = resolve_variables(&instructions, path.trim_matches('"'), volume.span.start);
+            let Some(dir) = resolved.as_deref().and_then(application_directory) else {
+                continue;
+            };
+            if !dirs.iter().any(|(known, _)| *known == dir) {
+                dirs.push((dir, volume));
+            }
+        }
+    }
+    dirs
+}
+
+/// The paths of a `VOLUME`, in JSON or plain form.
+fn volume_paths(volume: &Instruction) -> Vec<String> {
+    match &volume.exec_form {
+        Some(paths) => paths.clone(),
+        None => volume.words.iter().map(|word| word.text.clone()).collect(),
+    }
+}
+
+/// Directories every user may write already (sticky, mode 1777 in every distro's base).
+const WORLD_WRITABLE: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
+
+/// A `VOLUME` path the fix cannot give the user: a variable it cannot resolve, or a system
+/// directory (but not one every user may write). Named in the risk.
+pub(super) fn volumes_left_alone(file: &Dockerfile, chain: &[&Stage]) -> Vec<String> {
+    let instructions = chain_instructions(file, chain);
+    let given: Vec<String> = volume_directories(file, chain).into_iter().map(|(dir, _)| dir).collect();
+    instructions
+        .iter()
+        .filter(|i| i.is("VOLUME"))
+        .flat_map(|volume| volume_paths(volume))
+        .map(|path| path.trim_matches('"').to_string())
+        .filter(|path| !WORLD_WRITABLE.contains(&path.trim_end_matches('/')))
+        .filter(|path| {
+            let resolved = resolve_variables(&instructions, path, usize::MAX);
+            resolved.is_none_or(|resolved| !given.contains(&resolved.trim_end_matches('/').to_string()))
+        })
+        .collect()
+}
+
+/// Whether the file already gives `dir` away (`chown`/`chmod` of it in a `RUN`).
+pub(super) fn already_given(file: &Dockerfile, chain: &[&Stage], dir: &str) -> bool {
+    chain_instructions(file, chain).iter().filter(|i| i.is("RUN")).any(|run| {
+        let text = run.command_text();
+        (text.contains("chown") || text.contains("chmod"))
+            && text
+                .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|'))
+                .any(|word| word.trim_end_matches('/') == dir)
+    })
+}
+
+/// A finding without fix when an `ENV` points a tool's home, cache or path into `/root`
+/// (`GRADLE_USER_HOME=/root/.gradle`, `PATH=/root/.local/bin:$PATH`): `/root` is 0700 on
+/// Debian and Alpine (0550 on RHEL), so a non-root user can neither read nor write there and
+/// the tool breaks. Moving the tool's home is the file author's call.
+pub(super) fn tool_home_in_root(file: &Dockerfile, chain: &[&Stage]) -> Option<Finding> {
+    let instructions = chain_instructions(file, chain);
+    instructions.iter().filter(|i| i.is("ENV")).find_map(|env| {
+        let (variable, value) = env_pairs(env).into_iter().find(|(_, value)| {
+            value.split(':').any(|path| path == "/root" || path.starts_with("/root/"))
+        })?;
+        Some(Finding::new(
+            ID,
+            env.start_line,
+            format!(
+                "`{variable}={value}` puts a tool's files in `/root`, which only root may enter (0700): a non-root user cannot use them; move them (for example to `/opt` or the user's home) and add a `USER` by hand: left as is"
+            ),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::stage_chain;
+
+    fn with_chain<T>(text: &str, check: impl Fn(&Dockerfile, &[&Stage]) -> T) -> T {
+        let file = Dockerfile::parse(text);
+        let stage = file.final_stage().unwrap();
+        let chain = stage_chain(&file, stage);
+        check(&file, &chain)
+    }
+
+    #[test]
+    fn workdir_variables_are_resolved() {
+        let dir = |text: &str| with_chain(text, |file, chain| working_directory(file, chain, usize::MAX));
+        assert_eq!(dir("FROM debian\nENV DIR=/data\nWORKDIR $DIR\nCMD x\n").as_deref(), Some("/data"));
+        assert_eq!(
+            dir("FROM debian\nARG APP=/srv/app\nWORKDIR ${APP}/\nCMD x\n").as_deref(),
+            Some("/srv/app")
+        );
+        assert_eq!(
+            dir("FROM debian\nENV APP_HOME /opt/svc\nWORKDIR $APP_HOME\nCMD x\n").as_deref(),
+            Some("/opt/svc")
+        );
+        assert_eq!(dir("FROM debian\nWORKDIR $UNKNOWN\nCMD x\n"), None);
+        assert_eq!(dir("FROM debian\nENV D=/etc/x\nWORKDIR $D\nCMD x\n"), None, "system tree");
+        // An ENV after the WORKDIR does not count.
+        assert_eq!(dir("FROM debian\nWORKDIR $D\nENV D=/data\nCMD x\n"), None);
+    }
+
+    #[test]
+    fn volumes_are_resolved_and_system_ones_left_alone() {
+        let text = "FROM debian\nENV DATA=/hadoop/dfs/name\nVOLUME $DATA /kafka\nVOLUME [\"/var/lib/app\", \"/tmp\"]\nVOLUME /kafka $NOPE\nCMD x\n";
+        let (given, left) = with_chain(text, |file, chain| {
+            let given: Vec<(String, usize)> = volume_directories(file, chain)
+                .into_iter()
+                .map(|(dir, volume)| (dir, volume.start_line))
+                .collect();
+            (given, volumes_left_alone(file, chain))
+        });
+        let declared = |dir: &str, line: usize| (dir.to_string(), line);
+        assert_eq!(
+            given,
+            [declared("/hadoop/dfs/name", 3), declared("/kafka", 3), declared("/var/lib/app", 4)]
+        );
+        assert_eq!(left, ["$NOPE"], "/tmp is everyone's already");
+    }
+
+    #[test]
+    fn a_directory_the_file_gives_away_is_not_given_again() {
+        let text = "FROM debian\nRUN mkdir /data && chown -R 1000 /data/\nVOLUME /data /logs\nCMD x\n";
+        with_chain(text, |file, chain| {
+            assert!(already_given(file, chain, "/data"));
+            assert!(!already_given(file, chain, "/logs"));
+        });
+    }
+
+    #[test]
+    fn tool_homes_in_root_decline() {
+        let declined = |text: &str| with_chain(text, tool_home_in_root).map(|finding| finding.message);
+        let gradle = declined("FROM debian\nENV GRADLE_USER_HOME=/root/.gradle\nCMD x\n").unwrap();
+        assert!(
+            gradle.contains("GRADLE_USER_HOME=/root/.gradle") && gradle.contains("left as is"),
+            "{gradle}"
+        );
+        assert!(declined("FROM debian\nENV PATH=/root/.local/bin:$PATH\nCMD x\n").is_some());
+        assert!(declined("FROM debian\nENV CARGO_HOME /root/.cargo\nCMD x\n").is_some());
+        assert!(declined("FROM debian\nENV GRADLE_USER_HOME=/opt/gradle ROOTDIR=/rootfs\nCMD x\n").is_none());
+    }
 }

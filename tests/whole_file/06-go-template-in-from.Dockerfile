@@ -1,0 +1,3 @@
+from {{ .BaseImage }}:{{ .Tag }}
+add app.sh /usr/local/bin/
+cmd ["app.sh"]

@@ -1,0 +1,204 @@
+//! Signals in the Dockerfile itself that the container must start as root: service managers
+//! and daemons it installs, configures or starts, a sudoers file, packet filters and tun
+//! devices, Docker-in-Docker, `--user root` given to the program.
+//!
+//! The table is the knowledge; the code only looks for each signal where the table says.
+//! Why each needs root is the programs' own documentation: supervisord, runit's runsvdir,
+//! s6-svscan, cron/crond, sshd, postfix and dovecot masters start as root and run their
+//! children or sessions as other users (each one's manual page); nginx and Apache httpd bind
+//! and start as root and run workers as `nginx`/`www-data` (nginx.org "Beginner's guide",
+//! httpd.apache.org "Security tips"); dockerd needs root (docs.docker.com "Docker
+//! daemon attack surface", rootless mode aside); iptables/nft and tun devices need
+//! `CAP_NET_ADMIN`, which a non-root process does not get (capabilities(7)).
+
+use super::shell::{installed_packages, redirect_targets, Command};
+
+/// Where a signal is looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Seen {
+    /// A program the container starts: a command of the `ENTRYPOINT`/`CMD` (or of the
+    /// entrypoint script).
+    Started,
+    /// A package a `RUN` installs with the system package manager.
+    Installed,
+    /// A program a `RUN` runs at build time.
+    Run,
+    /// A path (or a path under it) a `COPY`/`ADD` writes or a `RUN` names.
+    Path,
+    /// A `VOLUME`.
+    Volume,
+}
+
+impl Seen {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Seen::Started => "started by the container",
+            Seen::Installed => "installed",
+            Seen::Run => "run at build time",
+            Seen::Path => "written",
+            Seen::Volume => "declared as a VOLUME",
+        }
+    }
+}
+
+/// One signal: what is looked for, where, and why it means root.
+pub(crate) struct RootSignal {
+    /// A program name, a package name, or an absolute path (a prefix for paths).
+    pub what: &'static str,
+    pub seen: Seen,
+    pub why: &'static str,
+}
+
+const SUPERVISOR: &str =
+    "a process manager runs as root to start its programs as their own users, so the container must start as root";
+const RUNIT: &str = "runit supervises services as root and drops to each service's user itself, so the container must start as root";
+const S6: &str = "s6 supervises services as root and drops to each service's user itself, so the container must start as root";
+const CRON: &str = "cron runs as root to run each crontab as its owner, so the container must start as root";
+const SSHD: &str = "sshd runs as root to log users in as themselves, so the container must start as root";
+const MAIL: &str =
+    "the mail server's master runs as root and starts its workers as their own users, so the container must start as root";
+const WEB: &str =
+    "the web server starts as root and runs its workers as an unprivileged user, so the container must start as root";
+const INIT: &str =
+    "an init system runs as root and starts services as their users, so the container must start as root";
+const SUDOERS: &str =
+    "a sudoers file means the image is built for users who become root in the container, not for one fixed non-root user";
+const NETWORK: &str =
+    "packet filters and tun devices need CAP_NET_ADMIN, which a non-root process lacks, so the container must start as root";
+const DIND: &str = "Docker-in-Docker: dockerd runs as root, so the container must start as root";
+
+/// The signals, in the order they are looked for: what the container starts comes first.
+pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
+    RootSignal { what: "supervisord", seen: Seen::Started, why: SUPERVISOR },
+    RootSignal { what: "runsvdir", seen: Seen::Started, why: RUNIT },
+    RootSignal { what: "runit", seen: Seen::Started, why: RUNIT },
+    RootSignal { what: "s6-svscan", seen: Seen::Started, why: S6 },
+    RootSignal { what: "systemd", seen: Seen::Started, why: INIT },
+    RootSignal { what: "init", seen: Seen::Started, why: INIT },
+    RootSignal { what: "cron", seen: Seen::Started, why: CRON },
+    RootSignal { what: "crond", seen: Seen::Started, why: CRON },
+    RootSignal { what: "sshd", seen: Seen::Started, why: SSHD },
+    RootSignal { what: "nginx", seen: Seen::Started, why: WEB },
+    RootSignal { what: "httpd", seen: Seen::Started, why: WEB },
+    RootSignal { what: "apache2ctl", seen: Seen::Started, why: WEB },
+    RootSignal { what: "apachectl", seen: Seen::Started, why: WEB },
+    RootSignal { what: "apache2-foreground", seen: Seen::Started, why: WEB },
+    RootSignal { what: "postfix", seen: Seen::Started, why: MAIL },
+    RootSignal { what: "dovecot", seen: Seen::Started, why: MAIL },
+    RootSignal { what: "dockerd", seen: Seen::Started, why: DIND },
+    RootSignal { what: "dockerd-entrypoint.sh", seen: Seen::Started, why: DIND },
+    RootSignal { what: "iptables", seen: Seen::Started, why: NETWORK },
+    RootSignal { what: "openvpn", seen: Seen::Started, why: NETWORK },
+    RootSignal { what: "wg-quick", seen: Seen::Started, why: NETWORK },
+    RootSignal { what: "supervisor", seen: Seen::Installed, why: SUPERVISOR },
+    RootSignal { what: "runit", seen: Seen::Installed, why: RUNIT },
+    RootSignal { what: "s6", seen: Seen::Installed, why: S6 },
+    RootSignal { what: "cron", seen: Seen::Installed, why: CRON },
+    RootSignal { what: "cronie", seen: Seen::Installed, why: CRON },
+    RootSignal { what: "dcron", seen: Seen::Installed, why: CRON },
+    RootSignal { what: "openssh-server", seen: Seen::Installed, why: SSHD },
+    RootSignal { what: "postfix", seen: Seen::Installed, why: MAIL },
+    RootSignal { what: "dovecot", seen: Seen::Installed, why: MAIL },
+    RootSignal { what: "dovecot-core", seen: Seen::Installed, why: MAIL },
+    RootSignal { what: "docker-ce", seen: Seen::Installed, why: DIND },
+    RootSignal { what: "iptables", seen: Seen::Installed, why: NETWORK },
+    RootSignal { what: "nftables", seen: Seen::Installed, why: NETWORK },
+    RootSignal { what: "openvpn", seen: Seen::Installed, why: NETWORK },
+    RootSignal { what: "wireguard-tools", seen: Seen::Installed, why: NETWORK },
+    RootSignal { what: "crontab", seen: Seen::Run, why: CRON },
+    RootSignal { what: "mknod", seen: Seen::Run, why: NETWORK },
+    RootSignal { what: "/etc/service/", seen: Seen::Path, why: RUNIT },
+    RootSignal { what: "/etc/services.d/", seen: Seen::Path, why: S6 },
+    RootSignal { what: "/etc/s6-overlay/", seen: Seen::Path, why: S6 },
+    RootSignal { what: "/etc/supervisor/", seen: Seen::Path, why: SUPERVISOR },
+    RootSignal { what: "/etc/supervisord.conf", seen: Seen::Path, why: SUPERVISOR },
+    RootSignal { what: "/etc/cron.d/", seen: Seen::Path, why: CRON },
+    RootSignal { what: "/etc/crontabs/", seen: Seen::Path, why: CRON },
+    RootSignal { what: "/etc/crontab", seen: Seen::Path, why: CRON },
+    RootSignal { what: "/etc/sudoers", seen: Seen::Path, why: SUDOERS },
+    RootSignal { what: "/etc/sudoers.d/", seen: Seen::Path, why: SUDOERS },
+    RootSignal { what: "/dev/net/tun", seen: Seen::Path, why: NETWORK },
+    RootSignal { what: "/var/lib/docker", seen: Seen::Volume, why: DIND },
+];
+
+/// Why `--user root` (or `=0`) handed to the program means root.
+pub(crate) const USER_ROOT_ARGUMENT: &str =
+    "the program is told to run as root, so the container must start as root";
+
+/// `path` is the signal's path, or lies under it (a signal path ending in `/` is a directory:
+/// the directory itself counts too).
+pub(crate) fn path_matches(path: &str, signal: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    match signal.strip_suffix('/') {
+        Some(dir) => path == dir || path.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/')),
+        None => path == signal,
+    }
+}
+
+/// The first signal a command of the container's start shows (a program it starts, or
+/// `--user root` given to it): (signal, the word as written).
+pub(crate) fn started_signal(commands: &[Command]) -> Option<(&'static RootSignal, String)> {
+    for command in commands {
+        // `service cron start`, `rc-service nginx start`: the service is the program.
+        let (program, written) = match command.program() {
+            "service" | "rc-service" => {
+                let service = command.args.first().map_or("", String::as_str);
+                (service, format!("{} {service}", command.path))
+            }
+            other => (other, command.path.clone()),
+        };
+        let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Started && s.what == program);
+        if let Some(signal) = found {
+            return Some((signal, written));
+        }
+    }
+    None
+}
+
+/// `--user root`, `--user=root`, `--user 0` in a command's arguments.
+pub(crate) fn user_root_argument(commands: &[Command]) -> Option<String> {
+    commands.iter().find_map(|command| {
+        command.args.iter().enumerate().find_map(|(index, arg)| {
+            let value = match arg.strip_prefix("--user=") {
+                Some(value) => value,
+                None if arg == "--user" => command.args.get(index + 1)?.as_str(),
+                None => return None,
+            };
+            matches!(value, "root" | "0").then(|| format!("--user {value}"))
+        })
+    })
+}
+
+/// The first build-time signal of a `RUN`'s commands: a package installed, a program run, or
+/// a path written. (signal, the word as written).
+pub(crate) fn run_signal(commands: &[Command]) -> Option<(&'static RootSignal, String)> {
+    for command in commands {
+        for package in installed_packages(command) {
+            let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Installed && s.what == package);
+            if let Some(signal) = found {
+                return Some((signal, package));
+            }
+        }
+        let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Run && s.what == command.program());
+        if let Some(signal) = found {
+            return Some((signal, command.program().to_string()));
+        }
+        let paths = command.args.iter().map(String::as_str).chain(redirect_targets(command));
+        for path in paths.filter(|path| path.starts_with('/')) {
+            if let Some(signal) = path_signal(path) {
+                return Some((signal, path.to_string()));
+            }
+        }
+    }
+    None
+}
+
+/// The path signal a written path shows.
+pub(crate) fn path_signal(path: &str) -> Option<&'static RootSignal> {
+    ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Path && path_matches(path, s.what))
+}
+
+/// The volume signal of a `VOLUME` path.
+pub(crate) fn volume_signal(path: &str) -> Option<&'static RootSignal> {
+    ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Volume && path_matches(path, s.what))
+}
