@@ -431,6 +431,8 @@ const DROPS_PRIVILEGES: &[(&str, &str)] = &[
     ("lscr.io/linuxserver/", "s6-overlay starts as root and runs the service as PUID/PGID"),
     ("ghcr.io/linuxserver/", "s6-overlay starts as root and runs the service as PUID/PGID"),
     ("docker", "Docker-in-Docker needs root"),
+    ("nextcloud", "its entrypoint starts as root, installs and upgrades the app as `www-data`, and its server (Apache, or php-fpm) runs the app as `www-data`"),
+    ("wordpress", "its entrypoint starts as root to copy WordPress in as `www-data`, and its Apache (or php-fpm) runs it as `www-data`"),
 ];
 
 /// RHEL-family images without `useradd` (no shadow-utils): (name fragment).

@@ -79,7 +79,7 @@
 //!   (stdin) the script is not read: the fix goes ahead and its risk says the script was not
 //!   checked;
 //! - official images that do so (postgres, mysql, mariadb, redis, rabbitmq, mongo,
-//!   elasticsearch, nginx, httpd, linuxserver.io images, ...);
+//!   elasticsearch, nginx, httpd, nextcloud, wordpress, linuxserver.io images, ...);
 //! - services and daemons that must start as root, read word by word from the commands (not
 //!   from substrings: `curl .../cron` is not cron): a service manager or daemon the container
 //!   starts (supervisord, runit, s6, cron, sshd, nginx, Apache, postfix, dovecot, an init,
@@ -105,6 +105,17 @@
 //!   `USER` belongs in the images built from it. This is a judgement from the file and the
 //!   message says which evidence it used. An image that inherits a server's `CMD` (`tomcat`,
 //!   `php:*-apache`, ...) or copies an application still gets its `USER`;
+//! - also as such a base: an unknown base image (or one dockfix cannot resolve the `CMD` of)
+//!   that the file only adds to, copying no application in (a vendor image's variant whose
+//!   entrypoint may need root), and a `scratch` image without `CMD`/`ENTRYPOINT`, in which
+//!   nothing runs by itself (an export stage for `docker build --output`);
+//! - a container that starts a shell, a language REPL or a build tool with nothing to run
+//!   (`ENTRYPOINT ["/usr/bin/python3"]`, `ENTRYPOINT /bin/bash`, `CMD ["mvn"]` behind an
+//!   entrypoint wrapper): a toolchain or interactive image, run with the user's own command or
+//!   built upon;
+//! - daemons that start as root and step down to their own account by configuration
+//!   (vsftpd, proftpd, FreeRADIUS, named, smbd, slapd, dnsmasq, squid, exim, rsyslogd) and
+//!   firewalls (shorewall, ufw), started or installed;
 //! - Windows images (by name, or by a `` # escape=` `` directive, a PowerShell/cmd `SHELL` or
 //!   `RUN`; `USER ContainerUser` is the equivalent to consider by hand).
 //!
@@ -699,8 +710,8 @@ mod tests {
             );
             assert!(reports[0].message.contains("(UID 10001, GID 2000)"), "{base}: {}", reports[0].message);
         }
-        let (out, reports) = fix_with("FROM scratch\nCOPY a /a\n", &options);
-        assert_eq!(out, "FROM scratch\nCOPY --chown=10001:2000 a /a\nUSER 10001:2000\n");
+        let (out, reports) = fix_with("FROM scratch\nCOPY a /a\nCMD [\"/a\"]\n", &options);
+        assert_eq!(out, "FROM scratch\nCOPY --chown=10001:2000 a /a\nUSER 10001:2000\nCMD [\"/a\"]\n");
         assert!(reports[0].message.contains("numeric user 10001:2000"), "{}", reports[0].message);
         assert!(reports[0].risk.as_deref().unwrap().contains("no home directory"));
     }
@@ -709,12 +720,15 @@ mod tests {
     fn equal_ids_keep_the_short_message_and_defaults_keep_65532() {
         let (_, reports) = fix_with("FROM debian\nCMD x\n", &chosen(2000, 2000));
         assert!(reports[0].message.contains("(UID/GID 2000)"), "{}", reports[0].message);
-        let (out, _) = fix_with("FROM scratch\nCOPY a /a\n", &chosen(2000, 2000));
-        assert!(out.ends_with("USER 2000:2000\n"), "chosen ids reach the numeric user: {out}");
+        let (out, _) = fix_with("FROM scratch\nCOPY a /a\nCMD [\"/a\"]\n", &chosen(2000, 2000));
+        assert!(out.ends_with("USER 2000:2000\nCMD [\"/a\"]\n"), "chosen ids reach the numeric user: {out}");
         let named_only =
             Options { new_user: NewUser { name: "svc".into(), ..NewUser::default() }, ..Options::default() };
-        let (out, _) = fix_with("FROM scratch\nCOPY a /a\n", &named_only);
-        assert!(out.ends_with("USER 65532:65532\n"), "a name alone keeps distroless' ids: {out}");
+        let (out, _) = fix_with("FROM scratch\nCOPY a /a\nCMD [\"/a\"]\n", &named_only);
+        assert!(
+            out.ends_with("USER 65532:65532\nCMD [\"/a\"]\n"),
+            "a name alone keeps distroless' ids: {out}"
+        );
     }
 
     #[test]
@@ -789,13 +803,14 @@ mod tests {
 
     #[test]
     fn rhel_uses_shadow_utils_and_minimal_falls_back_to_numeric() {
-        let out =
-            fix("FROM registry.access.redhat.com/ubi9/ubi:9.4\nRUN dnf install -y python3\nCMD python3\n");
+        let out = fix(
+            "FROM registry.access.redhat.com/ubi9/ubi:9.4\nRUN dnf install -y python3\nCMD python3 app.py\n",
+        );
         assert!(
             out.contains("RUN if ! id -u app >/dev/null 2>&1; then grep -q ^app: /etc/group || groupadd -r -g 10001 app; useradd -r -m -u 10001 -g app app; fi\nUSER app\nCMD"),
             "{out}"
         );
-        let out = fix("FROM registry.access.redhat.com/ubi9/ubi-minimal\nRUN microdnf install -y python3\nCMD python3\n");
+        let out = fix("FROM registry.access.redhat.com/ubi9/ubi-minimal\nRUN microdnf install -y python3\nCMD python3 app.py\n");
         assert!(out.contains("microdnf install -y python3\nUSER 65532:65532\nCMD"), "{out}");
         let out = fix(
             "FROM registry.access.redhat.com/ubi9/ubi-minimal\nRUN microdnf install -y shadow-utils\nCMD x\n",

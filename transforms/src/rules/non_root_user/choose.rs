@@ -288,7 +288,13 @@ pub(super) fn command_creates_user(command: &str) -> Option<CreatedUser> {
             }
             continue;
         }
-        words.push(word);
+        // A quoted word (`-S "clamav"`) is the same word to the shell.
+        let unquoted = ['"', '\''].iter().find_map(|quote| {
+            word.strip_prefix(*quote)
+                .and_then(|rest| rest.strip_suffix(*quote))
+                .filter(|inner| !inner.contains(*quote))
+        });
+        words.push(unquoted.unwrap_or(word));
     }
     let position = words.iter().position(|w| matches!(w.rsplit('/').next(), Some("useradd" | "adduser")))?;
     let tool = words[position].rsplit('/').next()?;

@@ -17,7 +17,7 @@ use crate::rules::BuildContext;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::{is_root, ID};
-use base_image::{copies_application, own_command, toolchain_env, OwnCommand};
+use base_image::{copies_application, is_interactive_program, own_command, toolchain_env, OwnCommand};
 use entrypoint::scripts;
 use shell::{argv_commands, commands, Command};
 use signals::{
@@ -70,6 +70,56 @@ pub(super) fn declined(
         .or_else(|| explicit_root_user(&instructions))
         .or_else(|| onbuild_needs_root(&instructions))
         .or_else(|| base_for_other_images(&instructions, facts, from_line))
+        .or_else(|| interactive_start(&instructions))
+}
+
+/// The program the container starts and its arguments: the `ENTRYPOINT`'s first command with
+/// the `CMD` after it (exec form), or the `CMD` alone. An entrypoint wrapper script
+/// (`docker-entrypoint.sh`, `mvn-entrypoint.sh`) hands over to the `CMD`, so the `CMD` is
+/// what it starts.
+fn started_program(instructions: &[&Instruction]) -> Option<(Command, usize)> {
+    let starts = start_instructions(instructions);
+    let find = |keyword: &str| starts.iter().find(|(_, i)| i.is(keyword)).map(|(_, i)| *i);
+    let (entrypoint, cmd) = (find("ENTRYPOINT"), find("CMD"));
+    let first = |instruction: &Instruction| instruction_commands(instruction).into_iter().next();
+    let entry = entrypoint.and_then(first);
+    let wrapper = entry.as_ref().is_some_and(|command| command.program().contains("entrypoint"));
+    match (entry, cmd) {
+        (Some(_), Some(cmd)) if wrapper => Some((first(cmd)?, cmd.start_line)),
+        (Some(mut entry), cmd) => {
+            let line = entrypoint.map_or(0, |i| i.start_line);
+            if let (Some(cmd), true) = (cmd, entrypoint.is_some_and(|i| i.exec_form.is_some())) {
+                if let Some(argv) = &cmd.exec_form {
+                    entry.args.extend(argv.iter().cloned());
+                } else {
+                    entry.args.extend(cmd.command_text().split_whitespace().map(str::to_string));
+                }
+            }
+            Some((entry, line))
+        }
+        (None, Some(cmd)) => Some((first(cmd)?, cmd.start_line)),
+        (None, None) => None,
+    }
+}
+
+/// A finding when the container starts a shell, a language REPL or a build tool with nothing
+/// to run (only options): a toolchain or interactive image, which users run with their own
+/// command or build upon (`FROM` it, then `RUN apt-get ...`). A `USER` here would be
+/// inherited by every image built from it.
+fn interactive_start(instructions: &[&Instruction]) -> Option<Finding> {
+    let (command, line) = started_program(instructions)?;
+    if !is_interactive_program(command.program()) || command.args.iter().any(|arg| !arg.starts_with('-')) {
+        return None;
+    }
+    Some(Finding::new(
+        ID,
+        line,
+        format!(
+            "the container starts `{}` with nothing to run: a shell, REPL or build tool, so this reads as a toolchain or interactive image that users run with their own command or build upon (a judgement from the file). A `USER` here would apply to every image built FROM it, whose `RUN apt-get`/`apk add` and build steps then fail as non-root: it belongs in those images. Left as is; if this image is run by itself as a service, add a `USER` by hand ({})",
+            command.path,
+            silence_hint(line)
+        ),
+    ))
 }
 
 /// What the fix's risk should add about the entrypoint: a script from the build context that
@@ -356,13 +406,23 @@ fn base_for_other_images(
     }
     let application = copies_application(instructions);
     let toolchain = toolchain_env(instructions);
+    let scratch = facts.image.as_deref().is_some_and(|image| image.eq_ignore_ascii_case("scratch"));
+    if scratch && application.is_some() {
+        // No shell, no CMD: nothing runs in it by itself. An export stage
+        // (`docker build --output`) or a base whose children set the CMD.
+        evidence.push("it is built on `scratch` and sets no CMD or ENTRYPOINT, so nothing runs in it by itself: an export stage (`--output`) or a base whose images set the command".to_string());
+    }
     if application.is_none() {
         match (own, facts.image.as_deref()) {
-            (Some(_), Some(image)) if image.eq_ignore_ascii_case("scratch") => {
+            (Some(_), Some(_)) if scratch => {
                 evidence.push("`scratch` has no CMD at all, and this file copies no application into it".to_string());
             }
             (Some((_, command)), Some(image)) => evidence.push(format!(
                 "`{image}` is a toolchain or OS image whose own CMD is `{command}` (its official Dockerfile), and this file copies no application into it"
+            )),
+            (None, image) => evidence.push(format!(
+                "dockfix does not know what `{}` runs, and this file only adds to it (no application copied in): a variant of that image or a base for others, whose entrypoint may need root",
+                image.unwrap_or("the base image")
             )),
             _ => {}
         }
@@ -718,10 +778,71 @@ mod tests {
             "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
             "FROM golang:1.22 AS build\nRUN go build -o /out/app\nFROM debian:12\nCOPY --from=build /out/app /app\n",
             "FROM node:20\nCOPY server.js ./\n",
-            // Unknown base without other evidence: as before.
-            "FROM example/app-base\nRUN apt-get install -y x\n",
+            // An unknown base with an application copied in.
+            "FROM example/app-base\nCOPY app /srv/app\n",
         ] {
             assert_fixed(input, &NoBuildContext);
         }
+    }
+
+    #[test]
+    fn unknown_bases_that_only_get_additions_and_scratch_without_a_command_decline() {
+        assert_declined(
+            "FROM example/app-base\nRUN apt-get install -y x\n",
+            &NoBuildContext,
+            "does not know what",
+        );
+        assert_declined(
+            "FROM nextcloud:fpm\nRUN apt-get install -y smbclient\n",
+            &NoBuildContext,
+            "nextcloud",
+        );
+        assert_declined(
+            "FROM alpine AS gen\nRUN make\nFROM scratch\nCOPY --from=gen /out /\n",
+            &NoBuildContext,
+            "nothing runs in it by itself",
+        );
+    }
+
+    #[test]
+    fn toolchain_start_commands_decline_and_programs_with_work_are_fixed() {
+        for (input, program) in [
+            ("FROM openjdk:8-jdk-alpine\nRUN apk add bash\nENTRYPOINT /bin/bash\n", "/bin/bash"),
+            ("FROM ubuntu:14.04\nRUN apt-get install -y python3.4\nCMD []\nENTRYPOINT [\"/usr/bin/python3.4\"]\n", "/usr/bin/python3.4"),
+            (
+                "FROM eclipse-temurin:17\nCOPY mvn-entrypoint.sh /usr/local/bin/\nENTRYPOINT [\"/usr/local/bin/mvn-entrypoint.sh\"]\nCMD [\"mvn\"]\n",
+                "mvn",
+            ),
+            ("FROM debian\nCMD [\"bash\", \"-l\"]\n", "bash"),
+        ] {
+            assert_declined(input, &NoBuildContext, &format!("starts `{program}` with nothing to run"));
+        }
+        for input in [
+            "FROM python:3.12\nCOPY app.py /app/\nCMD [\"python\", \"/app/app.py\"]\n",
+            "FROM debian\nCMD [\"bash\", \"-c\", \"exec /srv/run\"]\n",
+            "FROM node:20\nCOPY . /app\nENTRYPOINT [\"node\"]\nCMD [\"/app/server.js\"]\n",
+            "FROM debian\nRUN apt-get install -y telnet\nENTRYPOINT [\"telnet\"]\n",
+        ] {
+            assert_fixed(input, &NoBuildContext);
+        }
+    }
+
+    #[test]
+    fn daemons_that_step_down_themselves_decline() {
+        assert_declined(
+            "FROM alpine\nRUN apk add freeradius\nENTRYPOINT [\"radiusd\"]\nCMD [\"-f\"]\n",
+            &NoBuildContext,
+            "radiusd",
+        );
+        assert_declined(
+            "FROM centos:7\nRUN yum install -y vsftpd\nCMD [\"/usr/sbin/run.sh\"]\n",
+            &NoBuildContext,
+            "vsftpd",
+        );
+        assert_declined(
+            "FROM alpine\nRUN apk add shorewall\nENTRYPOINT [\"/usr/sbin/shorewall\"]\n",
+            &NoBuildContext,
+            "shorewall",
+        );
     }
 }

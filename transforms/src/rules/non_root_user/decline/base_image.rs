@@ -125,6 +125,27 @@ pub(crate) fn own_command(image: &str) -> Option<(OwnCommand, &'static str)> {
         .map(|(_, kind, command)| (*kind, alpine_shell(command)))
 }
 
+/// Programs that, started with nothing to run (no script, no command: only options), are a
+/// shell, a language REPL or a build tool waiting for the user's input: the start command of
+/// a toolchain or interactive image (`ENTRYPOINT ["/usr/bin/python3.4"]`, `CMD ["mvn"]`,
+/// `ENTRYPOINT /bin/bash`). Names as the official images' Dockerfiles use them (see
+/// [`OWN_COMMANDS`]); a name ending in `*` matches versioned names (`python3.12`).
+pub(crate) const INTERACTIVE_PROGRAMS: &[&str] = &[
+    "sh", "bash", "ash", "dash", "zsh", "fish", "ksh", "python*", "pypy*", "ipython", "node", "ruby*", "irb",
+    "perl", "php", "jshell", "ghci", "iex", "erl", "R", "julia", "lua*", "mvn", "gradle", "sbt", "lein",
+    "go", "cargo", "dotnet", "deno", "bun",
+];
+
+/// `program` (a file name) is one of [`INTERACTIVE_PROGRAMS`].
+pub(crate) fn is_interactive_program(program: &str) -> bool {
+    INTERACTIVE_PROGRAMS.iter().any(|name| match name.strip_suffix('*') {
+        Some(prefix) => program
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit() || c == '.')),
+        None => program == *name,
+    })
+}
+
 /// ENV names that toolchain images set for the tools they install (Go, Rust, Ruby, PHP,
 /// Java, Node version managers, Python environments, .NET, Android): an image that sets them
 /// itself is likely one other images build on.

@@ -66,6 +66,10 @@ const SUDOERS: &str =
 const NETWORK: &str =
     "packet filters and tun devices need CAP_NET_ADMIN, which a non-root process lacks, so the container must start as root";
 const DIND: &str = "Docker-in-Docker: dockerd runs as root, so the container must start as root";
+const DAEMON: &str =
+    "the daemon starts as root (to bind its port, chroot or read its keys) and switches to its own account by its configuration, so the container must start as root";
+const FIREWALL: &str =
+    "a firewall loads packet filter rules, which needs CAP_NET_ADMIN, so the container must start as root";
 
 /// The signals, in the order they are looked for: what the container starts comes first.
 pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
@@ -90,6 +94,28 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "iptables", seen: Seen::Started, why: NETWORK },
     RootSignal { what: "openvpn", seen: Seen::Started, why: NETWORK },
     RootSignal { what: "wg-quick", seen: Seen::Started, why: NETWORK },
+    // Daemons that start as root and step down to their own account themselves (vsftpd(8),
+    // radiusd(8) `user`/`group`, named(8) `-u`, smbd(8), slapd(8) `-u`, dnsmasq(8) `--user`,
+    // squid `cache_effective_user`, proftpd `User`, exim(8), rsyslogd `$PrivDropToUser`).
+    RootSignal { what: "vsftpd", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "proftpd", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "pure-ftpd", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "radiusd", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "freeradius", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "named", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "smbd", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "slapd", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "dnsmasq", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "squid", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "exim", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "exim4", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "rsyslogd", seen: Seen::Started, why: DAEMON },
+    RootSignal { what: "shorewall", seen: Seen::Started, why: FIREWALL },
+    RootSignal { what: "ufw", seen: Seen::Started, why: FIREWALL },
+    RootSignal { what: "vsftpd", seen: Seen::Installed, why: DAEMON },
+    RootSignal { what: "proftpd", seen: Seen::Installed, why: DAEMON },
+    RootSignal { what: "freeradius", seen: Seen::Installed, why: DAEMON },
+    RootSignal { what: "shorewall", seen: Seen::Installed, why: FIREWALL },
     RootSignal { what: "supervisor", seen: Seen::Installed, why: SUPERVISOR },
     RootSignal { what: "runit", seen: Seen::Installed, why: RUNIT },
     RootSignal { what: "s6", seen: Seen::Installed, why: S6 },
