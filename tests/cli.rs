@@ -1225,8 +1225,8 @@ fn group_id_from_config_and_flag_and_the_flag_wins() {
     let args = ["fix", "--select", "non-root-user", "--group-id", "3000", "-"];
     let out = dockfix_stdin(dir.path(), &args, input);
     assert_stdout_contains(&out, "addgroup -S -g 3000 app; adduser -S -D -u 10001 -G app app");
-    let out = dockfix_stdin(dir.path(), &args, b"FROM scratch\nCOPY a /a\n");
-    assert_stdout_eq(&out, "FROM scratch\nCOPY --chown=10001:3000 a /a\nUSER 10001:3000\n");
+    let out = dockfix_stdin(dir.path(), &args, b"FROM scratch\nCOPY a /a\nCMD [\"/a\"]\n");
+    assert_stdout_eq(&out, "FROM scratch\nCOPY --chown=10001:3000 a /a\nUSER 10001:3000\nCMD [\"/a\"]\n");
 
     // Without a group-id, the GID follows the UID, from wherever the UID comes.
     let args = ["fix", "--no-config", "--select", "non-root-user", "--user-id", "4000", "-"];
