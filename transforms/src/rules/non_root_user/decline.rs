@@ -17,7 +17,9 @@ use crate::rules::BuildContext;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::{is_root, ID};
-use base_image::{copies_application, is_interactive_program, own_command, toolchain_env, OwnCommand};
+use base_image::{
+    copies_application, is_dev_container_base, is_interactive_program, own_command, toolchain_env, OwnCommand,
+};
 use entrypoint::scripts;
 use shell::{argv_commands, commands, Command};
 use signals::{
@@ -407,6 +409,11 @@ fn base_for_other_images(
     let application = copies_application(instructions);
     let toolchain = toolchain_env(instructions);
     let scratch = facts.image.as_deref().is_some_and(|image| image.eq_ignore_ascii_case("scratch"));
+    if let Some(image) = facts.image.as_deref().filter(|image| is_dev_container_base(image)) {
+        evidence.push(format!(
+            "`{image}` is a dev-container base: the user of a dev container is `remoteUser` in devcontainer.json"
+        ));
+    }
     if scratch && application.is_some() {
         // No shell, no CMD: nothing runs in it by itself. An export stage
         // (`docker build --output`) or a base whose children set the CMD.
@@ -825,6 +832,15 @@ mod tests {
         ] {
             assert_fixed(input, &NoBuildContext);
         }
+    }
+
+    #[test]
+    fn dev_container_bases_decline_even_with_files_copied() {
+        assert_declined(
+            "FROM mcr.microsoft.com/vscode/devcontainers/base:0-bullseye\nCOPY --from=upstream /opt /opt/\n",
+            &NoBuildContext,
+            "dev-container base",
+        );
     }
 
     #[test]

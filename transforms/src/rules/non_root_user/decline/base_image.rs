@@ -125,6 +125,17 @@ pub(crate) fn own_command(image: &str) -> Option<(OwnCommand, &'static str)> {
         .map(|(_, kind, command)| (*kind, alpine_shell(command)))
 }
 
+/// Dev-container base images: an image built on one is a development environment, whose user
+/// is chosen by `remoteUser` in `devcontainer.json` (containers.dev reference), not a runtime.
+pub(crate) const DEV_CONTAINER_BASES: &[&str] =
+    &["mcr.microsoft.com/devcontainers/", "mcr.microsoft.com/vscode/devcontainers/", "devcon.azurecr.io/"];
+
+/// `image` is a dev-container base ([`DEV_CONTAINER_BASES`]).
+pub(crate) fn is_dev_container_base(image: &str) -> bool {
+    let lower = image.to_ascii_lowercase();
+    DEV_CONTAINER_BASES.iter().any(|prefix| lower.starts_with(prefix))
+}
+
 /// Programs that, started with nothing to run (no script, no command: only options), are a
 /// shell, a language REPL or a build tool waiting for the user's input: the start command of
 /// a toolchain or interactive image (`ENTRYPOINT ["/usr/bin/python3.4"]`, `CMD ["mvn"]`,
