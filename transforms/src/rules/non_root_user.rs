@@ -104,7 +104,9 @@
 //!   (`GOPATH`, `CARGO_HOME`, `GEM_HOME`, `JAVA_HOME`, ...) with no application copied in. The
 //!   `USER` belongs in the images built from it. This is a judgement from the file and the
 //!   message says which evidence it used. An image that inherits a server's `CMD` (`tomcat`,
-//!   `php:*-apache`, ...) or copies an application still gets its `USER`, unless it is built on a dev-container base (`mcr.microsoft.com/devcontainers/...`), whose user is `remoteUser` in devcontainer.json;
+//!   `php:*-apache`, ...) or copies an application still gets its `USER`, unless it is built
+//!   on a dev-container base (`mcr.microsoft.com/devcontainers/...`), whose user is
+//!   `remoteUser` in devcontainer.json;
 //! - also as such a base: an unknown base image (or one dockfix cannot resolve the `CMD` of)
 //!   that the file only adds to, copying no application in (a vendor image's variant whose
 //!   entrypoint may need root), and a `scratch` image without `CMD`/`ENTRYPOINT`, in which
