@@ -67,6 +67,9 @@
 //! keep nothing a `RUN` changes in a directory once a `VOLUME` declares it, so a volume
 //! declared above the `RUN` that creates the user is given by a `RUN` of its own right above
 //! that `VOLUME`, by UID and GID (the user does not exist there yet).
+//! A user the fix creates is also given the directories an `ENV` names as where a program
+//! keeps its state (`JENKINS_HOME`, `*_DATA_DIR`, `*_STATE_DIR`, `*_LOG_DIR`, resolved; not
+//! system paths), which nothing else creates.
 //!
 //! Left alone, with a finding that names the signal and says why, where running as root at
 //! start is the design or the file is not the place for a `USER`:
@@ -193,7 +196,10 @@ use choose::{
     chown_owner, create_command, created_users, describe_ids, numeric_user, plan, GroupChoice, Plan,
 };
 use decline::{declined, onbuild_runs, unchecked_entrypoint};
-use paths::{already_given, tool_home_in_root, volume_directories, volumes_left_alone, working_directory};
+use paths::{
+    already_given, data_directories, tool_home_in_root, volume_directories, volumes_left_alone,
+    working_directory,
+};
 
 pub struct NonRootUser;
 
@@ -403,6 +409,11 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             let mut dirs: Vec<String> = workdir.iter().cloned().collect();
             let late = volume_dirs.iter().filter(|dir| !early_given || !early_dirs.contains(dir));
             dirs.extend(late.filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
+            let data_dirs: Vec<String> = data_directories(file, chain)
+                .into_iter()
+                .filter(|dir| !dirs.contains(dir) && !volume_dirs.contains(dir))
+                .collect();
+            dirs.extend(data_dirs.iter().cloned());
             if !dirs.is_empty() {
                 // The WORKDIR may only be declared after the user is created: make sure it
                 // exists, so that WORKDIR keeps the owner given here.
@@ -411,12 +422,14 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             let what: Vec<&str> = [
                 workdir.as_ref().map(|_| "working directory"),
                 (!volume_dirs.is_empty()).then_some("volume"),
+                (!data_dirs.is_empty()).then_some("data directory"),
             ]
             .into_iter()
             .flatten()
             .collect();
             given.extend(workdir.iter().cloned());
             given.extend(volume_dirs.iter().filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
+            given.extend(data_dirs.iter().cloned());
             if !given.is_empty() {
                 message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(" ")));
             }

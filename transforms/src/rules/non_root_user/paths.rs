@@ -119,6 +119,46 @@ pub(super) fn volume_directories<'a>(
     dirs
 }
 
+/// ENV names whose value is the directory where a program keeps the state it writes at run
+/// time: exact names (Jenkins: "JENKINS_HOME is where Jenkins stores all its data", the
+/// Jenkins handbook) and suffixes of the `<APP>_DATA_DIR` convention.
+const DATA_DIRECTORY_NAMES: &[&str] = &["JENKINS_HOME", "DATA_DIR"];
+const DATA_DIRECTORY_SUFFIXES: &[&str] = &["_DATA_DIR", "_DATA_PATH", "_STATE_DIR", "_LOG_DIR", "_LOGS_DIR"];
+
+/// The application directories `ENV` names as where the process keeps its state
+/// ([`DATA_DIRECTORY_NAMES`]), resolved: the new user must own them, or the program fails
+/// the first time it writes there.
+pub(super) fn data_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<String> {
+    let instructions = chain_instructions(file, chain);
+    let mut dirs: Vec<String> = Vec::new();
+    for env in instructions.iter().filter(|i| i.is("ENV")) {
+        let words: Vec<&str> = env.words.iter().map(|word| word.text.as_str()).collect();
+        let legacy = !words.first().is_some_and(|first| first.contains('='));
+        let pairs: Vec<(&str, String)> = if legacy {
+            match words.split_first() {
+                Some((name, rest)) if rest.len() == 1 => vec![(*name, rest[0].to_string())],
+                _ => Vec::new(),
+            }
+        } else {
+            words.iter().filter_map(|word| word.split_once('=')).map(|(n, v)| (n, v.to_string())).collect()
+        };
+        for (name, value) in pairs {
+            let data = DATA_DIRECTORY_NAMES.contains(&name)
+                || DATA_DIRECTORY_SUFFIXES.iter().any(|suffix| name.ends_with(suffix));
+            if !data {
+                continue;
+            }
+            let resolved = resolve_variables(&instructions, value.trim_matches(['"', '\'']), env.span.start);
+            if let Some(dir) = resolved.as_deref().and_then(application_directory) {
+                if !dirs.contains(&dir) && !already_given(file, chain, &dir) {
+                    dirs.push(dir);
+                }
+            }
+        }
+    }
+    dirs
+}
+
 /// The paths of a `VOLUME`, in JSON or plain form.
 fn volume_paths(volume: &Instruction) -> Vec<String> {
     match &volume.exec_form {
@@ -189,6 +229,24 @@ mod tests {
         let stage = file.final_stage().unwrap();
         let chain = stage_chain(&file, stage);
         check(&file, &chain)
+    }
+
+    #[test]
+    fn data_directories_named_by_env() {
+        let dirs = with_chain(
+            "FROM debian\nENV JENKINS_HOME /jenkins\nENV BASE=/srv\nENV APP_DATA_DIR=$BASE/data X_LOG_DIR=/var/log/x Y_STATE_DIR=/etc/y\nCMD x\n",
+            data_directories,
+        );
+        assert_eq!(
+            dirs,
+            ["/jenkins", "/srv/data", "/var/log/x"],
+            "legacy and pair forms, variables resolved (from earlier instructions, as Docker does), system trees left out"
+        );
+        let dirs =
+            with_chain("FROM debian\nENV JENKINS_HOME=/j\nRUN chown -R 1000 /j\nCMD x\n", data_directories);
+        assert!(dirs.is_empty(), "a directory the file already gives away: {dirs:?}");
+        let dirs = with_chain("FROM debian\nENV MAVEN_HOME=/opt/maven DATA=/d\nCMD x\n", data_directories);
+        assert!(dirs.is_empty(), "install homes and other names are not data: {dirs:?}");
     }
 
     #[test]
