@@ -132,23 +132,13 @@ pub(super) fn data_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<Strin
     let instructions = chain_instructions(file, chain);
     let mut dirs: Vec<String> = Vec::new();
     for env in instructions.iter().filter(|i| i.is("ENV")) {
-        let words: Vec<&str> = env.words.iter().map(|word| word.text.as_str()).collect();
-        let legacy = !words.first().is_some_and(|first| first.contains('='));
-        let pairs: Vec<(&str, String)> = if legacy {
-            match words.split_first() {
-                Some((name, rest)) if rest.len() == 1 => vec![(*name, rest[0].to_string())],
-                _ => Vec::new(),
-            }
-        } else {
-            words.iter().filter_map(|word| word.split_once('=')).map(|(n, v)| (n, v.to_string())).collect()
-        };
-        for (name, value) in pairs {
-            let data = DATA_DIRECTORY_NAMES.contains(&name)
+        for (name, value) in env_pairs(env) {
+            let data = DATA_DIRECTORY_NAMES.contains(&name.as_str())
                 || DATA_DIRECTORY_SUFFIXES.iter().any(|suffix| name.ends_with(suffix));
             if !data {
                 continue;
             }
-            let resolved = resolve_variables(&instructions, value.trim_matches(['"', '\'']), env.span.start);
+            let resolved = resolve_variables(&instructions, &value, env.span.start);
             if let Some(dir) = resolved.as_deref().and_then(application_directory) {
                 if !dirs.contains(&dir) && !already_given(file, chain, &dir) {
                     dirs.push(dir);

@@ -7,6 +7,8 @@
 use crate::image::ImageRef;
 use crate::syntax::Instruction;
 
+use super::super::choose::env_pairs;
+
 /// What a well-known image's own `CMD` starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OwnCommand {
@@ -191,19 +193,7 @@ pub(crate) fn toolchain_env(instructions: &[&Instruction]) -> Vec<String> {
     instructions
         .iter()
         .filter(|instruction| instruction.is("ENV"))
-        .flat_map(|instruction| {
-            let words: Vec<&str> = instruction.words.iter().map(|word| word.text.as_str()).collect();
-            let legacy = !words.first().is_some_and(|first| first.contains('='));
-            let names: Vec<String> = if legacy {
-                words.first().map(|name| name.to_string()).into_iter().collect()
-            } else {
-                words
-                    .iter()
-                    .filter_map(|word| word.split_once('=').map(|(name, _)| name.to_string()))
-                    .collect()
-            };
-            names
-        })
+        .flat_map(|instruction| env_pairs(instruction).into_iter().map(|(name, _)| name))
         .filter(|name| TOOLCHAIN_ENV.contains(&name.as_str()))
         .collect()
 }
