@@ -37,7 +37,7 @@
 //!
 //! | Binary | Kept when the file | Why |
 //! |---|---|---|
-//! | `sudo` | writes a sudoers entry (`/etc/sudoers`, `/etc/sudoers.d/`, `NOPASSWD`), or runs `sudo` in `CMD`/`ENTRYPOINT` or in the script they run (a `COPY` heredoc) | sudo needs its setuid bit to become root; installing `sudo` alone is no evidence, and it is stripped |
+//! | `sudo` | writes a sudoers entry (`/etc/sudoers`, `/etc/sudoers.d/`, `NOPASSWD`), builds on a dev-container image (whose user has passwordless sudo), or runs `sudo` in `CMD`/`ENTRYPOINT` or in the script they run (a `COPY` heredoc) | sudo needs its setuid bit to become root; installing `sudo` alone is no evidence, and it is stripped |
 //! | `chrome-sandbox` | mentions `chrome-sandbox` or installs `google-chrome` | Electron's and Chrome's sandbox helper must be setuid root where user namespaces are unavailable |
 //! | `s6-overlay-suexec` | mentions `s6-overlay` or builds on a `linuxserver/` image | s6-overlay v3 starts its supervision tree through this setuid helper |
 //!
@@ -140,7 +140,9 @@ struct KeptBinary {
 const KEPT_BINARIES: &[KeptBinary] = &[
     KeptBinary {
         name: "sudo",
-        written: &["/etc/sudoers", "nopasswd"],
+        // Dev-container images (`mcr.microsoft.com/devcontainers/...`, and the older
+        // `vscode/devcontainers/`) give their user passwordless sudo (the common-utils script).
+        written: &["/etc/sudoers", "nopasswd", "devcontainers/"],
         run: &["sudo"],
         why: "sudo needs its setuid bit to run commands as root",
     },
