@@ -405,7 +405,9 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
                 describe_ids(new_user, &group)
             );
             give_early(&mut edits, Some(format!("{}:{}", new_user.id, group_id(new_user, &group))));
-            let workdir = working_directory(file, chain, placement.user_at);
+            // A working directory that is also a volume given above its VOLUME is given already.
+            let workdir = working_directory(file, chain, placement.user_at)
+                .filter(|dir| !(early_given && early_dirs.contains(dir)));
             let mut dirs: Vec<String> = workdir.iter().cloned().collect();
             let late = volume_dirs.iter().filter(|dir| !early_given || !early_dirs.contains(dir));
             dirs.extend(late.filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
@@ -890,6 +892,16 @@ mod tests {
             assert_eq!(out, input);
             assert!(reports.is_empty(), "{input}: {reports:?}");
         }
+    }
+
+    #[test]
+    fn a_working_directory_given_as_an_early_volume_is_not_given_twice() {
+        let out = fix("FROM debian\nVOLUME /srv/app\nWORKDIR /srv/app\nRUN make\nCMD [\"./run\"]\n");
+        assert_eq!(out.matches("mkdir -p /srv/app").count(), 1, "{out}");
+        assert!(
+            out.contains("RUN mkdir -p /srv/app && chown 10001:10001 /srv/app\nVOLUME /srv/app"),
+            "{out}"
+        );
     }
 
     #[test]
