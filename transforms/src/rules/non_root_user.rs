@@ -54,7 +54,10 @@
 //! `ADD` between the two get `--chown` (`app:app`, or the user's name or UID alone, which
 //! Docker reads as "GID = UID"; unless they have one), so the user can
 //! read and write what it runs: a `0600` config file or a shipped state directory stays
-//! usable. Keywords follow the file's casing. When the fix creates `app` and the image has a
+//! usable. A `COPY` into a system tree (`/usr/local/bin/`, `/etc/`, `/usr/lib/`: the
+//! system's files, not the app's) gets none: the user must not be able to rewrite programs
+//! and configuration that root also runs and reads; the risk names those copies, which the
+//! user can use only when they are world-readable. Keywords follow the file's casing. When the fix creates `app` and the image has a
 //! literal application `WORKDIR` (not a system directory such as `/`, `/usr/local/bin`,
 //! `/etc/...` or a package manager's `/var/lib/...`), the same `RUN` creates that directory
 //! if needed and gives it to `app` (`mkdir -p DIR && chown app:app DIR`, not recursive), so
@@ -197,8 +200,8 @@ use choose::{
 };
 use decline::{declined, onbuild_runs, unchecked_entrypoint};
 use paths::{
-    already_given, data_directories, tool_home_in_root, volume_directories, volumes_left_alone,
-    working_directory,
+    already_given, data_directories, system_destination, tool_home_in_root, volume_directories,
+    volumes_left_alone, working_directory,
 };
 
 pub struct NonRootUser;
@@ -464,6 +467,9 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
     };
     let owner = chown_owner(&user, new_user, group.as_ref());
     let mut unowned = Vec::new();
+    let mut system_copies = Vec::new();
+    let mut chowned = 0;
+    let stage_instructions = chain_instructions(file, chain);
     for copy in &placement.copies_after_root_work {
         if copy.flag("chown").is_some() {
             continue;
@@ -472,6 +478,11 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             unowned.push(copy.start_line.to_string());
             continue;
         }
+        if let Some(destination) = system_destination(&stage_instructions, copy) {
+            system_copies.push(format!("{destination} on line {}", copy.start_line));
+            continue;
+        }
+        chowned += 1;
         edits.push(Edit::insert(copy.keyword_span.end, format!(" --chown={owner}")));
     }
     let mut risk = risk(file, chain, facts, &user, is_numeric);
@@ -483,7 +494,13 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
         risk.push_str("; ");
         risk.push_str(&unchecked);
     }
-    if !placement.copies_after_root_work.is_empty() {
+    if !system_copies.is_empty() {
+        risk.push_str(&format!(
+            "; what is copied into system paths stays root's, so that `{user}` cannot rewrite it ({}): `{user}` can run and read it only if it is world-readable, as files from a Git checkout or a build stage usually are",
+            system_copies.join(", ")
+        ));
+    }
+    if chowned > 0 {
         risk.push_str(&format!(
             "; files copied after the last RUN are now owned by `{owner}`: the process can rewrite its own code and entrypoint; where it must not, drop the `--chown` and make sure the files are world-readable"
         ));

@@ -149,6 +149,32 @@ pub(super) fn data_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<Strin
     dirs
 }
 
+/// Where a `COPY`/`ADD` writes, when that is inside a system tree ([`SYSTEM_TREES`]:
+/// `/usr/bin/`, `/etc/`, ...): files there are the system's, read by every user, and the
+/// new user must not be able to rewrite them, so they get no `--chown`. A relative
+/// destination is taken from the `WORKDIR` before it; a variable resolved from the `ENV`s
+/// and `ARG` defaults before it.
+pub(super) fn system_destination(instructions: &[&Instruction], copy: &Instruction) -> Option<String> {
+    let destination = match &copy.exec_form {
+        Some(argv) => argv.last()?.clone(),
+        None => copy.words.last()?.text.trim_matches(['"', '\'']).to_string(),
+    };
+    let destination = resolve_variables(instructions, &destination, copy.span.start)?;
+    let absolute = if destination.starts_with('/') {
+        destination
+    } else {
+        let workdir = instructions
+            .iter()
+            .rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= copy.span.start)?;
+        let dir = resolve_variables(instructions, workdir.args.trim(), workdir.span.start)?;
+        format!("{}/{}", dir.trim_end_matches('/'), destination.trim_start_matches("./"))
+    };
+    let system = SYSTEM_TREES
+        .iter()
+        .any(|tree| absolute.starts_with(tree) || Some(absolute.as_str()) == tree.strip_suffix('/'));
+    system.then_some(absolute)
+}
+
 /// The paths of a `VOLUME`, in JSON or plain form.
 fn volume_paths(volume: &Instruction) -> Vec<String> {
     match &volume.exec_form {
