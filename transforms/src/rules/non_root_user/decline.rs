@@ -16,7 +16,10 @@ use crate::image::{chain_instructions, drops_privileges, BaseFacts};
 use crate::rules::BuildContext;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
+use super::choose::{created_users, runtime_user_created};
+use super::paths::resolve_variables;
 use super::{is_root, ID};
+use crate::image::HELPER_ACCOUNTS;
 use base_image::{
     copies_application, is_dev_container_base, is_interactive_program, own_command, toolchain_env, OwnCommand,
 };
@@ -68,6 +71,7 @@ pub(super) fn declined(
     dropper
         .or_else(|| root_signal(&instructions))
         .or_else(|| entrypoint_script_needs_root(&instructions, context))
+        .or_else(|| unread_script_with_unused_user(&instructions, context))
         .or_else(|| works_in_root_home(&instructions))
         .or_else(|| explicit_root_user(&instructions))
         .or_else(|| onbuild_needs_root(&instructions))
@@ -102,6 +106,43 @@ fn started_program(instructions: &[&Instruction]) -> Option<(Command, usize)> {
         (None, Some(cmd)) => Some((first(cmd)?, cmd.start_line)),
         (None, None) => None,
     }
+}
+
+/// A finding when the file creates a user it never switches to and starts a script from the
+/// build context that could not be read (no context, stdin): images built this way (the
+/// official postgres and redis images among them) usually start as root and step down to
+/// that user in the script (`gosu`, `su-exec`) or through the daemon's own configuration
+/// (`User clamav`), which a `USER` would break. Only the script can tell, so dockfix does not
+/// guess; with the script readable, [`entrypoint_script_needs_root`] decides.
+fn unread_script_with_unused_user(
+    instructions: &[&Instruction],
+    context: &dyn BuildContext,
+) -> Option<Finding> {
+    let script = scripts(instructions, context)
+        .into_iter()
+        .find(|script| script.commands.is_none() && script.looks_like_a_script())?;
+    // The user the fix would choose; else one whose name is a variable (`adduser $TOR_USER`).
+    let user = runtime_user_created(instructions).map(|chosen| chosen.name).or_else(|| {
+        instructions.iter().filter(|i| i.is("RUN")).rev().find_map(|run| {
+            let resolved = resolve_variables(instructions, &run.command_text(), run.span.start)?;
+            let user = created_users(&resolved)
+                .into_iter()
+                .rev()
+                .find(|user| !HELPER_ACCOUNTS.contains(&user.name.as_str()))?;
+            Some(user.name)
+        })
+    })?;
+    let line = script.copied_by.start_line;
+    Some(Finding::new(
+        ID,
+        line,
+        format!(
+            "the image creates user `{user}` but never switches to it, and starts `{}` (from `{}`, copied on line {line}), which could not be read from the build context: images built this way usually start as root and step down to `{user}` in that script (gosu, su-exec) or through the daemon's own configuration, which a `USER` would break. Left as is; run dockfix with the build context, or check the script and add `USER {user}` by hand if it does not need root ({})",
+            script.image_path,
+            script.context_path,
+            silence_hint(line)
+        ),
+    ))
 }
 
 /// A finding when the container starts a shell, a language REPL or a build tool with nothing
