@@ -90,7 +90,9 @@
 //!   from substrings: `curl .../cron` is not cron): a service manager or daemon the container
 //!   starts (supervisord, runit, s6, cron, sshd, nginx, Apache, postfix, dovecot, an init,
 //!   dockerd), installs (supervisor, runit, cron, openssh-server, postfix, dovecot, docker-ce,
-//!   iptables, openvpn, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
+//!   iptables, openvpn, ...; and servers whose distribution package gives its data to an
+//!   account of its own: mongodb-server, mysql/mariadb-server, postgresql, rabbitmq-server,
+//!   redis-server, docker-registry, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
 //!   `/etc/supervisor/`), a sudoers file written, `mknod`, `/dev/net/tun`,
 //!   `VOLUME /var/lib/docker`, `--user root` given to the program;
 //! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`), or

@@ -699,6 +699,10 @@ mod tests {
             ("FROM debian\nCMD [\"s6-svscan\", \"/etc/s6\"]\n", "`s6-svscan`"),
             ("FROM debian\nRUN apt-get install -y postfix\nCMD x\n", "`postfix` installed"),
             (
+                "FROM centos:7\nRUN yum -y install mongodb-server && mkdir -p /data/db\nENTRYPOINT [\"/usr/bin/mongod\"]\n",
+                "`mongodb-server` installed (line 2): the distribution's server package",
+            ),
+            (
                 "FROM debian\nCMD [\"sh\", \"-c\", \"service nginx start && tail -f /dev/null\"]\n",
                 "`service nginx` started",
             ),
