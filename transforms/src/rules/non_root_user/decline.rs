@@ -8,7 +8,7 @@
 
 mod base_image;
 mod entrypoint;
-mod shell;
+pub(super) mod shell;
 mod signals;
 
 use crate::edit::Finding;
