@@ -428,8 +428,16 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             }
             let what: Vec<&str> = [
                 workdir.as_ref().map(|_| "working directory"),
-                (!volume_dirs.is_empty()).then_some("volume"),
-                (!data_dirs.is_empty()).then_some("data directory"),
+                match volume_dirs.len() {
+                    0 => None,
+                    1 => Some("volume"),
+                    _ => Some("volumes"),
+                },
+                match data_dirs.len() {
+                    0 => None,
+                    1 => Some("data directory"),
+                    _ => Some("data directories"),
+                },
             ]
             .into_iter()
             .flatten()
@@ -438,7 +446,7 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             given.extend(volume_dirs.iter().filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
             given.extend(data_dirs.iter().cloned());
             if !given.is_empty() {
-                message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(" ")));
+                message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(", ")));
             }
             message.push_str(", and switch to it (CIS 4.1)");
             let run = format!("{run_keyword} {command}\n");
