@@ -9,11 +9,35 @@
 //! Every finding has level `warning`: the transforms do not grade their findings, and a
 //! finding without a fix is still something a reviewer should read.
 
-use dockfix_transforms::{Edit, Report, Rule};
+use std::io::{self, Write};
+
+use dockfix_transforms::{rules, Edit, Report, Rule};
 use serde::Serialize;
 
-use crate::annotation::{self, TextIndex};
-use crate::report::FileResult;
+use super::annotation::{self, TextIndex};
+use super::Emitter;
+use crate::file_result::FileResult;
+
+/// One log about every file: keeps the results until the end.
+#[derive(Default)]
+pub struct Sarif {
+    results: Vec<FileResult>,
+}
+
+impl Emitter for Sarif {
+    fn file(&mut self, result: FileResult, _stdout: &mut dyn Write) -> io::Result<()> {
+        self.results.push(result);
+        Ok(())
+    }
+
+    fn finish(&mut self, stdout: &mut dyn Write) -> io::Result<()> {
+        stdout.write_all(log(&self.results, rules::all()).as_bytes())
+    }
+
+    fn streams(&self) -> bool {
+        false
+    }
+}
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SARIF_VERSION: &str = "2.1.0";
