@@ -21,9 +21,9 @@ use serde::Serialize;
 use dockfix::build_context::DirContext;
 use dockfix::config::Config;
 use dockfix::file_result::FileResult;
+use dockfix::image_lookups::{self, Prefetched};
 use dockfix::output::summary::Summary;
 use dockfix::output::{Emitter, Fixed};
-use dockfix::pinning::{self, Prefetched};
 use dockfix::progress::{Counts as ProgressCounts, Progress};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
 use dockfix::style::Style;
@@ -244,7 +244,7 @@ fn prefetch_pins(args: &FixArgs, paths: &[PathBuf], settings: &mut SettingsResol
             let text = files::read_text_limited(&file, args.max_file_size).ok()?;
             Some((found.pin.clone(), text))
         });
-    pinning::prefetch(files)
+    image_lookups::prefetch(files)
 }
 
 fn selects_pins(settings: &Settings) -> bool {
@@ -468,7 +468,7 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
     }
     let text = files::text_from_bytes(&bytes);
     let pinned = match &text {
-        Ok(text) if selects_pins(settings) => pinning::prefetch([(&settings.pin, text.as_str())]),
+        Ok(text) if selects_pins(settings) => image_lookups::prefetch([(&settings.pin, text.as_str())]),
         _ => Prefetched::unused(),
     };
     let settings = &with_pin(settings, &pinned);
