@@ -5,33 +5,10 @@
 //! redacted when they are made: [`crate::redact`]).
 
 use std::collections::BTreeSet;
-use std::io::{self, Write};
 
 use dockfix_transforms::{rules, FollowUp, Report};
 
-use super::Emitter;
 use crate::file_result::{build_command, diff_path, FileResult};
-
-/// One document about every file: keeps the results until the end.
-#[derive(Default)]
-pub struct Markdown {
-    results: Vec<FileResult>,
-}
-
-impl Emitter for Markdown {
-    fn file(&mut self, result: FileResult, _stdout: &mut dyn Write) -> io::Result<()> {
-        self.results.push(result);
-        Ok(())
-    }
-
-    fn finish(&mut self, stdout: &mut dyn Write) -> io::Result<()> {
-        stdout.write_all(pull_request(&self.results).as_bytes())
-    }
-
-    fn streams(&self) -> bool {
-        false
-    }
-}
 
 /// The pull-request body for `results`.
 pub fn pull_request(results: &[FileResult]) -> String {

@@ -5,7 +5,8 @@
 //! document needs and writes the document when the run is over (JSON, markdown, SARIF).
 //! [`Format::emitter`] is the one place that maps a `--format` value to its emitter.
 //!
-//! Adding a format: a file here implementing [`Emitter`], a variant of [`Format`] (its doc
+//! Adding a format: a file here implementing [`Emitter`] (or, for a document about every
+//! file, a function from all results to its text, behind [`Document`]), a variant of [`Format`] (its doc
 //! comment is the `--help` text) and its line in [`Format::emitter`].
 //!
 //! Every format reads results only, and a [`FileResult`] is redacted when it is made
@@ -44,6 +45,35 @@ pub trait Emitter {
     }
 }
 
+/// A format that is one document rendered from every file's result when the run is over
+/// (markdown, SARIF): keeps the results until then and prints nothing before.
+pub struct Document {
+    results: Vec<FileResult>,
+    render: fn(&[FileResult]) -> String,
+}
+
+impl Document {
+    /// The emitter whose document is `render` of all the run's results.
+    pub fn new(render: fn(&[FileResult]) -> String) -> Self {
+        Document { results: Vec::new(), render }
+    }
+}
+
+impl Emitter for Document {
+    fn file(&mut self, result: FileResult, _stdout: &mut dyn Write) -> io::Result<()> {
+        self.results.push(result);
+        Ok(())
+    }
+
+    fn finish(&mut self, stdout: &mut dyn Write) -> io::Result<()> {
+        stdout.write_all((self.render)(&self.results).as_bytes())
+    }
+
+    fn streams(&self) -> bool {
+        false
+    }
+}
+
 /// `--format`: what dockfix prints on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -77,8 +107,8 @@ impl Format {
         match self {
             Format::Diff => Box::new(diff::Diff::new(fixed)),
             Format::Json => Box::new(json::Json::default()),
-            Format::Markdown => Box::new(markdown::Markdown::default()),
-            Format::Sarif => Box::new(sarif::Sarif::default()),
+            Format::Markdown => Box::new(Document::new(markdown::pull_request)),
+            Format::Sarif => Box::new(Document::new(sarif::render)),
             Format::Github => Box::new(github::Github),
         }
     }

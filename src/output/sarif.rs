@@ -9,34 +9,15 @@
 //! Every finding has level `warning`: the transforms do not grade their findings, and a
 //! finding without a fix is still something a reviewer should read.
 
-use std::io::{self, Write};
-
 use dockfix_transforms::{rules, Edit, Report, Rule};
 use serde::Serialize;
 
 use super::annotation::{self, TextIndex};
-use super::Emitter;
 use crate::file_result::FileResult;
 
-/// One log about every file: keeps the results until the end.
-#[derive(Default)]
-pub struct Sarif {
-    results: Vec<FileResult>,
-}
-
-impl Emitter for Sarif {
-    fn file(&mut self, result: FileResult, _stdout: &mut dyn Write) -> io::Result<()> {
-        self.results.push(result);
-        Ok(())
-    }
-
-    fn finish(&mut self, stdout: &mut dyn Write) -> io::Result<()> {
-        stdout.write_all(log(&self.results, rules::all()).as_bytes())
-    }
-
-    fn streams(&self) -> bool {
-        false
-    }
+/// The `--format sarif` log of a run: every transform dockfix knows is described.
+pub fn render(results: &[FileResult]) -> String {
+    log(results, rules::all())
 }
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
