@@ -13,7 +13,7 @@ use dockfix_transforms::{rules, Rule};
 use thiserror::Error;
 
 use crate::config::{Config, ConfigError, ConfigFinder, PinModeConfig, SecretModeConfig};
-use crate::pinning::PinSettings;
+use crate::image_lookups::PinSettings;
 use crate::registry::RegistryConfig;
 
 /// What the command line says; `None` and empty lists leave the config's say.

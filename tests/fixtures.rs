@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use dockfix::build_context::DirContext;
 use dockfix::config::Config;
-use dockfix::report::unified_diff;
+use dockfix::file_result::unified_diff;
 use dockfix::settings::{combine, CommandLine};
 use dockfix_transforms::engine::{self, Options, Outcome};
 use dockfix_transforms::pin::{PinMode, PinOptions, Resolution, Resolved, TableResolver};
