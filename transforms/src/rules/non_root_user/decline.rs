@@ -722,6 +722,7 @@ mod tests {
                 "FROM debian\nRUN apt-get install -y nginx\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
                 "`nginx` started",
             ),
+            ("FROM centos:7\nCMD [\"/usr/sbin/httpd\", \"-DFOREGROUND\"]\n", "`/usr/sbin/httpd` started"),
         ] {
             let message = assert_declined(input, &NoBuildContext, reason);
             assert!(message.contains("ignore=non-root-user` above line"), "{message}");
@@ -737,6 +738,8 @@ mod tests {
             "FROM debian\nRUN echo nginx cron sshd > /tmp/names\nCMD [\"/app/cron-runner\", \"--user\", \"app\"]\n",
             "FROM debian\nCOPY etc/service.conf /srv/etc/service/x\nCMD x\n",
             "FROM debian\nVOLUME /var/lib/docker-data\nCMD x\n",
+            // BusyBox's one-process httpd on a port of its own runs as anyone.
+            "FROM busybox:1.36\nCOPY site /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
         ] {
             assert_fixed(input, &NoBuildContext);
         }

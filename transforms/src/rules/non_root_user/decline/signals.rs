@@ -202,6 +202,11 @@ pub(crate) fn started_signal(commands: &[Command]) -> Option<(&'static RootSigna
             }
             other => (other, command.path.clone()),
         };
+        // BusyBox's `httpd -p PORT` is a one-process server that runs as whoever starts it;
+        // Apache's httpd has no `-p`.
+        if program == "httpd" && command.args.iter().any(|arg| arg == "-p" || arg.starts_with("-p")) {
+            continue;
+        }
         let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Started && s.what == program);
         if let Some(signal) = found {
             return Some((signal, written));
