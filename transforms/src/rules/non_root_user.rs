@@ -95,7 +95,8 @@
 //!   redis-server, docker-registry, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
 //!   `/etc/supervisor/`), a sudoers file written, `mknod`, `/dev/net/tun`,
 //!   `VOLUME /var/lib/docker`, `--user root` given to the program;
-//! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`), or
+//! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`, a file
+//!   copied there such as `/root/.m2/settings.xml`), or
 //!   whose `ENV` points a tool's home, cache or path into `/root`
 //!   (`GRADLE_USER_HOME=/root/.gradle`, `PATH=/root/.local/bin:$PATH`): `/root` is closed to
 //!   other users, so the tool would break;
@@ -985,6 +986,11 @@ mod tests {
                 "/root/start.sh",
             ),
             ("FROM debian\nWORKDIR /root/app\nCOPY . .\nCMD ./run\n", "/root/app"),
+            (
+                "FROM maven:3-eclipse-temurin-21\nCOPY settings.xml /root/.m2/settings.xml\nCOPY app /opt/app\nCMD [\"/opt/app/run\"]\n",
+                "`/root/.m2/settings.xml` in root's home (line 2)",
+            ),
+            ("FROM debian\nWORKDIR /root\nCOPY [\"npmrc\", \".npmrc\"]\nCMD x\n", "`/root`"),
             ("FROM mcr.microsoft.com/windows/servercore:ltsc2022\nCMD x\n", "ContainerUser"),
             ("FROM example/win\nSHELL [\"powershell\", \"-Command\"]\nRUN x\n", "ContainerUser"),
             ("# escape=`\nFROM example/win\nRUN choco install -y git\n", "ContainerUser"),

@@ -17,7 +17,7 @@ use crate::rules::BuildContext;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::choose::{created_users, runtime_user_created};
-use super::paths::resolve_variables;
+use super::paths::{copy_destination, resolve_variables};
 use super::{is_root, ID};
 use crate::image::HELPER_ACCOUNTS;
 use base_image::{
@@ -492,8 +492,8 @@ fn base_for_other_images(
     ))
 }
 
-/// A finding when the image starts in, or runs a program from, root's home directory, which
-/// no other user may enter.
+/// A finding when the image starts in, runs a program from, or copies files into root's home
+/// directory, which no other user may enter.
 pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
     let in_root_home = |path: &str| path == "/root" || path.starts_with("/root/");
     let workdir = instructions.iter().rev().find(|i| i.is("WORKDIR"));
@@ -507,7 +507,7 @@ pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Findin
             ),
         ));
     }
-    start_instructions(instructions).into_iter().find_map(|(_, instruction)| {
+    let started = start_instructions(instructions).into_iter().find_map(|(_, instruction)| {
         let text = instruction.command_text();
         let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'));
         let path = words.into_iter().find(|word| in_root_home(word))?;
@@ -516,6 +516,29 @@ pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Findin
             instruction.start_line,
             format!("the container starts `{path}`, inside root's home, which a non-root user cannot read: left as is"),
         ))
+    });
+    started.or_else(|| configured_in_root_home(instructions))
+}
+
+/// A `COPY`/`ADD` (from the build context, not from another stage) into root's home: a tool's
+/// configuration (`/root/.m2/settings.xml`, `/root/.npmrc`, `/root/.ssh/config`) is looked
+/// for in the home of the user the tool runs as, and root's home is closed to other users
+/// (base-passwd and alpine-baselayout make it 0700; RHEL's `setup` 0550).
+fn configured_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
+    let copies = instructions.iter().filter(|i| (i.is("COPY") || i.is("ADD")) && i.flag("from").is_none());
+    copies.into_iter().find_map(|copy| {
+        let destination = copy_destination(instructions, copy)?;
+        destination.starts_with("/root/").then(|| {
+            Finding::new(
+                ID,
+                copy.start_line,
+                format!(
+                    "{} puts `{destination}` in root's home (line {}), which a non-root user cannot enter (it is 0700 on Debian and Alpine, 0550 on RHEL), and where tools look for their configuration only when they run as root: left as is; to fix by hand, put it in the new user's home",
+                    copy.keyword.to_ascii_uppercase(),
+                    copy.start_line
+                ),
+            )
+        })
     })
 }
 

@@ -203,24 +203,29 @@ fn start_command_data_flags(instructions: &[&Instruction]) -> Vec<(String, usize
 /// destination is taken from the `WORKDIR` before it; a variable resolved from the `ENV`s
 /// and `ARG` defaults before it.
 pub(super) fn system_destination(instructions: &[&Instruction], copy: &Instruction) -> Option<String> {
+    let absolute = copy_destination(instructions, copy)?;
+    let system = SYSTEM_TREES
+        .iter()
+        .any(|tree| absolute.starts_with(tree) || Some(absolute.as_str()) == tree.strip_suffix('/'));
+    system.then_some(absolute)
+}
+
+/// The absolute path a `COPY`/`ADD` writes to: a relative destination is taken from the
+/// `WORKDIR` before it; a variable resolved from the `ENV`s and `ARG` defaults before it.
+pub(super) fn copy_destination(instructions: &[&Instruction], copy: &Instruction) -> Option<String> {
     let destination = match &copy.exec_form {
         Some(argv) => argv.last()?.clone(),
         None => copy.words.last()?.text.trim_matches(['"', '\'']).to_string(),
     };
     let destination = resolve_variables(instructions, &destination, copy.span.start)?;
-    let absolute = if destination.starts_with('/') {
-        destination
-    } else {
-        let workdir = instructions
-            .iter()
-            .rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= copy.span.start)?;
-        let dir = resolve_variables(instructions, workdir.args.trim(), workdir.span.start)?;
-        format!("{}/{}", dir.trim_end_matches('/'), destination.trim_start_matches("./"))
-    };
-    let system = SYSTEM_TREES
+    if destination.starts_with('/') {
+        return Some(destination);
+    }
+    let workdir = instructions
         .iter()
-        .any(|tree| absolute.starts_with(tree) || Some(absolute.as_str()) == tree.strip_suffix('/'));
-    system.then_some(absolute)
+        .rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= copy.span.start)?;
+    let dir = resolve_variables(instructions, workdir.args.trim(), workdir.span.start)?;
+    Some(format!("{}/{}", dir.trim_end_matches('/'), destination.trim_start_matches("./")))
 }
 
 /// The paths of a `VOLUME`, in JSON or plain form.
