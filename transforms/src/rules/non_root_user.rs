@@ -106,6 +106,9 @@
 //!   `docker-php-ext-install`, user creation, writes under `/usr`, `/etc`, `/opt`, `/var`):
 //!   they run in every image built from this one, after its `USER`. Other `ONBUILD RUN`s are
 //!   named in the fix's risk;
+//! - a final stage that is, or is built from, a check stage (`lint`, `test`, `validate`,
+//!   `validate-docs`, ...) and starts nothing: its `RUN` is the check and the image is never
+//!   run;
 //! - an image built to be used in `FROM`: no `CMD`/`ENTRYPOINT` of its own, and either
 //!   `ONBUILD` triggers, or a toolchain or OS base (whose own `CMD` is a shell or REPL:
 //!   `debian`, `ubuntu`, `alpine`, `python`, `node`, `golang`, `rust`, `ruby`, `php`, dev

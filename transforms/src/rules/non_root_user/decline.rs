@@ -75,8 +75,35 @@ pub(super) fn declined(
         .or_else(|| works_in_root_home(&instructions))
         .or_else(|| explicit_root_user(&instructions))
         .or_else(|| onbuild_needs_root(&instructions))
+        .or_else(|| check_stage(chain, &instructions, from_line))
         .or_else(|| base_for_other_images(&instructions, facts, from_line))
         .or_else(|| interactive_start(&instructions))
+}
+
+/// Stage names of build-time checks (`docker buildx build --target lint`), as a whole name or
+/// before a `-` (`validate-vendor`, `test-unit`): the names the Docker and BuildKit projects'
+/// own Dockerfiles give the stages whose `RUN` is the check.
+const CHECK_STAGE_NAMES: &[&str] = &["lint", "test", "tests", "validate", "vet", "check", "verify"];
+
+/// A finding when the final stage is, or is built from, a check stage and starts nothing: its
+/// `RUN` is the product, the image is never run, and a `USER` would change nothing.
+fn check_stage(chain: &[&Stage], instructions: &[&Instruction], from_line: usize) -> Option<Finding> {
+    if !start_instructions(instructions).is_empty() {
+        return None;
+    }
+    let is_check = |name: &str| {
+        CHECK_STAGE_NAMES
+            .iter()
+            .any(|check| name == *check || name.strip_prefix(check).is_some_and(|rest| rest.starts_with('-')))
+    };
+    let name = chain.iter().rev().find_map(|stage| stage.name.as_deref().filter(|name| is_check(name)))?;
+    Some(Finding::new(
+        ID,
+        from_line,
+        format!(
+            "the final stage is the check stage `{name}` and starts nothing: its RUN is the check, the image is not meant to be run, and a USER would change nothing: left as is"
+        ),
+    ))
 }
 
 /// The program the container starts and its arguments: the `ENTRYPOINT`'s first command with
@@ -766,6 +793,25 @@ mod tests {
         ] {
             assert_fixed(input, &NoBuildContext);
         }
+    }
+
+    #[test]
+    fn check_stages_that_start_nothing_are_left_alone() {
+        for (input, name) in [
+            ("FROM golang:1.22 AS lint\nRUN go vet ./...\nFROM lint\n", "`lint`"),
+            ("FROM alpine AS validate-docs\nCOPY . .\nRUN ./check.sh\n", "`validate-docs`"),
+        ] {
+            assert_declined(input, &NoBuildContext, name);
+        }
+        // A stage named like a check that starts a program is an image to run.
+        assert_fixed(
+            "FROM python:3.12 AS test\nCOPY . /app\nCMD [\"python\", \"/app/x.py\"]\n",
+            &NoBuildContext,
+        );
+        // `testing` is not `test`.
+        let (_, reports) = outcome_in("FROM alpine AS testing\nCOPY app /app\n", &NoBuildContext);
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert!(!reports[0].message.contains("check stage"), "{}", reports[0].message);
     }
 
     #[test]
