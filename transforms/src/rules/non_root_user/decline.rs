@@ -725,6 +725,12 @@ mod tests {
             "FROM debian\nWORKDIR /srv/app\nCOPY config.txt /srv/app/\nCMD [\"/srv/app/run\"]\n";
         let risk = assert_fixed(config_file, &NoBuildContext);
         assert!(!risk.contains("entrypoint script"), "a file copied into the directory is not `run`: {risk}");
+        let into_root = "FROM debian\nADD entrypoint.sh /\nENTRYPOINT [\"/entrypoint.sh\"]\n";
+        let risk = assert_fixed(into_root, &NoBuildContext);
+        assert!(
+            risk.contains("`/entrypoint.sh` (from `entrypoint.sh`) was not checked"),
+            "copied into `/`: {risk}"
+        );
         let binary = "FROM debian\nCOPY build/server /usr/local/bin/server\nCMD [\"server\"]\n";
         let risk = assert_fixed(binary, &NoBuildContext);
         assert!(!risk.contains("entrypoint script"), "a program, not named as a script: {risk}");
