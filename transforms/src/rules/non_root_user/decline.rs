@@ -26,7 +26,8 @@ use base_image::{
 use entrypoint::scripts;
 use shell::{argv_commands, commands, Command};
 use signals::{
-    path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen, USER_ROOT_ARGUMENT,
+    exposed_signal, path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen,
+    USER_ROOT_ARGUMENT,
 };
 
 /// Commands that start as root and switch user themselves: whole words of a command.
@@ -291,6 +292,17 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
             };
             if let Some(signal) = destination.as_deref().and_then(path_signal) {
                 return Some(decline(instruction.start_line, signal.what, Seen::Path.describe(), signal.why));
+            }
+        }
+        if instruction.is("EXPOSE") {
+            let exposed = instruction.words.iter().find_map(|word| exposed_signal(&word.text));
+            if let Some(signal) = exposed {
+                return Some(decline(
+                    instruction.start_line,
+                    signal.what,
+                    signal.seen.describe(),
+                    signal.why,
+                ));
             }
         }
         if instruction.is("VOLUME") {
@@ -772,6 +784,7 @@ mod tests {
                 "`mknod` run at build time",
             ),
             ("FROM debian\nVOLUME [\"/var/lib/docker\"]\nCMD x\n", "Docker-in-Docker"),
+            ("FROM centos:7\nEXPOSE 22/tcp 8080\nCMD [\"sh\", \"/start.sh\"]\n", "`22` exposed (line 2): sshd"),
             ("FROM debian\nENTRYPOINT [\"dockerd-entrypoint.sh\"]\n", "Docker-in-Docker"),
             ("FROM debian\nENTRYPOINT [\"agent\", \"--user=root\"]\n", "`--user root` given to the program"),
             (
@@ -794,6 +807,7 @@ mod tests {
             "FROM debian\nRUN echo nginx cron sshd > /tmp/names\nCMD [\"/app/cron-runner\", \"--user\", \"app\"]\n",
             "FROM debian\nCOPY etc/service.conf /srv/etc/service/x\nCMD x\n",
             "FROM debian\nVOLUME /var/lib/docker-data\nCMD x\n",
+            "FROM debian\nEXPOSE 2222 8022/tcp\nCMD x\n",
             // BusyBox's one-process httpd on a port of its own runs as anyone.
             "FROM busybox:1.36\nCOPY site /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
         ] {
