@@ -121,7 +121,9 @@
 //!   `remoteUser` in devcontainer.json;
 //! - also as such a base: an unknown base image (or one dockfix cannot resolve the `CMD` of)
 //!   that the file only adds to, copying no application in (a vendor image's variant whose
-//!   entrypoint may need root), and a `scratch` image without `CMD`/`ENTRYPOINT`, in which
+//!   entrypoint may need root), or that the file copies an application into without a
+//!   command of its own (an app inheriting that image's `CMD` cannot be told from a base for
+//!   other images, and the image's entrypoint, users and file modes are unknown), and a `scratch` image without `CMD`/`ENTRYPOINT`, in which
 //!   nothing runs by itself (an export stage for `docker build --output`);
 //! - a container that starts a shell, a language REPL or a build tool with nothing to run
 //!   (`ENTRYPOINT ["/usr/bin/python3"]`, `ENTRYPOINT /bin/bash`, `CMD ["mvn"]` behind an

@@ -499,6 +499,17 @@ fn base_for_other_images(
         // (`docker build --output`) or a base whose children set the CMD.
         evidence.push("it is built on `scratch` and sets no CMD or ENTRYPOINT, so nothing runs in it by itself: an export stage (`--output`) or a base whose images set the command".to_string());
     }
+    if let (Some(copy), None, Some(image)) = (application, own, facts.image.as_deref()) {
+        // A shell-less runtime image (distroless, scratch) runs only what is copied in; any
+        // other image whose command dockfix does not know is unknown, whatever distro its
+        // name suggests.
+        if facts.has_shell != Some(false) {
+            evidence.push(format!(
+                "dockfix does not know what `{image}` runs, so it cannot tell an application that inherits that image's CMD from a base for other images (this file copies files in on line {}, and sets no command); that image's entrypoint, users and file modes are unknown too",
+                copy.start_line
+            ));
+        }
+    }
     if application.is_none() {
         match (own, facts.image.as_deref()) {
             (Some(_), Some(_)) if scratch => {
@@ -922,19 +933,24 @@ mod tests {
             "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
             "FROM golang:1.22 AS build\nRUN go build -o /out/app\nFROM debian:12\nCOPY --from=build /out/app /app\n",
             "FROM node:20\nCOPY server.js ./\n",
-            // An unknown base with an application copied in.
-            "FROM example/app-base\nCOPY app /srv/app\n",
         ] {
             assert_fixed(input, &NoBuildContext);
         }
     }
 
     #[test]
-    fn unknown_bases_that_only_get_additions_and_scratch_without_a_command_decline() {
+    fn unknown_bases_without_a_command_and_scratch_without_a_command_decline() {
         assert_declined(
             "FROM example/app-base\nRUN apt-get install -y x\n",
             &NoBuildContext,
             "does not know what",
+        );
+        // An application copied into an unknown base that sets no command: an app that
+        // inherits the base's CMD, or a base for others; its entrypoint and users unknown.
+        assert_declined(
+            "FROM example/app-base\nCOPY app /srv/app\n",
+            &NoBuildContext,
+            "cannot tell an application that inherits that image's CMD from a base for other images (this file copies files in on line 2",
         );
         assert_declined(
             "FROM nextcloud:fpm\nRUN apt-get install -y smbclient\n",
