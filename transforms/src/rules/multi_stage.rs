@@ -85,15 +85,15 @@
 //! build tools there. Build and start the image once after the change.
 
 mod recipes;
-mod shell;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{base_facts, resolve_args, stage_chain, windows_signs, ImageRef};
 use crate::rules::{env_secrets, module_docs, Context, Rule};
+use crate::semantic::shell::packages::{package_command, PackageAction, PackageCommand};
+use crate::semantic::shell::{self, path, Command};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use recipes::{Artifact, Line, Plan};
-use shell::Command;
 
 pub struct MultiStage;
 
@@ -148,23 +148,6 @@ const RUNTIME_PATH: &[&str] =
 
 /// Paths every image has, that a start command may name.
 const SYSTEM_PATHS: &[&str] = &["/dev", "/proc", "/sys", "/tmp", "/etc/hosts", "/etc/resolv.conf"];
-
-/// Programs that install operating-system packages: (program, subcommand).
-const PACKAGE_INSTALLS: &[(&str, &str)] = &[
-    ("apt-get", "install"),
-    ("apt", "install"),
-    ("apk", "add"),
-    ("yum", "install"),
-    ("dnf", "install"),
-    ("microdnf", "install"),
-];
-
-/// Package removals: (program, subcommand).
-const PACKAGE_REMOVALS: &[(&str, &str)] =
-    &[("apt-get", "purge"), ("apt-get", "remove"), ("apt", "purge"), ("apt", "remove"), ("apk", "del")];
-
-/// Options of the package managers that take a value (`apk add --virtual .deps`).
-const PACKAGE_VALUE_OPTIONS: &[&str] = &["--virtual", "-t", "-o", "--option", "--repository", "-X", "-c"];
 
 impl Rule for MultiStage {
     fn id(&self) -> &'static str {
@@ -310,8 +293,8 @@ impl<'a> StageView<'a> {
             if instruction.is("WORKDIR") {
                 let written = substitute(instruction.args.trim(), &env);
                 workdir = match (written, &workdir) {
-                    (Some(dir), _) if dir.starts_with('/') => Some(shell::normalize(&dir)),
-                    (Some(dir), Some(current)) => Some(shell::join(current, &dir)),
+                    (Some(dir), _) if dir.starts_with('/') => Some(path::normalize(&dir)),
+                    (Some(dir), Some(current)) => Some(path::join(current, &dir)),
                     _ => None,
                 };
             } else if instruction.is("ENV") || instruction.is("ARG") {
@@ -338,10 +321,9 @@ impl<'a> StageView<'a> {
                     return Vec::new();
                 }
                 if let Some(argv) = &instruction.exec_form {
-                    let env = envs[index].clone();
-                    return vec![Command { words: argv.clone(), env, cwd: workdirs[index].clone() }];
+                    return shell::argv_commands_in(argv, workdirs[index].as_deref(), &envs[index]);
                 }
-                shell::commands(&instruction.command_text(), workdirs[index].as_deref(), &envs[index])
+                shell::commands_in(&instruction.command_text(), workdirs[index].as_deref(), &envs[index])
             })
             .collect::<Vec<_>>();
         let packages = packages(instructions, &commands);
@@ -395,9 +377,9 @@ impl<'a> StageView<'a> {
             return None;
         }
         if word.starts_with('/') {
-            return Some(shell::normalize(word));
+            return Some(path::normalize(word));
         }
-        self.final_workdir().map(|dir| shell::join(dir, word))
+        self.final_workdir().map(|dir| path::join(dir, word))
     }
 
     /// The instruction text, as written.
@@ -533,26 +515,10 @@ fn packages(instructions: &[Instruction], commands: &[Vec<Command>]) -> Vec<Pack
     let mut found: Vec<Package> = Vec::new();
     for (index, run) in commands.iter().enumerate() {
         for command in run {
-            let named = |table: &[(&str, &str)]| table.iter().any(|(program, sub)| command.is(program, sub));
-            let removes = named(PACKAGE_REMOVALS);
-            if !named(PACKAGE_INSTALLS) && !removes {
+            let Some(PackageCommand { action, packages: names, group }) = package_command(command) else {
                 continue;
-            }
-            let mut names = Vec::new();
-            let mut group = None;
-            let after = command.subcommand().map_or(0, |(index, _)| index + 1);
-            let mut args = command.args()[after..].iter();
-            while let Some(arg) = args.next() {
-                if PACKAGE_VALUE_OPTIONS.contains(&arg.as_str()) {
-                    let value = args.next();
-                    if arg == "--virtual" || arg == "-t" {
-                        group = value.cloned();
-                    }
-                } else if !arg.starts_with('-') {
-                    names.push(arg.split(['=', '>', '<', '~']).next().unwrap_or(arg).to_string());
-                }
-            }
-            if removes {
+            };
+            if action == PackageAction::Remove {
                 for package in &mut found {
                     let by_group = package.group.as_ref().is_some_and(|g| names.contains(g));
                     package.removed |= by_group || names.contains(&package.name);
@@ -646,7 +612,7 @@ impl Split {
         let after_build = self.plan.build_index + 1..=self.last_run;
         let later_run = after_build.filter(|&index| instructions[index].is("RUN")).find(|&index| {
             !view.commands[index].iter().all(|command| {
-                let program = command.program().map(shell::basename).unwrap_or("");
+                let program = path::basename(&command.path);
                 AFTER_BUILD_PROGRAMS.contains(&program) || CLEANUPS.iter().any(|(p, s)| command.is(p, s))
             })
         });
@@ -726,11 +692,11 @@ impl Split {
             }
             if let Some(program) = words.first() {
                 let known = match view.program(program) {
-                    Program::Path(path) => provided.iter().any(|p| shell::is_under(&path, p)),
+                    Program::Path(path) => provided.iter().any(|p| path::is_under(&path, p)),
                     Program::Name(name) => {
                         self.plan.interpreters.contains(&name.as_str())
                             || (runtime.kind.has_shell() && SHELL_COMMANDS.contains(&name.as_str()))
-                            || self.plan.artifacts.iter().any(|a| shell::basename(&a.destination) == name)
+                            || self.plan.artifacts.iter().any(|a| path::basename(&a.destination) == name)
                     }
                     Program::Unknown(_) => false,
                 };
@@ -759,7 +725,7 @@ impl Split {
                 .iter()
                 .map(String::as_str)
                 .chain(SYSTEM_PATHS.iter().copied())
-                .any(|dir| shell::is_under(&path, dir));
+                .any(|dir| path::is_under(&path, dir));
             // A working directory exists in the runtime stage, but not what the build put in it.
             let is_workdir = view.workdirs.iter().flatten().any(|dir| *dir == path);
             let known = in_tree || is_workdir;
@@ -781,10 +747,10 @@ impl Split {
                 // The runtime creates mount points; they are empty in the original image too.
                 let paths =
                     instruction.exec_form.clone().unwrap_or_else(|| shell::split_words(&instruction.args));
-                provided.extend(paths.iter().filter(|p| p.starts_with('/')).map(|p| shell::normalize(p)));
+                provided.extend(paths.iter().filter(|p| p.starts_with('/')).map(|p| path::normalize(p)));
             } else if index > self.last_run && (instruction.is("COPY") || instruction.is("ADD")) {
                 if let (Some(dest), Some(dir)) = (instruction.words.last(), workdir) {
-                    provided.push(shell::join(dir, &dest.text));
+                    provided.push(path::join(dir, &dest.text));
                 }
             }
         }

@@ -188,7 +188,8 @@ use crate::image::{
     base_exposed_low_ports, base_facts, chain_instructions, default_user, facts_for_image, resolve_args,
     stage_chain, windows_signs, BaseFacts,
 };
-use crate::rules::{module_docs, strip_setuid, Context, Rule};
+use crate::rules::{module_docs, Context, Rule};
+use crate::semantic::shell::{packages::run_installs_packages, privilege::run_strips_setuid};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use crate::engine::NewUser;
@@ -583,8 +584,7 @@ fn needs_root(instruction: &Instruction) -> bool {
     if instruction.is("USER") {
         return true;
     }
-    let only_strips_setuid =
-        strip_setuid::strips_setuid(instruction) && !strip_setuid::installs_packages(instruction);
+    let only_strips_setuid = run_strips_setuid(instruction) && !run_installs_packages(instruction);
     instruction.is("RUN") && !only_strips_setuid
 }
 

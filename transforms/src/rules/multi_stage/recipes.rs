@@ -2,9 +2,9 @@
 //! and which runtime image runs it. The facts (image names and tags, paths, packages, users)
 //! are the tables at the top; the functions below only apply them.
 
-use super::shell::{self, Command};
 use super::{Program, StageView, RUNTIME_PATH};
 use crate::image::ImageRef;
+use crate::semantic::shell::{path, Command};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ecosystem {
@@ -445,7 +445,7 @@ impl Produced {
     fn matches(&self, path: &str) -> bool {
         match &self.output {
             Output::File(file) => file == path,
-            Output::Dir(dir) => shell::dirname(path) == *dir,
+            Output::Dir(dir) => path::dirname(path) == *dir,
         }
     }
 }
@@ -454,7 +454,7 @@ impl Produced {
 fn follow_copies(view: &StageView, from: usize, produced: &mut Vec<Produced>) {
     for commands in view.commands.iter().skip(from) {
         for command in commands {
-            let program = command.program().map(shell::basename).unwrap_or("");
+            let program = path::basename(&command.path);
             if !matches!(program, "cp" | "mv" | "install" | "ln") {
                 continue;
             }
@@ -462,7 +462,7 @@ fn follow_copies(view: &StageView, from: usize, produced: &mut Vec<Produced>) {
                 continue;
             };
             let mut paths: Vec<&str> = Vec::new();
-            let mut args = command.args().iter();
+            let mut args = command.args.iter();
             while let Some(arg) = args.next() {
                 if program == "install" && matches!(arg.as_str(), "-m" | "-o" | "-g" | "--mode" | "-t") {
                     args.next();
@@ -478,17 +478,17 @@ fn follow_copies(view: &StageView, from: usize, produced: &mut Vec<Produced>) {
             }
             let dest_is_dir = dest.ends_with('/')
                 || sources.len() > 1
-                || RUNTIME_PATH.contains(&shell::normalize(dest).as_str());
-            let dest = shell::join(cwd, dest);
+                || RUNTIME_PATH.contains(&path::normalize(dest).as_str());
+            let dest = path::join(cwd, dest);
             for source in sources.iter().filter(|s| !s.contains('$')) {
-                let source = shell::join(cwd, source);
+                let source = path::join(cwd, source);
                 let Some(origin) = produced.iter().find(|p| p.matches(&source)).cloned() else {
                     continue;
                 };
-                let glob = shell::basename(&source).contains(['*', '?', '[']);
+                let glob = path::basename(&source).contains(['*', '?', '[']);
                 let output = match (dest_is_dir, glob) {
                     (true, false) => {
-                        Output::File(format!("{}/{}", dest.trim_end_matches('/'), shell::basename(&source)))
+                        Output::File(format!("{}/{}", dest.trim_end_matches('/'), path::basename(&source)))
                     }
                     (true, true) => Output::Dir(dest.clone()),
                     (false, _) => Output::File(dest.clone()),
@@ -762,7 +762,7 @@ fn go_output(view: &StageView, index: usize, command: &Command, install: bool) -
     let mut change_dir: Option<&str> = None;
     let mut packages: Vec<&str> = Vec::new();
     let after = command.subcommand().map_or(0, |(index, _)| index + 1);
-    let mut args = command.args()[after..].iter();
+    let mut args = command.args[after..].iter();
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if arg.starts_with('-') => (flag, Some(value)),
@@ -796,7 +796,7 @@ fn go_output(view: &StageView, index: usize, command: &Command, install: bool) -
         if dir.contains('$') {
             return Some(unknown_dir());
         }
-        cwd = shell::join(&cwd, dir);
+        cwd = path::join(&cwd, dir);
     }
     if install {
         let gopath = command.env("GOPATH").unwrap_or(GOPATH);
@@ -816,7 +816,7 @@ fn go_output(view: &StageView, index: usize, command: &Command, install: bool) -
             let doubt = Some(format!("`go build -o {out}` on line {line} uses a variable"));
             return Some(Produced { output: Output::Dir(String::new()), is_static, doubt });
         }
-        let path = shell::join(&cwd, out);
+        let path = path::join(&cwd, out);
         let output = if out.ends_with('/') { Output::Dir(path) } else { Output::File(path) };
         return Some(Produced { output, is_static, doubt: None });
     }
@@ -835,7 +835,7 @@ fn go_output(view: &StageView, index: usize, command: &Command, install: bool) -
             )),
         }),
         ([first, ..], _) if first.ends_with(".go") => {
-            let name = shell::basename(first).trim_end_matches(".go");
+            let name = path::basename(first).trim_end_matches(".go");
             Some(Produced { output: Output::File(format!("{cwd}/{name}")), is_static, doubt: None })
         }
         (_, Some(Some(name))) => {
@@ -906,7 +906,7 @@ fn cargo_build_output(view: &StageView, index: usize, command: &Command) -> Opti
     let (mut triple, mut target_dir, mut bins) = (None, None, Vec::new());
     let mut doubt = None;
     let after = command.subcommand().map_or(0, |(index, _)| index + 1);
-    let mut args = command.args()[after..].iter();
+    let mut args = command.args[after..].iter();
     while let Some(arg) = args.next() {
         let (option, inline) = match arg.split_once('=') {
             Some((option, value)) if arg.starts_with('-') => (option, Some(value.to_string())),
@@ -951,7 +951,7 @@ fn cargo_build_output(view: &StageView, index: usize, command: &Command) -> Opti
         let doubt = Some(format!("`cargo build` on line {line} writes to a directory set by a variable"));
         return Some(vec![Produced { output: Output::Dir(String::new()), is_static: false, doubt }]);
     }
-    let target = shell::join(&cwd, target_dir.as_deref().unwrap_or("target"));
+    let target = path::join(&cwd, target_dir.as_deref().unwrap_or("target"));
     let dir = match triple {
         Some(triple) => format!("{target}/{triple}/{profile}"),
         None => format!("{target}/{profile}"),
@@ -973,7 +973,7 @@ fn cargo_build_output(view: &StageView, index: usize, command: &Command) -> Opti
 /// Where `cargo install` puts binaries: `ROOT/bin` (`--root`, `$CARGO_INSTALL_ROOT`,
 /// `$CARGO_HOME`).
 fn cargo_install_output(command: &Command) -> Vec<Produced> {
-    let args = command.args();
+    let args: &[String] = &command.args;
     let root = args
         .iter()
         .position(|arg| arg == "--root")
@@ -984,7 +984,7 @@ fn cargo_install_output(command: &Command) -> Vec<Produced> {
         .or_else(|| command.env("CARGO_HOME"))
         .unwrap_or(CARGO_HOME);
     let root = match &command.cwd {
-        Some(cwd) => shell::join(cwd, root),
+        Some(cwd) => path::join(cwd, root),
         None => root.to_string(),
     };
     vec![Produced { output: Output::Dir(format!("{root}/bin")), is_static: false, doubt: None }]
@@ -1000,10 +1000,8 @@ const NODE_MANAGERS: &[(&str, &[&str])] =
 
 /// A build script: `npm run build`, `yarn build`, `pnpm run build:prod`.
 fn node_build(command: &Command) -> bool {
-    let Some(program) = command.program().map(shell::basename) else {
-        return false;
-    };
-    let args = command.args();
+    let program = path::basename(&command.path);
+    let args: &[String] = &command.args;
     let script = match (program, args.first().map(String::as_str)) {
         ("npm", Some("run" | "run-script")) | ("yarn" | "pnpm", Some("run")) => args.get(1),
         ("yarn" | "pnpm", Some(_)) => args.first(),
@@ -1014,9 +1012,9 @@ fn node_build(command: &Command) -> bool {
 
 /// A dependency install of the whole project (no package names): the manager's name.
 fn node_install(command: &Command) -> Option<&'static str> {
-    let program = command.program().map(shell::basename)?;
+    let program = path::basename(&command.path);
     let (manager, subcommands) = NODE_MANAGERS.iter().find(|(name, _)| *name == program)?;
-    let args = command.args();
+    let args: &[String] = &command.args;
     let installs = match args.first() {
         None => *manager == "yarn",
         Some(sub) => subcommands.contains(&sub.as_str()) || (*manager == "yarn" && sub.starts_with('-')),
@@ -1086,7 +1084,7 @@ fn node_runtime_install(plan: &mut Plan, view: &StageView, index: usize, command
         let sources = instruction.words.split_last().map_or(&[][..], |(_, sources)| sources);
         (instruction.is("COPY") || instruction.is("ADD"))
             && instruction.flag("from").is_none()
-            && sources.iter().any(|s| shell::basename(&s.text).starts_with("package"))
+            && sources.iter().any(|s| path::basename(&s.text).starts_with("package"))
             && !sources.iter().any(|s| matches!(s.text.as_str(), "." | "./"))
     });
     match manifests {
@@ -1101,12 +1099,12 @@ fn node_runtime_install(plan: &mut Plan, view: &StageView, index: usize, command
         _ => "--omit=dev",
     };
     let simple = |word: &&String| word.chars().all(|c| c.is_ascii_alphanumeric() || "-_=./@:".contains(c));
-    let kept: Vec<&String> = command.words[2.min(command.words.len())..]
+    let kept: Vec<&String> = command.args[1.min(command.args.len())..]
         .iter()
         .filter(|w| w.starts_with("--") && simple(w))
         .filter(|w| !w.starts_with("--omit") && !w.starts_with("--include") && *w != "--production")
         .collect();
-    let sub = command.args().first().map_or("install", String::as_str);
+    let sub = command.args.first().map_or("install", String::as_str);
     let run = match manager {
         "npm" => {
             let flags: String = kept.iter().map(|w| format!(" {w}")).collect();
@@ -1133,7 +1131,7 @@ fn node_started_output(view: &StageView, project: Option<&str>) -> Result<String
         project.ok_or_else(|| ("the directory the build runs in is not known".to_string(), None))?;
     let guess = Some(format!("{}/{}", project.trim_end_matches('/'), NODE_OUTPUT_DIRS[0]));
     let start = view.start.as_ref().ok_or_else(|| ("the image starts nothing".to_string(), guess.clone()))?;
-    let program = start.argv.first().map(|p| shell::basename(p)).unwrap_or("");
+    let program = start.argv.first().map(|p| path::basename(p)).unwrap_or("");
     if program != "node" && program != "nodejs" {
         return Err((
             format!("the start command runs `{}`, so dockfix cannot tell which files it needs (`npm start` runs a script of package.json)", start.argv.join(" ")),
@@ -1158,7 +1156,7 @@ fn node_started_output(view: &StageView, project: Option<&str>) -> Result<String
     NODE_OUTPUT_DIRS
         .iter()
         .map(|dir| format!("{}/{dir}", project.trim_end_matches('/')))
-        .find(|dir| shell::is_under(&path, dir) && path != *dir)
+        .find(|dir| path::is_under(&path, dir) && path != *dir)
         .ok_or_else(|| {
             (
                 format!(
@@ -1176,9 +1174,9 @@ fn node_started_output(view: &StageView, project: Option<&str>) -> Result<String
 
 /// `pip install ...`, `pip3 install`, `python -m pip install`: the program as written.
 fn pip_install(command: &Command) -> Option<(&str, &[String])> {
-    let program = command.program()?;
-    let name = shell::basename(program);
-    let args = command.args();
+    let program = command.path.as_str();
+    let name = path::basename(program);
+    let args: &[String] = &command.args;
     if name.starts_with("pip") {
         // Options may come first: `pip --no-cache-dir install`.
         let (at, sub) = command.subcommand()?;
@@ -1190,8 +1188,8 @@ fn pip_install(command: &Command) -> Option<(&str, &[String])> {
 
 /// `python -m venv DIR` or `virtualenv DIR`: the directory as written.
 fn creates_venv(command: &Command) -> Option<&str> {
-    let program = shell::basename(command.program()?);
-    let args = command.args();
+    let program = path::basename(&command.path);
+    let args: &[String] = &command.args;
     let rest = if program == "virtualenv" {
         args
     } else if program.starts_with("python")
@@ -1220,9 +1218,9 @@ fn python(view: &StageView) -> Option<Plan> {
         .flat_map(|(index, commands)| commands.iter().map(move |c| (index, c)))
         .filter(|(_, command)| {
             pip_install(command).is_some()
-                || command.program().is_some_and(|p| OTHER_PYTHON_INSTALLERS.contains(&shell::basename(p)))
-                || (command.program().is_some_and(|p| shell::basename(p).starts_with("python"))
-                    && command.args().windows(2).any(|w| w[0] == "setup.py" && w[1] == "install"))
+                || OTHER_PYTHON_INSTALLERS.contains(&path::basename(&command.path))
+                || (path::basename(&command.path).starts_with("python")
+                    && command.args.windows(2).any(|w| w[0] == "setup.py" && w[1] == "install"))
         })
         .collect();
     let compiles = view.packages.iter().any(|p| is_compiler_package(&p.name));
@@ -1242,21 +1240,21 @@ fn python(view: &StageView) -> Option<Plan> {
             let dir = creates_venv(command)?;
             let cwd = command.cwd.as_deref()?;
             (!dir.contains('$'))
-                .then(|| shell::join(cwd, dir))
-                .or_else(|| super::substitute(dir, &view.envs[index]).map(|d| shell::join(cwd, &d)))
+                .then(|| path::join(cwd, dir))
+                .or_else(|| super::substitute(dir, &view.envs[index]).map(|d| path::join(cwd, &d)))
         })
     });
     let venv = own_venv.clone().unwrap_or_else(|| VENV.to_string());
     for (index, command) in &installs {
         let line = view.instructions[*index].start_line;
         let Some((program, args)) = pip_install(command) else {
-            let name = command.program().map(shell::basename).unwrap_or("");
+            let name = path::basename(&command.path);
             plan.doubts.push(format!(
                 "line {line} installs with `{name}`, and dockfix knows only where pip installs"
             ));
             continue;
         };
-        if program.starts_with('/') && !shell::is_under(program, &venv) {
+        if program.starts_with('/') && !path::is_under(program, &venv) {
             plan.doubts.push(format!("line {line} runs `{program}`, which installs outside the virtualenv"));
         }
         if let Some(flag) = args.iter().find(|a| {
@@ -1286,10 +1284,10 @@ fn python(view: &StageView) -> Option<Plan> {
     let app = application_paths(view, build_index, &mut plan.doubts);
     let mut copied = vec![format!("the virtualenv `{venv}`")];
     // A virtualenv inside the application's directory comes with it.
-    if !app.iter().any(|path| shell::is_under(&venv, path)) {
+    if !app.iter().any(|path| path::is_under(&venv, path)) {
         plan.artifacts.push(Artifact::same(&venv));
     }
-    for path in app.into_iter().filter(|path| !shell::is_under(path, &venv)) {
+    for path in app.into_iter().filter(|path| !path::is_under(path, &venv)) {
         copied.push(format!("`{path}`"));
         plan.artifacts.push(Artifact::same(&path));
     }
@@ -1318,26 +1316,26 @@ fn application_paths(view: &StageView, before: usize, doubts: &mut Vec<String>) 
             doubts.push(format!("where line {} copies to is not known", instruction.start_line));
             continue;
         }
-        let dest_path = shell::join(dir, &dest.text);
+        let dest_path = path::join(dir, &dest.text);
         let into_dir = dest.text.ends_with('/') || sources.len() > 1;
         let path = match sources {
             [source]
                 if into_dir && !matches!(source.text.as_str(), "." | "./") && !source.text.ends_with('/') =>
             {
-                format!("{}/{}", dest_path.trim_end_matches('/'), shell::basename(&source.text))
+                format!("{}/{}", dest_path.trim_end_matches('/'), path::basename(&source.text))
             }
             _ => dest_path,
         };
         let path = match workdir {
-            Some(dir) if shell::is_under(&path, dir) => dir.to_string(),
+            Some(dir) if path::is_under(&path, dir) => dir.to_string(),
             _ => path,
         };
         if path == "/" {
             doubts.push(format!("line {} copies into `/`", instruction.start_line));
             continue;
         }
-        if !paths.iter().any(|p| shell::is_under(&path, p)) {
-            paths.retain(|p| !shell::is_under(p, &path));
+        if !paths.iter().any(|p| path::is_under(&path, p)) {
+            paths.retain(|p| !path::is_under(p, &path));
             paths.push(path);
         }
     }
@@ -1365,10 +1363,8 @@ fn java(view: &StageView) -> Option<Plan> {
     let mut build_index = None;
     for (index, commands) in view.commands.iter().enumerate() {
         for command in commands {
-            let Some(program) = command.program().map(shell::basename) else {
-                continue;
-            };
-            let args = command.args();
+            let program = path::basename(&command.path);
+            let args: &[String] = &command.args;
             let (output, dir_option) = match program {
                 "mvn" | "mvnw" if args.iter().any(|a| MAVEN_GOALS.contains(&a.as_str())) => {
                     (MAVEN_OUTPUT, "-f")
@@ -1386,9 +1382,9 @@ fn java(view: &StageView) -> Option<Plan> {
             if let Some(at) = args.iter().position(|a| a == dir_option) {
                 let given = args.get(at + 1).map_or("", String::as_str);
                 let dir = if dir_option == "-f" && given.ends_with(".xml") {
-                    shell::dirname(&shell::join(cwd, given))
+                    path::dirname(&path::join(cwd, given))
                 } else {
-                    shell::join(cwd, given)
+                    path::join(cwd, given)
                 };
                 project = dir;
             }
@@ -1453,7 +1449,7 @@ fn started_jar(view: &StageView, produced: &[Produced]) -> Result<String, String
         .ok_or_else(|| format!("the start command runs `{jar}` from an unknown directory"))?;
     let built = produced.iter().any(|p| match &p.output {
         Output::File(file) => *file == path,
-        Output::Dir(dir) => shell::is_under(&path, dir),
+        Output::Dir(dir) => path::is_under(&path, dir),
     });
     built
         .then_some(path.clone())

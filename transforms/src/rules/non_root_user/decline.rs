@@ -8,12 +8,12 @@
 
 mod base_image;
 mod entrypoint;
-mod shell;
 mod signals;
 
 use crate::edit::Finding;
 use crate::image::{chain_instructions, drops_privileges, BaseFacts};
 use crate::rules::BuildContext;
+use crate::semantic::shell::{argv_commands, commands, packages, redirect_targets, Command};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::{is_root, ID};
@@ -21,7 +21,6 @@ use base_image::{
     copies_application, is_dev_container_base, is_interactive_program, own_command, toolchain_env, OwnCommand,
 };
 use entrypoint::scripts;
-use shell::{argv_commands, commands, Command};
 use signals::{
     path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen, USER_ROOT_ARGUMENT,
 };
@@ -327,7 +326,7 @@ const ROOT_OWNED_DIRS: &[&str] = &["/usr", "/etc", "/opt", "/var", "/bin", "/sbi
 /// writes under a root-owned directory.
 fn needs_root(command: &Command) -> Option<String> {
     let program = command.program();
-    if shell::installs_packages(command) {
+    if packages::installs_packages(command) {
         return Some(format!("installs packages (`{program}`)"));
     }
     let installs = command.operands().next().is_some_and(|sub| sub == "install");
@@ -348,7 +347,7 @@ fn needs_root(command: &Command) -> Option<String> {
     let written = if writers.contains(&program) {
         command.operands().find(|path| under_root_dir(path))
     } else {
-        shell::redirect_targets(command).into_iter().find(|path| under_root_dir(path))
+        redirect_targets(command).into_iter().find(|path| under_root_dir(path))
     };
     written.map(|path| format!("writes `{path}`"))
 }
