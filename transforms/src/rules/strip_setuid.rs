@@ -91,7 +91,7 @@ use crate::image::{base_facts, chain_instructions, default_user, stage_chain, wi
 use crate::rules::{module_docs, Context, Rule};
 use crate::semantic::shell::packages::run_installs_packages;
 use crate::semantic::shell::privilege::run_strips_setuid;
-use crate::semantic::shell::{argv_commands, commands};
+use crate::semantic::shell::{argv_commands, commands, is_runtime_command};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 pub struct StripSetuid;
@@ -100,9 +100,6 @@ const ID: &str = "strip-setuid";
 
 /// Instructions that only describe the image; they stay next to the `CMD` they go with.
 const METADATA_KEYWORDS: &[&str] = &["EXPOSE", "LABEL", "STOPSIGNAL", "VOLUME", "MAINTAINER"];
-
-/// Instructions that end the part of the stage where root work belongs.
-const RUNTIME_KEYWORDS: &[&str] = &["USER", "CMD", "ENTRYPOINT", "HEALTHCHECK"];
 
 /// A setuid binary a design can depend on, and what in a Dockerfile shows that it does.
 struct KeptBinary {
@@ -221,7 +218,9 @@ impl Rule for StripSetuid {
         }
         let runtime = instructions[last_install + 1..]
             .iter()
-            .position(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)))
+            // The part of the stage where root work belongs ends at the container's commands, or at a
+            // `USER` before them.
+            .position(|instruction| instruction.is("USER") || is_runtime_command(instruction))
             .map(|offset| last_install + 1 + offset);
         let before = runtime.map(|index| above_metadata(instructions, index, last_install + 1));
         let (mut at, mut line, preceding) = match before {

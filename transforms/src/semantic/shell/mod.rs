@@ -10,7 +10,19 @@ pub mod packages;
 pub mod path;
 pub mod privilege;
 
+use crate::syntax::Instruction;
 use lexer::Token;
+
+/// Instructions that hold what the running container executes rather than the build: its
+/// start command and its health check (Dockerfile reference: CMD, ENTRYPOINT, HEALTHCHECK).
+/// A `USER` that is meant for the container goes before them; root work of the build goes
+/// before them too.
+pub const RUNTIME_COMMAND_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK"];
+
+/// Whether `instruction` is one of [`RUNTIME_COMMAND_KEYWORDS`].
+pub fn is_runtime_command(instruction: &Instruction) -> bool {
+    RUNTIME_COMMAND_KEYWORDS.iter().any(|keyword| instruction.is(keyword))
+}
 
 /// One simple command: the program it runs and its arguments, quotes removed. A word that
 /// held a `$` keeps it: callers treat it as unknown.
