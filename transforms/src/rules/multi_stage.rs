@@ -142,10 +142,6 @@ const CLEANUPS: &[(&str, &str)] = &[
     ("cargo", "clean"),
 ];
 
-/// Directories in `PATH` of every runtime image dockfix picks.
-const RUNTIME_PATH: &[&str] =
-    &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
-
 /// Paths every image has, that a start command may name.
 const SYSTEM_PATHS: &[&str] = &["/dev", "/proc", "/sys", "/tmp", "/etc/hosts", "/etc/resolv.conf"];
 
