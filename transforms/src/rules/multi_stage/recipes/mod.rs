@@ -11,7 +11,7 @@ mod python;
 mod runtime;
 mod rust;
 
-use super::StageView;
+use super::view::StageView;
 use crate::image::ImageRef;
 
 use runtime::{native_runtime, parse_tag, slim_variant};

@@ -1,7 +1,7 @@
 //! What build steps write, where copies take it, and which output the start command runs.
 
 use super::{Artifact, Ecosystem, StageView, BUILDER_PATH, RUNTIME_PATH};
-use crate::rules::multi_stage::Program;
+use crate::rules::multi_stage::view::Program;
 use crate::semantic::shell::path;
 
 /// Where a build step writes.

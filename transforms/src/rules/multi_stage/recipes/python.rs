@@ -4,7 +4,7 @@
 use super::{
     slim_variant, Artifact, Ecosystem::Python, Line, Packages, Plan, Runtime, RuntimeKind, StageView,
 };
-use crate::rules::multi_stage::substitute;
+use crate::rules::multi_stage::view::substitute;
 use crate::semantic::shell::{path, Command};
 
 /// Where the Python recipe puts the virtualenv.
