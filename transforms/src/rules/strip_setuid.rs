@@ -483,19 +483,6 @@ mod tests {
     }
 
     #[test]
-    fn installs_are_seen_behind_options() {
-        let run = |command: &str| {
-            let file = crate::syntax::Dockerfile::parse(&format!("FROM debian\nRUN {command}\n"));
-            run_installs_packages(&file.instructions[1])
-        };
-        assert!(run("apt-get -qqy --no-install-recommends install x11vnc"));
-        assert!(run("apt-get -o Dpkg::Options::=--force-confold -y install curl"));
-        assert!(run("/sbin/apk --no-cache add curl"));
-        assert!(!run("apt-get -qq update && echo install"));
-        assert!(!run("apt-get -y remove curl"));
-    }
-
-    #[test]
     fn declines_a_variable_user_of_an_earlier_stage() {
         let input = "FROM debian AS base\nARG U=app\nUSER $U\nFROM base\nCOPY a /a\n";
         assert_eq!(fix(input), input);

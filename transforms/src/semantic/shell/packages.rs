@@ -150,6 +150,15 @@ mod tests {
     }
 
     #[test]
+    fn runs_that_install() {
+        let file = crate::syntax::Dockerfile::parse(
+            "FROM debian\nRUN [\"apt-get\", \"install\", \"-y\", \"curl\"]\nRUN apk add x\nCMD apk add x\nRUN apk info\n",
+        );
+        let installs: Vec<bool> = file.instructions.iter().map(run_installs_packages).collect();
+        assert_eq!(installs, [false, true, true, false, false]);
+    }
+
+    #[test]
     fn removals_and_groups() {
         let found: Vec<PackageCommand> =
             commands("apk add -t .build gcc && apk del .build && apt-get purge -y gcc")
