@@ -4,7 +4,7 @@ use super::outputs::{follow_copies, guessed_artifact, started_artifact, Output, 
 use super::{binary_plan, native_runtime, Ecosystem::Go, Packages, Plan, Runtime, RuntimeKind, StageView};
 use crate::semantic::shell::{path, Command};
 
-/// `$GOPATH` of the golang images.
+/// `$GOPATH` of the golang images (`ENV GOPATH /go` in docker-library/golang).
 const GOPATH: &str = "/go";
 
 /// The runtime of a static Go binary whose start command needs no shell.
@@ -12,7 +12,7 @@ const STATIC_RUNTIME: &str = "gcr.io/distroless/static-debian12:nonroot";
 /// The runtime of a static binary whose start command needs a shell.
 const STATIC_SHELL_RUNTIME: &str = "debian:bookworm-slim";
 
-/// `go build` flags that take a value.
+/// `go build` flags that take a value (`go help build`; `go install` takes the same).
 const GO_VALUE_FLAGS: &[&str] = &[
     "-o",
     "-C",

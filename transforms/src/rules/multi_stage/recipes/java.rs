@@ -4,14 +4,18 @@ use super::outputs::{follow_copies, Output, Produced};
 use super::{Artifact, Packages, Plan, Runtime, RuntimeKind, StageView};
 use crate::semantic::shell::path;
 
-/// `eclipse-temurin:<major>-jre`: the JRE of the same Java major as the builder's JDK.
+/// `eclipse-temurin:<major>-jre`: the JRE of the same Java major as the builder's JDK (the
+/// Docker Official Image eclipse-temurin publishes `-jre` tags per major).
 const JRE_IMAGE: &str = "eclipse-temurin";
 const ASSUMED_JAVA_MAJOR: &str = "17";
 
-/// Where the Java builds put their jars, relative to the project.
+/// Where the Java builds put their jars, relative to the project (Maven's standard directory
+/// layout; the Gradle Java plugin's `libsDirectory`).
 const MAVEN_OUTPUT: &str = "target";
 const GRADLE_OUTPUT: &str = "build/libs";
-/// Goals and tasks that build a jar.
+/// Goals and tasks that build a jar: Maven's lifecycle phases from `package` on and the
+/// spring-boot-maven-plugin's `repackage`; the Gradle Java plugin's tasks, the Spring Boot
+/// Gradle plugin's `bootJar` and the Shadow plugin's `shadowJar`.
 const MAVEN_GOALS: &[&str] = &["package", "install", "verify", "spring-boot:repackage"];
 const GRADLE_TASKS: &[&str] = &["build", "assemble", "jar", "bootJar", "shadowJar"];
 

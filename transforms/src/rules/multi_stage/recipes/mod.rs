@@ -33,24 +33,29 @@ use Ecosystem::{Go, Java, Node, Python, Rust};
 // ---------------------------------------------------------------------------------------------
 
 /// Builder images by repository name (the last path component, so that mirrors such as
-/// `mirror.gcr.io/library/golang` match too).
+/// `mirror.gcr.io/library/golang` match too). Source: the Docker Official Images of those
+/// names (docker-library/official-images).
 const BUILDERS: &[(&str, Ecosystem)] =
     &[("golang", Go), ("rust", Rust), ("node", Node), ("python", Python), ("maven", Java), ("gradle", Java)];
 
 /// The working directory each builder image starts in, where dockfix knows it (`golang` sets
-/// `WORKDIR /go`; the others set none). maven and gradle images: unknown.
+/// `WORKDIR /go`; the others set none). maven and gradle images: unknown. Source: the
+/// images' Dockerfiles (docker-library/golang, rust, node, python).
 const DEFAULT_WORKDIRS: &[(Ecosystem, &str)] = &[(Go, "/go"), (Rust, "/"), (Node, "/"), (Python, "/")];
 
 /// Directories the builder images add to `PATH` (where `go install` and `cargo install` put
-/// programs).
+/// programs). Source: the `ENV PATH` of docker-library/golang and docker-library/rust.
 const BUILDER_PATH: &[(Ecosystem, &[&str])] =
     &[(Go, &["/go/bin", "/usr/local/go/bin"]), (Rust, &["/usr/local/cargo/bin"])];
 
-/// Directories in `PATH` of every runtime image dockfix picks.
+/// Directories in `PATH` of every runtime image dockfix picks: Docker's default `PATH` for
+/// Linux containers, which the Debian, Alpine and distroless images keep (moby's
+/// `oci.DefaultPathEnv`).
 const RUNTIME_PATH: &[&str] =
     &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
 
-/// The CA bundle of Debian and Alpine images, and the time zone database.
+/// The CA bundle of Debian and Alpine images (where their `ca-certificates` packages write
+/// it), and the time zone database (the `tzdata` packages).
 const CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 const ZONEINFO: &str = "/usr/share/zoneinfo";
 
@@ -110,7 +115,8 @@ const BUILD_TOOLS: &[&str] = &[
 ];
 
 /// Header packages whose library the `python:*-slim` and `python:*-alpine` images ship
-/// (Python itself links them).
+/// (Python itself links them). Source: the build dependencies of docker-library/python's
+/// slim and alpine Dockerfiles, whose libraries the images keep.
 const PYTHON_SLIM_HEADERS: &[&str] = &[
     "libffi-dev",
     "libssl-dev",

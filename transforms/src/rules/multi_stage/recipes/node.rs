@@ -6,10 +6,13 @@ use super::{
 };
 use crate::semantic::shell::{path, Command};
 
-/// Directories a Node build writes its output to, relative to the project.
+/// Directories a Node build writes its output to, relative to the project: the defaults of
+/// Vite and webpack (`dist`), Create React App (`build`), Next.js static export (`out`) and
+/// Nuxt (`.output`).
 const NODE_OUTPUT_DIRS: &[&str] = &["dist", "build", "out", ".output"];
 
-/// Package managers: (program, the script-running words of a build, install subcommands).
+/// Package managers and the subcommands that install a project's dependencies (npm-ci(1),
+/// npm-install(1) and its alias `i`; `yarn install`; `pnpm install` and its alias `i`).
 const NODE_MANAGERS: &[(&str, &[&str])] =
     &[("npm", &["ci", "install", "i"]), ("yarn", &["install"]), ("pnpm", &["install", "i"])];
 

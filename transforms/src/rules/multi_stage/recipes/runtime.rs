@@ -4,12 +4,15 @@
 use super::{Ecosystem, Ecosystem::Python, StageView};
 use crate::image::ImageRef;
 
-/// Debian releases as tags name them; a dynamically linked binary needs the same release.
+/// Debian releases as tags name them (codenames, debian.org/releases); a dynamically linked
+/// binary needs the same release.
 const DEBIAN_RELEASES: &[&str] = &["trixie", "bookworm", "bullseye", "buster", "stretch"];
 /// The release a suggestion assumes when the builder's tag names none.
 const ASSUMED_DEBIAN_RELEASE: &str = "bookworm";
 
-/// Users of the runtime images, besides numeric ones.
+/// Users of the runtime images, besides numeric ones. Sources: Debian's base-passwd
+/// (`passwd.master`), Alpine's alpine-baselayout (`/etc/passwd`), and distroless's base
+/// image (GoogleContainerTools/distroless: root, nobody, nonroot as 65532).
 const DEBIAN_USERS: &[&str] = &[
     "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy",
     "www-data", "backup", "list", "irc", "nobody", "_apt",

@@ -4,10 +4,11 @@ use super::outputs::{follow_copies, guessed_artifact, started_artifact, Output, 
 use super::{binary_plan, native_runtime, Ecosystem::Rust, Packages, Plan, StageView};
 use crate::semantic::shell::{path, Command};
 
-/// `$CARGO_HOME` of the rust images.
+/// `$CARGO_HOME` of the rust images (`ENV CARGO_HOME` in docker-library/rust).
 const CARGO_HOME: &str = "/usr/local/cargo";
 
-/// `cargo build` options that take a value.
+/// `cargo build` and `cargo install` options that take a value (The Cargo Book:
+/// cargo-build(1), cargo-install(1)).
 const CARGO_VALUE_OPTIONS: &[&str] = &[
     "--bin",
     "--target",
