@@ -6,6 +6,7 @@ use super::recipes::{Artifact, Line, Plan};
 use super::view::{assignments, Program, StageView};
 use crate::edit::Edit;
 use crate::rules::{env_secrets, Context};
+use crate::semantic::shell::packages::removes_packages;
 use crate::semantic::shell::{self, path};
 use crate::syntax::{Dockerfile, Stage};
 
@@ -35,13 +36,12 @@ const ALSO_MOVABLE: &[&str] = &["ARG", "COPY", "ADD"];
 const AFTER_BUILD_PROGRAMS: &[&str] =
     &["chmod", "strip", "upx", "cp", "mv", "install", "ls", "echo", "true", "rm"];
 
-/// Subcommands that only remove packages or caches.
+/// Subcommands that only clear caches or drop what nothing needs any more, besides the
+/// package removals of the system package managers (their table is
+/// `semantic::shell::packages`).
 const CLEANUPS: &[(&str, &str)] = &[
-    ("apt-get", "purge"),
-    ("apt-get", "remove"),
     ("apt-get", "autoremove"),
     ("apt-get", "clean"),
-    ("apk", "del"),
     ("npm", "prune"),
     ("npm", "cache"),
     ("yarn", "cache"),
@@ -130,7 +130,9 @@ impl Split {
         let later_run = after_build.filter(|&index| instructions[index].is("RUN")).find(|&index| {
             !view.commands[index].iter().all(|command| {
                 let program = path::basename(&command.path);
-                AFTER_BUILD_PROGRAMS.contains(&program) || CLEANUPS.iter().any(|(p, s)| command.is(p, s))
+                AFTER_BUILD_PROGRAMS.contains(&program)
+                    || removes_packages(command)
+                    || CLEANUPS.iter().any(|(p, s)| command.is(p, s))
             })
         });
         if let Some(index) = later_run {

@@ -99,6 +99,11 @@ pub fn installs_packages(command: &Command) -> bool {
     package_command(command).is_some_and(|found| found.action == PackageAction::Install)
 }
 
+/// Whether the command removes system packages (`apt-get purge`, `apk del`).
+pub fn removes_packages(command: &Command) -> bool {
+    package_command(command).is_some_and(|found| found.action == PackageAction::Remove)
+}
+
 /// The packages a command installs with the system package manager.
 pub fn installed_packages(command: &Command) -> Vec<String> {
     match package_command(command) {
@@ -171,5 +176,7 @@ mod tests {
             (PackageAction::Remove, vec![".build".to_string()])
         );
         assert_eq!(found[2].action, PackageAction::Remove);
+        assert!(commands("apt -y purge gcc").iter().all(removes_packages));
+        assert!(!commands("apt-get clean && apk add gcc").iter().any(removes_packages));
     }
 }
