@@ -199,7 +199,10 @@ use crate::image::{
     base_exposed_low_ports, base_facts, chain_instructions, default_user, facts_for_image, resolve_args,
     stage_chain, windows_signs, BaseFacts,
 };
-use crate::rules::{module_docs, strip_setuid, Context, Rule};
+use crate::rules::{module_docs, Context, Rule};
+use crate::semantic::shell::{
+    is_runtime_command, packages::run_installs_packages, privilege::run_strips_setuid,
+};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use crate::engine::NewUser;
@@ -221,9 +224,6 @@ pub const NUMERIC_USER: &str = "65532:65532";
 
 /// Instructions after which the stage may still need root.
 const ROOT_WORK: &[&str] = &["RUN", "COPY", "ADD", "USER"];
-
-/// Instructions a new `USER` goes before.
-const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK"];
 
 impl Rule for NonRootUser {
     fn id(&self) -> &'static str {
@@ -616,8 +616,7 @@ fn needs_root(instruction: &Instruction) -> bool {
     if instruction.is("USER") {
         return true;
     }
-    let only_strips_setuid =
-        strip_setuid::strips_setuid(instruction) && !strip_setuid::installs_packages(instruction);
+    let only_strips_setuid = run_strips_setuid(instruction) && !run_installs_packages(instruction);
     instruction.is("RUN") && !only_strips_setuid
 }
 
@@ -629,9 +628,7 @@ fn placement<'a>(context: &Context<'a>, stage: &Stage) -> Placement<'a> {
         .iter()
         .rposition(|instruction| ROOT_WORK.iter().any(|keyword| instruction.is(keyword)))
         .unwrap_or(0);
-    let before = instructions[anchor + 1..]
-        .iter()
-        .find(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)));
+    let before = instructions[anchor + 1..].iter().find(|instruction| is_runtime_command(instruction));
     let (user_at, line) = match before {
         Some(instruction) => (context.file.insertion_point_above(instruction), instruction.start_line),
         None => {

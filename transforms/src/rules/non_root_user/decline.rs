@@ -8,12 +8,13 @@
 
 mod base_image;
 mod entrypoint;
-pub(super) mod shell;
 mod signals;
 
 use crate::edit::Finding;
 use crate::image::{chain_instructions, drops_privileges, BaseFacts};
 use crate::rules::BuildContext;
+use crate::semantic::shell::privilege::{self, PRIVILEGE_DROPPERS, PRIVILEGE_DROP_FRAGMENTS};
+use crate::semantic::shell::{argv_commands, commands, packages, redirect_targets, Command};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::choose::{created_users, runtime_user_created};
@@ -24,18 +25,10 @@ use base_image::{
     copies_application, is_dev_container_base, is_interactive_program, own_command, toolchain_env, OwnCommand,
 };
 use entrypoint::scripts;
-use shell::{argv_commands, commands, Command};
 use signals::{
     exposed_signal, path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen,
     USER_ROOT_ARGUMENT,
 };
-
-/// Commands that start as root and switch user themselves: whole words of a command.
-pub(super) const PRIVILEGE_DROPPERS: &[&str] =
-    &["gosu", "su-exec", "setpriv", "runuser", "s6-setuidgid", "setuidgid"];
-
-/// Fragments of a command that mean the same, where a word is not enough.
-pub(super) const PRIVILEGE_DROP_FRAGMENTS: &[&str] = &["--userspec", "s6-overlay", "chpst -u"];
 
 /// How to keep a finding from coming back, for the declines a user may disagree with.
 fn silence_hint(line: usize) -> String {
@@ -340,7 +333,7 @@ fn entrypoint_script_needs_root(
             script.image_path, script.context_path, script.copied_by.start_line
         );
         let line = script.copied_by.start_line;
-        if let Some((dropper, at)) = commands.iter().find_map(|command| Some((script_dropper(command)?, command.line))) {
+        if let Some((dropper, at)) = commands.iter().find_map(|command| Some((privilege::dropper(command)?, command.line))) {
             let chowns = commands.iter().any(|command| command.line < at && command.program() == "chown");
             let what = if chowns { "changes the owner of its files (`chown`) and then drops" } else { "drops" };
             return Some(Finding::new(
@@ -358,22 +351,6 @@ fn entrypoint_script_needs_root(
             format!("{origin} starts `{written}`: {}, so the container must start as root: left as is", signal.why),
         ))
     })
-}
-
-/// The privilege-dropping tool a command of a script runs: one of [`PRIVILEGE_DROPPERS`],
-/// `chroot --userspec`, `chpst -u`, or `su ... -c`.
-fn script_dropper(command: &Command) -> Option<&'static str> {
-    let program = command.program();
-    if let Some(tool) = PRIVILEGE_DROPPERS.iter().find(|tool| **tool == program) {
-        return Some(tool);
-    }
-    let has = |prefix: &str| command.args.iter().any(|arg| arg.starts_with(prefix));
-    match program {
-        "chroot" if has("--userspec") => Some("chroot --userspec"),
-        "chpst" if has("-u") => Some("chpst -u"),
-        "su" if command.args.iter().any(|arg| arg == "-c" || arg.starts_with("--command")) => Some("su -c"),
-        _ => None,
-    }
 }
 
 /// A finding when the last `USER` of the image is root: the author wrote it, so it is
@@ -407,7 +384,7 @@ const ROOT_OWNED_DIRS: &[&str] = &["/usr", "/etc", "/opt", "/var", "/bin", "/sbi
 /// writes under a root-owned directory.
 fn needs_root(command: &Command) -> Option<String> {
     let program = command.program();
-    if shell::installs_packages(command) {
+    if packages::installs_packages(command) {
         return Some(format!("installs packages (`{program}`)"));
     }
     let installs = command.operands().next().is_some_and(|sub| sub == "install");
@@ -418,7 +395,7 @@ fn needs_root(command: &Command) -> Option<String> {
     {
         return Some(format!("installs system-wide (`{program}`)"));
     }
-    if matches!(program, "useradd" | "adduser" | "groupadd" | "addgroup") {
+    if privilege::creates_users(command) {
         return Some(format!("creates users (`{program}`)"));
     }
     let writers = ["mkdir", "cp", "mv", "ln", "touch", "chmod", "chown", "install", "rm", "sed"];
@@ -428,7 +405,7 @@ fn needs_root(command: &Command) -> Option<String> {
     let written = if writers.contains(&program) {
         command.operands().find(|path| under_root_dir(path))
     } else {
-        shell::redirect_targets(command).into_iter().find(|path| under_root_dir(path))
+        redirect_targets(command).into_iter().find(|path| under_root_dir(path))
     };
     written.map(|path| format!("writes `{path}`"))
 }

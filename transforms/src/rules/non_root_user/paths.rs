@@ -5,7 +5,7 @@ use crate::image::{chain_instructions, substitute};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::choose::env_pairs;
-use super::decline::shell::commands;
+use crate::semantic::shell::commands;
 use super::ID;
 
 /// System directories a new user must not own, and trees under which it must own nothing.

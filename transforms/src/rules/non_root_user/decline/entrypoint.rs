@@ -6,8 +6,8 @@
 use crate::rules::BuildContext;
 use crate::syntax::Instruction;
 
-use super::shell::{argv_commands, commands, Command};
 use super::start_instructions;
+use crate::semantic::shell::{argv_commands, commands, Command};
 
 /// The entrypoint script as found: where it runs from, where it came from, what it holds.
 pub(crate) struct Script<'a> {

@@ -11,7 +11,7 @@
 //! daemon attack surface", rootless mode aside); iptables/nft and tun devices need
 //! `CAP_NET_ADMIN`, which a non-root process does not get (capabilities(7)).
 
-use super::shell::{installed_packages, redirect_targets, Command};
+use crate::semantic::shell::{packages::installed_packages, redirect_targets, Command};
 
 /// Where a signal is looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
