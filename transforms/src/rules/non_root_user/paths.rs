@@ -204,6 +204,10 @@ fn start_command_data_flags(instructions: &[&Instruction]) -> Vec<(String, usize
 /// and `ARG` defaults before it.
 pub(super) fn system_destination(instructions: &[&Instruction], copy: &Instruction) -> Option<String> {
     let absolute = copy_destination(instructions, copy)?;
+    // Into `/` itself: whatever is copied lands in the system's trees (`COPY --from=img / /`).
+    if absolute.trim_end_matches('/').is_empty() {
+        return Some("/".to_string());
+    }
     let system = SYSTEM_TREES
         .iter()
         .any(|tree| absolute.starts_with(tree) || Some(absolute.as_str()) == tree.strip_suffix('/'));
@@ -225,7 +229,11 @@ pub(super) fn copy_destination(instructions: &[&Instruction], copy: &Instruction
         .iter()
         .rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= copy.span.start)?;
     let dir = resolve_variables(instructions, workdir.args.trim(), workdir.span.start)?;
-    Some(format!("{}/{}", dir.trim_end_matches('/'), destination.trim_start_matches("./")))
+    let relative = destination.trim_start_matches("./");
+    if relative.is_empty() || relative == "." {
+        return Some(dir);
+    }
+    Some(format!("{}/{relative}", dir.trim_end_matches('/')))
 }
 
 /// The paths of a `VOLUME`, in JSON or plain form.
@@ -386,6 +394,29 @@ mod tests {
             assert!(already_given(file, chain, "/t"));
             assert!(!already_given(file, chain, "/t/config"), "only made, in a RUN that chmods its parent");
         });
+    }
+
+    #[test]
+    fn copies_into_system_trees_and_root_are_system_destinations() {
+        let file = Dockerfile::parse(
+            "FROM debian\nWORKDIR /usr/local/bin\nCOPY a .\nCOPY --from=x / /\nCOPY b /etc/b.conf\nCOPY c /srv/c\n",
+        );
+        let instructions: Vec<&Instruction> = file.instructions.iter().collect();
+        let destinations: Vec<Option<String>> = instructions
+            .iter()
+            .filter(|i| i.is("COPY"))
+            .map(|copy| system_destination(&instructions, copy))
+            .collect();
+        assert_eq!(
+            destinations,
+            [
+                Some("/usr/local/bin".to_string()),
+                Some("/".to_string()),
+                Some("/etc/b.conf".to_string()),
+                None
+            ],
+            "`.` is the working directory itself"
+        );
     }
 
     #[test]
