@@ -2,6 +2,8 @@
 //! shell, their distro family. The facts are tables, kept apart from the mechanics that use
 //! them, so adding an image family is a one-line change.
 
+use crate::semantic::stages::{chain_instructions, root_stage};
+use crate::semantic::variables::resolve_global_args;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 /// The registry Docker uses for references that name none.
@@ -758,24 +760,6 @@ pub fn lacks_user_tools(image: &str) -> bool {
     })
 }
 
-/// The stages whose instructions make up the image of `stage`, root ancestor first.
-pub fn stage_chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
-    let mut chain = vec![stage];
-    let mut current = stage;
-    // Stage bases only point backwards, so this ends.
-    while let Some(parent) = current.base_stage.and_then(|idx| file.stages.get(idx)) {
-        chain.push(parent);
-        current = parent;
-    }
-    chain.reverse();
-    chain
-}
-
-/// Every instruction of a stage chain, in build order.
-pub fn chain_instructions<'a>(file: &'a Dockerfile, chain: &[&'a Stage]) -> Vec<&'a Instruction> {
-    chain.iter().flat_map(|stage| file.stage_instructions(stage).iter()).collect()
-}
-
 /// Programs that only exist on Windows, as the first word of a command.
 const WINDOWS_PROGRAMS: &[&str] = &["powershell", "pwsh", "cmd", "choco", "msbuild", "msiexec"];
 
@@ -806,13 +790,9 @@ fn starts_windows_program(instruction: &Instruction) -> bool {
 /// Facts about the root image of `stage`, following `FROM <earlier stage>` chains and
 /// substituting ARG defaults declared before the first `FROM`.
 pub fn base_facts(file: &Dockerfile, stage: &Stage) -> BaseFacts {
-    let mut current = stage;
-    // Stage bases only point backwards, so this ends.
-    while let Some(parent) = current.base_stage.and_then(|idx| file.stages.get(idx)) {
-        current = parent;
-    }
-    let Some(image) = resolve_args(file, &current.base) else {
-        return BaseFacts { os: windows_hint(&current.base), ..BaseFacts::default() };
+    let root = root_stage(file, stage);
+    let Some(image) = resolve_global_args(file, &root.base) else {
+        return BaseFacts { os: windows_hint(&root.base), ..BaseFacts::default() };
     };
     facts_for_image(&image)
 }
@@ -870,67 +850,6 @@ fn windows_hint(image: &str) -> Option<Os> {
     let without_digest = image.split('@').next().unwrap_or(image);
     let lower = without_digest.to_ascii_lowercase();
     WINDOWS_MARKERS.iter().any(|marker| lower.contains(marker)).then_some(Os::Windows)
-}
-
-/// Substitutes `$NAME`, `${NAME}` and `${NAME:-default}` with the defaults of the ARGs
-/// declared before the first `FROM`. `None` when a variable has no literal default.
-pub fn resolve_args(file: &Dockerfile, text: &str) -> Option<String> {
-    if !text.contains('$') {
-        return Some(text.to_string());
-    }
-    let globals: Vec<(String, Option<String>)> = file
-        .instructions
-        .iter()
-        .take_while(|instruction| !instruction.is("FROM"))
-        .filter(|instruction| instruction.is("ARG"))
-        .flat_map(|instruction| instruction.words.iter().map(|word| arg_default(&word.text)))
-        .collect();
-    let lookup = |name: &str| globals.iter().rev().find(|(n, _)| n == name).and_then(|(_, v)| v.clone());
-    substitute(text, lookup)
-}
-
-fn arg_default(word: &str) -> (String, Option<String>) {
-    match word.split_once('=') {
-        Some((name, value)) => (name.to_string(), Some(unquote(value).to_string())),
-        None => (word.to_string(), None),
-    }
-}
-
-fn unquote(value: &str) -> &str {
-    for quote in ['"', '\''] {
-        if let Some(inner) = value.strip_prefix(quote).and_then(|v| v.strip_suffix(quote)) {
-            return inner;
-        }
-    }
-    value
-}
-
-pub(crate) fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(pos) = rest.find('$') {
-        out.push_str(&rest[..pos]);
-        rest = &rest[pos + 1..];
-        let (name, default, consumed) = if let Some(inner) = rest.strip_prefix('{') {
-            let end = inner.find('}')?;
-            let body = &inner[..end];
-            let (name, default) = match body.split_once(":-") {
-                Some((name, default)) => (name, Some(default.to_string())),
-                None => (body, None),
-            };
-            (name, default, end + 2)
-        } else {
-            let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
-            (&rest[..len], None, len)
-        };
-        if name.is_empty() {
-            return None;
-        }
-        out.push_str(&lookup(name).filter(|v| !v.is_empty()).or(default)?);
-        rest = &rest[consumed..];
-    }
-    out.push_str(rest);
-    Some(out)
 }
 
 #[cfg(test)]
@@ -1030,6 +949,7 @@ mod tests {
 
     #[test]
     fn windows_signs_beyond_the_name() {
+        use crate::semantic::stages::stage_chain;
         for text in [
             "# escape=`\nFROM example/base\nRUN echo\n",
             "FROM ${BASE}\nRUN [\"msbuild.exe\", \"app.csproj\"]\n",
@@ -1051,7 +971,6 @@ mod tests {
             Dockerfile::parse("ARG BASE=debian\nARG TAG=\"12\"\nFROM ${BASE}:$TAG\nFROM ${NOPE:-alpine}\n");
         assert_eq!(base_facts(&file, &file.stages[0]).image.as_deref(), Some("debian:12"));
         assert_eq!(base_facts(&file, &file.stages[1]).image.as_deref(), Some("alpine"));
-        assert_eq!(resolve_args(&file, "${UNSET}"), None);
     }
 
     #[test]

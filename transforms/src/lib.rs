@@ -8,6 +8,7 @@ pub mod image;
 pub mod pin;
 pub mod provenance;
 pub mod rules;
+pub mod semantic;
 pub mod source;
 pub mod suppress;
 pub mod syntax;

@@ -83,9 +83,12 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::image::{resolve_args, ImageRef};
+use crate::image::ImageRef;
 use crate::pin::{is_floating, PinMode, PinOptions, Resolution, Resolved};
 use crate::rules::{module_docs, Context, Rule};
+use crate::semantic::names::is_variable_name;
+use crate::semantic::quoting::{escape_character, unquote_word, value_span};
+use crate::semantic::variables::{self, resolve_global_args};
 use crate::suppress::{is_suppressed, suppressions, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
 
@@ -193,6 +196,8 @@ struct GlobalArg<'a> {
     instruction: &'a Instruction,
     /// The default's value, unquoted.
     value: Option<String>,
+    /// The default as written, quotes kept: messages quote the user's text, not its value.
+    written: &'a str,
     /// The value's bytes in the text, when they are exactly `value`.
     value_span: Option<Range<usize>>,
 }
@@ -286,21 +291,23 @@ fn mount_from(value: &str, span: Range<usize>) -> Option<(&str, Range<usize>)> {
 
 /// The ARGs declared before the first `FROM`; the last declaration of a name wins.
 fn global_args<'a>(file: &'a Dockerfile, text: &str) -> HashMap<String, GlobalArg<'a>> {
+    let escape = escape_character(file);
     let mut globals = HashMap::new();
-    for instruction in file.instructions.iter().take_while(|i| !i.is("FROM")).filter(|i| i.is("ARG")) {
-        for word in &instruction.words {
-            let arg = match word.text.split_once('=') {
-                Some((name, raw)) => {
-                    let (value, inner) = unquote(raw);
-                    let start = word.span.end.saturating_sub(raw.len()) + inner.start;
-                    let span = start..start + value.len();
-                    let value_span = (text.get(span.clone()) == Some(value)).then_some(span);
-                    (name, GlobalArg { instruction, value: Some(value.to_string()), value_span })
-                }
-                None => (word.text.as_str(), GlobalArg { instruction, value: None, value_span: None }),
-            };
-            globals.insert(arg.0.to_string(), arg.1);
-        }
+    for declared in variables::global_args(file) {
+        let arg = match declared.raw_default {
+            Some(raw) => {
+                let value = unquote_word(raw, escape);
+                let raw_start = declared.word.span.end.saturating_sub(raw.len());
+                let value_span = value_span(raw, escape)
+                    .map(|inner| raw_start + inner.start..raw_start + inner.end)
+                    .filter(|span| text.get(span.clone()) == Some(value.as_str()));
+                GlobalArg { instruction: declared.instruction, value: Some(value), written: raw, value_span }
+            }
+            None => {
+                GlobalArg { instruction: declared.instruction, value: None, written: "", value_span: None }
+            }
+        };
+        globals.insert(declared.name.to_string(), arg);
     }
     globals
 }
@@ -309,22 +316,11 @@ fn global_args<'a>(file: &'a Dockerfile, text: &str) -> HashMap<String, GlobalAr
 fn stage_args(file: &Dockerfile) -> HashMap<String, usize> {
     let mut names = HashMap::new();
     for instruction in file.instructions.iter().filter(|i| i.stage.is_some() && i.is("ARG")) {
-        for word in &instruction.words {
-            let name = word.text.split_once('=').map_or(word.text.as_str(), |(name, _)| name);
-            names.entry(name.to_string()).or_insert(instruction.start_line);
+        for declared in variables::arg_declarations(instruction) {
+            names.entry(declared.name.to_string()).or_insert(instruction.start_line);
         }
     }
     names
-}
-
-/// A value without its surrounding quotes, and where the value lies inside `raw`.
-fn unquote(raw: &str) -> (&str, Range<usize>) {
-    for quote in ['"', '\''] {
-        if let Some(inner) = raw.strip_prefix(quote).and_then(|rest| rest.strip_suffix(quote)) {
-            return (inner, 1..1 + inner.len());
-        }
-    }
-    (raw, 0..raw.len())
 }
 
 /// Splits a reference into literal text and `$NAME` / `${NAME}` variables, leaving out the
@@ -359,7 +355,7 @@ fn pieces(written: &str) -> Result<Vec<Piece>, String> {
                 (&after[..end], end)
             }
         };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !is_variable_name(name) {
             return Err(format!("it uses `${{{name}}}`, a form dockfix does not substitute"));
         }
         pieces.push(Piece::Var(name.to_string()));
@@ -462,9 +458,9 @@ fn substitute(scope: &Scope, name: &str) -> Result<String, String> {
     if !value.contains('$') {
         return Ok(value.to_string());
     }
-    resolve_args(scope.file, value)
-        .filter(|value| !value.contains('$'))
-        .ok_or_else(|| format!("the default of ARG {name} (`{value}`) uses a variable without a default"))
+    resolve_global_args(scope.file, value).filter(|value| !value.contains('$')).ok_or_else(|| {
+        format!("the default of ARG {name} (`{}`) uses a variable without a default", arg.written)
+    })
 }
 
 /// Where the tag and digest of `image` are written, if in one editable place.

@@ -12,8 +12,9 @@ mod shell;
 mod signals;
 
 use crate::edit::Finding;
-use crate::image::{chain_instructions, drops_privileges, BaseFacts};
+use crate::image::{drops_privileges, BaseFacts};
 use crate::rules::BuildContext;
+use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::{is_root, ID};

@@ -1,0 +1,205 @@
+//! Variables as Docker resolves them: what `ARG` and `ENV` declare, the ARGs declared before
+//! the first `FROM` (the only ones a `FROM` line sees), and substitution of `$NAME`,
+//! `${NAME}`, `${NAME:-word}` and `${NAME:+word}`.
+//!
+//! Values are read with [`unquote_word`], Docker's rule for ENV/ARG values.
+
+use crate::syntax::{Dockerfile, Instruction, Word};
+
+use super::names::{is_variable_name, variable_name_len};
+use super::quoting::{escape_character, unquote_word};
+
+/// One name an `ARG` declares (`ARG A B=2` declares two).
+#[derive(Debug, Clone, Copy)]
+pub struct ArgDeclaration<'a> {
+    pub name: &'a str,
+    /// The default as written, quotes kept; `None` for `ARG NAME` without one.
+    pub raw_default: Option<&'a str>,
+    pub word: &'a Word,
+    pub instruction: &'a Instruction,
+}
+
+/// The names an `ARG` instruction declares, in order.
+pub fn arg_declarations(instruction: &Instruction) -> Vec<ArgDeclaration<'_>> {
+    instruction
+        .words
+        .iter()
+        .map(|word| {
+            let (name, raw_default) = match word.text.split_once('=') {
+                Some((name, value)) => (name, Some(value)),
+                None => (word.text.as_str(), None),
+            };
+            ArgDeclaration { name, raw_default, word, instruction }
+        })
+        .collect()
+}
+
+/// The ARGs declared before the first `FROM`, in order. For a name declared twice the later
+/// declaration is the one the `FROM`s see ([`last_declaration`]).
+pub fn global_args(file: &Dockerfile) -> Vec<ArgDeclaration<'_>> {
+    file.instructions
+        .iter()
+        .take_while(|instruction| instruction.stage.is_none())
+        .filter(|instruction| instruction.is("ARG"))
+        .flat_map(arg_declarations)
+        .collect()
+}
+
+/// The declaration of `name` that is in effect after all of `declarations`: the last one.
+pub fn last_declaration<'d, 'a>(
+    declarations: &'d [ArgDeclaration<'a>],
+    name: &str,
+) -> Option<&'d ArgDeclaration<'a>> {
+    declarations.iter().rev().find(|declaration| declaration.name == name)
+}
+
+/// The `NAME`/raw value pairs of an `ENV`: `ENV A=1 B="2 3"`, or the legacy `ENV A value with
+/// spaces`, whose value is the rest of the line as written.
+pub fn env_assignments(instruction: &Instruction) -> Vec<(&str, &str)> {
+    let Some(first) = instruction.words.first() else {
+        return Vec::new();
+    };
+    if !first.text.contains('=') {
+        let value = instruction.args.trim_start().get(first.text.len()..).unwrap_or("").trim();
+        return vec![(first.text.as_str(), value)];
+    }
+    instruction.words.iter().filter_map(|word| word.text.split_once('=')).collect()
+}
+
+/// `text` with `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME:+word}` replaced as Docker
+/// replaces them, `lookup` giving each variable's value (`None`: no value is known, treated as
+/// unset by `:-` and `:+`). `None` when a plain reference has no known value, or the text uses
+/// a form Docker's lexer reads differently (`$1`, a lone `$`, an unclosed `${`, another
+/// modifier).
+pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
+    substitute_with(text, &lookup)
+}
+
+fn substitute_with(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        rest = &rest[dollar + 1..];
+        let Some(braced) = rest.strip_prefix('{') else {
+            let len = variable_name_len(rest);
+            if len == 0 {
+                return None;
+            }
+            out.push_str(&lookup(&rest[..len])?);
+            rest = &rest[len..];
+            continue;
+        };
+        let end = closing_brace(braced)?;
+        out.push_str(&expand_braced(&braced[..end], lookup)?);
+        rest = &braced[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The value of the inside of `${...}`.
+fn expand_braced(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let len = variable_name_len(body);
+    let (name, modifier) = body.split_at(len);
+    if !is_variable_name(name) {
+        return None;
+    }
+    let set = lookup(name).filter(|value| !value.is_empty());
+    if modifier.is_empty() {
+        return lookup(name);
+    }
+    if let Some(word) = modifier.strip_prefix(":-") {
+        return match set {
+            Some(value) => Some(value),
+            None => substitute_with(word, lookup),
+        };
+    }
+    if let Some(word) = modifier.strip_prefix(":+") {
+        return match set {
+            Some(_) => substitute_with(word, lookup),
+            None => Some(String::new()),
+        };
+    }
+    None
+}
+
+/// The index of the `}` that closes a `${` whose inside starts `text` (words may nest `${}`).
+fn closing_brace(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (index, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return Some(index),
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `text` with the ARGs declared before the first `FROM` substituted by their defaults, as a
+/// `FROM` line sees them; `None` when a variable has no default.
+pub fn resolve_global_args(file: &Dockerfile, text: &str) -> Option<String> {
+    if !text.contains('$') {
+        return Some(text.to_string());
+    }
+    let globals = global_args(file);
+    let escape = escape_character(file);
+    let lookup = |name: &str| {
+        let raw = last_declaration(&globals, name)?.raw_default?;
+        Some(unquote_word(raw, escape))
+    };
+    substitute(text, lookup)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(name: &str) -> Option<String> {
+        match name {
+            "A" => Some("x".to_string()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn substitutes_like_docker() {
+        assert_eq!(substitute("/$A/${A}y", values).as_deref(), Some("/x/xy"));
+        assert_eq!(substitute("${B:-alpine}", values).as_deref(), Some("alpine"));
+        assert_eq!(substitute("${EMPTY:-d}", values).as_deref(), Some("d"), "`:-` also replaces empty");
+        assert_eq!(substitute("${A:-d}", values).as_deref(), Some("x"));
+        assert_eq!(substitute("${A:+set}", values).as_deref(), Some("set"));
+        assert_eq!(substitute("${B:+set}", values).as_deref(), Some(""));
+        assert_eq!(substitute("${B:-${A}z}", values).as_deref(), Some("xz"), "defaults may nest");
+        assert_eq!(substitute("$EMPTY", values).as_deref(), Some(""));
+        assert_eq!(substitute("${B}", values), None);
+        assert_eq!(substitute("$1", values), None);
+        assert_eq!(substitute("${A", values), None);
+        assert_eq!(substitute("${A%%x}", values), None);
+        assert_eq!(substitute("plain", values).as_deref(), Some("plain"));
+    }
+
+    #[test]
+    fn resolves_global_arg_defaults() {
+        let file = Dockerfile::parse(
+            "ARG BASE=debian\nARG TAG=\"12\"\nARG GONE=1\nARG GONE\nFROM ${BASE}:$TAG\nARG LOCAL=x\n",
+        );
+        assert_eq!(resolve_global_args(&file, "${BASE}:$TAG").as_deref(), Some("debian:12"));
+        assert_eq!(resolve_global_args(&file, "${NOPE:-alpine}").as_deref(), Some("alpine"));
+        assert_eq!(resolve_global_args(&file, "${UNSET}"), None);
+        assert_eq!(resolve_global_args(&file, "$GONE"), None, "the last declaration has no default");
+        assert_eq!(resolve_global_args(&file, "$LOCAL"), None, "declared inside a stage");
+        let names: Vec<&str> = global_args(&file).iter().map(|arg| arg.name).collect();
+        assert_eq!(names, ["BASE", "TAG", "GONE", "GONE"]);
+    }
+
+    #[test]
+    fn env_assignments_read_both_forms() {
+        let file = Dockerfile::parse("FROM x\nENV A=1 B=\"2 3\"\nENV LEGACY  some value\n");
+        assert_eq!(env_assignments(&file.instructions[1]), [("A", "1"), ("B", "\"2 3\"")]);
+        assert_eq!(env_assignments(&file.instructions[2]), [("LEGACY", "some value")]);
+    }
+}
