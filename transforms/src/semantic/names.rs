@@ -18,6 +18,14 @@ pub fn variable_name_len(text: &str) -> usize {
     text.find(|c: char| !is_name_char(c)).unwrap_or(text.len())
 }
 
+/// Whether `name` is an environment variable name as a program reads one from its
+/// environment: letters, digits and `_`, a leading digit included. Docker's `ENV` and `ARG`
+/// accept such a name and the image's environment holds it, even though no `$` reference in
+/// the Dockerfile can reach it ([`is_variable_name`]).
+pub fn is_environment_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(is_name_char)
+}
+
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
 }
@@ -46,6 +54,9 @@ mod tests {
         assert_eq!(variable_name_len("TAG}-slim"), 3);
         assert_eq!(variable_name_len("A_1/b"), 3);
         assert_eq!(variable_name_len("1abc"), 0);
+        assert!(is_environment_name("1PASSWORD"), "the environment holds it all the same");
+        assert!(!is_environment_name("A-B"));
+        assert!(!is_environment_name(""));
         assert_eq!(variable_name_len(""), 0);
     }
 

@@ -3,7 +3,7 @@
 
 use super::Secret;
 use crate::rules::env_secrets::SecretOptions;
-use crate::semantic::names::is_variable_name;
+use crate::semantic::names::is_environment_name;
 use crate::semantic::quoting::{unquote_word, DEFAULT_ESCAPE};
 use crate::syntax::Instruction;
 
@@ -139,9 +139,9 @@ pub(super) fn detect(
     options: &SecretOptions,
 ) -> Option<Option<&'static str>> {
     let raw = raw_value?;
-    // The fix reads the secret back with `export NAME=...` in a POSIX shell, and nothing can
-    // read `$1NAME`: only a name a reference can reach is a variable the build uses.
-    if !is_variable_name(name) || options.allowed_names.matches(name) {
+    // A name no `$` reference can reach (`1PASSWORD`) still puts its value in the image's
+    // environment, so the environment's rule decides, not the reference's.
+    if !is_environment_name(name) || options.allowed_names.matches(name) {
         return None;
     }
     // Pairs are judged without their file, so with Docker's default escape character: in a
