@@ -72,10 +72,21 @@ pub fn env_assignments(instruction: &Instruction) -> Vec<(&str, &str)> {
 /// a form Docker's lexer reads differently (`$1`, a lone `$`, an unclosed `${`, another
 /// modifier).
 pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<String> {
-    substitute_with(text, &lookup)
+    expand(text, &|name| lookup(name).map_or(Known::Unset, Known::Value))
 }
 
-fn substitute_with(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+/// What substitution knows of one variable.
+enum Known {
+    Value(String),
+    /// Declared with a default that could not be expanded itself, kept as written: a plain
+    /// reference shows that text (so the rest of a name stays readable, its `$` marking it
+    /// unresolved); a `:-` or `:+` on it cannot be decided.
+    Unexpanded(String),
+    /// Undeclared, or declared without a default: the build may pass none.
+    Unset,
+}
+
+fn expand(text: &str, lookup: &dyn Fn(&str) -> Known) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(dollar) = rest.find('$') {
@@ -86,7 +97,7 @@ fn substitute_with(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Optio
             if len == 0 {
                 return None;
             }
-            out.push_str(&lookup(&rest[..len])?);
+            out.push_str(&plain(lookup(&rest[..len]))?);
             rest = &rest[len..];
             continue;
         };
@@ -98,26 +109,38 @@ fn substitute_with(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Optio
     Some(out)
 }
 
+/// The text a plain `$NAME` or `${NAME}` stands for.
+fn plain(known: Known) -> Option<String> {
+    match known {
+        Known::Value(value) | Known::Unexpanded(value) => Some(value),
+        Known::Unset => None,
+    }
+}
+
 /// The value of the inside of `${...}`.
-fn expand_braced(body: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+fn expand_braced(body: &str, lookup: &dyn Fn(&str) -> Known) -> Option<String> {
     let len = variable_name_len(body);
     let (name, modifier) = body.split_at(len);
     if !is_variable_name(name) {
         return None;
     }
-    let set = lookup(name).filter(|value| !value.is_empty());
     if modifier.is_empty() {
-        return lookup(name);
+        return plain(lookup(name));
     }
+    let set = match lookup(name) {
+        Known::Value(value) => (!value.is_empty()).then_some(value),
+        Known::Unexpanded(_) => return None,
+        Known::Unset => None,
+    };
     if let Some(word) = modifier.strip_prefix(":-") {
         return match set {
             Some(value) => Some(value),
-            None => substitute_with(word, lookup),
+            None => expand(word, lookup),
         };
     }
     if let Some(word) = modifier.strip_prefix(":+") {
         return match set {
-            Some(_) => substitute_with(word, lookup),
+            Some(_) => expand(word, lookup),
             None => Some(String::new()),
         };
     }
@@ -138,19 +161,55 @@ fn closing_brace(text: &str) -> Option<usize> {
     None
 }
 
-/// `text` with the ARGs declared before the first `FROM` substituted by their defaults, as a
-/// `FROM` line sees them; `None` when a variable has no default.
+/// The ARGs declared before the first `FROM` as a `FROM` sees them, in declaration order: each
+/// default expanded when it is declared, with the global ARGs declared before it, as Docker
+/// expands it (`ARG V=${SLIM:+-slim}`); a default that cannot be expanded is kept as written.
+/// For a name declared twice the last declaration counts.
+fn global_arg_values(file: &Dockerfile) -> Vec<(&str, Known)> {
+    let escape = escape_character(file);
+    let mut values: Vec<(&str, Known)> = Vec::new();
+    for arg in global_args(file) {
+        let known = match arg.raw_default {
+            Some(raw) => {
+                let written = unquote_word(raw, escape);
+                match expand(&written, &|name| known_in(&values, name)) {
+                    Some(value) => Known::Value(value),
+                    None => Known::Unexpanded(written),
+                }
+            }
+            None => Known::Unset,
+        };
+        values.push((arg.name, known));
+    }
+    values
+}
+
+fn known_in(values: &[(&str, Known)], name: &str) -> Known {
+    match values.iter().rev().find(|(declared, _)| *declared == name) {
+        Some((_, Known::Value(value))) => Known::Value(value.clone()),
+        Some((_, Known::Unexpanded(written))) => Known::Unexpanded(written.clone()),
+        Some((_, Known::Unset)) | None => Known::Unset,
+    }
+}
+
+/// The value a `FROM` sees for the global ARG `name`: its last declaration's default, expanded
+/// when it was declared. `None` when it has no default or the default cannot be expanded.
+pub fn global_arg_value(file: &Dockerfile, name: &str) -> Option<String> {
+    match known_in(&global_arg_values(file), name) {
+        Known::Value(value) => Some(value),
+        Known::Unexpanded(_) | Known::Unset => None,
+    }
+}
+
+/// `text` with the ARGs declared before the first `FROM` substituted by their values, as a
+/// `FROM` line sees them; `None` when a variable has no default. A default that could not be
+/// expanded comes out as written, `$` and all.
 pub fn resolve_global_args(file: &Dockerfile, text: &str) -> Option<String> {
     if !text.contains('$') {
         return Some(text.to_string());
     }
-    let globals = global_args(file);
-    let escape = escape_character(file);
-    let lookup = |name: &str| {
-        let raw = last_declaration(&globals, name)?.raw_default?;
-        Some(unquote_word(raw, escape))
-    };
-    substitute(text, lookup)
+    let values = global_arg_values(file);
+    expand(text, &|name| known_in(&values, name))
 }
 
 #[cfg(test)]
@@ -192,6 +251,18 @@ mod tests {
         assert_eq!(resolve_global_args(&file, "${UNSET}"), None);
         assert_eq!(resolve_global_args(&file, "$GONE"), None, "the last declaration has no default");
         assert_eq!(resolve_global_args(&file, "$LOCAL"), None, "declared inside a stage");
+        let chained =
+            Dockerfile::parse("ARG SLIM=1\nARG V=${SLIM:+-slim}\nARG B=py:3$V\nARG C=$NONE\nFROM $B\n");
+        assert_eq!(
+            resolve_global_args(&chained, "$B").as_deref(),
+            Some("py:3-slim"),
+            "expanded when declared"
+        );
+        assert_eq!(resolve_global_args(&chained, "$C").as_deref(), Some("$NONE"), "kept as written");
+        assert_eq!(resolve_global_args(&chained, "${C:-x}"), None, "cannot tell whether it is set");
+        let own = Dockerfile::parse("ARG P=${P:-python}:3\nFROM $P\n");
+        assert_eq!(global_arg_value(&own, "P").as_deref(), Some("python:3"), "`P` is unset when declared");
+        assert_eq!(global_arg_value(&chained, "C"), None);
         let names: Vec<&str> = global_args(&file).iter().map(|arg| arg.name).collect();
         assert_eq!(names, ["BASE", "TAG", "GONE", "GONE"]);
     }

@@ -9,7 +9,7 @@ use crate::image::ImageRef;
 use crate::pin::{is_floating, PinMode, PinOptions};
 use crate::semantic::names::is_variable_name;
 use crate::semantic::quoting::{escape_character, unquote_word, value_span};
-use crate::semantic::variables::{self, resolve_global_args};
+use crate::semantic::variables::{self, global_arg_value};
 use crate::suppress::{is_suppressed, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
 
@@ -338,7 +338,8 @@ fn substitute(scope: &Scope, name: &str) -> Result<String, String> {
     if !value.contains('$') {
         return Ok(value.to_string());
     }
-    resolve_global_args(scope.file, value).filter(|value| !value.contains('$')).ok_or_else(|| {
+    // Expanded where it is declared, with the ARGs declared before it, as Docker does.
+    global_arg_value(scope.file, name).filter(|value| !value.contains('$')).ok_or_else(|| {
         format!("the default of ARG {name} (`{}`) uses a variable without a default", arg.written)
     })
 }
