@@ -82,7 +82,7 @@ use crate::rules::{module_docs, BuildContext, Context, NoBuildContext, Rule, Sou
 use crate::semantic::names::{is_variable_name, variable_name_len};
 use crate::semantic::quoting::{escape_character, unquote_word, DEFAULT_ESCAPE};
 use crate::semantic::stages;
-use crate::semantic::variables::{self, arg_declarations, env_assignments};
+use crate::semantic::variables::{arg_declarations, env_assignments, global_arg_value};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 pub struct AddToCopy;
@@ -462,15 +462,10 @@ impl Scope {
                 scope.declare_env(instruction, escape);
             }
         }
-        // The global ARGs by name, the last declaration winning, with their literal defaults.
-        let globals: HashMap<&str, Option<String>> = variables::global_args(file)
-            .into_iter()
-            .map(|arg| (arg.name, arg.raw_default.and_then(|raw| literal(raw, escape))))
-            .collect();
         for instruction in file.instructions.get(own_stage.from..index).unwrap_or_default() {
             match instruction.keyword.as_str() {
                 "ENV" => scope.declare_env(instruction, escape),
-                "ARG" => scope.declare_args(instruction, &globals, escape),
+                "ARG" => scope.declare_args(file, instruction, escape),
                 _ => {}
             }
         }
@@ -491,17 +486,13 @@ impl Scope {
         }
     }
 
-    fn declare_args(
-        &mut self,
-        instruction: &Instruction,
-        globals: &HashMap<&str, Option<String>>,
-        escape: char,
-    ) {
+    fn declare_args(&mut self, file: &Dockerfile, instruction: &Instruction, escape: char) {
         for arg in arg_declarations(instruction) {
-            let value = arg
-                .raw_default
-                .and_then(|raw| literal(raw, escape))
-                .or_else(|| globals.get(arg.name).cloned().flatten());
+            // `ARG NAME` in a stage takes the value of the global ARG of that name, if any.
+            let value = match arg.raw_default {
+                Some(raw) => literal(raw, escape),
+                None => global_arg_value(file, arg.name),
+            };
             self.arg.insert(arg.name.to_string(), value);
         }
     }

@@ -93,7 +93,7 @@ use crate::rules::{env_secrets, module_docs, Context, Rule};
 use crate::semantic::quoting::{escape_character, unquote_word};
 use crate::semantic::stages::stage_chain;
 use crate::semantic::variables::{
-    self, arg_declarations, env_assignments, global_args, last_declaration, resolve_global_args,
+    self, arg_declarations, env_assignments, global_arg_value, resolve_global_args,
 };
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
@@ -310,7 +310,6 @@ impl<'a> StageView<'a> {
         let mut envs = Vec::with_capacity(instructions.len());
         let mut workdir = default_workdir.map(str::to_string);
         let mut env: Vec<(String, String)> = Vec::new();
-        let globals = global_args(context.file);
         let escape = escape_character(context.file);
         for instruction in instructions {
             if instruction.is("WORKDIR") {
@@ -325,8 +324,8 @@ impl<'a> StageView<'a> {
                     let value = match value {
                         Some(value) => substitute(&value, &env).unwrap_or(value),
                         // `ARG NAME` in a stage takes the global default, if any.
-                        None => match last_declaration(&globals, &name).and_then(|arg| arg.raw_default) {
-                            Some(raw) => unquote_word(raw, escape),
+                        None => match global_arg_value(context.file, &name) {
+                            Some(value) => value,
                             None => continue,
                         },
                     };
