@@ -75,15 +75,12 @@
 //! Suppress it for one instruction with `# dockfix: ignore=add-to-copy` (or
 //! `# hadolint ignore=DL3020`) on the line above.
 
-use std::collections::HashMap;
-
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::rules::{module_docs, BuildContext, Context, NoBuildContext, Rule, SourceKind};
 use crate::semantic::names::{is_variable_name, variable_name_len};
 use crate::semantic::quoting::{escape_character, unquote_word, DEFAULT_ESCAPE};
-use crate::semantic::stages;
-use crate::semantic::variables::{arg_declarations, env_assignments, global_arg_value};
-use crate::syntax::{Dockerfile, Instruction, Stage};
+use crate::semantic::visible::VisibleVariables;
+use crate::syntax::{Dockerfile, Instruction};
 
 pub struct AddToCopy;
 
@@ -182,7 +179,7 @@ enum Verdict {
 
 /// Where the sources of an ADD are looked up.
 struct Lookup<'a> {
-    scope: Scope,
+    scope: VisibleVariables,
     build_context: &'a dyn BuildContext,
     /// The file's escape character (`` ` `` makes a backslash a plain character).
     escape: char,
@@ -190,7 +187,7 @@ struct Lookup<'a> {
 
 fn check_add(context: &Context, index: usize, instruction: &Instruction) -> Option<Finding> {
     let lookup = Lookup {
-        scope: Scope::at(context.file, index),
+        scope: VisibleVariables::at(context.file, index),
         build_context: context.build_context,
         escape: escape_character(context.file),
     };
@@ -221,7 +218,8 @@ fn check_onbuild(context: &Context, instruction: &Instruction) -> Option<Finding
     let add = inner.instructions.first().filter(|inner| inner.is("ADD"))?;
     // The child build parses each trigger's text as a Dockerfile of its own, so with the
     // default escape character, whatever `# escape=` this file declares.
-    let lookup = Lookup { scope: Scope::default(), build_context: &NoBuildContext, escape: DEFAULT_ESCAPE };
+    let lookup =
+        Lookup { scope: VisibleVariables::default(), build_context: &NoBuildContext, escape: DEFAULT_ESCAPE };
     let line = instruction.start_line;
     if let Verdict::Keep(reason) = verdict(add, &lookup)? {
         return Some(Finding::new(ID, line, format!("ONBUILD ADD kept: {reason}")));
@@ -401,7 +399,7 @@ struct Resolved {
 }
 
 /// Replaces `$NAME` and `${NAME}` from `scope`; `Err` is the reason to keep ADD.
-fn resolve(source: &str, scope: &Scope) -> Result<Resolved, String> {
+fn resolve(source: &str, scope: &VisibleVariables) -> Result<Resolved, String> {
     let unresolvable = || {
         format!(
             "`{}` uses a variable dockfix cannot resolve, so it could be a URL or an archive",
@@ -413,9 +411,9 @@ fn resolve(source: &str, scope: &Scope) -> Result<Resolved, String> {
     while let Some(dollar) = rest.find('$') {
         resolved.text.push_str(&rest[..dollar]);
         let (name, after) = variable_name(&rest[dollar + 1..]).ok_or_else(unresolvable)?;
-        let (value, from_arg) = scope.value(name).ok_or_else(unresolvable)?;
-        resolved.text.push_str(value);
-        if from_arg && !resolved.args.iter().any(|known| known == name) {
+        let visible = scope.value(name).ok_or_else(unresolvable)?;
+        resolved.text.push_str(visible.value);
+        if visible.from_arg && !resolved.args.iter().any(|known| known == name) {
             resolved.args.push(name.to_string());
         }
         rest = after;
@@ -434,74 +432,6 @@ fn variable_name(text: &str) -> Option<(&str, &str)> {
     }
     let end = variable_name_len(text);
     (end > 0).then(|| (&text[..end], &text[end..]))
-}
-
-/// The variables an instruction sees: `None` values are declared but unknown (no default, or
-/// a default that uses another variable).
-#[derive(Debug, Default)]
-struct Scope {
-    env: HashMap<String, Option<String>>,
-    arg: HashMap<String, Option<String>>,
-}
-
-impl Scope {
-    /// The scope of instruction `index`: ENV of the stages its stage builds on, then ARG and
-    /// ENV of its own stage up to it.
-    fn at(file: &Dockerfile, index: usize) -> Scope {
-        let mut scope = Scope::default();
-        let Some(stage) = file.instructions.get(index).and_then(|instruction| instruction.stage) else {
-            return scope;
-        };
-        let Some(own_stage) = file.stages.get(stage) else {
-            return scope;
-        };
-        let escape = escape_character(file);
-        let ancestors: Vec<&Stage> = stages::ancestors(file, own_stage).collect();
-        for ancestor in ancestors.into_iter().rev() {
-            for instruction in file.stage_instructions(ancestor).iter().filter(|i| i.is("ENV")) {
-                scope.declare_env(instruction, escape);
-            }
-        }
-        for instruction in file.instructions.get(own_stage.from..index).unwrap_or_default() {
-            match instruction.keyword.as_str() {
-                "ENV" => scope.declare_env(instruction, escape),
-                "ARG" => scope.declare_args(file, instruction, escape),
-                _ => {}
-            }
-        }
-        scope
-    }
-
-    /// ENV wins over ARG of the same name, whatever their order.
-    fn value(&self, name: &str) -> Option<(&str, bool)> {
-        if let Some(value) = self.env.get(name) {
-            return value.as_deref().map(|value| (value, false));
-        }
-        self.arg.get(name)?.as_deref().map(|value| (value, true))
-    }
-
-    fn declare_env(&mut self, instruction: &Instruction, escape: char) {
-        for (name, raw) in env_assignments(instruction) {
-            self.env.insert(name.to_string(), literal(raw, escape));
-        }
-    }
-
-    fn declare_args(&mut self, file: &Dockerfile, instruction: &Instruction, escape: char) {
-        for arg in arg_declarations(instruction) {
-            // `ARG NAME` in a stage takes the value of the global ARG of that name, if any.
-            let value = match arg.raw_default {
-                Some(raw) => literal(raw, escape),
-                None => global_arg_value(file, arg.name),
-            };
-            self.arg.insert(arg.name.to_string(), value);
-        }
-    }
-}
-
-/// A declared value, unquoted; `None` when it uses a variable itself.
-fn literal(raw: &str, escape: char) -> Option<String> {
-    let value = unquote_word(raw, escape);
-    (!value.contains('$')).then_some(value)
 }
 
 #[cfg(test)]

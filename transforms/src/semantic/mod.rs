@@ -9,3 +9,4 @@ pub mod names;
 pub mod quoting;
 pub mod stages;
 pub mod variables;
+pub mod visible;
