@@ -91,7 +91,7 @@ use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{base_facts, windows_signs, ImageRef};
 use crate::rules::{env_secrets, module_docs, Context, Rule};
 use crate::semantic::quoting::{escape_character, unquote_word};
-use crate::semantic::stages::stage_chain;
+use crate::semantic::stages::{names_a_stage, stage_chain};
 use crate::semantic::variables::{
     self, arg_declarations, env_assignments, global_arg_value, resolve_global_args,
 };
@@ -941,7 +941,7 @@ fn uses_variable(text: &str, name: &str) -> bool {
 
 /// A stage name no stage of the file uses: `builder`, else `builder-2`, ...
 fn builder_name(file: &Dockerfile) -> String {
-    let taken = |name: &str| file.stages.iter().any(|stage| stage.name.as_deref() == Some(name));
+    let taken = |name: &str| names_a_stage(file, name);
     if !taken("builder") {
         return "builder".to_string();
     }

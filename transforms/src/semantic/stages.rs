@@ -30,6 +30,20 @@ pub fn children(file: &Dockerfile, parent: usize) -> impl Iterator<Item = &Stage
     file.stages.iter().filter(move |stage| stage.base_stage == Some(parent))
 }
 
+/// Whether `name` is the `AS` name of a stage of `file`. Docker compares stage names without
+/// regard to case; the parser keeps them lower-cased.
+pub fn names_a_stage(file: &Dockerfile, name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    file.stages.iter().any(|stage| stage.name.as_deref() == Some(lower.as_str()))
+}
+
+/// Whether the value of a `COPY --from` or `RUN --mount=from=` refers to a stage rather than
+/// an image: a stage name, or a number (BuildKit reads a number there as a stage index, and
+/// never as an image).
+pub fn refers_to_stage(file: &Dockerfile, value: &str) -> bool {
+    value.chars().all(|c| c.is_ascii_digit()) || names_a_stage(file, value)
+}
+
 /// Every instruction of a stage chain, in build order.
 pub fn chain_instructions<'a>(file: &'a Dockerfile, chain: &[&'a Stage]) -> Vec<&'a Instruction> {
     chain.iter().flat_map(|stage| file.stage_instructions(stage).iter()).collect()
@@ -52,6 +66,16 @@ mod tests {
         assert_eq!(root_stage(&file, &file.stages[3]).index, 0);
         assert_eq!(ancestors(&file, &file.stages[3]).map(|stage| stage.index).collect::<Vec<_>>(), [1, 0]);
         assert_eq!(children(&file, 0).map(|stage| stage.index).collect::<Vec<_>>(), [1, 4]);
+    }
+
+    #[test]
+    fn stage_names_and_indexes() {
+        let file = Dockerfile::parse(FILE);
+        assert!(names_a_stage(&file, "Build"), "case-insensitive");
+        assert!(!names_a_stage(&file, "debian"));
+        assert!(refers_to_stage(&file, "base"));
+        assert!(refers_to_stage(&file, "1"));
+        assert!(!refers_to_stage(&file, "alpine"));
     }
 
     #[test]

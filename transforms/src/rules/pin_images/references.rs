@@ -9,6 +9,7 @@ use crate::image::ImageRef;
 use crate::pin::{is_floating, PinMode, PinOptions};
 use crate::semantic::names::is_variable_name;
 use crate::semantic::quoting::{escape_character, unquote_word, value_span};
+use crate::semantic::stages::{names_a_stage, refers_to_stage};
 use crate::semantic::variables::{self, global_arg_value};
 use crate::suppress::{is_suppressed, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
@@ -114,10 +115,6 @@ pub(super) fn collect(
 /// Every image reference of the file: FROM bases, `COPY --from`, `RUN --mount=from=`; not
 /// `scratch`, stage names or stage indexes.
 fn references<'a>(file: &'a Dockerfile, text: &str) -> Vec<Written<'a>> {
-    let stage_names: Vec<&str> = file.stages.iter().filter_map(|stage| stage.name.as_deref()).collect();
-    let is_stage = |name: &str| {
-        name.chars().all(|c| c.is_ascii_digit()) || stage_names.contains(&name.to_ascii_lowercase().as_str())
-    };
     let exact = |value: &str, span: Range<usize>| (text.get(span.clone()) == Some(value)).then_some(span);
     let mut found = Vec::new();
     for stage in &file.stages {
@@ -144,7 +141,7 @@ fn references<'a>(file: &'a Dockerfile, text: &str) -> Vec<Written<'a>> {
             }
         }
         for (value, span) in values {
-            if value.is_empty() || is_stage(value) {
+            if value.is_empty() || refers_to_stage(file, value) {
                 continue;
             }
             found.push(Written { instruction, text: value.to_string(), span: exact(value, span) });
@@ -296,10 +293,7 @@ fn classify(scope: &Scope, written: &Written, options: &PinOptions) -> Option<St
         }
         placed.push(start..resolved.len());
     }
-    let lower = resolved.to_ascii_lowercase();
-    if lower == "scratch"
-        || scope.file.stages.iter().any(|stage| stage.name.as_deref() == Some(lower.as_str()))
-    {
+    if resolved.eq_ignore_ascii_case("scratch") || names_a_stage(scope.file, &resolved) {
         return None;
     }
     let image = match ImageRef::parse_checked(&resolved) {
