@@ -1,6 +1,6 @@
 //! The semantic layer: what a Dockerfile means, beyond its syntax. Quoting by Docker's rules,
-//! variable names, ARG/ENV declarations and `${VAR}` substitution, stages and the chain of
-//! stages an image is built from.
+//! variable and stage names, ARG/ENV declarations and `${VAR}` substitution, the variables an
+//! instruction sees, stages and the chain of stages an image is built from.
 //!
 //! Transforms ask this layer rather than re-deriving these facts: one implementation of each,
 //! tested here, so two transforms can never read the same file two ways.
