@@ -5,7 +5,10 @@
 
 use super::Family;
 
-/// Substrings of an image name or tag that mean Windows.
+/// Substrings of an image name or tag that mean Windows: Microsoft's Windows base images
+/// (`mcr.microsoft.com/windows/servercore`, `nanoserver`, `windows`, with `ltsc2019`/`ltsc2022`
+/// tags; Microsoft's "Container base images" page), the .NET Framework images built on them
+/// (`mcr.microsoft.com/dotnet/framework/*`, formerly `microsoft/dotnet-framework`) and IIS.
 pub(super) const WINDOWS_MARKERS: &[&str] = &[
     "windows",
     "servercore",
@@ -16,11 +19,14 @@ pub(super) const WINDOWS_MARKERS: &[&str] = &[
     "microsoft/iis",
 ];
 
-/// Image name prefixes (registry/path) of images without a shell.
+/// Image name prefixes (registry/path) of images without a shell: distroless (its README: no
+/// shell or package manager; the `:debug` tags add a BusyBox shell), Chainguard's `static`, and
+/// .NET's Ubuntu chiseled `runtime-deps` images (dotnet-docker: no shell, no package manager).
 pub(super) const SHELL_LESS_PREFIXES: &[&str] =
     &["gcr.io/distroless/", "cgr.dev/chainguard/static", "mcr.microsoft.com/dotnet/runtime-deps:*-chiseled"];
 
-/// Image names (last path component) and tag markers that give the distro family.
+/// Image names (last path component) that give the distro family: the distros' own images
+/// (Docker Hub official images, Red Hat's UBI on `registry.access.redhat.com`).
 pub(super) const FAMILY_BY_NAME: &[(&str, Family)] = &[
     ("alpine", Family::Alpine),
     ("busybox", Family::Busybox),
@@ -40,7 +46,9 @@ pub(super) const FAMILY_BY_NAME: &[(&str, Family)] = &[
     ("oraclelinux", Family::Rhel),
 ];
 
-/// Tag fragments that name a distro (`3.12-slim-bookworm`, `20-alpine`).
+/// Tag fragments that name a distro (`3.12-slim-bookworm`, `20-alpine`): Debian's release code
+/// names (debian.org/releases), Ubuntu's (wiki.ubuntu.com/Releases), the docker-library
+/// `-slim` (Debian) and `-alpine` variants, and Red Hat UBI-based tags.
 pub(super) const FAMILY_BY_TAG: &[(&str, Family)] = &[
     ("alpine", Family::Alpine),
     ("bookworm", Family::Debian),
@@ -54,7 +62,8 @@ pub(super) const FAMILY_BY_TAG: &[(&str, Family)] = &[
     ("ubi", Family::Rhel),
 ];
 
-/// Official images built on Debian unless their tag says otherwise.
+/// Official images built on Debian unless their tag says otherwise: their docker-library
+/// Dockerfiles (github.com/docker-library/<name>) start `FROM debian` or `FROM buildpack-deps`.
 pub(super) const DEBIAN_BY_DEFAULT: &[&str] = &[
     "python",
     "node",
@@ -71,7 +80,7 @@ pub(super) const DEBIAN_BY_DEFAULT: &[&str] = &[
 
 /// Images whose own configuration already runs as a non-root user: (name, user). A name
 /// ending in `/` or `-` matches every repository under it. Tag-dependent cases are in
-/// [`default_user`].
+/// [`super::default_user`].
 pub(super) const DEFAULT_NON_ROOT_USERS: &[(&str, &str)] = &[
     ("nginxinc/nginx-unprivileged", "nginx"),
     ("memcached", "memcache"),
@@ -175,5 +184,6 @@ pub(super) const EXPOSED_BY_BASE: &[(&str, &str, &[&str])] = &[
 /// Programs that only exist on Windows, as the first word of a command.
 pub(super) const WINDOWS_PROGRAMS: &[&str] = &["powershell", "pwsh", "cmd", "choco", "msbuild", "msiexec"];
 
-/// Repositories whose images are Debian unless their tag names another distro.
+/// Repositories whose images are Debian unless their tag names another distro: the .NET
+/// images' default tags (dotnet-docker's supported tags).
 pub(super) const DEBIAN_BY_DEFAULT_PREFIXES: &[&str] = &["mcr.microsoft.com/dotnet/", "microsoft/dotnet"];
