@@ -77,8 +77,9 @@
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::rules::{module_docs, BuildContext, Context, NoBuildContext, Rule, SourceKind};
-use crate::semantic::names::{is_variable_name, variable_name_len};
+use crate::semantic::names::is_variable_name;
 use crate::semantic::quoting::{escape_character, unquote_word, DEFAULT_ESCAPE};
+use crate::semantic::variables::reference_after_dollar;
 use crate::semantic::visible::VisibleVariables;
 use crate::syntax::{Dockerfile, Instruction};
 
@@ -425,13 +426,9 @@ fn resolve(source: &str, scope: &VisibleVariables) -> Result<Resolved, String> {
 /// The name of `NAME...` or `{NAME}...` (the text after a `$`) and what follows it; `None`
 /// for any other form (`${NAME:-x}`, `$1`, a lone `$`).
 fn variable_name(text: &str) -> Option<(&str, &str)> {
-    if let Some(braced) = text.strip_prefix('{') {
-        let end = braced.find('}')?;
-        let name = &braced[..end];
-        return is_variable_name(name).then(|| (name, &braced[end + 1..]));
-    }
-    let end = variable_name_len(text);
-    (end > 0).then(|| (&text[..end], &text[end..]))
+    let reference = reference_after_dollar(text)?;
+    let plain = reference.modifier.is_empty() && is_variable_name(reference.name);
+    plain.then(|| (reference.name, &text[reference.len..]))
 }
 
 #[cfg(test)]

@@ -66,6 +66,31 @@ pub fn env_assignments(instruction: &Instruction) -> Vec<(&str, &str)> {
     instruction.words.iter().filter_map(|word| word.text.split_once('=')).collect()
 }
 
+/// One `$` reference, as Docker's lexer reads it from the text after the `$`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reference<'a> {
+    /// The variable's name ([`variable_name_len`]); empty when none follows (`$1`, a lone
+    /// `$`, `${-x}`).
+    pub name: &'a str,
+    /// What follows the name inside the braces (`:-default`); empty for `$NAME`, `${NAME}`.
+    pub modifier: &'a str,
+    pub braced: bool,
+    /// Its length in bytes, not counting the `$`.
+    pub len: usize,
+}
+
+/// The reference that starts `text`, the text after a `$`; `None` when a `${` is not closed.
+/// Braces may nest (`${A:-${B}}`).
+pub fn reference_after_dollar(text: &str) -> Option<Reference<'_>> {
+    let Some(inner) = text.strip_prefix('{') else {
+        let len = variable_name_len(text);
+        return Some(Reference { name: &text[..len], modifier: "", braced: false, len });
+    };
+    let end = closing_brace(inner)?;
+    let (name, modifier) = inner[..end].split_at(variable_name_len(&inner[..end]));
+    Some(Reference { name, modifier, braced: true, len: end + 2 })
+}
+
 /// `text` with `$NAME`, `${NAME}`, `${NAME:-word}` and `${NAME:+word}` replaced as Docker
 /// replaces them, `lookup` giving each variable's value (`None`: no value is known, treated as
 /// unset by `:-` and `:+`). `None` when a plain reference has no known value, or the text uses
@@ -92,18 +117,9 @@ fn expand(text: &str, lookup: &dyn Fn(&str) -> Known) -> Option<String> {
     while let Some(dollar) = rest.find('$') {
         out.push_str(&rest[..dollar]);
         rest = &rest[dollar + 1..];
-        let Some(braced) = rest.strip_prefix('{') else {
-            let len = variable_name_len(rest);
-            if len == 0 {
-                return None;
-            }
-            out.push_str(&plain(lookup(&rest[..len]))?);
-            rest = &rest[len..];
-            continue;
-        };
-        let end = closing_brace(braced)?;
-        out.push_str(&expand_braced(&braced[..end], lookup)?);
-        rest = &braced[end + 1..];
+        let reference = reference_after_dollar(rest)?;
+        out.push_str(&expand_reference(&reference, lookup)?);
+        rest = &rest[reference.len..];
     }
     out.push_str(rest);
     Some(out)
@@ -117,10 +133,9 @@ fn plain(known: Known) -> Option<String> {
     }
 }
 
-/// The value of the inside of `${...}`.
-fn expand_braced(body: &str, lookup: &dyn Fn(&str) -> Known) -> Option<String> {
-    let len = variable_name_len(body);
-    let (name, modifier) = body.split_at(len);
+/// The value of one reference.
+fn expand_reference(reference: &Reference, lookup: &dyn Fn(&str) -> Known) -> Option<String> {
+    let (name, modifier) = (reference.name, reference.modifier);
     if !is_variable_name(name) {
         return None;
     }
@@ -239,6 +254,16 @@ mod tests {
         assert_eq!(substitute("${A", values), None);
         assert_eq!(substitute("${A%%x}", values), None);
         assert_eq!(substitute("plain", values).as_deref(), Some("plain"));
+    }
+
+    #[test]
+    fn reads_references() {
+        let read = |text| reference_after_dollar(text).map(|r| (r.name, r.modifier, r.braced, r.len));
+        assert_eq!(read("NAME/x"), Some(("NAME", "", false, 4)));
+        assert_eq!(read("{NAME}x"), Some(("NAME", "", true, 6)));
+        assert_eq!(read("{A:-${B}}/"), Some(("A", ":-${B}", true, 9)));
+        assert_eq!(read("1x"), Some(("", "", false, 0)), "`$1` is a positional parameter");
+        assert_eq!(read("{A"), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::pin::{is_floating, PinMode, PinOptions};
 use crate::semantic::names::is_variable_name;
 use crate::semantic::quoting::{escape_character, unquote_word, value_span};
 use crate::semantic::stages::{names_a_stage, refers_to_stage};
-use crate::semantic::variables::{self, global_arg_value};
+use crate::semantic::variables::{self, global_arg_value, reference_after_dollar};
 use crate::suppress::{is_suppressed, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
 
@@ -221,22 +221,20 @@ fn pieces(written: &str) -> Result<Vec<Piece>, String> {
             continue;
         }
         let after = &written[special + 1..];
-        let (name, len) = match after.strip_prefix('{') {
-            Some(inner) => {
-                let end = inner.find('}').ok_or_else(|| format!("`{written}` has an unclosed `${{`"))?;
-                (&inner[..end], end + 2)
-            }
-            None => {
-                let end =
-                    after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-                (&after[..end], end)
-            }
-        };
-        if !is_variable_name(name) {
-            return Err(format!("it uses `${{{name}}}`, a form dockfix does not substitute"));
+        let reference =
+            reference_after_dollar(after).ok_or_else(|| format!("`{written}` has an unclosed `${{`"))?;
+        if !reference.modifier.is_empty() || !is_variable_name(reference.name) {
+            let form = if reference.braced {
+                format!("${{{}}}", &after[1..reference.len - 1])
+            } else {
+                // `$1` is a positional parameter: Docker never reads it as an ARG.
+                let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                format!("${}", &after[..digits])
+            };
+            return Err(format!("it uses `{form}`, a form dockfix does not substitute"));
         }
-        pieces.push(Piece::Var(name.to_string()));
-        at = special + 1 + len;
+        pieces.push(Piece::Var(reference.name.to_string()));
+        at = special + 1 + reference.len;
         literal_start = at;
     }
     if literal_start < written.len() {
