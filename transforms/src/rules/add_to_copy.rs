@@ -75,10 +75,12 @@
 //! Suppress it for one instruction with `# dockfix: ignore=add-to-copy` (or
 //! `# hadolint ignore=DL3020`) on the line above.
 
-use std::collections::HashMap;
-
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::rules::{module_docs, BuildContext, Context, NoBuildContext, Rule, SourceKind};
+use crate::semantic::names::is_variable_name;
+use crate::semantic::quoting::{escape_character, unquote_word, DEFAULT_ESCAPE};
+use crate::semantic::variables::reference_after_dollar;
+use crate::semantic::visible::VisibleVariables;
 use crate::syntax::{Dockerfile, Instruction};
 
 pub struct AddToCopy;
@@ -178,17 +180,17 @@ enum Verdict {
 
 /// Where the sources of an ADD are looked up.
 struct Lookup<'a> {
-    scope: Scope,
+    scope: VisibleVariables,
     build_context: &'a dyn BuildContext,
-    /// The file declares `` # escape=` ``: a backslash in a word is a plain character.
-    backtick_escape: bool,
+    /// The file's escape character (`` ` `` makes a backslash a plain character).
+    escape: char,
 }
 
 fn check_add(context: &Context, index: usize, instruction: &Instruction) -> Option<Finding> {
     let lookup = Lookup {
-        scope: Scope::at(context.file, index),
+        scope: VisibleVariables::at(context.file, index),
         build_context: context.build_context,
-        backtick_escape: backtick_escape(context.file),
+        escape: escape_character(context.file),
     };
     let line = instruction.start_line;
     let risks = match verdict(instruction, &lookup)? {
@@ -215,7 +217,10 @@ fn check_onbuild(context: &Context, instruction: &Instruction) -> Option<Finding
     // The trigger is an instruction of its own; parse it alone to read its flags and sources.
     let inner = Dockerfile::parse(&format!("{}\n", instruction.args));
     let add = inner.instructions.first().filter(|inner| inner.is("ADD"))?;
-    let lookup = Lookup { scope: Scope::default(), build_context: &NoBuildContext, backtick_escape: false };
+    // The child build parses each trigger's text as a Dockerfile of its own, so with the
+    // default escape character, whatever `# escape=` this file declares.
+    let lookup =
+        Lookup { scope: VisibleVariables::default(), build_context: &NoBuildContext, escape: DEFAULT_ESCAPE };
     let line = instruction.start_line;
     if let Verdict::Keep(reason) = verdict(add, &lookup)? {
         return Some(Finding::new(ID, line, format!("ONBUILD ADD kept: {reason}")));
@@ -227,7 +232,7 @@ fn check_onbuild(context: &Context, instruction: &Instruction) -> Option<Finding
 
 /// Decides for one ADD; `None` when it is not a well-formed ADD (fewer than two arguments).
 fn verdict(instruction: &Instruction, lookup: &Lookup) -> Option<Verdict> {
-    let sources = sources(instruction, lookup.backtick_escape)?;
+    let sources = sources(instruction, lookup.escape)?;
     let mut resolved = Vec::with_capacity(sources.len());
     for source in &sources {
         let path = match resolve(source, &lookup.scope) {
@@ -256,10 +261,10 @@ fn verdict(instruction: &Instruction, lookup: &Lookup) -> Option<Verdict> {
 
 /// The sources of an ADD (heredoc sources left out: they are inline text), or `None` when
 /// there is no destination.
-fn sources(instruction: &Instruction, backtick_escape: bool) -> Option<Vec<String>> {
+fn sources(instruction: &Instruction, escape: char) -> Option<Vec<String>> {
     let args: Vec<String> = match &instruction.exec_form {
         Some(items) => items.clone(),
-        None => instruction.words.iter().map(|word| unquote(&word.text, backtick_escape)).collect(),
+        None => instruction.words.iter().map(|word| unquote_word(&word.text, escape)).collect(),
     };
     let (_destination, sources) = args.split_last()?;
     if sources.is_empty() {
@@ -277,31 +282,6 @@ fn is_heredoc_marker(instruction: &Instruction, word: &str) -> bool {
     };
     let name = rest.trim_start_matches('-');
     instruction.heredocs.iter().any(|heredoc| heredoc.name == name)
-}
-
-/// Removes shell quoting the way Docker's word processing does for ADD/COPY sources.
-fn unquote(word: &str, backtick_escape: bool) -> String {
-    let mut out = String::with_capacity(word.len());
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in word.chars() {
-        if escaped {
-            out.push(c);
-            escaped = false;
-            continue;
-        }
-        match (quote, c) {
-            (q, '\\') if !backtick_escape && q != Some('\'') => escaped = true,
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-fn backtick_escape(file: &Dockerfile) -> bool {
-    file.directives.iter().any(|directive| directive.name == "escape" && directive.value.trim() == "`")
 }
 
 /// A flag that makes ADD necessary, as the reason to keep it.
@@ -420,7 +400,7 @@ struct Resolved {
 }
 
 /// Replaces `$NAME` and `${NAME}` from `scope`; `Err` is the reason to keep ADD.
-fn resolve(source: &str, scope: &Scope) -> Result<Resolved, String> {
+fn resolve(source: &str, scope: &VisibleVariables) -> Result<Resolved, String> {
     let unresolvable = || {
         format!(
             "`{}` uses a variable dockfix cannot resolve, so it could be a URL or an archive",
@@ -432,9 +412,9 @@ fn resolve(source: &str, scope: &Scope) -> Result<Resolved, String> {
     while let Some(dollar) = rest.find('$') {
         resolved.text.push_str(&rest[..dollar]);
         let (name, after) = variable_name(&rest[dollar + 1..]).ok_or_else(unresolvable)?;
-        let (value, from_arg) = scope.value(name).ok_or_else(unresolvable)?;
-        resolved.text.push_str(value);
-        if from_arg && !resolved.args.iter().any(|known| known == name) {
+        let visible = scope.value(name).ok_or_else(unresolvable)?;
+        resolved.text.push_str(visible.value);
+        if visible.from_arg && !resolved.args.iter().any(|known| known == name) {
             resolved.args.push(name.to_string());
         }
         rest = after;
@@ -446,137 +426,9 @@ fn resolve(source: &str, scope: &Scope) -> Result<Resolved, String> {
 /// The name of `NAME...` or `{NAME}...` (the text after a `$`) and what follows it; `None`
 /// for any other form (`${NAME:-x}`, `$1`, a lone `$`).
 fn variable_name(text: &str) -> Option<(&str, &str)> {
-    if let Some(braced) = text.strip_prefix('{') {
-        let end = braced.find('}')?;
-        let name = &braced[..end];
-        return is_name(name).then(|| (name, &braced[end + 1..]));
-    }
-    let end = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(text.len());
-    let name = &text[..end];
-    is_name(name).then(|| (name, &text[end..]))
-}
-
-fn is_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// The variables an instruction sees: `None` values are declared but unknown (no default, or
-/// a default that uses another variable).
-#[derive(Debug, Default)]
-struct Scope {
-    env: HashMap<String, Option<String>>,
-    arg: HashMap<String, Option<String>>,
-}
-
-impl Scope {
-    /// The scope of instruction `index`: ENV of the stages its stage builds on, then ARG and
-    /// ENV of its own stage up to it.
-    fn at(file: &Dockerfile, index: usize) -> Scope {
-        let mut scope = Scope::default();
-        let Some(stage) = file.instructions.get(index).and_then(|instruction| instruction.stage) else {
-            return scope;
-        };
-        for ancestor in ancestors(file, stage).into_iter().rev() {
-            let Some(ancestor) = file.stages.get(ancestor) else {
-                continue;
-            };
-            for instruction in file.stage_instructions(ancestor).iter().filter(|i| i.is("ENV")) {
-                scope.declare_env(instruction);
-            }
-        }
-        let globals = global_args(file);
-        let from = file.stages.get(stage).map_or(index, |stage| stage.from);
-        for instruction in file.instructions.get(from..index).unwrap_or_default() {
-            match instruction.keyword.as_str() {
-                "ENV" => scope.declare_env(instruction),
-                "ARG" => scope.declare_args(instruction, &globals),
-                _ => {}
-            }
-        }
-        scope
-    }
-
-    /// ENV wins over ARG of the same name, whatever their order.
-    fn value(&self, name: &str) -> Option<(&str, bool)> {
-        if let Some(value) = self.env.get(name) {
-            return value.as_deref().map(|value| (value, false));
-        }
-        self.arg.get(name)?.as_deref().map(|value| (value, true))
-    }
-
-    fn declare_env(&mut self, instruction: &Instruction) {
-        for (name, value) in env_pairs(instruction) {
-            self.env.insert(name, value);
-        }
-    }
-
-    fn declare_args(&mut self, instruction: &Instruction, globals: &HashMap<String, Option<String>>) {
-        for (name, value) in arg_pairs(instruction) {
-            let value = value.or_else(|| globals.get(&name).cloned().flatten());
-            self.arg.insert(name, value);
-        }
-    }
-}
-
-/// The stage and the stages it is built on, nearest first.
-fn ancestors(file: &Dockerfile, stage: usize) -> Vec<usize> {
-    let mut chain = vec![stage];
-    let mut current = stage;
-    while let Some(parent) = file.stages.get(current).and_then(|stage| stage.base_stage) {
-        if chain.contains(&parent) {
-            break;
-        }
-        chain.push(parent);
-        current = parent;
-    }
-    chain.remove(0);
-    chain
-}
-
-/// ARGs declared before the first FROM, with their defaults.
-fn global_args(file: &Dockerfile) -> HashMap<String, Option<String>> {
-    file.instructions
-        .iter()
-        .take_while(|instruction| instruction.stage.is_none())
-        .filter(|instruction| instruction.is("ARG"))
-        .flat_map(arg_pairs)
-        .collect()
-}
-
-/// `ARG A B=2`: names with their defaults.
-fn arg_pairs(instruction: &Instruction) -> Vec<(String, Option<String>)> {
-    instruction
-        .words
-        .iter()
-        .map(|word| match word.text.split_once('=') {
-            Some((name, value)) => (name.to_string(), literal(value)),
-            None => (word.text.clone(), None),
-        })
-        .collect()
-}
-
-/// `ENV A=1 B=2` or the legacy `ENV A value with spaces`.
-fn env_pairs(instruction: &Instruction) -> Vec<(String, Option<String>)> {
-    let Some(first) = instruction.words.first() else {
-        return Vec::new();
-    };
-    if !first.text.contains('=') {
-        let value = instruction.args.get(first.text.len()..).unwrap_or("").trim();
-        return vec![(first.text.clone(), literal(value))];
-    }
-    instruction
-        .words
-        .iter()
-        .filter_map(|word| word.text.split_once('='))
-        .map(|(name, value)| (name.to_string(), literal(value)))
-        .collect()
-}
-
-/// A declared value, unquoted; `None` when it uses a variable itself.
-fn literal(value: &str) -> Option<String> {
-    let value = unquote(value, false);
-    (!value.contains('$')).then_some(value)
+    let reference = reference_after_dollar(text)?;
+    let plain = reference.modifier.is_empty() && is_variable_name(reference.name);
+    plain.then(|| (reference.name, &text[reference.len..]))
 }
 
 #[cfg(test)]

@@ -138,8 +138,10 @@ use regex::Regex;
 use thiserror::Error;
 
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
-use crate::image::{base_facts, chain_instructions, stage_chain};
+use crate::image::base_facts;
 use crate::rules::{module_docs, Context, Rule};
+use crate::semantic::quoting::{escape_character, unquote_word};
+use crate::semantic::stages::{chain_instructions, children, stage_chain};
 use crate::source::apply_in_order;
 use crate::suppress::is_suppressed;
 use crate::syntax::{Dockerfile, Instruction};
@@ -148,7 +150,7 @@ mod detect;
 
 #[cfg(test)]
 use detect::{credential_kind, detect, secret_name_parts};
-use detect::{legacy_value, pair_keyword, secrets_of, unquote};
+use detect::{legacy_value, pair_keyword, secrets_of};
 
 pub struct EnvSecrets;
 
@@ -361,7 +363,7 @@ pub fn literal_secrets(file: &Dockerfile, options: &SecretOptions) -> Vec<Litera
             found.push(LiteralSecret {
                 line: instruction.start_line,
                 name: secret.name,
-                value: unquote(raw),
+                value: unquote_word(raw, escape_character(file)),
                 value_span,
             });
         }
@@ -625,7 +627,7 @@ fn visible_to(file: &Dockerfile, def: usize, name: &str, is_env: bool) -> Vec<us
 
 /// Adds the instructions of the stages built `FROM` `parent` (transitively) to `out`.
 fn descend(file: &Dockerfile, parent: usize, name: &str, out: &mut Vec<usize>) {
-    for child in file.stages.iter().filter(|s| s.base_stage == Some(parent)) {
+    for child in children(file, parent) {
         let range = child.instructions.clone();
         if !scan(file, range.start + 1..range.end, name, true, out) {
             descend(file, child.index, name, out);

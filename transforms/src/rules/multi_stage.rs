@@ -89,8 +89,10 @@ mod split;
 mod view;
 
 use crate::edit::{Applicability, Finding, Fix};
-use crate::image::{base_facts, resolve_args, stage_chain, windows_signs, ImageRef};
+use crate::image::{base_facts, windows_signs, ImageRef};
 use crate::rules::{env_secrets, module_docs, Context, Rule};
+use crate::semantic::stages::stage_chain;
+use crate::semantic::variables::resolve_global_args;
 use crate::syntax::{Dockerfile, Stage};
 
 use split::Split;
@@ -178,7 +180,7 @@ fn already_split(file: &Dockerfile, stage: &Stage) -> bool {
 /// whether it holds a variable.
 fn builder_image(file: &Dockerfile, stage: &Stage) -> Option<(ImageRef, bool)> {
     let has_variable = stage.base.contains('$');
-    let resolved = resolve_args(file, &stage.base).unwrap_or_else(|| stage.base.clone());
+    let resolved = resolve_global_args(file, &stage.base).unwrap_or_else(|| stage.base.clone());
     ImageRef::parse(&resolved).map(|image| (image, has_variable))
 }
 

@@ -196,13 +196,14 @@ mod paths;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{
-    base_exposed_low_ports, base_facts, chain_instructions, default_user, facts_for_image, resolve_args,
-    stage_chain, windows_signs, BaseFacts,
+    base_exposed_low_ports, base_facts, default_user, facts_for_image, windows_signs, BaseFacts,
 };
 use crate::rules::{module_docs, Context, Rule};
 use crate::semantic::shell::{
     is_runtime_command, packages::run_installs_packages, privilege::run_strips_setuid,
 };
+use crate::semantic::stages::{chain_instructions, stage_chain};
+use crate::semantic::variables::resolve_global_args;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use crate::engine::NewUser;
@@ -291,7 +292,7 @@ fn resolved_base_facts(file: &Dockerfile, stage: &Stage) -> BaseFacts {
         if !image.contains('$') {
             return if Some(&image) == facts.image.as_ref() { facts } else { facts_for_image(&image) };
         }
-        match resolve_args(file, &image) {
+        match resolve_global_args(file, &image) {
             Some(next) if next != image => image = next,
             _ => break,
         }

@@ -87,11 +87,12 @@
 //! Binaries are kept by file name: any file named like a kept binary keeps its bit.
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::image::{base_facts, chain_instructions, default_user, stage_chain, windows_signs};
+use crate::image::{base_facts, default_user, windows_signs};
 use crate::rules::{module_docs, Context, Rule};
 use crate::semantic::shell::packages::run_installs_packages;
 use crate::semantic::shell::privilege::run_strips_setuid;
 use crate::semantic::shell::{argv_commands, commands, is_runtime_command};
+use crate::semantic::stages::{chain_instructions, stage_chain};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 pub struct StripSetuid;

@@ -3,6 +3,8 @@
 
 use super::Secret;
 use crate::rules::env_secrets::SecretOptions;
+use crate::semantic::names::is_environment_name;
+use crate::semantic::quoting::{unquote_word, DEFAULT_ESCAPE};
 use crate::syntax::Instruction;
 
 /// Name parts of BuildKit's `SecretsUsedInArgOrEnv` rule.
@@ -137,10 +139,14 @@ pub(super) fn detect(
     options: &SecretOptions,
 ) -> Option<Option<&'static str>> {
     let raw = raw_value?;
-    if !is_name(name) || options.allowed_names.matches(name) {
+    // A name no `$` reference can reach (`1PASSWORD`) still puts its value in the image's
+    // environment, so the environment's rule decides, not the reference's.
+    if !is_environment_name(name) || options.allowed_names.matches(name) {
         return None;
     }
-    let value = unquote(raw);
+    // Pairs are judged without their file, so with Docker's default escape character: in a
+    // `# escape=`` ` file that only drops the backslashes of the value judged.
+    let value = unquote_word(raw, DEFAULT_ESCAPE);
     if value.trim().is_empty() {
         return None;
     }
@@ -160,10 +166,6 @@ pub(super) fn detect(
         return None;
     }
     Some(None)
-}
-
-fn is_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// The parts of `name` that make it a secret's name, lower-cased; `None` when it is not one.
@@ -410,22 +412,4 @@ fn has_reference(raw: &str) -> bool {
             && (at == 0 || bytes[at - 1] != b'\\')
             && bytes.get(at + 1).is_some_and(|&n| n == b'{' || n == b'_' || n.is_ascii_alphabetic())
     })
-}
-
-/// The value as Docker reads it: quotes removed, backslash escapes resolved.
-pub(super) fn unquote(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut quote: Option<char> = None;
-    let mut chars = raw.chars();
-    while let Some(c) = chars.next() {
-        match (quote, c) {
-            (Some('\''), '\'') => quote = None,
-            (Some('\''), c) => out.push(c),
-            (_, '\\') => out.extend(chars.next()),
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (_, c) => out.push(c),
-        }
-    }
-    out
 }

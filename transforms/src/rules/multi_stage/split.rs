@@ -3,11 +3,13 @@
 //! suggestion, and the edits that write it.
 
 use super::recipes::{Artifact, Line, Plan};
-use super::view::{assignments, Program, StageView};
+use super::view::{Program, StageView};
 use crate::edit::Edit;
 use crate::rules::{env_secrets, Context};
 use crate::semantic::shell::packages::removes_packages;
 use crate::semantic::shell::{self, path};
+use crate::semantic::stages::names_a_stage;
+use crate::semantic::variables::arg_declarations;
 use crate::syntax::{Dockerfile, Stage};
 
 /// Instructions that say how the image runs. Those before the split are declared again in
@@ -340,8 +342,8 @@ impl Split {
             used.push_str(&self.render(context, view, line));
         }
         for (index, arg) in instructions.iter().enumerate().take(self.last_run).skip(1) {
-            let used_here =
-                arg.is("ARG") && assignments(arg).iter().any(|(name, _)| uses_variable(&used, name));
+            let used_here = arg.is("ARG")
+                && arg_declarations(arg).iter().any(|declared| uses_variable(&used, declared.name));
             if used_here {
                 lines.push((index, Line::Verbatim(index)));
             }
@@ -422,7 +424,7 @@ fn uses_variable(text: &str, name: &str) -> bool {
 
 /// A stage name no stage of the file uses: `builder`, else `builder-2`, ...
 fn builder_name(file: &Dockerfile) -> String {
-    let taken = |name: &str| file.stages.iter().any(|stage| stage.name.as_deref() == Some(name));
+    let taken = |name: &str| names_a_stage(file, name);
     if !taken("builder") {
         return "builder".to_string();
     }

@@ -3,8 +3,10 @@
 
 use crate::image::ImageRef;
 use crate::rules::Context;
+use crate::semantic::quoting::{escape_character, unquote_word};
 use crate::semantic::shell::packages::{package_command, PackageAction, PackageCommand};
 use crate::semantic::shell::{self, path, Command};
+use crate::semantic::variables::{self, arg_declarations, env_assignments, global_arg_value};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 /// The command the container starts with.
@@ -62,7 +64,7 @@ impl<'a> StageView<'a> {
         let mut envs = Vec::with_capacity(instructions.len());
         let mut workdir = default_workdir.map(str::to_string);
         let mut env: Vec<(String, String)> = Vec::new();
-        let globals = global_args(context.file);
+        let escape = escape_character(context.file);
         for instruction in instructions {
             if instruction.is("WORKDIR") {
                 let written = substitute(instruction.args.trim(), &env);
@@ -72,12 +74,12 @@ impl<'a> StageView<'a> {
                     _ => None,
                 };
             } else if instruction.is("ENV") || instruction.is("ARG") {
-                for (name, value) in assignments(instruction) {
+                for (name, value) in assignments(instruction, escape) {
                     let value = match value {
                         Some(value) => substitute(&value, &env).unwrap_or(value),
                         // `ARG NAME` in a stage takes the global default, if any.
-                        None => match globals.iter().rev().find(|(n, _)| *n == name) {
-                            Some((_, value)) => value.clone(),
+                        None => match global_arg_value(context.file, &name) {
+                            Some(value) => value,
                             None => continue,
                         },
                     };
@@ -173,69 +175,26 @@ pub(super) enum Program {
     Unknown(String),
 }
 
-/// `NAME=value` pairs of an `ENV` or `ARG` (`ENV NAME value` too); `None` for an `ARG`
-/// without a default.
-pub(super) fn assignments(instruction: &Instruction) -> Vec<(String, Option<String>)> {
-    let words: Vec<&str> = instruction.words.iter().map(|word| word.text.as_str()).collect();
-    if instruction.is("ENV") && words.first().is_some_and(|first| !first.contains('=')) {
-        let value = words[1..].join(" ");
-        return vec![(words[0].to_string(), Some(unquote(&value).to_string()))];
+/// `NAME=value` pairs of an `ENV` or `ARG` (`ENV NAME value` too), values unquoted; `None`
+/// for an `ARG` without a default.
+pub(super) fn assignments(instruction: &Instruction, escape: char) -> Vec<(String, Option<String>)> {
+    if instruction.is("ENV") {
+        return env_assignments(instruction)
+            .into_iter()
+            .map(|(name, raw)| (name.to_string(), Some(unquote_word(raw, escape))))
+            .collect();
     }
-    words
-        .iter()
-        .map(|word| match word.split_once('=') {
-            Some((name, value)) => (name.to_string(), Some(unquote(value).to_string())),
-            None => (word.to_string(), None),
-        })
+    arg_declarations(instruction)
+        .into_iter()
+        .map(|arg| (arg.name.to_string(), arg.raw_default.map(|raw| unquote_word(raw, escape))))
         .collect()
 }
 
-fn unquote(value: &str) -> &str {
-    for quote in ['"', '\''] {
-        if let Some(inner) = value.strip_prefix(quote).and_then(|v| v.strip_suffix(quote)) {
-            return inner;
-        }
-    }
-    value
-}
-
-/// The defaults of the ARGs declared before the first `FROM`.
-fn global_args(file: &Dockerfile) -> Vec<(String, String)> {
-    file.instructions
-        .iter()
-        .take_while(|instruction| !instruction.is("FROM"))
-        .filter(|instruction| instruction.is("ARG"))
-        .flat_map(assignments)
-        .filter_map(|(name, value)| Some((name, value?)))
-        .collect()
-}
-
-/// `$NAME` and `${NAME}` replaced with values from `env`; `None` when one has none or the
-/// text uses other expansions.
+/// `text` with its variables replaced by their values in `env` (a later entry wins).
 pub(super) fn substitute(text: &str, env: &[(String, String)]) -> Option<String> {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(pos) = rest.find('$') {
-        out.push_str(&rest[..pos]);
-        rest = &rest[pos + 1..];
-        let (name, consumed) = match rest.strip_prefix('{') {
-            Some(inner) => {
-                let end = inner.find('}')?;
-                (&inner[..end], end + 2)
-            }
-            None => {
-                let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
-                (&rest[..len], len)
-            }
-        };
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return None;
-        }
-        out.push_str(&env.iter().rev().find(|(n, _)| n == name)?.1);
-        rest = &rest[consumed..];
-    }
-    out.push_str(rest);
-    Some(out)
+    variables::substitute(text, |name| {
+        env.iter().rev().find(|(n, _)| n == name).map(|(_, value)| value.clone())
+    })
 }
 
 /// The words of a CMD/ENTRYPOINT and whether they are in shell form.

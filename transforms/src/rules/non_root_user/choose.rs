@@ -1,9 +1,8 @@
 //! Which user the final stage switches to, and how a new one is created.
 
 use crate::engine::NewUser;
-use crate::image::{
-    built_in_user, chain_instructions, lacks_user_tools, system_accounts, BaseFacts, Family, HELPER_ACCOUNTS,
-};
+use crate::image::{built_in_user, lacks_user_tools, system_accounts, BaseFacts, Family, HELPER_ACCOUNTS};
+use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::{is_root, NUMERIC_USER};
@@ -431,7 +430,7 @@ mod tests {
     fn chosen_from(text: &str) -> Option<String> {
         let file = parsed(text);
         let stage = file.final_stage().unwrap();
-        let chain = crate::image::stage_chain(&file, stage);
+        let chain = crate::semantic::stages::stage_chain(&file, stage);
         runtime_user_created(&chain_instructions(&file, &chain)).map(|chosen| chosen.name)
     }
 

@@ -11,10 +11,11 @@ mod entrypoint;
 mod signals;
 
 use crate::edit::Finding;
-use crate::image::{chain_instructions, drops_privileges, BaseFacts};
+use crate::image::{drops_privileges, BaseFacts};
 use crate::rules::BuildContext;
 use crate::semantic::shell::privilege::{self, PRIVILEGE_DROPPERS, PRIVILEGE_DROP_FRAGMENTS};
 use crate::semantic::shell::{argv_commands, commands, packages, redirect_targets, Command};
+use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::choose::{created_users, runtime_user_created};

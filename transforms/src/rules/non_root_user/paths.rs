@@ -1,8 +1,9 @@
 //! Directories the new user is given, and those it must never own.
 
 use crate::edit::Finding;
-use crate::image::{chain_instructions, substitute};
 use crate::semantic::shell::commands;
+use crate::semantic::stages::chain_instructions;
+use crate::semantic::variables::substitute;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::choose::env_pairs;
@@ -300,7 +301,7 @@ pub(super) fn tool_home_in_root(file: &Dockerfile, chain: &[&Stage]) -> Option<F
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::stage_chain;
+    use crate::semantic::stages::stage_chain;
 
     fn with_chain<T>(text: &str, check: impl Fn(&Dockerfile, &[&Stage]) -> T) -> T {
         let file = Dockerfile::parse(text);
