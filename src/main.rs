@@ -273,7 +273,7 @@ impl<'a> PinnedSettings<'a> {
 
 fn with_pin(settings: &Settings, pinned: &Prefetched) -> Settings {
     let mut options = settings.options.clone();
-    options.pin = pinned.pin_options(&settings.pin);
+    options.set(pinned.pin_options(&settings.pin));
     Settings {
         rules: settings.rules.clone(),
         options,
@@ -469,7 +469,7 @@ fn fix_text(
     dockerfile_dir: Option<&Path>,
     warn_unused_suppressions: bool,
 ) -> FileResult {
-    let secrets = &settings.options.secrets;
+    let secrets = &settings.options.get::<SecretOptions>();
     if !Dockerfile::has_instructions(Source::new(&text).text()) {
         let error = format!("{path}: no instructions (empty, or only comments); not a Dockerfile");
         return FileResult::failed(path, text, error, secrets);

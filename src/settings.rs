@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dockfix_transforms::engine::{NewUser, Options};
-use dockfix_transforms::pin::PinMode;
+use dockfix_transforms::pin::{PinMode, PinOptions};
 use dockfix_transforms::rules::env_secrets::{NamePatterns, SecretMode, SecretOptions};
+use dockfix_transforms::rules::non_root_user::NewUser;
+use dockfix_transforms::Options;
 use dockfix_transforms::{rules, Rule};
 use thiserror::Error;
 
@@ -52,7 +53,7 @@ pub enum ConfigSource {
 pub struct Settings {
     pub rules: Vec<&'static dyn Rule>,
     pub options: Options,
-    /// What pin-images is asked to do, and how to reach registries. `options.pin` holds its
+    /// What pin-images is asked to do, and how to reach registries. The options' `PinOptions` hold its
     /// mode and `update`; the registry answers are filled in once the run has looked up.
     pub pin: PinSettings,
     /// The config file these came from, if any.
@@ -171,11 +172,12 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
     let options = Options {
         safe_only: cli.safe_only || config.safe_only.unwrap_or(false),
         fix_generated: cli.fix_generated || config.fix_generated.unwrap_or(false),
-        new_user: NewUser { name, id, group_id, ids_chosen },
-        secrets,
-        // The registry answers are filled in by the run once it has looked images up.
-        pin: dockfix_transforms::pin::PinOptions { mode: pin.mode, update: pin.update, ..Default::default() },
-    };
+        ..Options::default()
+    }
+    .with(NewUser { name, id, group_id, ids_chosen })
+    .with(secrets)
+    // The registry answers are filled in by the run once it has looked images up.
+    .with(PinOptions { mode: pin.mode, update: pin.update, ..Default::default() });
     Ok(Settings { rules, options, pin, config: None })
 }
 
@@ -278,15 +280,21 @@ mod tests {
         let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
         assert_eq!(settings.rules.iter().map(|rule| rule.id()).collect::<Vec<_>>(), ["add-to-copy"]);
         assert_eq!(
-            settings.options.new_user,
+            *settings.options.get::<NewUser>(),
             NewUser { name: "svc".into(), id: 3000, group_id: 3000, ids_chosen: true }
         );
         let with_group = config("[non-root-user]\nuser-id = 2000\ngroup-id = 500\n");
         let settings = combine(&with_group, &CommandLine::default(), "dockfix.toml").expect("valid");
-        assert_eq!((settings.options.new_user.id, settings.options.new_user.group_id), (2000, 500));
+        assert_eq!(
+            (settings.options.get::<NewUser>().id, settings.options.get::<NewUser>().group_id),
+            (2000, 500)
+        );
         let cli = CommandLine { group_id: Some(700), ..CommandLine::default() };
         let settings = combine(&with_group, &cli, "dockfix.toml").expect("valid");
-        assert_eq!((settings.options.new_user.id, settings.options.new_user.group_id), (2000, 700));
+        assert_eq!(
+            (settings.options.get::<NewUser>().id, settings.options.get::<NewUser>().group_id),
+            (2000, 700)
+        );
 
         let cli = CommandLine { select: vec!["env-secrets".into()], ..CommandLine::default() };
         let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
@@ -318,7 +326,7 @@ mod tests {
         assert_eq!(pin.registry.mirrors, ["m3"], "the flag's mirrors replace the file's");
         assert_eq!(pin.registry.insecure, ["r:5000", "q:1"], "insecure hosts add up, once each");
         assert_eq!(pin.registry.timeout, Duration::from_secs(3));
-        assert_eq!(settings.options.pin.mode, PinMode::None, "the engine gets the mode too");
+        assert_eq!(settings.options.get::<PinOptions>().mode, PinMode::None, "the engine gets the mode too");
     }
 
     #[test]

@@ -19,9 +19,10 @@ use dockfix::build_context::DirContext;
 use dockfix::config::Config;
 use dockfix::report::unified_diff;
 use dockfix::settings::{combine, CommandLine};
-use dockfix_transforms::engine::{self, Options, Outcome};
+use dockfix_transforms::engine::{self, Outcome};
 use dockfix_transforms::pin::{PinMode, PinOptions, Resolution, Resolved, TableResolver};
-use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Rule, Source};
+use dockfix_transforms::rules::env_secrets::SecretOptions;
+use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Options, Rule, Source};
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("transforms/fixtures")
@@ -69,7 +70,7 @@ fn fixture_options(fixture: &Path, input: &str, registry: Option<&TableResolver>
         Options::default()
     };
     let flags = input.lines().find_map(|line| line.trim_end().strip_prefix("# fixture:")).unwrap_or_default();
-    let configured = (options.pin.mode, options.pin.update);
+    let configured = (options.get::<PinOptions>().mode, options.get::<PinOptions>().update);
     let mut pin = PinOptions::default();
     if let Some(registry) = registry.filter(|_| !flags.contains("--offline")) {
         pin.resolver = Arc::new(registry.clone());
@@ -81,7 +82,7 @@ fn fixture_options(fixture: &Path, input: &str, registry: Option<&TableResolver>
         _ if flags.contains("--pin tag") => PinMode::Tag,
         _ => configured.0,
     };
-    options.pin = pin;
+    options.set(pin);
     options
 }
 
@@ -155,7 +156,7 @@ fn fixtures_match_snapshots() {
                     &outcome.reports,
                     &outcome.output,
                     &again.reports,
-                    &options.secrets,
+                    &options.get::<SecretOptions>(),
                 );
                 let (printed, _) = common::printed_secrets(&name, &input, &[*rule], &options);
                 let problems = problems.into_iter().chain(printed).collect::<Vec<_>>();

@@ -5,16 +5,19 @@
 pub mod edit;
 pub mod engine;
 pub mod image;
+pub mod options;
 pub mod pin;
 pub mod provenance;
 pub mod rules;
 pub mod source;
 pub mod suppress;
 pub mod syntax;
+pub mod transform;
 pub mod verdict;
 
 pub use edit::{Applicability, Edit, Finding, Fix, FollowUp};
-pub use engine::{EngineError, Options, Outcome, Report};
-pub use rules::{BuildContext, Context, NoBuildContext, Rule, SourceKind, MAX_TEXT_FILE_BYTES};
+pub use engine::{EngineError, Outcome, Report};
+pub use options::Options;
 pub use source::Source;
 pub use syntax::Dockerfile;
+pub use transform::{BuildContext, Context, NoBuildContext, Rule, SourceKind, MAX_TEXT_FILE_BYTES};

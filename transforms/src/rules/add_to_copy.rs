@@ -78,8 +78,8 @@
 use std::collections::HashMap;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::rules::{module_docs, BuildContext, Context, NoBuildContext, Rule, SourceKind};
 use crate::syntax::{Dockerfile, Instruction};
+use crate::transform::{module_docs, BuildContext, Context, NoBuildContext, Rule, SourceKind};
 
 pub struct AddToCopy;
 
@@ -582,7 +582,7 @@ fn literal(value: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Options;
+    use crate::options::Options;
     use crate::source::Source;
 
     /// A build context that knows a few paths; everything else is `default`.

@@ -139,10 +139,10 @@ use thiserror::Error;
 
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::image::{base_facts, chain_instructions, stage_chain};
-use crate::rules::{module_docs, Context, Rule};
 use crate::source::apply_in_order;
 use crate::suppress::is_suppressed;
 use crate::syntax::{Dockerfile, Instruction};
+use crate::transform::{module_docs, Context, Rule};
 
 mod detect;
 
@@ -243,7 +243,9 @@ impl Rule for EnvSecrets {
             .iter()
             .enumerate()
             .filter(|(_, i)| pair_keyword(i).is_some())
-            .flat_map(|(index, instruction)| secrets_of(index, instruction, &context.options.secrets))
+            .flat_map(|(index, instruction)| {
+                secrets_of(index, instruction, &context.options.get::<SecretOptions>())
+            })
             .partition(|secret| {
                 is_suppressed(context.suppressed, ID, file.instructions[secret.instruction].start_line)
             });
@@ -259,7 +261,7 @@ impl Rule for EnvSecrets {
         if secrets.is_empty() {
             return findings;
         }
-        let mode = context.options.secrets.mode;
+        let mode = context.options.get::<SecretOptions>().mode;
         let mut actions: Vec<Action> = secrets.iter().map(|secret| action(context, secret)).collect();
         let syntax = match mode {
             SecretMode::Env => syntax_need(file, context.text),
@@ -434,7 +436,7 @@ fn action(context: &Context, secret: &Secret) -> Action {
     if runs.is_empty() {
         return if is_env { Action::Remove } else { Action::DropDefault };
     }
-    match context.options.secrets.mode {
+    match context.options.get::<SecretOptions>().mode {
         SecretMode::Env => Action::Mount(runs),
         SecretMode::File => match runs.iter().find_map(|&run| read_point(file, context.text, run).err()) {
             Some(reason) => Action::Decline(reason),
@@ -468,7 +470,7 @@ fn keep_lines_that_keep_a_secret(context: &Context, secrets: &[Secret], actions:
             actions,
             run_edits: &BTreeMap::new(),
             syntax: &Syntax::Ready,
-            mode: context.options.secrets.mode,
+            mode: context.options.get::<SecretOptions>().mode,
         };
         let mut edits = plan.removal_edits(instruction, &moving);
         edits.sort_by_key(|edit| edit.range.start);
@@ -1129,12 +1131,12 @@ fn rotate_advice(plural: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{run, Options, Outcome};
-    use crate::rules::NoBuildContext;
+    use crate::engine::{run, Outcome};
+    use crate::options::Options;
+    use crate::transform::NoBuildContext;
 
     fn outcome_in(input: &str, mode: SecretMode) -> Outcome {
-        let mut options = Options::default();
-        options.secrets.mode = mode;
+        let options = Options::default().with(SecretOptions { mode, ..SecretOptions::default() });
         run(input, &[&EnvSecrets], &NoBuildContext, &options).unwrap()
     }
 

@@ -89,8 +89,9 @@ mod shell;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{base_facts, resolve_args, stage_chain, windows_signs, ImageRef};
-use crate::rules::{env_secrets, module_docs, Context, Rule};
+use crate::rules::env_secrets::{self, SecretOptions};
 use crate::syntax::{Dockerfile, Instruction, Stage};
+use crate::transform::{module_docs, Context, Rule};
 
 use recipes::{Artifact, Line, Plan};
 use shell::Command;
@@ -804,7 +805,9 @@ impl Split {
         let left_behind: Vec<String> = view.instructions[1..self.last_run]
             .iter()
             .filter(|instruction| instruction.is("ENV"))
-            .flat_map(|instruction| env_secrets::secret_pairs(instruction, &context.options.secrets))
+            .flat_map(|instruction| {
+                env_secrets::secret_pairs(instruction, &context.options.get::<SecretOptions>())
+            })
             .map(|(name, _)| name)
             .collect();
         if !left_behind.is_empty() {
@@ -948,7 +951,7 @@ fn without_secrets(context: &Context, view: &StageView, line: &Line) -> Option<L
     let Some(keyword) = keyword else {
         return Some(line.clone());
     };
-    let secrets = env_secrets::secret_pairs(instruction, &context.options.secrets);
+    let secrets = env_secrets::secret_pairs(instruction, &context.options.get::<SecretOptions>());
     if secrets.is_empty() {
         return Some(line.clone());
     }
@@ -989,8 +992,9 @@ fn builder_name(file: &Dockerfile) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{run, Options};
-    use crate::rules::NoBuildContext;
+    use crate::engine::run;
+    use crate::options::Options;
+    use crate::transform::NoBuildContext;
 
     fn fix(input: &str) -> String {
         run(input, &[&MultiStage], &NoBuildContext, &Options::default()).unwrap().output

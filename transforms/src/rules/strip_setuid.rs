@@ -88,8 +88,8 @@
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{base_facts, chain_instructions, default_user, stage_chain, windows_signs};
-use crate::rules::{module_docs, Context, Rule};
 use crate::syntax::{Dockerfile, Instruction, Stage};
+use crate::transform::{module_docs, Context, Rule};
 
 pub struct StripSetuid;
 
@@ -457,8 +457,9 @@ fn shell_words(text: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{run, Options};
-    use crate::rules::NoBuildContext;
+    use crate::engine::run;
+    use crate::options::Options;
+    use crate::transform::NoBuildContext;
 
     fn fix(input: &str) -> String {
         run(input, &[&StripSetuid], &NoBuildContext, &Options::default()).unwrap().output

@@ -13,8 +13,8 @@ mod signals;
 
 use crate::edit::Finding;
 use crate::image::{chain_instructions, drops_privileges, BaseFacts};
-use crate::rules::BuildContext;
 use crate::syntax::{Dockerfile, Instruction, Stage};
+use crate::transform::BuildContext;
 
 use super::{is_root, ID};
 use base_image::{
@@ -522,9 +522,10 @@ pub(super) fn runs_s6_init(instruction: &Instruction) -> bool {
 mod tests {
     use std::collections::HashMap;
 
-    use crate::engine::{run, Options, Report};
+    use crate::engine::{run, Report};
+    use crate::options::Options;
     use crate::rules::non_root_user::NonRootUser;
-    use crate::rules::{BuildContext, NoBuildContext, SourceKind};
+    use crate::transform::{BuildContext, NoBuildContext, SourceKind};
 
     /// A build context of files held in memory.
     struct Files(HashMap<&'static str, &'static str>);
