@@ -265,8 +265,11 @@ impl Pass {
         let mut unfixed = Vec::new();
         let mut used = vec![false; suppressed.len()];
         for rule in rules {
-            for finding in rule.check(&context).into_iter().map(|finding| apart_from_heredocs(&file, finding))
-            {
+            // The transform's own id, whatever string the rule wrote: suppression, selection
+            // and every output go by it.
+            let stamped =
+                rule.check(&context).into_iter().map(|finding| Finding { transform: rule.id(), ..finding });
+            for finding in stamped.map(|finding| apart_from_heredocs(&file, finding)) {
                 let mut suppressed_here = false;
                 for (index, suppression) in suppressed.iter().enumerate() {
                     if suppression.suppresses(finding.transform, finding.line) {
@@ -546,6 +549,38 @@ mod tests {
                 })
                 .collect()
         }
+    }
+
+    /// A rule whose findings name another transform.
+    struct Misnamed;
+
+    impl Rule for Misnamed {
+        fn id(&self) -> &'static str {
+            "misnamed"
+        }
+        fn summary(&self) -> &'static str {
+            "test"
+        }
+        fn documentation(&self) -> String {
+            String::new()
+        }
+        fn reference(&self) -> &'static str {
+            ""
+        }
+        fn check(&self, context: &Context) -> Vec<Finding> {
+            let line = context.file.instructions.first().map_or(1, |first| first.start_line);
+            vec![Finding::new("add-to-copy", line, "t")]
+        }
+    }
+
+    #[test]
+    fn findings_carry_the_id_of_the_transform_that_made_them() {
+        let outcome = run("FROM a\n", &[&Misnamed], &NoBuildContext, &Options::default()).unwrap();
+        let ids: Vec<&str> = outcome.reports.iter().map(|report| report.transform).collect();
+        assert_eq!(ids, ["misnamed"]);
+        let suppressed = "# dockfix: ignore=add-to-copy\nFROM a\n";
+        let outcome = run(suppressed, &[&Misnamed], &NoBuildContext, &Options::default()).unwrap();
+        assert_eq!(outcome.reports.len(), 1, "another transform's suppression does not apply");
     }
 
     fn run_rule(input: &str, make: fn(&Context) -> Vec<Edit>) -> Result<Outcome, EngineError> {
