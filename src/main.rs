@@ -12,7 +12,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Parser;
 use dockfix_transforms::engine::{self, SuppressionNoteKind};
 use dockfix_transforms::pin::PinMode;
-use dockfix_transforms::rules::env_secrets::{SecretMode, SecretOptions};
+use dockfix_transforms::rules::env_secrets::SecretOptions;
 use dockfix_transforms::rules::pin_images;
 use dockfix_transforms::verdict::{self, Generated, Verdict};
 use dockfix_transforms::{rules, BuildContext, Dockerfile, NoBuildContext, Source};
@@ -27,7 +27,7 @@ use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as 
 use dockfix::style::Style;
 use dockfix::{discover, files, generator, github, markdown, pipeline, sarif};
 
-use crate::args::{Cli, Command, FixArgs, Format, PinArg, SecretsArg};
+use crate::args::{Cli, Command, FixArgs, Format};
 
 /// mimalloc for Rust's allocations; tree-sitter's are handed to it in `main`.
 #[global_allocator]
@@ -136,16 +136,8 @@ fn command_line(args: &FixArgs) -> CommandLine {
         user_name: args.user_name.clone(),
         user_id: args.user_id,
         group_id: args.group_id,
-        secrets_mode: args.secrets.map(|mode| match mode {
-            SecretsArg::File => SecretMode::File,
-            SecretsArg::Env => SecretMode::Env,
-            SecretsArg::Arg => SecretMode::Arg,
-        }),
-        pin: args.pin.map(|mode| match mode {
-            PinArg::Tag => PinMode::Tag,
-            PinArg::Digest => PinMode::Digest,
-            PinArg::None => PinMode::None,
-        }),
+        secrets_mode: args.secrets,
+        pin: args.pin,
         update: args.update,
         offline: args.offline,
         insecure_registries: args.insecure_registries.clone(),
@@ -229,7 +221,7 @@ enum Job {
 /// configuration, concurrently). Only then are files read twice: when some file selects
 /// pin-images with a mode other than `none` and the run is not offline.
 fn prefetch_pins(args: &FixArgs, paths: &[PathBuf], settings: &mut SettingsResolver) -> Prefetched {
-    if args.offline || args.pin == Some(PinArg::None) {
+    if args.offline || args.pin == Some(PinMode::None) {
         return Prefetched::unused();
     }
     let files =

@@ -13,7 +13,7 @@ use dockfix_transforms::Options;
 use dockfix_transforms::{rules, Rule};
 use thiserror::Error;
 
-use crate::config::{Config, ConfigError, ConfigFinder, PinModeConfig, SecretModeConfig};
+use crate::config::{Config, ConfigError, ConfigFinder};
 use crate::pinning::PinSettings;
 use crate::registry::RegistryConfig;
 
@@ -151,11 +151,7 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
     let ids_chosen = chosen_id.is_some() || chosen_group_id.is_some();
 
     let secrets = config.env_secrets.clone().unwrap_or_default();
-    let mode = cli.secrets_mode.unwrap_or(match secrets.mode {
-        Some(SecretModeConfig::File) | None => SecretMode::File,
-        Some(SecretModeConfig::Env | SecretModeConfig::Mount) => SecretMode::Env,
-        Some(SecretModeConfig::Arg) => SecretMode::Arg,
-    });
+    let mode = cli.secrets_mode.or(secrets.mode).unwrap_or_default();
     let patterns = |list: Option<Vec<String>>, key: &str| {
         NamePatterns::compile(&list.unwrap_or_default()).map_err(|error| SettingsError::Invalid {
             origin: origin.to_string(),
@@ -191,11 +187,6 @@ fn pin_settings(
 ) -> Result<PinSettings, SettingsError> {
     let file = config.pin_images.clone().unwrap_or_default();
     let invalid = |message: String| SettingsError::Invalid { origin: origin.to_string(), message };
-    let file_mode = file.mode.map(|mode| match mode {
-        PinModeConfig::Tag => PinMode::Tag,
-        PinModeConfig::Digest => PinMode::Digest,
-        PinModeConfig::None => PinMode::None,
-    });
     let default_timeout = RegistryConfig::default().timeout.as_secs();
     let timeout = cli.registry_timeout.or(file.timeout_seconds).unwrap_or(default_timeout);
     if !(1..=600).contains(&timeout) {
@@ -220,7 +211,7 @@ fn pin_settings(
         cli.insecure_registries.iter().filter(|host| !insecure.contains(host)).cloned().collect::<Vec<_>>(),
     );
     Ok(PinSettings {
-        mode: cli.pin.or(file_mode).unwrap_or_default(),
+        mode: cli.pin.or(file.mode).unwrap_or_default(),
         update: cli.update || file.update.unwrap_or(false),
         offline: cli.offline,
         registry: RegistryConfig {
@@ -229,7 +220,7 @@ fn pin_settings(
             mirrors,
             docker_config: None,
         },
-        explicit: cli.pin.is_some() || file_mode.is_some() || selected_by_name,
+        explicit: cli.pin.is_some() || file.mode.is_some() || selected_by_name,
     })
 }
 

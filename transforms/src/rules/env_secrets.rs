@@ -134,9 +134,6 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use regex::Regex;
-use thiserror::Error;
-
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::image::{base_facts, chain_instructions, stage_chain};
 use crate::source::apply_in_order;
@@ -145,10 +142,12 @@ use crate::syntax::{Dockerfile, Instruction};
 use crate::transform::{module_docs, Context, Rule};
 
 mod detect;
+mod options;
 
 #[cfg(test)]
 use detect::{credential_kind, detect, secret_name_parts};
 use detect::{legacy_value, pair_keyword, secrets_of, unquote};
+pub use options::{NamePatterns, PatternError, SecretMode, SecretOptions};
 
 pub struct EnvSecrets;
 
@@ -163,61 +162,6 @@ const FILE_MOUNT_MINOR: u32 = 2;
 
 /// Instructions Docker does not expand at build time: the running container reads them.
 const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"];
-
-/// Where a secret that a `RUN` needs at build time goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SecretMode {
-    /// `RUN --mount=type=secret,id=<id>` and the command reads `/run/secrets/<id>` into the
-    /// variable: what Docker (BuildKit, any Dockerfile frontend since 1.2) and buildah/Podman
-    /// 1.24 or later all build, with no `# syntax=` directive.
-    #[default]
-    File,
-    /// `RUN --mount=type=secret,id=<id>,env=<NAME>`: shorter, but needs the dockerfile 1.10
-    /// frontend (a `# syntax=` directive that BuildKit pulls at build time) and a buildah
-    /// recent enough to know `env=`.
-    Env,
-    /// A value-less `ARG NAME`, the value coming from `--build-arg`: for builders without
-    /// secret mounts. `docker history` records build arguments, so the value still leaks.
-    Arg,
-}
-
-/// env-secrets' settings (`[env-secrets]` in `dockfix.toml`).
-#[derive(Debug, Clone, Default)]
-pub struct SecretOptions {
-    pub mode: SecretMode,
-    /// Names that hold secrets besides the built-in rules.
-    pub extra_names: NamePatterns,
-    /// Names that never hold secrets, whatever the rules and values say.
-    pub allowed_names: NamePatterns,
-}
-
-/// Regular expressions matched against whole variable names, ignoring case.
-#[derive(Debug, Clone, Default)]
-pub struct NamePatterns(Vec<Regex>);
-
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error("`{pattern}` is not a valid regular expression: {reason}")]
-pub struct PatternError {
-    pub pattern: String,
-    pub reason: String,
-}
-
-impl NamePatterns {
-    pub fn compile(patterns: &[String]) -> Result<NamePatterns, PatternError> {
-        patterns
-            .iter()
-            .map(|pattern| {
-                Regex::new(&format!("(?i)^(?:{pattern})$"))
-                    .map_err(|error| PatternError { pattern: pattern.clone(), reason: error.to_string() })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(NamePatterns)
-    }
-
-    fn matches(&self, name: &str) -> bool {
-        self.0.iter().any(|pattern| pattern.is_match(name))
-    }
-}
 
 impl Rule for EnvSecrets {
     fn id(&self) -> &'static str {
