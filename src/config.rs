@@ -42,7 +42,8 @@
 use std::path::{Path, PathBuf};
 
 use dockfix_transforms::pin::PinMode;
-use dockfix_transforms::rules::env_secrets::SecretMode;
+use dockfix_transforms::rules::env_secrets::EnvSecretsConfig;
+use dockfix_transforms::rules::non_root_user::NonRootUserConfig;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use thiserror::Error;
@@ -72,34 +73,6 @@ pub struct Config {
     pub env_secrets: Option<EnvSecretsConfig>,
     #[serde(rename = "pin-images")]
     pub pin_images: Option<PinImagesConfig>,
-}
-
-/// Settings of the `non-root-user` transform.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct NonRootUserConfig {
-    /// The user to create when the image has none to switch to (default `app`).
-    pub user_name: Option<String>,
-    /// UID of that user, and GID of its group unless `group-id` is set (default 10001; not 0).
-    #[schemars(range(min = 1, max = 4_294_967_294u32))]
-    pub user_id: Option<u32>,
-    /// GID of that user's group (default: the UID; not 0).
-    #[schemars(range(min = 1, max = 4_294_967_294u32))]
-    pub group_id: Option<u32>,
-}
-
-/// Settings of the `env-secrets` transform.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct EnvSecretsConfig {
-    /// Where secrets that a RUN needs at build time go (default `file`).
-    pub mode: Option<SecretMode>,
-    /// Extra variable names that hold secrets: regular expressions matched against the whole
-    /// name, ignoring case.
-    pub extra_names: Option<Vec<String>>,
-    /// Variable names that never hold secrets, whatever their name or value looks like:
-    /// regular expressions matched against the whole name, ignoring case.
-    pub allow_names: Option<Vec<String>>,
 }
 
 /// Settings of the `pin-images` transform and of the registry lookups it needs.
@@ -210,6 +183,8 @@ impl ConfigFinder {
 
 #[cfg(test)]
 mod tests {
+    use dockfix_transforms::rules::env_secrets::SecretMode;
+
     use super::*;
 
     #[test]

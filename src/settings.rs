@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dockfix_transforms::pin::{PinMode, PinOptions};
-use dockfix_transforms::rules::env_secrets::{NamePatterns, SecretMode, SecretOptions};
-use dockfix_transforms::rules::non_root_user::NewUser;
+use dockfix_transforms::rules::env_secrets::{EnvSecretsConfig, SecretMode};
+use dockfix_transforms::rules::non_root_user::NonRootUserConfig;
 use dockfix_transforms::Options;
 use dockfix_transforms::{rules, Rule};
 use thiserror::Error;
@@ -125,44 +125,27 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
         .filter(|rule| !ignore.contains(&rule.id()))
         .collect();
 
-    let user = config.non_root_user.clone().unwrap_or_default();
-    let defaults = NewUser::default();
-    let name = match (&cli.user_name, user.user_name) {
-        (Some(name), _) => name.clone(),
-        (None, Some(name)) => {
-            validate_user_name(&name)
-                .map_err(|message| SettingsError::Invalid { origin: origin.to_string(), message })?;
-            name
-        }
-        (None, None) => defaults.name,
-    };
-    let chosen_id = cli.user_id.or(user.user_id);
-    let id = chosen_id.unwrap_or(defaults.id);
-    let chosen_group_id = cli.group_id.or(user.group_id);
-    let group_id = chosen_group_id.unwrap_or(id);
-    for (key, value, what) in [("user-id", id, "UID"), ("group-id", group_id, "GID")] {
+    let file = config.non_root_user.clone().unwrap_or_default();
+    let invalid = |message: String| SettingsError::Invalid { origin: origin.to_string(), message };
+    if let (None, Some(name)) = (&cli.user_name, &file.user_name) {
+        validate_user_name(name).map_err(invalid)?;
+    }
+    let user = NonRootUserConfig {
+        user_name: cli.user_name.clone().or(file.user_name),
+        user_id: cli.user_id.or(file.user_id),
+        group_id: cli.group_id.or(file.group_id),
+    }
+    .new_user();
+    for (key, value, what) in [("user-id", user.id, "UID"), ("group-id", user.group_id, "GID")] {
         if value == 0 || value == u32::MAX {
-            return Err(SettingsError::Invalid {
-                origin: origin.to_string(),
-                message: format!("{key} {value} is not a non-root {what} (1 to 4294967294)"),
-            });
+            return Err(invalid(format!("{key} {value} is not a non-root {what} (1 to 4294967294)")));
         }
     }
-    let ids_chosen = chosen_id.is_some() || chosen_group_id.is_some();
 
-    let secrets = config.env_secrets.clone().unwrap_or_default();
-    let mode = cli.secrets_mode.or(secrets.mode).unwrap_or_default();
-    let patterns = |list: Option<Vec<String>>, key: &str| {
-        NamePatterns::compile(&list.unwrap_or_default()).map_err(|error| SettingsError::Invalid {
-            origin: origin.to_string(),
-            message: format!("[env-secrets] {key}: {error}"),
-        })
-    };
-    let secrets = SecretOptions {
-        mode,
-        extra_names: patterns(secrets.extra_names, "extra-names")?,
-        allowed_names: patterns(secrets.allow_names, "allow-names")?,
-    };
+    let file = config.env_secrets.clone().unwrap_or_default();
+    let secrets = EnvSecretsConfig { mode: cli.secrets_mode.or(file.mode), ..file }
+        .options()
+        .map_err(|error| invalid(format!("[env-secrets] {error}")))?;
 
     let pin = pin_settings(config, cli, select.contains(&rules::pin_images::ID), origin)?;
     let options = Options {
@@ -170,7 +153,7 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
         fix_generated: cli.fix_generated || config.fix_generated.unwrap_or(false),
         ..Options::default()
     }
-    .with(NewUser { name, id, group_id, ids_chosen })
+    .with(user)
     .with(secrets)
     // The registry answers are filled in by the run once it has looked images up.
     .with(PinOptions { mode: pin.mode, update: pin.update, ..Default::default() });
@@ -257,6 +240,8 @@ pub fn validate_user_name(name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use dockfix_transforms::rules::non_root_user::NewUser;
+
     use super::*;
 
     fn config(text: &str) -> Config {

@@ -147,7 +147,9 @@ mod options;
 #[cfg(test)]
 use detect::{credential_kind, detect, secret_name_parts};
 use detect::{legacy_value, pair_keyword, secrets_of, unquote};
-pub use options::{NamePatterns, PatternError, SecretMode, SecretOptions};
+pub use options::{
+    EnvSecretsConfig, InvalidNamePattern, NamePatterns, PatternError, SecretMode, SecretOptions,
+};
 
 pub struct EnvSecrets;
 

@@ -197,7 +197,7 @@ use choose::{
     chown_owner, create_command, created_users, describe_ids, numeric_user, plan, GroupChoice, Plan,
 };
 use decline::{declined, onbuild_runs, unchecked_entrypoint};
-pub use options::NewUser;
+pub use options::{NewUser, NonRootUserConfig};
 use paths::{
     already_given, data_directories, tool_home_in_root, volume_directories, volumes_left_alone,
     working_directory,

@@ -55,7 +55,44 @@ impl From<SecretModeName> for SecretMode {
     }
 }
 
-/// env-secrets' settings (`[env-secrets]` in `dockfix.toml`).
+/// Settings of the `env-secrets` transform.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvSecretsConfig {
+    /// Where secrets that a RUN needs at build time go (default `file`).
+    pub mode: Option<SecretMode>,
+    /// Extra variable names that hold secrets: regular expressions matched against the whole
+    /// name, ignoring case.
+    pub extra_names: Option<Vec<String>>,
+    /// Variable names that never hold secrets, whatever their name or value looks like:
+    /// regular expressions matched against the whole name, ignoring case.
+    pub allow_names: Option<Vec<String>>,
+}
+
+/// A name pattern of `[env-secrets]` that is not a regular expression, with its key.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{key}: {error}")]
+pub struct InvalidNamePattern {
+    pub key: &'static str,
+    pub error: PatternError,
+}
+
+impl EnvSecretsConfig {
+    /// The options these settings give, the patterns compiled.
+    pub fn options(&self) -> Result<SecretOptions, InvalidNamePattern> {
+        let compile = |patterns: &Option<Vec<String>>, key| {
+            NamePatterns::compile(patterns.as_deref().unwrap_or_default())
+                .map_err(|error| InvalidNamePattern { key, error })
+        };
+        Ok(SecretOptions {
+            mode: self.mode.unwrap_or_default(),
+            extra_names: compile(&self.extra_names, "extra-names")?,
+            allowed_names: compile(&self.allow_names, "allow-names")?,
+        })
+    }
+}
+
+/// env-secrets' settings as a run uses them.
 #[derive(Debug, Clone, Default)]
 pub struct SecretOptions {
     pub mode: SecretMode,
@@ -90,5 +127,21 @@ impl NamePatterns {
 
     pub(super) fn matches(&self, name: &str) -> bool {
         self.0.iter().any(|pattern| pattern.is_match(name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_pattern_names_its_key() {
+        let config = EnvSecretsConfig { allow_names: Some(vec!["(".into()]), ..EnvSecretsConfig::default() };
+        let error = config.options().expect_err("invalid");
+        assert_eq!(error.key, "allow-names");
+        assert!(
+            error.to_string().starts_with("allow-names: `(` is not a valid regular expression"),
+            "{error}"
+        );
     }
 }
