@@ -2,6 +2,7 @@
 //! transforms that propose byte-range edits, and applies them to a fixed point. It does no
 //! I/O and prints nothing; the `dockfix` binary is the shell around it.
 
+pub mod context_files;
 pub mod edit;
 pub mod engine;
 pub mod image;
