@@ -545,41 +545,20 @@ mod tests {
             (self.0)(context)
                 .into_iter()
                 .map(|edit| {
-                    Finding::new("test-rule", 1, "t").with_fix(Fix::new(Applicability::Safe, vec![edit]))
+                    // Another transform's id: the engine stamps the rule's own.
+                    Finding::new("add-to-copy", 1, "t").with_fix(Fix::new(Applicability::Safe, vec![edit]))
                 })
                 .collect()
         }
     }
 
-    /// A rule whose findings name another transform.
-    struct Misnamed;
-
-    impl Rule for Misnamed {
-        fn id(&self) -> &'static str {
-            "misnamed"
-        }
-        fn summary(&self) -> &'static str {
-            "test"
-        }
-        fn documentation(&self) -> String {
-            String::new()
-        }
-        fn reference(&self) -> &'static str {
-            ""
-        }
-        fn check(&self, context: &Context) -> Vec<Finding> {
-            let line = context.file.instructions.first().map_or(1, |first| first.start_line);
-            vec![Finding::new("add-to-copy", line, "t")]
-        }
-    }
-
     #[test]
     fn findings_carry_the_id_of_the_transform_that_made_them() {
-        let outcome = run("FROM a\n", &[&Misnamed], &NoBuildContext, &Options::default()).unwrap();
+        let outcome = run_rule("FROM a\n", adds_a_comment_once).unwrap();
         let ids: Vec<&str> = outcome.reports.iter().map(|report| report.transform).collect();
-        assert_eq!(ids, ["misnamed"]);
-        let suppressed = "# dockfix: ignore=add-to-copy\nFROM a\n";
-        let outcome = run(suppressed, &[&Misnamed], &NoBuildContext, &Options::default()).unwrap();
+        assert_eq!(ids, ["test-rule"], "not the id its findings were written with");
+        let suppressed = "FROM a\n# dockfix: ignore-file=add-to-copy\n";
+        let outcome = run_rule(suppressed, adds_a_comment_once).unwrap();
         assert_eq!(outcome.reports.len(), 1, "another transform's suppression does not apply");
     }
 
