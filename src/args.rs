@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
+use dockfix::output::Format;
 use dockfix::settings::validate_user_name;
 use dockfix::style::ColorChoice;
 use dockfix_transforms::pin::PinMode;
@@ -240,19 +241,4 @@ impl ColorArg {
             ColorArg::Never => ColorChoice::Never,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Unified diff (git-style a/ b/ paths, `git apply` accepts it).
-    Diff,
-    /// One versioned JSON document (schema: schema/dockfix-output.schema.json).
-    Json,
-    /// A pull-request body: a title line, then per file the changes, risks, build command
-    /// changes and what was declined.
-    Markdown,
-    /// SARIF 2.1.0 for code scanning, with each applied fix as replacements.
-    Sarif,
-    /// GitHub Actions annotations (`::warning file=...,line=...::`), one per finding.
-    Github,
 }

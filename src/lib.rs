@@ -1,21 +1,18 @@
 //! The `dockfix` shell as a library, so the binary and the integration tests share it:
 //! file discovery, reading and atomic writing, the build context on disk, and output.
 
-pub mod annotation;
 pub mod build_context;
 pub mod config;
 pub mod discover;
 pub mod docs;
+pub mod file_result;
 pub mod files;
 pub mod generator;
-pub mod github;
-pub mod markdown;
-pub mod pinning;
+pub mod image_lookups;
+pub mod output;
 pub mod pipeline;
 pub mod progress;
 pub mod redact;
 pub mod registry;
-pub mod report;
-pub mod sarif;
 pub mod settings;
 pub mod style;

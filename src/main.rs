@@ -20,14 +20,16 @@ use serde::Serialize;
 
 use dockfix::build_context::DirContext;
 use dockfix::config::Config;
-use dockfix::pinning::{self, Prefetched};
+use dockfix::file_result::FileResult;
+use dockfix::image_lookups::{self, Prefetched};
+use dockfix::output::summary::Summary;
+use dockfix::output::{Emitter, Fixed};
 use dockfix::progress::{Counts as ProgressCounts, Progress};
-use dockfix::report::{self, FileResult};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
 use dockfix::style::Style;
-use dockfix::{discover, files, generator, github, markdown, pipeline, sarif};
+use dockfix::{discover, files, generator, pipeline};
 
-use crate::args::{Cli, Command, FixArgs, Format};
+use crate::args::{Cli, Command, FixArgs};
 
 /// mimalloc for Rust's allocations; tree-sitter's are handed to it in `main`.
 #[global_allocator]
@@ -234,7 +236,7 @@ fn prefetch_pins(args: &FixArgs, paths: &[PathBuf], settings: &mut SettingsResol
             let text = files::read_text_limited(&file, args.max_file_size).ok()?;
             Some((found.pin.clone(), text))
         });
-    pinning::prefetch(files)
+    image_lookups::prefetch(files)
 }
 
 fn selects_pins(settings: &Settings) -> bool {
@@ -289,47 +291,39 @@ fn pin_exit_code(pinned: &Prefetched) -> u8 {
 /// file, few enough that memory does not depend on how many files there are.
 const FILES_IN_FLIGHT: usize = 256;
 
-/// Where `fix` results go, one file at a time in input order: the diff and GitHub annotations
-/// to stdout, the summary lines to stderr. JSON keeps each file's findings (not its texts)
-/// until the end; markdown and SARIF, one document about every file, keep the results.
+/// Where `fix` results go, one file at a time in input order: the format's output to stdout
+/// (as each file is done, or as one document at the end), the summary lines to stderr.
 struct FixOutput {
-    format: Format,
+    emitter: Box<dyn Emitter>,
     write: bool,
     stdout: BufWriter<std::io::Stdout>,
     stderr: BufWriter<std::io::Stderr>,
-    summary: report::Summary,
+    summary: Summary,
     progress: Progress,
     /// stdout and stderr are both terminals: flush per file so their lines do not tangle.
     same_screen: bool,
-    json_files: Vec<report::JsonFile>,
-    results: Vec<FileResult>,
 }
 
 impl FixOutput {
     fn new(args: &FixArgs) -> FixOutput {
+        let emitter = args.format.emitter(if args.write { Fixed::Written } else { Fixed::Previewed });
+        let streams_to_terminal = emitter.streams() && std::io::stdout().is_terminal();
         FixOutput {
-            format: args.format,
+            emitter,
             write: args.write,
             stdout: BufWriter::new(std::io::stdout()),
             stderr: BufWriter::new(std::io::stderr()),
-            summary: report::Summary::new(args.write, Style::for_stderr(args.color.choice())),
-            progress: Progress::new(Progress::terminal_can_draw() && !streams_to_terminal(args)),
+            summary: Summary::new(args.write, Style::for_stderr(args.color.choice())),
+            // A progress line on the screen that file after file goes to would tangle with it.
+            progress: Progress::new(Progress::terminal_can_draw() && !streams_to_terminal),
             same_screen: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
-            json_files: Vec::new(),
-            results: Vec::new(),
         }
     }
 
     fn file(&mut self, result: FileResult) -> Result<()> {
-        match self.format {
-            Format::Diff if !self.write && result.changed() => self.out(&result.diff())?,
-            Format::Diff => {}
-            Format::Github => self.out(&github::annotations(std::slice::from_ref(&result)))?,
-            Format::Json => self.json_files.push(report::JsonFile::of(&result)),
-            Format::Markdown | Format::Sarif => {}
-        }
         let lines = self.summary.file(&result);
-        if !lines.is_empty() {
+        self.emitter.file(result, &mut self.stdout).context("cannot write to stdout")?;
+        if !lines.is_empty() && self.emitter.prints_summary() {
             self.progress.clear(&mut self.stderr);
             // On one screen, each file's diff comes with its summary lines, not 8 KiB apart.
             if self.same_screen {
@@ -348,50 +342,20 @@ impl FixOutput {
             written: self.write,
         };
         self.progress.update(&mut self.stderr, counts);
-        if matches!(self.format, Format::Markdown | Format::Sarif) {
-            self.results.push(result);
-        }
         Ok(())
-    }
-
-    fn out(&mut self, text: &str) -> Result<()> {
-        self.stdout.write_all(text.as_bytes()).context("cannot write to stdout")
     }
 
     fn finish(mut self, check: bool) -> Result<u8> {
         self.progress.clear(&mut self.stderr);
         let _ = self.stderr.flush();
-        match self.format {
-            Format::Json => {
-                let json = report::json_document(&self.json_files);
-                self.out(&json)?;
-            }
-            Format::Markdown => {
-                let body = markdown::pull_request(&self.results);
-                self.out(&body)?;
-            }
-            Format::Sarif => {
-                let log = sarif::log(&self.results, rules::all());
-                self.out(&log)?;
-            }
-            Format::Diff | Format::Github => {}
-        }
+        self.emitter.finish(&mut self.stdout).context("cannot write to stdout")?;
         self.stdout.flush().context("cannot write to stdout")?;
-        let _ = self.stderr.write_all(self.summary.totals().as_bytes());
-        let _ = self.stderr.flush();
+        if self.emitter.prints_summary() {
+            let _ = self.stderr.write_all(self.summary.totals().as_bytes());
+            let _ = self.stderr.flush();
+        }
         Ok(exit_code(&self.summary, check))
     }
-}
-
-/// Whether file after file goes to stdout on a terminal, where a progress line on the same
-/// screen would tangle with it.
-fn streams_to_terminal(args: &FixArgs) -> bool {
-    let streams = match args.format {
-        Format::Diff => !args.write,
-        Format::Github => true,
-        Format::Json | Format::Markdown | Format::Sarif => false,
-    };
-    streams && std::io::stdout().is_terminal()
 }
 
 /// Fixes one file and, with `--write`, writes it back unless it changed since it was read.
@@ -407,7 +371,7 @@ fn fix_and_write(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult
 }
 
 /// 2 when a file failed, 1 with `--check` when a file would change, else 0.
-fn exit_code(summary: &report::Summary, check: bool) -> u8 {
+fn exit_code(summary: &Summary, check: bool) -> u8 {
     if summary.errors() > 0 {
         EXIT_ERROR
     } else if check && summary.changed() > 0 {
@@ -496,7 +460,7 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
     }
     let text = files::text_from_bytes(&bytes);
     let pinned = match &text {
-        Ok(text) if selects_pins(settings) => pinning::prefetch([(&settings.pin, text.as_str())]),
+        Ok(text) if selects_pins(settings) => image_lookups::prefetch([(&settings.pin, text.as_str())]),
         _ => Prefetched::unused(),
     };
     let settings = &with_pin(settings, &pinned);
@@ -517,21 +481,16 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
         },
         Err(reason) => error_result(Path::new(STDIN), format!("{STDIN}{reason}")),
     };
-    let results = [result];
-    match args.format {
-        Format::Json => print(&report::json(&results))?,
-        Format::Markdown => print(&markdown::pull_request(&results))?,
-        Format::Sarif => print(&sarif::log(&results, rules::all()))?,
-        Format::Github => print(&github::annotations(&results))?,
-        // On error nothing is printed: a pipe must not get a half-fixed or empty file.
-        Format::Diff => {
-            if let Some(output) = &results[0].output {
-                print(output)?;
-            }
-        }
+    let mut summary = Summary::new(false, Style::for_stderr(args.color.choice()));
+    let summary_lines = summary.file(&result) + &summary.totals();
+    let mut emitter = args.format.emitter(Fixed::Piped);
+    let mut stdout = std::io::stdout().lock();
+    emitter.file(result, &mut stdout).context("cannot write to stdout")?;
+    emitter.finish(&mut stdout).context("cannot write to stdout")?;
+    stdout.flush().context("cannot write to stdout")?;
+    if emitter.prints_summary() {
+        eprint!("{summary_lines}");
     }
-    let mut summary = report::Summary::new(false, Style::for_stderr(args.color.choice()));
-    eprint!("{}{}", summary.file(&results[0]), summary.totals());
     eprint!("{}", pinned.failure_report());
     Ok(exit_code(&summary, args.check).max(pin_exit_code(&pinned)))
 }

@@ -2,7 +2,7 @@
 //!
 //! A [`Redactor`] knows the literal secret values of one Dockerfile (every value env-secrets
 //! recognises, with the run's `[env-secrets]` name settings, whether env-secrets runs or not)
-//! and replaces each with `****` wherever it occurs. [`crate::report::FileResult`] holds one
+//! and replaces each with `****` wherever it occurs. [`crate::file_result::FileResult`] holds one
 //! and cannot be built without it: its constructors pass every report text through it
 //! (messages, risks, reasons, the text of applied edits) and its suggestion and fix diffs come
 //! out through it, so every output format (JSON, SARIF, markdown, GitHub annotations, the
@@ -124,7 +124,7 @@ impl Redactor {
     /// A report with its texts redacted: message, risk, reason, and (byte-exact) the text its
     /// applied edits insert. The suggestion (a whole file) is kept for [`Redactor::diff_for_report`] to
     /// redact once it is a diff: redacted first, its diff would show the value it replaced.
-    pub fn report(&self, mut report: Report) -> Report {
+    pub fn redacted_report(&self, mut report: Report) -> Report {
         if self.is_empty() {
             return report;
         }

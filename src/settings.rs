@@ -14,7 +14,7 @@ use dockfix_transforms::{rules, Rule};
 use thiserror::Error;
 
 use crate::config::{Config, ConfigError, ConfigFinder};
-use crate::pinning::PinSettings;
+use crate::image_lookups::PinSettings;
 use crate::registry::RegistryConfig;
 
 /// What the command line says; `None` and empty lists leave the config's say.

@@ -986,7 +986,7 @@ fn same_file_named_twice_is_processed_once() {
 #[test]
 fn diff_paths_are_normalized_for_git_apply() {
     // Regression: a PATH with a `..` component (`sub/../Dockerfile`) is put into the diff headers as
-    // is (`a/sub/../Dockerfile`); `git apply` rejects it with "invalid path". report::diff_path
+    // is (`a/sub/../Dockerfile`); `git apply` rejects it with "invalid path". file_result::diff_path
     // only strips the working directory and `./`.
     let (dir, dockerfile) = both_project();
     std::fs::create_dir(dir.path().join("sub")).unwrap();

@@ -1,10 +1,12 @@
 //! README.md's transform table is generated from the transforms (`Rule::id`, `summary`,
 //! `aliases`, `reference`): this test fails when it is stale, and rewrites it when
-//! `DOCKFIX_UPDATE_README=1`.
+//! `DOCKFIX_UPDATE_README=1`. Its usage names every output format.
 
 use std::path::PathBuf;
 
+use clap::ValueEnum as _;
 use dockfix::docs::{documentation_path, transform_table, with_table, TABLE_END, TABLE_START};
+use dockfix::output::Format;
 use dockfix_transforms::rules;
 
 const UPDATE: &str = "DOCKFIX_UPDATE_README";
@@ -41,4 +43,18 @@ fn every_transform_links_to_its_documentation() {
             rule.id()
         );
     }
+}
+
+#[test]
+fn readme_usage_lists_every_output_format() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let names: Vec<String> = Format::value_variants().iter().map(|format| format.name()).collect();
+    let expected = format!("--format {} ", names.join("|"));
+    let line = readme
+        .lines()
+        .map(str::trim_start)
+        .find(|line| line.starts_with("--format "))
+        .expect("README.md's usage has a `--format` line");
+    assert!(line.starts_with(&expected), "README.md's usage says `{line}`; the formats are `{expected}`");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use dockfix::config::Config;
-use dockfix::report;
+use dockfix::output::json;
 
 fn schema_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("schema").join(name)
@@ -35,7 +35,7 @@ fn load(name: &str) -> serde_json::Value {
 #[test]
 fn committed_schemas_are_current() {
     assert_current("dockfix.toml.schema.json", &Config::json_schema());
-    assert_current("dockfix-output.schema.json", &report::json_schema());
+    assert_current("dockfix-output.schema.json", &json::schema());
 }
 
 #[test]

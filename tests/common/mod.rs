@@ -1,7 +1,8 @@
 //! Checks shared by the fixture harness and the corpus test.
 
-use dockfix::report::{self, FileResult};
-use dockfix::{github, markdown, sarif};
+use clap::ValueEnum as _;
+use dockfix::file_result::FileResult;
+use dockfix::output::{self, summary, Fixed, Format};
 use dockfix_transforms::engine::{self, Report};
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::suppress::{is_suppressed, suppressions};
@@ -65,28 +66,28 @@ pub fn printed_secrets(
         Ok(outcome) => outcome,
         Err(error) => return (vec![format!("the run with marked secrets failed: {error}")], 0),
     };
-    let results = [FileResult::fixed(
+    let result = FileResult::fixed(
         name.to_string(),
         marked,
         outcome.output,
         outcome.reports,
         outcome.suppression_notes,
         &options.get::<SecretOptions>(),
-    )];
-    let added_lines: String = results[0]
+    );
+    let added_lines: String = result
         .diff()
         .lines()
         .filter(|line| line.starts_with('+') && !line.starts_with("+++ "))
         .map(|line| format!("{line}\n"))
         .collect();
-    let outputs = [
-        ("json", report::json(&results)),
-        ("markdown", markdown::pull_request(&results)),
-        ("summary", report::summary(&results, false)),
-        ("sarif", sarif::log(&results, rules)),
-        ("github", github::annotations(&results)),
-        ("diff (added lines)", added_lines),
+    let mut outputs = vec![
+        ("summary".to_string(), summary::summary(std::slice::from_ref(&result), false)),
+        ("diff (added lines)".to_string(), added_lines),
     ];
+    // Every other format, those to come included: each reads the same redacted result.
+    for format in Format::value_variants().iter().filter(|format| **format != Format::Diff) {
+        outputs.push((format.name(), output::render(*format, Fixed::Previewed, vec![result.clone()])));
+    }
     let mut problems = Vec::new();
     for (format, rendered) in outputs {
         for marker in markers.iter().filter(|marker| rendered.contains(marker.as_str())) {

@@ -54,7 +54,10 @@
 //! `ADD` between the two get `--chown` (`app:app`, or the user's name or UID alone, which
 //! Docker reads as "GID = UID"; unless they have one), so the user can
 //! read and write what it runs: a `0600` config file or a shipped state directory stays
-//! usable. Keywords follow the file's casing. When the fix creates `app` and the image has a
+//! usable. A `COPY` into a system tree (`/usr/local/bin/`, `/etc/`, `/usr/lib/`: the
+//! system's files, not the app's) gets none: the user must not be able to rewrite programs
+//! and configuration that root also runs and reads; the risk names those copies, which the
+//! user can use only when they are world-readable. Keywords follow the file's casing. When the fix creates `app` and the image has a
 //! literal application `WORKDIR` (not a system directory such as `/`, `/usr/local/bin`,
 //! `/etc/...` or a package manager's `/var/lib/...`), the same `RUN` creates that directory
 //! if needed and gives it to `app` (`mkdir -p DIR && chown app:app DIR`, not recursive), so
@@ -87,10 +90,13 @@
 //!   from substrings: `curl .../cron` is not cron): a service manager or daemon the container
 //!   starts (supervisord, runit, s6, cron, sshd, nginx, Apache, postfix, dovecot, an init,
 //!   dockerd), installs (supervisor, runit, cron, openssh-server, postfix, dovecot, docker-ce,
-//!   iptables, openvpn, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
+//!   iptables, openvpn, ...; and servers whose distribution package gives its data to an
+//!   account of its own: mongodb-server, mysql/mariadb-server, postgresql, rabbitmq-server,
+//!   redis-server, docker-registry, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
 //!   `/etc/supervisor/`), a sudoers file written, `mknod`, `/dev/net/tun`,
 //!   `VOLUME /var/lib/docker`, `--user root` given to the program;
-//! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`), or
+//! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`, a file
+//!   copied there such as `/root/.m2/settings.xml`), or
 //!   whose `ENV` points a tool's home, cache or path into `/root`
 //!   (`GRADLE_USER_HOME=/root/.gradle`, `PATH=/root/.local/bin:$PATH`): `/root` is closed to
 //!   other users, so the tool would break;
@@ -100,6 +106,9 @@
 //!   `docker-php-ext-install`, user creation, writes under `/usr`, `/etc`, `/opt`, `/var`):
 //!   they run in every image built from this one, after its `USER`. Other `ONBUILD RUN`s are
 //!   named in the fix's risk;
+//! - a final stage that is, or is built from, a check stage (`lint`, `test`, `validate`,
+//!   `validate-docs`, ...) and starts nothing: its `RUN` is the check and the image is never
+//!   run;
 //! - an image built to be used in `FROM`: no `CMD`/`ENTRYPOINT` of its own, and either
 //!   `ONBUILD` triggers, or a toolchain or OS base (whose own `CMD` is a shell or REPL:
 //!   `debian`, `ubuntu`, `alpine`, `python`, `node`, `golang`, `rust`, `ruby`, `php`, dev
@@ -199,8 +208,8 @@ use choose::{
 use decline::{declined, onbuild_runs, unchecked_entrypoint};
 pub use options::{NewUser, NonRootUserConfig};
 use paths::{
-    already_given, data_directories, tool_home_in_root, volume_directories, volumes_left_alone,
-    working_directory,
+    already_given, data_directories, system_destination, tool_home_in_root, volume_directories,
+    volumes_left_alone, working_directory,
 };
 
 pub struct NonRootUser;
@@ -425,8 +434,16 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             }
             let what: Vec<&str> = [
                 workdir.as_ref().map(|_| "working directory"),
-                (!volume_dirs.is_empty()).then_some("volume"),
-                (!data_dirs.is_empty()).then_some("data directory"),
+                match volume_dirs.len() {
+                    0 => None,
+                    1 => Some("volume"),
+                    _ => Some("volumes"),
+                },
+                match data_dirs.len() {
+                    0 => None,
+                    1 => Some("data directory"),
+                    _ => Some("data directories"),
+                },
             ]
             .into_iter()
             .flatten()
@@ -435,7 +452,7 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             given.extend(volume_dirs.iter().filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
             given.extend(data_dirs.iter().cloned());
             if !given.is_empty() {
-                message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(" ")));
+                message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(", ")));
             }
             message.push_str(", and switch to it (CIS 4.1)");
             let run = format!("{run_keyword} {command}\n");
@@ -466,6 +483,9 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
     };
     let owner = chown_owner(&user, new_user, group.as_ref());
     let mut unowned = Vec::new();
+    let mut system_copies = Vec::new();
+    let mut chowned = 0;
+    let stage_instructions = chain_instructions(file, chain);
     for copy in &placement.copies_after_root_work {
         if copy.flag("chown").is_some() {
             continue;
@@ -474,6 +494,11 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             unowned.push(copy.start_line.to_string());
             continue;
         }
+        if let Some(destination) = system_destination(&stage_instructions, copy) {
+            system_copies.push(format!("{destination} on line {}", copy.start_line));
+            continue;
+        }
+        chowned += 1;
         edits.push(Edit::insert(copy.keyword_span.end, format!(" --chown={owner}")));
     }
     let mut risk = risk(file, chain, facts, &user, is_numeric);
@@ -485,7 +510,13 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
         risk.push_str("; ");
         risk.push_str(&unchecked);
     }
-    if !placement.copies_after_root_work.is_empty() {
+    if !system_copies.is_empty() {
+        risk.push_str(&format!(
+            "; what is copied into system paths stays root's, so that `{user}` cannot rewrite it ({}): `{user}` can run and read it only if it is world-readable, as files from a Git checkout or a build stage usually are",
+            system_copies.join(", ")
+        ));
+    }
+    if chowned > 0 {
         risk.push_str(&format!(
             "; files copied after the last RUN are now owned by `{owner}`: the process can rewrite its own code and entrypoint; where it must not, drop the `--chown` and make sure the files are world-readable"
         ));
@@ -960,6 +991,11 @@ mod tests {
                 "/root/start.sh",
             ),
             ("FROM debian\nWORKDIR /root/app\nCOPY . .\nCMD ./run\n", "/root/app"),
+            (
+                "FROM maven:3-eclipse-temurin-21\nCOPY settings.xml /root/.m2/settings.xml\nCOPY app /opt/app\nCMD [\"/opt/app/run\"]\n",
+                "`/root/.m2/settings.xml` in root's home (line 2)",
+            ),
+            ("FROM debian\nWORKDIR /root\nCOPY [\"npmrc\", \".npmrc\"]\nCMD x\n", "`/root`"),
             ("FROM mcr.microsoft.com/windows/servercore:ltsc2022\nCMD x\n", "ContainerUser"),
             ("FROM example/win\nSHELL [\"powershell\", \"-Command\"]\nRUN x\n", "ContainerUser"),
             ("# escape=`\nFROM example/win\nRUN choco install -y git\n", "ContainerUser"),

@@ -8,7 +8,7 @@
 
 mod base_image;
 mod entrypoint;
-mod shell;
+pub(super) mod shell;
 mod signals;
 
 use crate::edit::Finding;
@@ -16,7 +16,10 @@ use crate::image::{chain_instructions, drops_privileges, BaseFacts};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::BuildContext;
 
+use super::choose::{created_users, runtime_user_created};
+use super::paths::{copy_destination, resolve_variables};
 use super::{is_root, ID};
+use crate::image::HELPER_ACCOUNTS;
 use base_image::{
     copies_application, is_dev_container_base, is_interactive_program, own_command, toolchain_env, OwnCommand,
 };
@@ -68,11 +71,39 @@ pub(super) fn declined(
     dropper
         .or_else(|| root_signal(&instructions))
         .or_else(|| entrypoint_script_needs_root(&instructions, context))
+        .or_else(|| unread_script_with_unused_user(&instructions, context))
         .or_else(|| works_in_root_home(&instructions))
         .or_else(|| explicit_root_user(&instructions))
         .or_else(|| onbuild_needs_root(&instructions))
+        .or_else(|| check_stage(chain, &instructions, from_line))
         .or_else(|| base_for_other_images(&instructions, facts, from_line))
         .or_else(|| interactive_start(&instructions))
+}
+
+/// Stage names of build-time checks (`docker buildx build --target lint`), as a whole name or
+/// before a `-` (`validate-vendor`, `test-unit`): the names the Docker and BuildKit projects'
+/// own Dockerfiles give the stages whose `RUN` is the check.
+const CHECK_STAGE_NAMES: &[&str] = &["lint", "test", "tests", "validate", "vet", "check", "verify"];
+
+/// A finding when the final stage is, or is built from, a check stage and starts nothing: its
+/// `RUN` is the product, the image is never run, and a `USER` would change nothing.
+fn check_stage(chain: &[&Stage], instructions: &[&Instruction], from_line: usize) -> Option<Finding> {
+    if !start_instructions(instructions).is_empty() {
+        return None;
+    }
+    let is_check = |name: &str| {
+        CHECK_STAGE_NAMES
+            .iter()
+            .any(|check| name == *check || name.strip_prefix(check).is_some_and(|rest| rest.starts_with('-')))
+    };
+    let name = chain.iter().rev().find_map(|stage| stage.name.as_deref().filter(|name| is_check(name)))?;
+    Some(Finding::new(
+        ID,
+        from_line,
+        format!(
+            "the final stage is the check stage `{name}` and starts nothing: its RUN is the check, the image is not meant to be run, and a USER would change nothing: left as is"
+        ),
+    ))
 }
 
 /// The program the container starts and its arguments: the `ENTRYPOINT`'s first command with
@@ -102,6 +133,43 @@ fn started_program(instructions: &[&Instruction]) -> Option<(Command, usize)> {
         (None, Some(cmd)) => Some((first(cmd)?, cmd.start_line)),
         (None, None) => None,
     }
+}
+
+/// A finding when the file creates a user it never switches to and starts a script from the
+/// build context that could not be read (no context, stdin): images built this way (the
+/// official postgres and redis images among them) usually start as root and step down to
+/// that user in the script (`gosu`, `su-exec`) or through the daemon's own configuration
+/// (`User clamav`), which a `USER` would break. Only the script can tell, so dockfix does not
+/// guess; with the script readable, [`entrypoint_script_needs_root`] decides.
+fn unread_script_with_unused_user(
+    instructions: &[&Instruction],
+    context: &dyn BuildContext,
+) -> Option<Finding> {
+    let script = scripts(instructions, context)
+        .into_iter()
+        .find(|script| script.commands.is_none() && script.looks_like_a_script())?;
+    // The user the fix would choose; else one whose name is a variable (`adduser $TOR_USER`).
+    let user = runtime_user_created(instructions).map(|chosen| chosen.name).or_else(|| {
+        instructions.iter().filter(|i| i.is("RUN")).rev().find_map(|run| {
+            let resolved = resolve_variables(instructions, &run.command_text(), run.span.start)?;
+            let user = created_users(&resolved)
+                .into_iter()
+                .rev()
+                .find(|user| !HELPER_ACCOUNTS.contains(&user.name.as_str()))?;
+            Some(user.name)
+        })
+    })?;
+    let line = script.copied_by.start_line;
+    Some(Finding::new(
+        ID,
+        line,
+        format!(
+            "the image creates user `{user}` but never switches to it, and starts `{}` (from `{}`, copied on line {line}), which could not be read from the build context: images built this way usually start as root and step down to `{user}` in that script (gosu, su-exec) or through the daemon's own configuration, which a `USER` would break. Left as is; run dockfix with the build context, or check the script and add `USER {user}` by hand if it does not need root ({})",
+            script.image_path,
+            script.context_path,
+            silence_hint(line)
+        ),
+    ))
 }
 
 /// A finding when the container starts a shell, a language REPL or a build tool with nothing
@@ -451,8 +519,8 @@ fn base_for_other_images(
     ))
 }
 
-/// A finding when the image starts in, or runs a program from, root's home directory, which
-/// no other user may enter.
+/// A finding when the image starts in, runs a program from, or copies files into root's home
+/// directory, which no other user may enter.
 pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
     let in_root_home = |path: &str| path == "/root" || path.starts_with("/root/");
     let workdir = instructions.iter().rev().find(|i| i.is("WORKDIR"));
@@ -466,7 +534,7 @@ pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Findin
             ),
         ));
     }
-    start_instructions(instructions).into_iter().find_map(|(_, instruction)| {
+    let started = start_instructions(instructions).into_iter().find_map(|(_, instruction)| {
         let text = instruction.command_text();
         let words = text.split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '[' | ']'));
         let path = words.into_iter().find(|word| in_root_home(word))?;
@@ -475,6 +543,29 @@ pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Findin
             instruction.start_line,
             format!("the container starts `{path}`, inside root's home, which a non-root user cannot read: left as is"),
         ))
+    });
+    started.or_else(|| configured_in_root_home(instructions))
+}
+
+/// A `COPY`/`ADD` (from the build context, not from another stage) into root's home: a tool's
+/// configuration (`/root/.m2/settings.xml`, `/root/.npmrc`, `/root/.ssh/config`) is looked
+/// for in the home of the user the tool runs as, and root's home is closed to other users
+/// (base-passwd and alpine-baselayout make it 0700; RHEL's `setup` 0550).
+fn configured_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
+    let copies = instructions.iter().filter(|i| (i.is("COPY") || i.is("ADD")) && i.flag("from").is_none());
+    copies.into_iter().find_map(|copy| {
+        let destination = copy_destination(instructions, copy)?;
+        destination.starts_with("/root/").then(|| {
+            Finding::new(
+                ID,
+                copy.start_line,
+                format!(
+                    "{} puts `{destination}` in root's home (line {}), which a non-root user cannot enter (it is 0700 on Debian and Alpine, 0550 on RHEL), and where tools look for their configuration only when they run as root: left as is; to fix by hand, put it in the new user's home",
+                    copy.keyword.to_ascii_uppercase(),
+                    copy.start_line
+                ),
+            )
+        })
     })
 }
 
@@ -659,6 +750,10 @@ mod tests {
             ("FROM debian\nCMD [\"s6-svscan\", \"/etc/s6\"]\n", "`s6-svscan`"),
             ("FROM debian\nRUN apt-get install -y postfix\nCMD x\n", "`postfix` installed"),
             (
+                "FROM centos:7\nRUN yum -y install mongodb-server && mkdir -p /data/db\nENTRYPOINT [\"/usr/bin/mongod\"]\n",
+                "`mongodb-server` installed (line 2): the distribution's server package",
+            ),
+            (
                 "FROM debian\nCMD [\"sh\", \"-c\", \"service nginx start && tail -f /dev/null\"]\n",
                 "`service nginx` started",
             ),
@@ -678,6 +773,7 @@ mod tests {
                 "FROM debian\nRUN apt-get install -y nginx\nCMD [\"nginx\", \"-g\", \"daemon off;\"]\n",
                 "`nginx` started",
             ),
+            ("FROM centos:7\nCMD [\"/usr/sbin/httpd\", \"-DFOREGROUND\"]\n", "`/usr/sbin/httpd` started"),
         ] {
             let message = assert_declined(input, &NoBuildContext, reason);
             assert!(message.contains("ignore=non-root-user` above line"), "{message}");
@@ -693,9 +789,30 @@ mod tests {
             "FROM debian\nRUN echo nginx cron sshd > /tmp/names\nCMD [\"/app/cron-runner\", \"--user\", \"app\"]\n",
             "FROM debian\nCOPY etc/service.conf /srv/etc/service/x\nCMD x\n",
             "FROM debian\nVOLUME /var/lib/docker-data\nCMD x\n",
+            // BusyBox's one-process httpd on a port of its own runs as anyone.
+            "FROM busybox:1.36\nCOPY site /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
         ] {
             assert_fixed(input, &NoBuildContext);
         }
+    }
+
+    #[test]
+    fn check_stages_that_start_nothing_are_left_alone() {
+        for (input, name) in [
+            ("FROM golang:1.22 AS lint\nRUN go vet ./...\nFROM lint\n", "`lint`"),
+            ("FROM alpine AS validate-docs\nCOPY . .\nRUN ./check.sh\n", "`validate-docs`"),
+        ] {
+            assert_declined(input, &NoBuildContext, name);
+        }
+        // A stage named like a check that starts a program is an image to run.
+        assert_fixed(
+            "FROM python:3.12 AS test\nCOPY . /app\nCMD [\"python\", \"/app/x.py\"]\n",
+            &NoBuildContext,
+        );
+        // `testing` is not `test`.
+        let (_, reports) = outcome_in("FROM alpine AS testing\nCOPY app /app\n", &NoBuildContext);
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert!(!reports[0].message.contains("check stage"), "{}", reports[0].message);
     }
 
     #[test]

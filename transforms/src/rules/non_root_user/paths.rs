@@ -5,6 +5,7 @@ use crate::image::{chain_instructions, substitute};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::choose::env_pairs;
+use super::decline::shell::commands;
 use super::ID;
 
 /// System directories a new user must not own, and trees under which it must own nothing.
@@ -121,8 +122,17 @@ pub(super) fn volume_directories<'a>(
 
 /// ENV names whose value is the directory where a program keeps the state it writes at run
 /// time: exact names (Jenkins: "JENKINS_HOME is where Jenkins stores all its data", the
-/// Jenkins handbook) and suffixes of the `<APP>_DATA_DIR` convention.
-const DATA_DIRECTORY_NAMES: &[&str] = &["JENKINS_HOME", "DATA_DIR"];
+/// Jenkins handbook; transmission-daemon(1): "TRANSMISSION_HOME: sets the configuration
+/// directory", where it also writes its resume and torrent files) and suffixes of the
+/// `<APP>_DATA_DIR` convention.
+const DATA_DIRECTORY_NAMES: &[&str] = &["JENKINS_HOME", "TRANSMISSION_HOME", "DATA_DIR"];
+
+/// Flags of a start command whose value is the directory the program writes its data to,
+/// as `--flag DIR` or `--flag=DIR`: mongod(1) `--dbpath`, mysqld `--datadir`,
+/// CouchPotato's `--data_dir`, and the `--data-dir`/`--state-dir`/`--log-dir`/
+/// `--storage-path` spellings of the same convention.
+const DATA_DIRECTORY_FLAGS: &[&str] =
+    &["--data_dir", "--data-dir", "--datadir", "--dbpath", "--state-dir", "--log-dir", "--storage-path"];
 const DATA_DIRECTORY_SUFFIXES: &[&str] = &["_DATA_DIR", "_DATA_PATH", "_STATE_DIR", "_LOG_DIR", "_LOGS_DIR"];
 
 /// The application directories `ENV` names as where the process keeps its state
@@ -146,7 +156,76 @@ pub(super) fn data_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<Strin
             }
         }
     }
+    for (value, at) in start_command_data_flags(&instructions) {
+        let resolved = resolve_variables(&instructions, &value, at);
+        if let Some(dir) = resolved.as_deref().and_then(application_directory) {
+            if !dirs.contains(&dir) && !already_given(file, chain, &dir) {
+                dirs.push(dir);
+            }
+        }
+    }
     dirs
+}
+
+/// The values of [`DATA_DIRECTORY_FLAGS`] in the last `ENTRYPOINT` and the last `CMD` (the
+/// ones the container starts with), with where each instruction starts.
+fn start_command_data_flags(instructions: &[&Instruction]) -> Vec<(String, usize)> {
+    let last = |keyword: &str| instructions.iter().rev().find(|i| i.is(keyword));
+    let mut values = Vec::new();
+    for start in [last("ENTRYPOINT"), last("CMD")].into_iter().flatten() {
+        let words: Vec<String> = match &start.exec_form {
+            Some(argv) => argv.clone(),
+            None => start.words.iter().map(|word| word.text.trim_matches(['"', '\'']).to_string()).collect(),
+        };
+        for (index, word) in words.iter().enumerate() {
+            let value = DATA_DIRECTORY_FLAGS.iter().find_map(|flag| {
+                let rest = word.strip_prefix(flag)?;
+                match rest.strip_prefix('=') {
+                    Some(value) => Some(value.to_string()),
+                    None if rest.is_empty() => words.get(index + 1).cloned(),
+                    None => None,
+                }
+            });
+            // The exec form runs no shell: a `$` there is a literal, not a variable.
+            let literal_dollar =
+                start.exec_form.is_some() && value.as_deref().is_some_and(|v| v.contains('$'));
+            if let Some(value) = value.filter(|_| !literal_dollar) {
+                values.push((value, start.span.start));
+            }
+        }
+    }
+    values
+}
+
+/// Where a `COPY`/`ADD` writes, when that is inside a system tree ([`SYSTEM_TREES`]:
+/// `/usr/bin/`, `/etc/`, ...): files there are the system's, read by every user, and the
+/// new user must not be able to rewrite them, so they get no `--chown`. A relative
+/// destination is taken from the `WORKDIR` before it; a variable resolved from the `ENV`s
+/// and `ARG` defaults before it.
+pub(super) fn system_destination(instructions: &[&Instruction], copy: &Instruction) -> Option<String> {
+    let absolute = copy_destination(instructions, copy)?;
+    let system = SYSTEM_TREES
+        .iter()
+        .any(|tree| absolute.starts_with(tree) || Some(absolute.as_str()) == tree.strip_suffix('/'));
+    system.then_some(absolute)
+}
+
+/// The absolute path a `COPY`/`ADD` writes to: a relative destination is taken from the
+/// `WORKDIR` before it; a variable resolved from the `ENV`s and `ARG` defaults before it.
+pub(super) fn copy_destination(instructions: &[&Instruction], copy: &Instruction) -> Option<String> {
+    let destination = match &copy.exec_form {
+        Some(argv) => argv.last()?.clone(),
+        None => copy.words.last()?.text.trim_matches(['"', '\'']).to_string(),
+    };
+    let destination = resolve_variables(instructions, &destination, copy.span.start)?;
+    if destination.starts_with('/') {
+        return Some(destination);
+    }
+    let workdir = instructions
+        .iter()
+        .rfind(|instruction| instruction.is("WORKDIR") && instruction.span.end <= copy.span.start)?;
+    let dir = resolve_variables(instructions, workdir.args.trim(), workdir.span.start)?;
+    Some(format!("{}/{}", dir.trim_end_matches('/'), destination.trim_start_matches("./")))
 }
 
 /// The paths of a `VOLUME`, in JSON or plain form.
@@ -180,12 +259,13 @@ pub(super) fn volumes_left_alone(file: &Dockerfile, chain: &[&Stage]) -> Vec<Str
 
 /// Whether the file already gives `dir` away (`chown`/`chmod` of it in a `RUN`).
 pub(super) fn already_given(file: &Dockerfile, chain: &[&Stage], dir: &str) -> bool {
+    // Read command by command: a directory only made (`mkdir -p /a/b`) in a RUN that also
+    // chmods its parent (`chmod 1777 /a`) is not given away.
     chain_instructions(file, chain).iter().filter(|i| i.is("RUN")).any(|run| {
-        let text = run.command_text();
-        (text.contains("chown") || text.contains("chmod"))
-            && text
-                .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|'))
-                .any(|word| word.trim_end_matches('/') == dir)
+        commands(&run.command_text()).iter().any(|command| {
+            matches!(command.program(), "chown" | "chmod")
+                && command.operands().any(|operand| operand.trim_end_matches('/') == dir)
+        })
     })
 }
 
@@ -240,6 +320,25 @@ mod tests {
     }
 
     #[test]
+    fn data_directories_named_by_start_flags() {
+        let dirs = with_chain(
+            "FROM python:3\nENV BASE=/srv\nENTRYPOINT python app.py --dbpath=$BASE/db\nCMD [\"--data_dir\", \"/data\"]\n",
+            data_directories,
+        );
+        assert_eq!(dirs, ["/srv/db", "/data"], "both spellings; the shell form's variable resolved");
+        let dirs = with_chain("FROM debian\nENV B=/b\nCMD [\"x\", \"--datadir=$B/d\"]\n", data_directories);
+        assert!(dirs.is_empty(), "the exec form runs no shell: `$B` stays literal: {dirs:?}");
+        let dirs = with_chain(
+            "FROM debian\nCMD mongod --dbpath /var/lib/x --data-dirs /d --log-dir /usr\n",
+            data_directories,
+        );
+        assert_eq!(dirs, ["/var/lib/x"], "look-alike flags and system directories are not data");
+        let dirs =
+            with_chain("FROM debian\nCMD [\"x\", \"--data-dir\", \"/a\"]\nCMD [\"y\"]\n", data_directories);
+        assert!(dirs.is_empty(), "only the last CMD starts: {dirs:?}");
+    }
+
+    #[test]
     fn workdir_variables_are_resolved() {
         let dir = |text: &str| with_chain(text, |file, chain| working_directory(file, chain, usize::MAX));
         assert_eq!(dir("FROM debian\nENV DIR=/data\nWORKDIR $DIR\nCMD x\n").as_deref(), Some("/data"));
@@ -281,6 +380,11 @@ mod tests {
         with_chain(text, |file, chain| {
             assert!(already_given(file, chain, "/data"));
             assert!(!already_given(file, chain, "/logs"));
+        });
+        let text = "FROM alpine\nRUN mkdir -p /t/config /t/watch && chmod 1777 /t\nCMD x\n";
+        with_chain(text, |file, chain| {
+            assert!(already_given(file, chain, "/t"));
+            assert!(!already_given(file, chain, "/t/config"), "only made, in a RUN that chmods its parent");
         });
     }
 

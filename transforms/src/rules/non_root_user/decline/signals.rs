@@ -68,6 +68,8 @@ const NETWORK: &str =
 const DIND: &str = "Docker-in-Docker: dockerd runs as root, so the container must start as root";
 const DAEMON: &str =
     "the daemon starts as root (to bind its port, chroot or read its keys) and switches to its own account by its configuration, so the container must start as root";
+const PACKAGED_SERVER: &str =
+    "the distribution's server package creates the server's own account and gives it the data directories (or leaves them root's), so another user cannot write them; the container must start as root, or as that account with its data paths made its own";
 const FIREWALL: &str =
     "a firewall loads packet filter rules, which needs CAP_NET_ADMIN, so the container must start as root";
 
@@ -131,6 +133,33 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "nftables", seen: Seen::Installed, why: NETWORK },
     RootSignal { what: "openvpn", seen: Seen::Installed, why: NETWORK },
     RootSignal { what: "wireguard-tools", seen: Seen::Installed, why: NETWORK },
+    // Servers whose distribution packages create a system account of their own and give it
+    // /var/lib/<name> (Debian's maintainer scripts: mongodb-server, rabbitmq-server,
+    // mariadb-server/mysql-server, postgresql-common, redis-server, docker-registry,
+    // influxdb, minidlna, pdns-recursor/pdns-server, couchdb, mosquitto; Fedora/EPEL's and
+    // Alpine's packages of the same servers do the same, and so do the vendors' own
+    // packages: mongodb-org-server, MariaDB-server, mysql-community-server, elasticsearch).
+    // memcached and tor keep no data and run as any user, so they are not here.
+    RootSignal { what: "mongodb-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "mongodb-org-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "mongodb-org", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "rabbitmq-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "mysql-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "mysql-community-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "default-mysql-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "mariadb-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "MariaDB-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "postgresql", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "postgresql-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "redis-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "docker-registry", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "elasticsearch", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "influxdb", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "minidlna", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "pdns-recursor", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "pdns-server", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "couchdb", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "mosquitto", seen: Seen::Installed, why: PACKAGED_SERVER },
     RootSignal { what: "crontab", seen: Seen::Run, why: CRON },
     RootSignal { what: "mknod", seen: Seen::Run, why: NETWORK },
     RootSignal { what: "/etc/service/", seen: Seen::Path, why: RUNIT },
@@ -173,6 +202,11 @@ pub(crate) fn started_signal(commands: &[Command]) -> Option<(&'static RootSigna
             }
             other => (other, command.path.clone()),
         };
+        // BusyBox's `httpd -p PORT` is a one-process server that runs as whoever starts it;
+        // Apache's httpd has no `-p`.
+        if program == "httpd" && command.args.iter().any(|arg| arg == "-p" || arg.starts_with("-p")) {
+            continue;
+        }
         let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Started && s.what == program);
         if let Some(signal) = found {
             return Some((signal, written));

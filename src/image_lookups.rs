@@ -1,6 +1,8 @@
-//! The step before the engine runs: collect the image references of every file that
-//! `pin-images` needs looked up, resolve each one once (concurrently), and hand the engine a
-//! table with the answers. The engine itself never touches the network.
+//! The registry-backed side of `pin-images`, in the shell: the step before the engine runs.
+//! Collect the image references of every file that `pin-images` needs looked up, resolve each
+//! one once (concurrently) through [`crate::registry`], and hand the engine a table with the
+//! answers. The engine itself never touches the network: the core's `pin` module holds the
+//! pinning mechanics, `rules::pin_images` the transform.
 //!
 //! Files may differ in their pin settings (each has its `dockfix.toml`): the references are
 //! grouped by how registries are reached ([`RegistryConfig`]: mirrors, insecure hosts,

@@ -9,11 +9,16 @@
 //! Every finding has level `warning`: the transforms do not grade their findings, and a
 //! finding without a fix is still something a reviewer should read.
 
-use dockfix_transforms::{Edit, Report, Rule};
+use dockfix_transforms::{rules, Edit, Report, Rule};
 use serde::Serialize;
 
-use crate::annotation::{self, TextIndex};
-use crate::report::FileResult;
+use super::annotation::{self, TextIndex};
+use crate::file_result::FileResult;
+
+/// The `--format sarif` log of a run: every transform dockfix knows is described.
+pub fn render(results: &[FileResult]) -> String {
+    log(results, rules::all())
+}
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const SARIF_VERSION: &str = "2.1.0";

@@ -9,22 +9,39 @@
 //! Escaping follows GitHub's runner: in the message `%`, CR and LF are percent-encoded; in
 //! property values also `:` and `,`.
 
+use std::io::{self, Write};
+
 use dockfix_transforms::Report;
 
-use crate::annotation;
-use crate::report::FileResult;
+use super::{annotation, Emitter};
+use crate::file_result::FileResult;
 
-/// The workflow commands for `results`, one per line.
-pub fn annotations(results: &[FileResult]) -> String {
+/// Prints each file's workflow commands as soon as the file is done.
+pub struct Github;
+
+impl Emitter for Github {
+    fn file(&mut self, result: FileResult, stdout: &mut dyn Write) -> io::Result<()> {
+        stdout.write_all(annotations(&result).as_bytes())
+    }
+
+    fn finish(&mut self, _stdout: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn streams(&self) -> bool {
+        true
+    }
+}
+
+/// The workflow commands for one file's result, one per line.
+fn annotations(result: &FileResult) -> String {
     let mut out = String::new();
-    for result in results {
-        let file = annotation::repo_path(&result.path);
-        if let Some(error) = &result.error {
-            out.push_str(&command("error", &[("file", &file), ("title", "dockfix")], error));
-        }
-        for report in &result.reports {
-            out.push_str(&finding(&file, report));
-        }
+    let file = annotation::repo_path(&result.path);
+    if let Some(error) = &result.error {
+        out.push_str(&command("error", &[("file", &file), ("title", "dockfix")], error));
+    }
+    for report in &result.reports {
+        out.push_str(&finding(&file, report));
     }
     out
 }

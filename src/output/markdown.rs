@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use dockfix_transforms::{rules, FollowUp, Report};
 
-use crate::report::{build_command, diff_path, FileResult};
+use crate::file_result::{build_command, diff_path, FileResult};
 
 /// The pull-request body for `results`.
 pub fn pull_request(results: &[FileResult]) -> String {
