@@ -35,25 +35,3 @@ pub fn by_id(id: &str) -> Option<&'static dyn Rule> {
 pub fn transform_id(id: &str) -> Option<&'static str> {
     by_id(id).map(|rule| rule.id())
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Each `documentation()` reads its own file (`include_str!`): a copied line pointing at
-    /// another transform's file would show that one's page under this id.
-    #[test]
-    fn every_transform_explains_itself_and_answers_only_to_its_names() {
-        for rule in all() {
-            let page = rule.documentation();
-            assert!(page.starts_with(&format!("# {}\n", rule.id())), "`{}` shows another page", rule.id());
-            for name in std::iter::once(rule.id()).chain(rule.aliases().iter().copied()) {
-                assert_eq!(
-                    by_id(name).map(|found| found.id()),
-                    Some(rule.id()),
-                    "`{name}` names another transform"
-                );
-            }
-        }
-    }
-}
