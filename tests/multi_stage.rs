@@ -65,6 +65,7 @@ const PRODUCED: &[(&str, &[&str])] = &[
     ("30-python-runtime-package", &["/opt/venv", "/app"]),
     ("60-secret-env-not-declared-again", &["/out/server"]),
     ("61-suggestion-with-secret-env", &["/usr/local/bin/svc", "/etc/ssl/certs/ca-certificates.crt"]),
+    ("86-apt-purge-after-build-is-a-cleanup", &["/out/server"]),
 ];
 
 /// Runtime settings the final stage must keep.

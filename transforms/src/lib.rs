@@ -10,6 +10,7 @@ pub mod options;
 pub mod pin;
 pub mod provenance;
 pub mod rules;
+pub mod semantic;
 pub mod source;
 pub mod suppress;
 pub mod syntax;

@@ -162,8 +162,11 @@ const ENV_MOUNT_MINOR: u32 = 10;
 /// in `--secrets file` (source: the dockerfile frontend's release notes, 1.2.0).
 const FILE_MOUNT_MINOR: u32 = 2;
 
-/// Instructions Docker does not expand at build time: the running container reads them.
-const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"];
+/// Instructions in which Docker does not replace variables at build time: the running
+/// container (or the shell they name) reads them, so a secret they mention is not read by
+/// the build (Dockerfile reference, "Environment replacement": not among the instructions
+/// that support it).
+const NOT_EXPANDED_AT_BUILD: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"];
 
 impl Rule for EnvSecrets {
     fn id(&self) -> &'static str {
@@ -358,7 +361,7 @@ fn action(context: &Context, secret: &Secret) -> Action {
             runs.push(index);
             continue;
         }
-        if RUNTIME_KEYWORDS.iter().any(|keyword| other.is(keyword)) {
+        if NOT_EXPANDED_AT_BUILD.iter().any(|keyword| other.is(keyword)) {
             continue;
         }
         let rest = context.text.get(other.keyword_span.end..other.span.end).unwrap_or("");

@@ -94,7 +94,7 @@
 //!   account of its own: mongodb-server, mysql/mariadb-server, postgresql, rabbitmq-server,
 //!   redis-server, docker-registry, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
 //!   `/etc/supervisor/`), a sudoers file written, `mknod`, `/dev/net/tun`,
-//!   `VOLUME /var/lib/docker`, `--user root` given to the program;
+//!   `VOLUME /var/lib/docker`, `EXPOSE 22` (SSH), `--user root` given to the program;
 //! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`, a file
 //!   copied there such as `/root/.m2/settings.xml`), or
 //!   whose `ENV` points a tool's home, cache or path into `/root`
@@ -121,7 +121,9 @@
 //!   `remoteUser` in devcontainer.json;
 //! - also as such a base: an unknown base image (or one dockfix cannot resolve the `CMD` of)
 //!   that the file only adds to, copying no application in (a vendor image's variant whose
-//!   entrypoint may need root), and a `scratch` image without `CMD`/`ENTRYPOINT`, in which
+//!   entrypoint may need root), or that the file copies an application into without a
+//!   command of its own (an app inheriting that image's `CMD` cannot be told from a base for
+//!   other images, and the image's entrypoint, users and file modes are unknown), and a `scratch` image without `CMD`/`ENTRYPOINT`, in which
 //!   nothing runs by itself (an export stage for `docker build --output`);
 //! - a container that starts a shell, a language REPL or a build tool with nothing to run
 //!   (`ENTRYPOINT ["/usr/bin/python3"]`, `ENTRYPOINT /bin/bash`, `CMD ["mvn"]` behind an
@@ -198,7 +200,9 @@ use crate::image::{
     base_exposed_low_ports, base_facts, chain_instructions, default_user, facts_for_image, resolve_args,
     stage_chain, windows_signs, BaseFacts,
 };
-use crate::rules::strip_setuid;
+use crate::semantic::shell::{
+    is_runtime_command, packages::run_installs_packages, privilege::run_strips_setuid,
+};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::{module_docs, Context, Rule};
 
@@ -221,9 +225,6 @@ pub const NUMERIC_USER: &str = "65532:65532";
 
 /// Instructions after which the stage may still need root.
 const ROOT_WORK: &[&str] = &["RUN", "COPY", "ADD", "USER"];
-
-/// Instructions a new `USER` goes before.
-const RUNTIME_KEYWORDS: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK"];
 
 impl Rule for NonRootUser {
     fn id(&self) -> &'static str {
@@ -616,8 +617,7 @@ fn needs_root(instruction: &Instruction) -> bool {
     if instruction.is("USER") {
         return true;
     }
-    let only_strips_setuid =
-        strip_setuid::strips_setuid(instruction) && !strip_setuid::installs_packages(instruction);
+    let only_strips_setuid = run_strips_setuid(instruction) && !run_installs_packages(instruction);
     instruction.is("RUN") && !only_strips_setuid
 }
 
@@ -629,9 +629,7 @@ fn placement<'a>(context: &Context<'a>, stage: &Stage) -> Placement<'a> {
         .iter()
         .rposition(|instruction| ROOT_WORK.iter().any(|keyword| instruction.is(keyword)))
         .unwrap_or(0);
-    let before = instructions[anchor + 1..]
-        .iter()
-        .find(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)));
+    let before = instructions[anchor + 1..].iter().find(|instruction| is_runtime_command(instruction));
     let (user_at, line) = match before {
         Some(instruction) => (context.file.insertion_point_above(instruction), instruction.start_line),
         None => {

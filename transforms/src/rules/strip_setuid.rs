@@ -88,6 +88,9 @@
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{base_facts, chain_instructions, default_user, stage_chain, windows_signs};
+use crate::semantic::shell::packages::run_installs_packages;
+use crate::semantic::shell::privilege::run_strips_setuid;
+use crate::semantic::shell::{argv_commands, commands, is_runtime_command};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::{module_docs, Context, Rule};
 
@@ -95,28 +98,8 @@ pub struct StripSetuid;
 
 const ID: &str = "strip-setuid";
 
-/// Words of a RUN that install operating-system packages (and so may add setuid files).
-const PACKAGE_INSTALLS: &[&str] = &[
-    "apt-get install",
-    "apt install",
-    "aptitude install",
-    "apk add",
-    "dnf install",
-    "yum install",
-    "microdnf install",
-    "zypper install",
-    "zypper in ",
-    "dpkg -i",
-    "rpm -i",
-    "rpm -U",
-    "tdnf install",
-];
-
 /// Instructions that only describe the image; they stay next to the `CMD` they go with.
 const METADATA_KEYWORDS: &[&str] = &["EXPOSE", "LABEL", "STOPSIGNAL", "VOLUME", "MAINTAINER"];
-
-/// Instructions that end the part of the stage where root work belongs.
-const RUNTIME_KEYWORDS: &[&str] = &["USER", "CMD", "ENTRYPOINT", "HEALTHCHECK"];
 
 /// A setuid binary a design can depend on, and what in a Dockerfile shows that it does.
 struct KeptBinary {
@@ -209,7 +192,7 @@ impl Rule for StripSetuid {
         if facts.is_windows() || windows_signs(file, &chain) {
             return vec![Finding::new(ID, from.start_line, "Windows image: setuid bits do not apply")];
         }
-        let installs_linux_packages = chain_instructions(file, &chain).into_iter().any(installs_packages);
+        let installs_linux_packages = chain_instructions(file, &chain).into_iter().any(run_installs_packages);
         if facts.image.is_none() && !installs_linux_packages {
             return vec![Finding::new(
                 ID,
@@ -229,13 +212,15 @@ impl Rule for StripSetuid {
             )];
         }
         let instructions = file.stage_instructions(stage);
-        let last_install = instructions.iter().rposition(installs_packages).unwrap_or(0);
-        if instructions[last_install..].iter().any(strips_setuid) {
+        let last_install = instructions.iter().rposition(run_installs_packages).unwrap_or(0);
+        if instructions[last_install..].iter().any(run_strips_setuid) {
             return Vec::new();
         }
         let runtime = instructions[last_install + 1..]
             .iter()
-            .position(|instruction| RUNTIME_KEYWORDS.iter().any(|keyword| instruction.is(keyword)))
+            // The part of the stage where root work belongs ends at the container's commands, or at a
+            // `USER` before them.
+            .position(|instruction| instruction.is("USER") || is_runtime_command(instruction))
             .map(|offset| last_install + 1 + offset);
         let before = runtime.map(|index| above_metadata(instructions, index, last_install + 1));
         let (mut at, mut line, preceding) = match before {
@@ -285,68 +270,6 @@ impl Rule for StripSetuid {
         vec![Finding::new(ID, line, message)
             .with_risk("programs that need setuid (su, sudo, passwd, ping on old kernels) lose it; the build fails if a setuid/setgid file is left")
             .with_fix(Fix::new(Applicability::Unsafe, vec![Edit::insert(at, text)]))]
-    }
-}
-
-/// A `RUN` that installs operating-system packages.
-pub(crate) fn installs_packages(instruction: &Instruction) -> bool {
-    if !instruction.is("RUN") {
-        return false;
-    }
-    let command = instruction.command_text();
-    let words: Vec<&str> = command.split_whitespace().collect();
-    let joined = words.join(" ");
-    PACKAGE_INSTALLS.iter().any(|install| joined.contains(install.trim_end()))
-        || words.iter().enumerate().any(|(index, word)| installs_after_options(word, &words[index + 1..]))
-}
-
-/// Package managers whose install subcommand may follow options (`apt-get -qqy install`,
-/// `apt-get -o Dpkg::Options::=--force-confold install`), with that subcommand.
-const MANAGERS_WITH_OPTIONS: &[(&str, &str)] = &[
-    ("apt-get", "install"),
-    ("apt", "install"),
-    ("aptitude", "install"),
-    ("apk", "add"),
-    ("dnf", "install"),
-    ("yum", "install"),
-    ("microdnf", "install"),
-    ("zypper", "install"),
-    ("tdnf", "install"),
-];
-
-/// Options of those managers that take their value as the next word (apt's `-o`, `-c`, `-t`;
-/// apk's `-X`, `-p`; dnf/yum's `-c`, `--setopt`).
-const OPTIONS_WITH_VALUES: &[&str] = &["-o", "-c", "-t", "-X", "-p", "--repository", "--setopt", "--option"];
-
-/// Whether `word` names a package manager whose first word after its options in `rest` is
-/// its install subcommand.
-fn installs_after_options(word: &str, rest: &[&str]) -> bool {
-    let program = word.rsplit('/').next().unwrap_or(word);
-    let Some((_, install)) = MANAGERS_WITH_OPTIONS.iter().find(|(manager, _)| *manager == program) else {
-        return false;
-    };
-    let mut words = rest.iter();
-    while let Some(next) = words.next() {
-        if !next.starts_with('-') {
-            return next == install;
-        }
-        if OPTIONS_WITH_VALUES.contains(next) {
-            words.next();
-        }
-    }
-    false
-}
-
-/// A `RUN` that removes setuid/setgid bits with `find ... -perm ... chmod ...-s` (the
-/// command this transform writes, older ones it wrote, and the usual hand-written forms).
-pub(crate) fn strips_setuid(instruction: &Instruction) -> bool {
-    if !instruction.is("RUN") {
-        return false;
-    }
-    let command = instruction.command_text();
-    command.contains("find") && command.contains("-perm") && command.contains("chmod") && {
-        let modes = ["a-s", "u-s", "ug-s", "-s ", "u-s,g-s"];
-        modes.iter().any(|mode| command.contains(mode))
     }
 }
 
@@ -431,27 +354,21 @@ fn runs_program<'a>(
     instructions: &[&Instruction],
     programs: &[&'a str],
 ) -> Option<&'a str> {
-    let words: Vec<String> = match &runtime.exec_form {
-        Some(words) => words.clone(),
-        None => runtime.args.split_whitespace().map(str::to_string).collect(),
+    let started = match &runtime.exec_form {
+        Some(argv) => argv_commands(argv),
+        None => commands(&runtime.args),
     };
+    let named: Vec<&str> =
+        started.iter().flat_map(|command| command.args.iter()).map(String::as_str).collect();
     let scripts = instructions.iter().filter(|i| i.is("COPY") && !i.heredocs.is_empty()).filter(|copy| {
         let destination = copy.words.last().map(|word| word.text.as_str()).unwrap_or("");
-        words.iter().any(|word| word == destination)
+        started.iter().any(|command| command.path == destination) || named.contains(&destination)
     });
-    let texts = std::iter::once(words.join(" ")).chain(scripts.map(|copy| copy.command_text()));
-    let found = texts.into_iter().find_map(|text| {
-        shell_words(&text).find_map(|word| {
-            let program = word.rsplit('/').next().unwrap_or(word);
-            programs.iter().copied().find(|wanted| *wanted == program)
-        })
-    });
-    found
-}
-
-/// The words of a shell command, split at blanks, quotes and operators.
-fn shell_words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| c.is_whitespace() || "\"'`;&|(){}[],".contains(c)).filter(|word| !word.is_empty())
+    let script_commands = scripts.flat_map(|copy| commands(&copy.command_text()));
+    started.iter().cloned().chain(script_commands).find_map(|command| {
+        let program = command.program();
+        programs.iter().copied().find(|wanted| *wanted == program)
+    })
 }
 
 #[cfg(test)]
@@ -564,19 +481,6 @@ mod tests {
             format!("FROM jenkins/jenkins\nCOPY a /a\nUSER root\nRUN {}RUN echo\nUSER jenkins\n", strip())
         );
         assert_eq!(fix(&out), out, "idempotent");
-    }
-
-    #[test]
-    fn installs_are_seen_behind_options() {
-        let run = |command: &str| {
-            let file = crate::syntax::Dockerfile::parse(&format!("FROM debian\nRUN {command}\n"));
-            installs_packages(&file.instructions[1])
-        };
-        assert!(run("apt-get -qqy --no-install-recommends install x11vnc"));
-        assert!(run("apt-get -o Dpkg::Options::=--force-confold -y install curl"));
-        assert!(run("/sbin/apk --no-cache add curl"));
-        assert!(!run("apt-get -qq update && echo install"));
-        assert!(!run("apt-get -y remove curl"));
     }
 
     #[test]

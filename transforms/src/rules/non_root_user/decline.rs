@@ -8,11 +8,12 @@
 
 mod base_image;
 mod entrypoint;
-pub(super) mod shell;
 mod signals;
 
 use crate::edit::Finding;
 use crate::image::{chain_instructions, drops_privileges, BaseFacts};
+use crate::semantic::shell::privilege::{self, PRIVILEGE_DROPPERS, PRIVILEGE_DROP_FRAGMENTS};
+use crate::semantic::shell::{argv_commands, commands, packages, redirect_targets, Command};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::BuildContext;
 
@@ -24,17 +25,10 @@ use base_image::{
     copies_application, is_dev_container_base, is_interactive_program, own_command, toolchain_env, OwnCommand,
 };
 use entrypoint::scripts;
-use shell::{argv_commands, commands, Command};
 use signals::{
-    path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen, USER_ROOT_ARGUMENT,
+    exposed_signal, path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen,
+    USER_ROOT_ARGUMENT,
 };
-
-/// Commands that start as root and switch user themselves: whole words of a command.
-pub(super) const PRIVILEGE_DROPPERS: &[&str] =
-    &["gosu", "su-exec", "setpriv", "runuser", "s6-setuidgid", "setuidgid"];
-
-/// Fragments of a command that mean the same, where a word is not enough.
-pub(super) const PRIVILEGE_DROP_FRAGMENTS: &[&str] = &["--userspec", "s6-overlay", "chpst -u"];
 
 /// How to keep a finding from coming back, for the declines a user may disagree with.
 fn silence_hint(line: usize) -> String {
@@ -293,6 +287,17 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
                 return Some(decline(instruction.start_line, signal.what, Seen::Path.describe(), signal.why));
             }
         }
+        if instruction.is("EXPOSE") {
+            let exposed = instruction.words.iter().find_map(|word| exposed_signal(&word.text));
+            if let Some(signal) = exposed {
+                return Some(decline(
+                    instruction.start_line,
+                    signal.what,
+                    signal.seen.describe(),
+                    signal.why,
+                ));
+            }
+        }
         if instruction.is("VOLUME") {
             let paths: Vec<String> = match &instruction.exec_form {
                 Some(argv) => argv.clone(),
@@ -328,7 +333,7 @@ fn entrypoint_script_needs_root(
             script.image_path, script.context_path, script.copied_by.start_line
         );
         let line = script.copied_by.start_line;
-        if let Some((dropper, at)) = commands.iter().find_map(|command| Some((script_dropper(command)?, command.line))) {
+        if let Some((dropper, at)) = commands.iter().find_map(|command| Some((privilege::dropper(command)?, command.line))) {
             let chowns = commands.iter().any(|command| command.line < at && command.program() == "chown");
             let what = if chowns { "changes the owner of its files (`chown`) and then drops" } else { "drops" };
             return Some(Finding::new(
@@ -346,22 +351,6 @@ fn entrypoint_script_needs_root(
             format!("{origin} starts `{written}`: {}, so the container must start as root: left as is", signal.why),
         ))
     })
-}
-
-/// The privilege-dropping tool a command of a script runs: one of [`PRIVILEGE_DROPPERS`],
-/// `chroot --userspec`, `chpst -u`, or `su ... -c`.
-fn script_dropper(command: &Command) -> Option<&'static str> {
-    let program = command.program();
-    if let Some(tool) = PRIVILEGE_DROPPERS.iter().find(|tool| **tool == program) {
-        return Some(tool);
-    }
-    let has = |prefix: &str| command.args.iter().any(|arg| arg.starts_with(prefix));
-    match program {
-        "chroot" if has("--userspec") => Some("chroot --userspec"),
-        "chpst" if has("-u") => Some("chpst -u"),
-        "su" if command.args.iter().any(|arg| arg == "-c" || arg.starts_with("--command")) => Some("su -c"),
-        _ => None,
-    }
 }
 
 /// A finding when the last `USER` of the image is root: the author wrote it, so it is
@@ -395,7 +384,7 @@ const ROOT_OWNED_DIRS: &[&str] = &["/usr", "/etc", "/opt", "/var", "/bin", "/sbi
 /// writes under a root-owned directory.
 fn needs_root(command: &Command) -> Option<String> {
     let program = command.program();
-    if shell::installs_packages(command) {
+    if packages::installs_packages(command) {
         return Some(format!("installs packages (`{program}`)"));
     }
     let installs = command.operands().next().is_some_and(|sub| sub == "install");
@@ -406,7 +395,7 @@ fn needs_root(command: &Command) -> Option<String> {
     {
         return Some(format!("installs system-wide (`{program}`)"));
     }
-    if matches!(program, "useradd" | "adduser" | "groupadd" | "addgroup") {
+    if privilege::creates_users(command) {
         return Some(format!("creates users (`{program}`)"));
     }
     let writers = ["mkdir", "cp", "mv", "ln", "touch", "chmod", "chown", "install", "rm", "sed"];
@@ -416,7 +405,7 @@ fn needs_root(command: &Command) -> Option<String> {
     let written = if writers.contains(&program) {
         command.operands().find(|path| under_root_dir(path))
     } else {
-        shell::redirect_targets(command).into_iter().find(|path| under_root_dir(path))
+        redirect_targets(command).into_iter().find(|path| under_root_dir(path))
     };
     written.map(|path| format!("writes `{path}`"))
 }
@@ -486,6 +475,17 @@ fn base_for_other_images(
         // No shell, no CMD: nothing runs in it by itself. An export stage
         // (`docker build --output`) or a base whose children set the CMD.
         evidence.push("it is built on `scratch` and sets no CMD or ENTRYPOINT, so nothing runs in it by itself: an export stage (`--output`) or a base whose images set the command".to_string());
+    }
+    if let (Some(copy), None, Some(image)) = (application, own, facts.image.as_deref()) {
+        // A shell-less runtime image (distroless, scratch) runs only what is copied in; any
+        // other image whose command dockfix does not know is unknown, whatever distro its
+        // name suggests.
+        if facts.has_shell != Some(false) {
+            evidence.push(format!(
+                "dockfix does not know what `{image}` runs, so it cannot tell an application that inherits that image's CMD from a base for other images (this file copies files in on line {}, and sets no command); that image's entrypoint, users and file modes are unknown too",
+                copy.start_line
+            ));
+        }
     }
     if application.is_none() {
         match (own, facts.image.as_deref()) {
@@ -726,6 +726,12 @@ mod tests {
             "FROM debian\nWORKDIR /srv/app\nCOPY config.txt /srv/app/\nCMD [\"/srv/app/run\"]\n";
         let risk = assert_fixed(config_file, &NoBuildContext);
         assert!(!risk.contains("entrypoint script"), "a file copied into the directory is not `run`: {risk}");
+        let into_root = "FROM debian\nADD entrypoint.sh /\nENTRYPOINT [\"/entrypoint.sh\"]\n";
+        let risk = assert_fixed(into_root, &NoBuildContext);
+        assert!(
+            risk.contains("`/entrypoint.sh` (from `entrypoint.sh`) was not checked"),
+            "copied into `/`: {risk}"
+        );
         let binary = "FROM debian\nCOPY build/server /usr/local/bin/server\nCMD [\"server\"]\n";
         let risk = assert_fixed(binary, &NoBuildContext);
         assert!(!risk.contains("entrypoint script"), "a program, not named as a script: {risk}");
@@ -767,6 +773,7 @@ mod tests {
                 "`mknod` run at build time",
             ),
             ("FROM debian\nVOLUME [\"/var/lib/docker\"]\nCMD x\n", "Docker-in-Docker"),
+            ("FROM centos:7\nEXPOSE 22/tcp 8080\nCMD [\"sh\", \"/start.sh\"]\n", "`22` exposed (line 2): sshd"),
             ("FROM debian\nENTRYPOINT [\"dockerd-entrypoint.sh\"]\n", "Docker-in-Docker"),
             ("FROM debian\nENTRYPOINT [\"agent\", \"--user=root\"]\n", "`--user root` given to the program"),
             (
@@ -789,6 +796,7 @@ mod tests {
             "FROM debian\nRUN echo nginx cron sshd > /tmp/names\nCMD [\"/app/cron-runner\", \"--user\", \"app\"]\n",
             "FROM debian\nCOPY etc/service.conf /srv/etc/service/x\nCMD x\n",
             "FROM debian\nVOLUME /var/lib/docker-data\nCMD x\n",
+            "FROM debian\nEXPOSE 2222 8022/tcp\nCMD x\n",
             // BusyBox's one-process httpd on a port of its own runs as anyone.
             "FROM busybox:1.36\nCOPY site /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
         ] {
@@ -903,19 +911,24 @@ mod tests {
             "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
             "FROM golang:1.22 AS build\nRUN go build -o /out/app\nFROM debian:12\nCOPY --from=build /out/app /app\n",
             "FROM node:20\nCOPY server.js ./\n",
-            // An unknown base with an application copied in.
-            "FROM example/app-base\nCOPY app /srv/app\n",
         ] {
             assert_fixed(input, &NoBuildContext);
         }
     }
 
     #[test]
-    fn unknown_bases_that_only_get_additions_and_scratch_without_a_command_decline() {
+    fn unknown_bases_without_a_command_and_scratch_without_a_command_decline() {
         assert_declined(
             "FROM example/app-base\nRUN apt-get install -y x\n",
             &NoBuildContext,
             "does not know what",
+        );
+        // An application copied into an unknown base that sets no command: an app that
+        // inherits the base's CMD, or a base for others; its entrypoint and users unknown.
+        assert_declined(
+            "FROM example/app-base\nCOPY app /srv/app\n",
+            &NoBuildContext,
+            "cannot tell an application that inherits that image's CMD from a base for other images (this file copies files in on line 2",
         );
         assert_declined(
             "FROM nextcloud:fpm\nRUN apt-get install -y smbclient\n",

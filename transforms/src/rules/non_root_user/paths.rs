@@ -2,10 +2,10 @@
 
 use crate::edit::Finding;
 use crate::image::{chain_instructions, substitute};
+use crate::semantic::shell::commands;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
 use super::choose::env_pairs;
-use super::decline::shell::commands;
 use super::ID;
 
 /// System directories a new user must not own, and trees under which it must own nothing.

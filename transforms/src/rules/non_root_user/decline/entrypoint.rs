@@ -6,8 +6,8 @@
 use crate::syntax::Instruction;
 use crate::transform::BuildContext;
 
-use super::shell::{argv_commands, commands, Command};
 use super::start_instructions;
+use crate::semantic::shell::{argv_commands, commands, Command};
 
 /// The entrypoint script as found: where it runs from, where it came from, what it holds.
 pub(crate) struct Script<'a> {
@@ -165,7 +165,17 @@ fn copied_from_context<'a>(
             continue;
         };
         let into_directory = destination.ends_with('/') || sources.len() > 1 || destination == ".";
-        let covers = target == dest || target.strip_prefix(&dest).is_some_and(|rest| rest.starts_with('/'));
+        // What lies below the destination, as a path without its leading `/` (`/` itself is
+        // every absolute path's prefix).
+        let below = |target: &'_ str| -> Option<String> {
+            let rest = if dest == "/" {
+                target.strip_prefix('/')
+            } else {
+                target.strip_prefix(&dest)?.strip_prefix('/')
+            };
+            rest.filter(|rest| !rest.is_empty()).map(str::to_string)
+        };
+        let covers = target == dest || below(target).is_some();
         if covers && (copy.flag("from").is_some() || !copy.heredocs.is_empty()) {
             // The file the container starts may come from another stage or an inline
             // heredoc, not from the build context.
@@ -178,7 +188,7 @@ fn copied_from_context<'a>(
             let name = source.rsplit('/').next().unwrap_or(&source);
             if target == dest && !into_directory {
                 candidates.push(source.clone());
-            } else if let Some(rest) = target.strip_prefix(&dest).and_then(|rest| rest.strip_prefix('/')) {
+            } else if let Some(rest) = below(target) {
                 if !rest.contains('/') && rest == name {
                     candidates.push(source.clone());
                     continue;

@@ -11,7 +11,7 @@
 //! daemon attack surface", rootless mode aside); iptables/nft and tun devices need
 //! `CAP_NET_ADMIN`, which a non-root process does not get (capabilities(7)).
 
-use super::shell::{installed_packages, redirect_targets, Command};
+use crate::semantic::shell::{packages::installed_packages, redirect_targets, Command};
 
 /// Where a signal is looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub(crate) enum Seen {
     Path,
     /// A `VOLUME`.
     Volume,
+    /// A port an `EXPOSE` publishes.
+    Exposed,
 }
 
 impl Seen {
@@ -37,6 +39,7 @@ impl Seen {
             Seen::Run => "run at build time",
             Seen::Path => "written",
             Seen::Volume => "declared as a VOLUME",
+            Seen::Exposed => "exposed",
         }
     }
 }
@@ -174,6 +177,8 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "/etc/sudoers.d/", seen: Seen::Path, why: SUDOERS },
     RootSignal { what: "/dev/net/tun", seen: Seen::Path, why: NETWORK },
     RootSignal { what: "/var/lib/docker", seen: Seen::Volume, why: DIND },
+    // Port 22 is SSH's (IANA service names registry): an image that exposes it serves SSH.
+    RootSignal { what: "22", seen: Seen::Exposed, why: SSHD },
 ];
 
 /// Why `--user root` (or `=0`) handed to the program means root.
@@ -256,6 +261,12 @@ pub(crate) fn run_signal(commands: &[Command]) -> Option<(&'static RootSignal, S
 /// The path signal a written path shows.
 pub(crate) fn path_signal(path: &str) -> Option<&'static RootSignal> {
     ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Path && path_matches(path, s.what))
+}
+
+/// The signal of a port an `EXPOSE` publishes (`22`, `22/tcp`).
+pub(crate) fn exposed_signal(port: &str) -> Option<&'static RootSignal> {
+    let number = port.split('/').next().unwrap_or(port);
+    ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Exposed && s.what == number)
 }
 
 /// The volume signal of a `VOLUME` path.
