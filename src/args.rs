@@ -2,10 +2,15 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use dockfix::output::Format;
 use dockfix::settings::validate_user_name;
 use dockfix::style::ColorChoice;
+use dockfix_transforms::pin::PinMode;
+use dockfix_transforms::rules::env_secrets::SecretMode;
+use serde::de::IntoDeserializer;
+use serde::Deserialize;
 
 /// Rewrites Dockerfiles into hardened ones.
 ///
@@ -111,8 +116,8 @@ pub struct FixArgs {
     pub group_id: Option<u32>,
 
     /// Where env-secrets moves secrets that a RUN needs at build time [default: file].
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub secrets: Option<SecretsArg>,
+    #[arg(long, value_name = "MODE", value_parser = secret_mode())]
+    pub secrets: Option<SecretMode>,
 
     /// Settings file to use for every Dockerfile, instead of the nearest dockfix.toml
     /// above each one.
@@ -131,8 +136,8 @@ pub struct FixArgs {
     /// How pin-images pins: `tag` floating tags to version tags (default), `digest` also adds
     /// the multi-platform digest, `none` leaves images alone. Naming it (here or as
     /// `[pin-images] mode` in dockfix.toml) makes a failed lookup an error (exit 2).
-    #[arg(long, value_enum, value_name = "MODE")]
-    pub pin: Option<PinArg>,
+    #[arg(long, value_name = "MODE", value_parser = pin_mode())]
+    pub pin: Option<PinMode>,
 
     /// Ask no registry: pin-images reports each unpinned image and edits nothing (for the
     /// whole run, whatever dockfix.toml says).
@@ -163,31 +168,43 @@ pub struct FixArgs {
     pub max_file_size: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PinArg {
-    /// Floating tags (none, `latest`, `alpine`) become the most specific version tag.
-    Tag,
-    /// As `tag`, plus `@sha256:` of the multi-platform index.
-    Digest,
-    /// Leave image references alone.
-    None,
-}
-
 fn user_name(name: &str) -> Result<String, String> {
     validate_user_name(name).map(|()| name.to_string())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SecretsArg {
-    /// A secret file mount that the RUN reads into the variable (Docker/BuildKit, buildah and
-    /// Podman 1.24+; no `# syntax=` directive).
-    File,
-    /// `RUN --mount=type=secret,id=<id>,env=<NAME>` (BuildKit with dockerfile 1.10, added as a
-    /// `# syntax=` directive; recent buildah only). Also accepted as `mount`.
-    #[value(alias = "mount")]
-    Env,
-    /// A value-less `ARG` filled by `--build-arg` (no BuildKit; the value shows in `docker history`).
-    Arg,
+/// `--secrets MODE`: the names `[env-secrets] mode` takes (`mount` hidden), each with its help.
+fn secret_mode() -> impl TypedValueParser<Value = SecretMode> {
+    PossibleValuesParser::new([
+        PossibleValue::new("file").help(
+            "A secret file mount that the RUN reads into the variable (Docker/BuildKit, buildah and \
+             Podman 1.24+; no `# syntax=` directive)",
+        ),
+        PossibleValue::new("env").alias("mount").help(
+            "`RUN --mount=type=secret,id=<id>,env=<NAME>` (BuildKit with dockerfile 1.10, added as a \
+             `# syntax=` directive; recent buildah only). Also accepted as `mount`",
+        ),
+        PossibleValue::new("arg").help(
+            "A value-less `ARG` filled by `--build-arg` (no BuildKit; the value shows in `docker history`)",
+        ),
+    ])
+    .try_map(|name| config_value::<SecretMode>(&name))
+}
+
+/// `--pin MODE`: the names `[pin-images] mode` takes, each with its help.
+fn pin_mode() -> impl TypedValueParser<Value = PinMode> {
+    PossibleValuesParser::new([
+        PossibleValue::new("tag")
+            .help("Floating tags (none, `latest`, `alpine`) become the most specific version tag"),
+        PossibleValue::new("digest").help("As `tag`, plus `@sha256:` of the multi-platform index"),
+        PossibleValue::new("none").help("Leave image references alone"),
+    ])
+    .try_map(|name| config_value::<PinMode>(&name))
+}
+
+/// A flag's value read the way `dockfix.toml` reads the same setting, so that the two accept
+/// the same names and mean the same by them.
+fn config_value<'de, T: Deserialize<'de>>(name: &str) -> Result<T, serde::de::value::Error> {
+    T::deserialize(name.to_string().into_deserializer())
 }
 
 /// `4096`, `512K`, `10M`, `1G`.

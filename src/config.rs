@@ -41,6 +41,9 @@
 
 use std::path::{Path, PathBuf};
 
+use dockfix_transforms::pin::PinMode;
+use dockfix_transforms::rules::env_secrets::EnvSecretsConfig;
+use dockfix_transforms::rules::non_root_user::NonRootUserConfig;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use thiserror::Error;
@@ -72,56 +75,13 @@ pub struct Config {
     pub pin_images: Option<PinImagesConfig>,
 }
 
-/// Settings of the `non-root-user` transform.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct NonRootUserConfig {
-    /// The user to create when the image has none to switch to (default `app`).
-    pub user_name: Option<String>,
-    /// UID of that user, and GID of its group unless `group-id` is set (default 10001; not 0).
-    #[schemars(range(min = 1, max = 4_294_967_294u32))]
-    pub user_id: Option<u32>,
-    /// GID of that user's group (default: the UID; not 0).
-    #[schemars(range(min = 1, max = 4_294_967_294u32))]
-    pub group_id: Option<u32>,
-}
-
-/// Settings of the `env-secrets` transform.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct EnvSecretsConfig {
-    /// Where secrets that a RUN needs at build time go (default `file`).
-    pub mode: Option<SecretModeConfig>,
-    /// Extra variable names that hold secrets: regular expressions matched against the whole
-    /// name, ignoring case.
-    pub extra_names: Option<Vec<String>>,
-    /// Variable names that never hold secrets, whatever their name or value looks like:
-    /// regular expressions matched against the whole name, ignoring case.
-    pub allow_names: Option<Vec<String>>,
-}
-
-/// `file` (default): a secret file mount the RUN reads into the variable (Docker/BuildKit,
-/// buildah and Podman 1.24+, no `# syntax=` directive); `env`:
-/// `RUN --mount=type=secret,env=NAME` (BuildKit with dockerfile 1.10, recent buildah only);
-/// `mount`: the earlier name of `env`, still accepted; `arg`: a value-less `ARG` filled by
-/// `--build-arg` (no secret mounts; the value shows in the history).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum SecretModeConfig {
-    File,
-    Env,
-    /// The earlier name of `env`: configs written when it was the default keep working.
-    Mount,
-    Arg,
-}
-
 /// Settings of the `pin-images` transform and of the registry lookups it needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct PinImagesConfig {
     /// How to pin (default `tag`). Naming a mode here, like `--pin`, makes a failed registry
     /// lookup for the files this config governs an error (exit 2).
-    pub mode: Option<PinModeConfig>,
+    pub mode: Option<PinMode>,
     /// Refresh digests already written to what their tag points to now (default false).
     pub update: Option<bool>,
     /// Docker Hub mirrors (`HOST[:PORT]`, or an `http(s)://` URL), asked in order before
@@ -133,16 +93,6 @@ pub struct PinImagesConfig {
     /// Seconds a registry request may take (connect, and each read; default 20).
     #[schemars(range(min = 1, max = 600))]
     pub timeout_seconds: Option<u64>,
-}
-
-/// `tag`: floating tags become version tags; `digest`: also `@sha256:` of the multi-platform
-/// index; `none`: images are left alone and no registry is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum PinModeConfig {
-    Tag,
-    Digest,
-    None,
 }
 
 #[derive(Debug, Error)]
@@ -233,6 +183,8 @@ impl ConfigFinder {
 
 #[cfg(test)]
 mod tests {
+    use dockfix_transforms::rules::env_secrets::SecretMode;
+
     use super::*;
 
     #[test]
@@ -260,13 +212,28 @@ timeout-seconds = 5
         assert_eq!(config.safe_only, Some(true));
         assert_eq!(config.fix_generated, Some(true));
         assert_eq!(config.non_root_user.and_then(|user| user.user_id), Some(2000));
-        assert_eq!(config.env_secrets.and_then(|secrets| secrets.mode), Some(SecretModeConfig::Arg));
+        assert_eq!(config.env_secrets.and_then(|secrets| secrets.mode), Some(SecretMode::Arg));
         let pin = config.pin_images.expect("[pin-images]");
-        assert_eq!(pin.mode, Some(PinModeConfig::Digest));
+        assert_eq!(pin.mode, Some(PinMode::Digest));
         assert_eq!(pin.update, Some(true));
         assert_eq!(pin.registry_mirrors, Some(vec!["mirror.example:5000".to_string()]));
         assert_eq!(pin.insecure_registries, Some(vec!["registry.lan:5000".to_string()]));
         assert_eq!(pin.timeout_seconds, Some(5));
+    }
+
+    #[test]
+    fn mount_is_still_read_as_the_env_mode() {
+        let config =
+            Config::parse("[env-secrets]\nmode = \"mount\"\n", Path::new("dockfix.toml")).expect("valid");
+        assert_eq!(config.env_secrets.and_then(|secrets| secrets.mode), Some(SecretMode::Env));
+        let error =
+            Config::parse("[env-secrets]\nmode = \"envs\"\n", Path::new("dockfix.toml")).expect_err("mode");
+        assert!(
+            error
+                .to_string()
+                .contains("unknown variant `envs`, expected one of `file`, `env`, `mount`, `arg`"),
+            "{error}"
+        );
     }
 
     #[test]

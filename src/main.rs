@@ -12,7 +12,7 @@ use anyhow::{bail, Context as _, Result};
 use clap::Parser;
 use dockfix_transforms::engine::{self, SuppressionNoteKind};
 use dockfix_transforms::pin::PinMode;
-use dockfix_transforms::rules::env_secrets::{SecretMode, SecretOptions};
+use dockfix_transforms::rules::env_secrets::SecretOptions;
 use dockfix_transforms::rules::pin_images;
 use dockfix_transforms::verdict::{self, Generated, Verdict};
 use dockfix_transforms::{rules, BuildContext, Dockerfile, NoBuildContext, Source};
@@ -29,7 +29,7 @@ use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as 
 use dockfix::style::Style;
 use dockfix::{discover, files, generator, pipeline};
 
-use crate::args::{Cli, Command, FixArgs, PinArg, SecretsArg};
+use crate::args::{Cli, Command, FixArgs};
 
 /// mimalloc for Rust's allocations; tree-sitter's are handed to it in `main`.
 #[global_allocator]
@@ -138,16 +138,8 @@ fn command_line(args: &FixArgs) -> CommandLine {
         user_name: args.user_name.clone(),
         user_id: args.user_id,
         group_id: args.group_id,
-        secrets_mode: args.secrets.map(|mode| match mode {
-            SecretsArg::File => SecretMode::File,
-            SecretsArg::Env => SecretMode::Env,
-            SecretsArg::Arg => SecretMode::Arg,
-        }),
-        pin: args.pin.map(|mode| match mode {
-            PinArg::Tag => PinMode::Tag,
-            PinArg::Digest => PinMode::Digest,
-            PinArg::None => PinMode::None,
-        }),
+        secrets_mode: args.secrets,
+        pin: args.pin,
         update: args.update,
         offline: args.offline,
         insecure_registries: args.insecure_registries.clone(),
@@ -231,7 +223,7 @@ enum Job {
 /// configuration, concurrently). Only then are files read twice: when some file selects
 /// pin-images with a mode other than `none` and the run is not offline.
 fn prefetch_pins(args: &FixArgs, paths: &[PathBuf], settings: &mut SettingsResolver) -> Prefetched {
-    if args.offline || args.pin == Some(PinArg::None) {
+    if args.offline || args.pin == Some(PinMode::None) {
         return Prefetched::unused();
     }
     let files =
@@ -275,7 +267,7 @@ impl<'a> PinnedSettings<'a> {
 
 fn with_pin(settings: &Settings, pinned: &Prefetched) -> Settings {
     let mut options = settings.options.clone();
-    options.pin = pinned.pin_options(&settings.pin);
+    options.set(pinned.pin_options(&settings.pin));
     Settings {
         rules: settings.rules.clone(),
         options,
@@ -433,7 +425,7 @@ fn fix_text(
     dockerfile_dir: Option<&Path>,
     warn_unused_suppressions: bool,
 ) -> FileResult {
-    let secrets = &settings.options.secrets;
+    let secrets = &settings.options.get::<SecretOptions>();
     if !Dockerfile::has_instructions(Source::new(&text).text()) {
         let error = format!("{path}: no instructions (empty, or only comments); not a Dockerfile");
         return FileResult::failed(path, text, error, secrets);

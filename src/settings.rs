@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use dockfix_transforms::engine::{NewUser, Options};
-use dockfix_transforms::pin::PinMode;
-use dockfix_transforms::rules::env_secrets::{NamePatterns, SecretMode, SecretOptions};
+use dockfix_transforms::pin::{PinMode, PinOptions};
+use dockfix_transforms::rules::env_secrets::{EnvSecretsConfig, SecretMode};
+use dockfix_transforms::rules::non_root_user::NonRootUserConfig;
+use dockfix_transforms::Options;
 use dockfix_transforms::{rules, Rule};
 use thiserror::Error;
 
-use crate::config::{Config, ConfigError, ConfigFinder, PinModeConfig, SecretModeConfig};
+use crate::config::{Config, ConfigError, ConfigFinder};
 use crate::image_lookups::PinSettings;
 use crate::registry::RegistryConfig;
 
@@ -52,7 +53,7 @@ pub enum ConfigSource {
 pub struct Settings {
     pub rules: Vec<&'static dyn Rule>,
     pub options: Options,
-    /// What pin-images is asked to do, and how to reach registries. `options.pin` holds its
+    /// What pin-images is asked to do, and how to reach registries. The options' `PinOptions` hold its
     /// mode and `update`; the registry answers are filled in once the run has looked up.
     pub pin: PinSettings,
     /// The config file these came from, if any.
@@ -124,58 +125,38 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
         .filter(|rule| !ignore.contains(&rule.id()))
         .collect();
 
-    let user = config.non_root_user.clone().unwrap_or_default();
-    let defaults = NewUser::default();
-    let name = match (&cli.user_name, user.user_name) {
-        (Some(name), _) => name.clone(),
-        (None, Some(name)) => {
-            validate_user_name(&name)
-                .map_err(|message| SettingsError::Invalid { origin: origin.to_string(), message })?;
-            name
-        }
-        (None, None) => defaults.name,
-    };
-    let chosen_id = cli.user_id.or(user.user_id);
-    let id = chosen_id.unwrap_or(defaults.id);
-    let chosen_group_id = cli.group_id.or(user.group_id);
-    let group_id = chosen_group_id.unwrap_or(id);
-    for (key, value, what) in [("user-id", id, "UID"), ("group-id", group_id, "GID")] {
+    let file = config.non_root_user.clone().unwrap_or_default();
+    let invalid = |message: String| SettingsError::Invalid { origin: origin.to_string(), message };
+    if let (None, Some(name)) = (&cli.user_name, &file.user_name) {
+        validate_user_name(name).map_err(invalid)?;
+    }
+    let user = NonRootUserConfig {
+        user_name: cli.user_name.clone().or(file.user_name),
+        user_id: cli.user_id.or(file.user_id),
+        group_id: cli.group_id.or(file.group_id),
+    }
+    .new_user();
+    for (key, value, what) in [("user-id", user.id, "UID"), ("group-id", user.group_id, "GID")] {
         if value == 0 || value == u32::MAX {
-            return Err(SettingsError::Invalid {
-                origin: origin.to_string(),
-                message: format!("{key} {value} is not a non-root {what} (1 to 4294967294)"),
-            });
+            return Err(invalid(format!("{key} {value} is not a non-root {what} (1 to 4294967294)")));
         }
     }
-    let ids_chosen = chosen_id.is_some() || chosen_group_id.is_some();
 
-    let secrets = config.env_secrets.clone().unwrap_or_default();
-    let mode = cli.secrets_mode.unwrap_or(match secrets.mode {
-        Some(SecretModeConfig::File) | None => SecretMode::File,
-        Some(SecretModeConfig::Env | SecretModeConfig::Mount) => SecretMode::Env,
-        Some(SecretModeConfig::Arg) => SecretMode::Arg,
-    });
-    let patterns = |list: Option<Vec<String>>, key: &str| {
-        NamePatterns::compile(&list.unwrap_or_default()).map_err(|error| SettingsError::Invalid {
-            origin: origin.to_string(),
-            message: format!("[env-secrets] {key}: {error}"),
-        })
-    };
-    let secrets = SecretOptions {
-        mode,
-        extra_names: patterns(secrets.extra_names, "extra-names")?,
-        allowed_names: patterns(secrets.allow_names, "allow-names")?,
-    };
+    let file = config.env_secrets.clone().unwrap_or_default();
+    let secrets = EnvSecretsConfig { mode: cli.secrets_mode.or(file.mode), ..file }
+        .options()
+        .map_err(|error| invalid(format!("[env-secrets] {error}")))?;
 
     let pin = pin_settings(config, cli, select.contains(&rules::pin_images::ID), origin)?;
     let options = Options {
         safe_only: cli.safe_only || config.safe_only.unwrap_or(false),
         fix_generated: cli.fix_generated || config.fix_generated.unwrap_or(false),
-        new_user: NewUser { name, id, group_id, ids_chosen },
-        secrets,
-        // The registry answers are filled in by the run once it has looked images up.
-        pin: dockfix_transforms::pin::PinOptions { mode: pin.mode, update: pin.update, ..Default::default() },
-    };
+        ..Options::default()
+    }
+    .with(user)
+    .with(secrets)
+    // The registry answers are filled in by the run once it has looked images up.
+    .with(PinOptions { mode: pin.mode, update: pin.update, ..Default::default() });
     Ok(Settings { rules, options, pin, config: None })
 }
 
@@ -189,11 +170,6 @@ fn pin_settings(
 ) -> Result<PinSettings, SettingsError> {
     let file = config.pin_images.clone().unwrap_or_default();
     let invalid = |message: String| SettingsError::Invalid { origin: origin.to_string(), message };
-    let file_mode = file.mode.map(|mode| match mode {
-        PinModeConfig::Tag => PinMode::Tag,
-        PinModeConfig::Digest => PinMode::Digest,
-        PinModeConfig::None => PinMode::None,
-    });
     let default_timeout = RegistryConfig::default().timeout.as_secs();
     let timeout = cli.registry_timeout.or(file.timeout_seconds).unwrap_or(default_timeout);
     if !(1..=600).contains(&timeout) {
@@ -218,7 +194,7 @@ fn pin_settings(
         cli.insecure_registries.iter().filter(|host| !insecure.contains(host)).cloned().collect::<Vec<_>>(),
     );
     Ok(PinSettings {
-        mode: cli.pin.or(file_mode).unwrap_or_default(),
+        mode: cli.pin.or(file.mode).unwrap_or_default(),
         update: cli.update || file.update.unwrap_or(false),
         offline: cli.offline,
         registry: RegistryConfig {
@@ -227,7 +203,7 @@ fn pin_settings(
             mirrors,
             docker_config: None,
         },
-        explicit: cli.pin.is_some() || file_mode.is_some() || selected_by_name,
+        explicit: cli.pin.is_some() || file.mode.is_some() || selected_by_name,
     })
 }
 
@@ -264,6 +240,8 @@ pub fn validate_user_name(name: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use dockfix_transforms::rules::non_root_user::NewUser;
+
     use super::*;
 
     fn config(text: &str) -> Config {
@@ -278,15 +256,21 @@ mod tests {
         let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
         assert_eq!(settings.rules.iter().map(|rule| rule.id()).collect::<Vec<_>>(), ["add-to-copy"]);
         assert_eq!(
-            settings.options.new_user,
+            *settings.options.get::<NewUser>(),
             NewUser { name: "svc".into(), id: 3000, group_id: 3000, ids_chosen: true }
         );
         let with_group = config("[non-root-user]\nuser-id = 2000\ngroup-id = 500\n");
         let settings = combine(&with_group, &CommandLine::default(), "dockfix.toml").expect("valid");
-        assert_eq!((settings.options.new_user.id, settings.options.new_user.group_id), (2000, 500));
+        assert_eq!(
+            (settings.options.get::<NewUser>().id, settings.options.get::<NewUser>().group_id),
+            (2000, 500)
+        );
         let cli = CommandLine { group_id: Some(700), ..CommandLine::default() };
         let settings = combine(&with_group, &cli, "dockfix.toml").expect("valid");
-        assert_eq!((settings.options.new_user.id, settings.options.new_user.group_id), (2000, 700));
+        assert_eq!(
+            (settings.options.get::<NewUser>().id, settings.options.get::<NewUser>().group_id),
+            (2000, 700)
+        );
 
         let cli = CommandLine { select: vec!["env-secrets".into()], ..CommandLine::default() };
         let settings = combine(&file, &cli, "dockfix.toml").expect("valid");
@@ -318,7 +302,7 @@ mod tests {
         assert_eq!(pin.registry.mirrors, ["m3"], "the flag's mirrors replace the file's");
         assert_eq!(pin.registry.insecure, ["r:5000", "q:1"], "insecure hosts add up, once each");
         assert_eq!(pin.registry.timeout, Duration::from_secs(3));
-        assert_eq!(settings.options.pin.mode, PinMode::None, "the engine gets the mode too");
+        assert_eq!(settings.options.get::<PinOptions>().mode, PinMode::None, "the engine gets the mode too");
     }
 
     #[test]

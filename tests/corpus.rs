@@ -12,13 +12,14 @@ use std::path::{Path, PathBuf};
 
 use std::sync::Arc;
 
-use dockfix_transforms::engine::{self, Options};
+use dockfix_transforms::engine;
 use dockfix_transforms::image::ImageRef;
 use dockfix_transforms::pin::{
     is_floating, variant, ImageResolver, PinMode, PinOptions, Resolution, Resolved,
 };
 use dockfix_transforms::rules::pin_images;
 use dockfix_transforms::verdict::Verdict;
+use dockfix_transforms::Options;
 use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Source};
 use sha2::{Digest as _, Sha256};
 
@@ -235,12 +236,12 @@ fn corpus_offline_pin_images_reports_each_unpinned_reference() {
     let rule: [&dyn dockfix_transforms::Rule; 1] = [&pin_images::PinImages];
     let mut failures = Vec::new();
     for mode in [PinMode::Tag, PinMode::Digest] {
-        let options = Options { pin: PinOptions { mode, ..PinOptions::default() }, ..Options::default() };
+        let options = Options::default().with(PinOptions { mode, ..PinOptions::default() });
         let (mut unpinned, mut offline, mut other) = (0, 0, 0);
         for (name, text) in &texts {
             let source = Source::new(text);
             let file = Dockerfile::parse(source.text());
-            let wanted = pin_images::lookups(&file, source.text(), &options.pin).len();
+            let wanted = pin_images::lookups(&file, source.text(), &options.get::<PinOptions>()).len();
             let outcome = match catch_unwind(AssertUnwindSafe(|| {
                 engine::run(text, &rule, &NoBuildContext, &options)
             })) {
@@ -306,7 +307,7 @@ fn corpus_pinned_by_an_answering_registry_stays_idempotent_and_parses() {
         return;
     };
     let pin = PinOptions { mode: PinMode::Digest, update: true, resolver: Arc::new(AnswersEverything) };
-    let options = Options { pin, fix_generated: true, ..Options::default() };
+    let options = Options { fix_generated: true, ..Options::default() }.with(pin);
     let work = tempfile::tempdir().expect("temp dir");
     let (before_dir, after_dir) = (work.path().join("before"), work.path().join("after"));
     std::fs::create_dir_all(&before_dir).expect("before dir");

@@ -22,11 +22,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use dockfix_transforms::engine::{self, Options, Outcome};
+use dockfix_transforms::engine::{self, Outcome};
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::rules::{self, multi_stage::MultiStage};
 use dockfix_transforms::syntax::Instruction;
 use dockfix_transforms::{Dockerfile, NoBuildContext, Source};
+use dockfix_transforms::{Options, Rule};
 
 /// The paths the build of each split fixture produces (the fixture's file stem).
 const PRODUCED: &[(&str, &[&str])] = &[
@@ -136,7 +137,7 @@ fn docker_rejects(tool: &Path, text: &str) -> Option<String> {
     (!accepted).then(|| format!("{} {}", json["error"], json["strict_errors"]))
 }
 
-fn run(rules: &[&dyn rules::Rule], text: &str) -> Outcome {
+fn run(rules: &[&dyn Rule], text: &str) -> Outcome {
     engine::run(text, rules, &NoBuildContext, &Options::default()).unwrap_or_else(|error| panic!("{error}"))
 }
 
@@ -345,7 +346,7 @@ fn every_split_parses_keeps_the_runtime_settings_and_copies_what_the_builder_pro
             // to the split.
             let has_secrets =
                 !literal_secrets(&Parsed::new(&input).file, &SecretOptions::default()).is_empty();
-            let others: Vec<&dyn rules::Rule> = rules::all()
+            let others: Vec<&dyn Rule> = rules::all()
                 .iter()
                 .copied()
                 .filter(|rule| !has_secrets || rule.id() != "env-secrets")

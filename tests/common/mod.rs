@@ -3,9 +3,10 @@
 use clap::ValueEnum as _;
 use dockfix::file_result::FileResult;
 use dockfix::output::{self, summary, Fixed, Format};
-use dockfix_transforms::engine::{self, Options, Report};
+use dockfix_transforms::engine::{self, Report};
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::suppress::{is_suppressed, suppressions};
+use dockfix_transforms::{rules, Options};
 use dockfix_transforms::{Dockerfile, Edit, Source};
 use dockfix_transforms::{NoBuildContext, Rule};
 
@@ -31,7 +32,7 @@ pub fn secret_problems(
         }
     }
     let after = Dockerfile::parse(Source::new(output).text());
-    let suppressed = suppressions(&after);
+    let suppressed = suppressions(&after, &rules::transform_id);
     for secret in literal_secrets(&after, options) {
         let explained = output_reports
             .iter()
@@ -57,7 +58,7 @@ pub fn printed_secrets(
     rules: &[&dyn Rule],
     options: &Options,
 ) -> (Vec<String>, usize) {
-    let (marked, markers) = mark_secrets(text, &options.secrets);
+    let (marked, markers) = mark_secrets(text, &options.get::<SecretOptions>());
     if markers.is_empty() {
         return (Vec::new(), 0);
     }
@@ -71,7 +72,7 @@ pub fn printed_secrets(
         outcome.output,
         outcome.reports,
         outcome.suppression_notes,
-        &options.secrets,
+        &options.get::<SecretOptions>(),
     );
     let added_lines: String = result
         .diff()

@@ -12,54 +12,18 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
-use crate::pin::PinOptions;
+use crate::options::Options;
 use crate::provenance::{FixId, Provenance};
-use crate::rules::env_secrets::SecretOptions;
-use crate::rules::{BuildContext, Context, Rule};
+use crate::rules;
 use crate::source::{apply_in_order, Source};
 use crate::suppress::{suppressions, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
+use crate::transform::{BuildContext, Context, Rule};
 use crate::verdict::{self, Generated, Verdict};
 
 /// Passes before the engine gives up: each transform's fix must be stable after one pass, so
 /// a well-behaved run needs two (fix, then confirm nothing is left).
 const MAX_PASSES: usize = 4;
-
-#[derive(Debug, Clone, Default)]
-pub struct Options {
-    /// Apply only fixes that cannot change behaviour.
-    pub safe_only: bool,
-    /// The user non-root-user creates when the image has none to switch to.
-    pub new_user: NewUser,
-    /// env-secrets' mode and name patterns.
-    pub secrets: SecretOptions,
-    /// How pin-images pins, and who answers its registry lookups.
-    pub pin: PinOptions,
-    /// Apply fixes to files that say they are generated (see [`crate::verdict`]); otherwise
-    /// their findings are reported and the file is left unchanged.
-    pub fix_generated: bool,
-}
-
-/// A system user to create: its name, and the UID and GID it gets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewUser {
-    pub name: String,
-    pub id: u32,
-    /// The GID of the user's own group (the UID unless chosen).
-    pub group_id: u32,
-    /// The UID or GID was chosen (config or flags) rather than defaulted: the numeric
-    /// fallback for images without user tools then uses them too, instead of distroless'
-    /// `65532:65532`.
-    pub ids_chosen: bool,
-}
-
-impl Default for NewUser {
-    /// `app` with UID/GID 10001: above the system range, clear of the UIDs images commonly
-    /// ship (1000 `node`, 65532 distroless `nonroot`, 65534 `nobody`).
-    fn default() -> Self {
-        NewUser { name: "app".to_string(), id: 10001, group_id: 10001, ids_chosen: false }
-    }
-}
 
 /// A finding as reported to the user, with what became of its fix.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -294,15 +258,18 @@ impl Pass {
     ) -> Result<Pass, EngineError> {
         let source = Source::new(text);
         let file = parsed.unwrap_or_else(|| Dockerfile::parse(source.text()));
-        let suppressed = suppressions(&file);
+        let suppressed = suppressions(&file, &rules::transform_id);
         let context =
             Context { file: &file, text: source.text(), build_context, options, suppressed: &suppressed };
         let mut candidates: Vec<(Finding, Fix)> = Vec::new();
         let mut unfixed = Vec::new();
         let mut used = vec![false; suppressed.len()];
         for rule in rules {
-            for finding in rule.check(&context).into_iter().map(|finding| apart_from_heredocs(&file, finding))
-            {
+            // The transform's own id, whatever string the rule wrote: suppression, selection
+            // and every output go by it.
+            let stamped =
+                rule.check(&context).into_iter().map(|finding| Finding { transform: rule.id(), ..finding });
+            for finding in stamped.map(|finding| apart_from_heredocs(&file, finding)) {
                 let mut suppressed_here = false;
                 for (index, suppression) in suppressed.iter().enumerate() {
                     if suppression.suppresses(finding.transform, finding.line) {
@@ -556,7 +523,7 @@ fn input_line(input: &str, text: &str, provenance: &Provenance, line: usize) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::NoBuildContext;
+    use crate::transform::NoBuildContext;
 
     /// A test rule: proposes the edits `make` returns for each pass's context.
     struct TestRule(fn(&Context) -> Vec<Edit>);
@@ -578,10 +545,21 @@ mod tests {
             (self.0)(context)
                 .into_iter()
                 .map(|edit| {
-                    Finding::new("test-rule", 1, "t").with_fix(Fix::new(Applicability::Safe, vec![edit]))
+                    // Another transform's id: the engine stamps the rule's own.
+                    Finding::new("add-to-copy", 1, "t").with_fix(Fix::new(Applicability::Safe, vec![edit]))
                 })
                 .collect()
         }
+    }
+
+    #[test]
+    fn findings_carry_the_id_of_the_transform_that_made_them() {
+        let outcome = run_rule("FROM a\n", adds_a_comment_once).unwrap();
+        let ids: Vec<&str> = outcome.reports.iter().map(|report| report.transform).collect();
+        assert_eq!(ids, ["test-rule"], "not the id its findings were written with");
+        let suppressed = "FROM a\n# dockfix: ignore-file=add-to-copy\n";
+        let outcome = run_rule(suppressed, adds_a_comment_once).unwrap();
+        assert_eq!(outcome.reports.len(), 1, "another transform's suppression does not apply");
     }
 
     fn run_rule(input: &str, make: fn(&Context) -> Vec<Edit>) -> Result<Outcome, EngineError> {

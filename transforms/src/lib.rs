@@ -2,9 +2,11 @@
 //! transforms that propose byte-range edits, and applies them to a fixed point. It does no
 //! I/O and prints nothing; the `dockfix` binary is the shell around it.
 
+pub mod context_files;
 pub mod edit;
 pub mod engine;
 pub mod image;
+pub mod options;
 pub mod pin;
 pub mod provenance;
 pub mod rules;
@@ -12,10 +14,12 @@ pub mod semantic;
 pub mod source;
 pub mod suppress;
 pub mod syntax;
+pub mod transform;
 pub mod verdict;
 
 pub use edit::{Applicability, Edit, Finding, Fix, FollowUp};
-pub use engine::{EngineError, Options, Outcome, Report};
-pub use rules::{BuildContext, Context, NoBuildContext, Rule, SourceKind, MAX_TEXT_FILE_BYTES};
+pub use engine::{EngineError, Outcome, Report};
+pub use options::Options;
 pub use source::Source;
 pub use syntax::Dockerfile;
+pub use transform::{BuildContext, Context, NoBuildContext, Rule, SourceKind, MAX_TEXT_FILE_BYTES};

@@ -8,18 +8,27 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use schemars::JsonSchema;
+use serde::Deserialize;
+
 use crate::image::ImageRef;
 
-/// How `pin-images` pins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `tag`: floating tags become version tags; `digest`: also `@sha256:` of the multi-platform
+/// index; `none`: images are left alone and no registry is asked.
+//
+// How `pin-images` pins (`[pin-images] mode`, `--pin`). The variants' notes are plain
+// comments: the schema lists the names alone, under the name it has always had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "PinModeConfig")]
 pub enum PinMode {
-    /// A floating tag (none, `latest`, `alpine`) becomes the most specific version tag that
-    /// points to the same image today.
+    // A floating tag (none, `latest`, `alpine`) becomes the most specific version tag that
+    // points to the same image today.
     #[default]
     Tag,
-    /// As `Tag`, and every reference gets `@sha256:` of what its tag points to.
+    // As `Tag`, and every reference gets `@sha256:` of what its tag points to.
     Digest,
-    /// `pin-images` does nothing.
+    // `pin-images` does nothing.
     None,
 }
 

@@ -2,7 +2,6 @@
 //! instruction, `# dockfix: ignore-file=ID[,ID]` anywhere, and hadolint's
 //! `# hadolint ignore=DL3020` through the transforms' aliases.
 
-use crate::rules;
 use crate::syntax::{Dockerfile, Instruction};
 
 /// One suppression comment, resolved to transform ids.
@@ -19,8 +18,12 @@ pub struct Suppression {
     pub hadolint: bool,
 }
 
-/// Reads every suppression comment of a file.
-pub fn suppressions(file: &Dockerfile) -> Vec<Suppression> {
+/// Reads every suppression comment of a file. `transform_of` gives the id of the transform
+/// an id or alias names (the engine knows them all; a transform on its own, only itself).
+pub fn suppressions(
+    file: &Dockerfile,
+    transform_of: &dyn Fn(&str) -> Option<&'static str>,
+) -> Vec<Suppression> {
     let mut out = Vec::new();
     for comment in &file.comments {
         let Some((scope, ids, hadolint)) = parse(&comment.text) else {
@@ -33,7 +36,7 @@ pub fn suppressions(file: &Dockerfile) -> Vec<Suppression> {
                 None => continue,
             },
         };
-        let (ids, unknown) = resolve(&ids);
+        let (ids, unknown) = resolve(&ids, transform_of);
         out.push(Suppression { line: comment.line, covers, ids, unknown, hadolint });
     }
     out
@@ -75,7 +78,10 @@ fn parse(comment: &str) -> Option<(Scope, Vec<String>, bool)> {
     Some((scope, ids, hadolint))
 }
 
-fn resolve(ids: &[String]) -> (Vec<String>, Vec<String>) {
+fn resolve(
+    ids: &[String],
+    transform_of: &dyn Fn(&str) -> Option<&'static str>,
+) -> (Vec<String>, Vec<String>) {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for id in ids {
@@ -83,8 +89,8 @@ fn resolve(ids: &[String]) -> (Vec<String>, Vec<String>) {
             known.push("all".to_string());
             continue;
         }
-        match rules::by_id(id) {
-            Some(rule) => known.push(rule.id().to_string()),
+        match transform_of(id) {
+            Some(transform) => known.push(transform.to_string()),
             None => unknown.push(id.clone()),
         }
     }
@@ -109,7 +115,7 @@ mod tests {
         let file = Dockerfile::parse(
             "FROM a\n# dockfix: ignore=add-to-copy\n# why: needs unpacking\nADD a.tar /x\n\n# hadolint ignore=DL3020\n\nADD b /y\n# dockfix: ignore-file=strip-setuid,nope\n",
         );
-        let found = suppressions(&file);
+        let found = suppressions(&file, &crate::rules::transform_id);
         assert_eq!(found.len(), 2, "the hadolint comment is cut off by a blank line");
         assert!(is_suppressed(&found, "add-to-copy", 4));
         assert!(!is_suppressed(&found, "add-to-copy", 8), "a blank line breaks the link");

@@ -54,8 +54,8 @@
 //!
 //! No verdict edits a file. With `--fix-generated`, a generated file is fixed like any other.
 
-use crate::rules::module_docs;
 use crate::syntax::{Directive, Dockerfile, Instruction};
+use crate::transform::module_docs;
 
 /// The id whole-file findings carry (`dockfix explain whole-file`).
 pub const ID: &str = "whole-file";

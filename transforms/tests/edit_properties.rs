@@ -10,7 +10,8 @@
 
 use std::ops::Range;
 
-use dockfix_transforms::engine::{self, compatible_fixes, Options};
+use dockfix_transforms::engine::{self, compatible_fixes};
+use dockfix_transforms::Options;
 use dockfix_transforms::{Applicability, Context, Edit, Finding, Fix, NoBuildContext, Rule, Source};
 use proptest::prelude::*;
 

@@ -76,12 +76,12 @@
 //! `# hadolint ignore=DL3020`) on the line above.
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::rules::{module_docs, BuildContext, Context, NoBuildContext, Rule, SourceKind};
 use crate::semantic::names::is_variable_name;
 use crate::semantic::quoting::{escape_character, unquote_word, DEFAULT_ESCAPE};
 use crate::semantic::variables::reference_after_dollar;
 use crate::semantic::visible::VisibleVariables;
 use crate::syntax::{Dockerfile, Instruction};
+use crate::transform::{module_docs, BuildContext, Context, NoBuildContext, Rule, SourceKind};
 
 pub struct AddToCopy;
 
@@ -434,7 +434,7 @@ fn variable_name(text: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::Options;
+    use crate::options::Options;
     use crate::source::Source;
 
     /// A build context that knows a few paths; everything else is `default`.

@@ -134,23 +134,24 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use regex::Regex;
-use thiserror::Error;
-
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::image::base_facts;
-use crate::rules::{module_docs, Context, Rule};
 use crate::semantic::quoting::{escape_character, unquote_word};
 use crate::semantic::stages::{chain_instructions, children, stage_chain};
 use crate::source::apply_in_order;
 use crate::suppress::is_suppressed;
 use crate::syntax::{Dockerfile, Instruction};
+use crate::transform::{module_docs, Context, Rule};
 
 mod detect;
+mod options;
 
 #[cfg(test)]
 use detect::{credential_kind, detect, secret_name_parts};
 use detect::{legacy_value, pair_keyword, secrets_of};
+pub use options::{
+    EnvSecretsConfig, InvalidNamePattern, NamePatterns, PatternError, SecretMode, SecretOptions,
+};
 
 pub struct EnvSecrets;
 
@@ -168,61 +169,6 @@ const FILE_MOUNT_MINOR: u32 = 2;
 /// the build (Dockerfile reference, "Environment replacement": not among the instructions
 /// that support it).
 const NOT_EXPANDED_AT_BUILD: &[&str] = &["CMD", "ENTRYPOINT", "HEALTHCHECK", "SHELL"];
-
-/// Where a secret that a `RUN` needs at build time goes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SecretMode {
-    /// `RUN --mount=type=secret,id=<id>` and the command reads `/run/secrets/<id>` into the
-    /// variable: what Docker (BuildKit, any Dockerfile frontend since 1.2) and buildah/Podman
-    /// 1.24 or later all build, with no `# syntax=` directive.
-    #[default]
-    File,
-    /// `RUN --mount=type=secret,id=<id>,env=<NAME>`: shorter, but needs the dockerfile 1.10
-    /// frontend (a `# syntax=` directive that BuildKit pulls at build time) and a buildah
-    /// recent enough to know `env=`.
-    Env,
-    /// A value-less `ARG NAME`, the value coming from `--build-arg`: for builders without
-    /// secret mounts. `docker history` records build arguments, so the value still leaks.
-    Arg,
-}
-
-/// env-secrets' settings (`[env-secrets]` in `dockfix.toml`).
-#[derive(Debug, Clone, Default)]
-pub struct SecretOptions {
-    pub mode: SecretMode,
-    /// Names that hold secrets besides the built-in rules.
-    pub extra_names: NamePatterns,
-    /// Names that never hold secrets, whatever the rules and values say.
-    pub allowed_names: NamePatterns,
-}
-
-/// Regular expressions matched against whole variable names, ignoring case.
-#[derive(Debug, Clone, Default)]
-pub struct NamePatterns(Vec<Regex>);
-
-#[derive(Debug, Error, PartialEq, Eq)]
-#[error("`{pattern}` is not a valid regular expression: {reason}")]
-pub struct PatternError {
-    pub pattern: String,
-    pub reason: String,
-}
-
-impl NamePatterns {
-    pub fn compile(patterns: &[String]) -> Result<NamePatterns, PatternError> {
-        patterns
-            .iter()
-            .map(|pattern| {
-                Regex::new(&format!("(?i)^(?:{pattern})$"))
-                    .map_err(|error| PatternError { pattern: pattern.clone(), reason: error.to_string() })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(NamePatterns)
-    }
-
-    fn matches(&self, name: &str) -> bool {
-        self.0.iter().any(|pattern| pattern.is_match(name))
-    }
-}
 
 impl Rule for EnvSecrets {
     fn id(&self) -> &'static str {
@@ -248,7 +194,9 @@ impl Rule for EnvSecrets {
             .iter()
             .enumerate()
             .filter(|(_, i)| pair_keyword(i).is_some())
-            .flat_map(|(index, instruction)| secrets_of(index, instruction, &context.options.secrets))
+            .flat_map(|(index, instruction)| {
+                secrets_of(index, instruction, &context.options.get::<SecretOptions>())
+            })
             .partition(|secret| {
                 is_suppressed(context.suppressed, ID, file.instructions[secret.instruction].start_line)
             });
@@ -264,7 +212,7 @@ impl Rule for EnvSecrets {
         if secrets.is_empty() {
             return findings;
         }
-        let mode = context.options.secrets.mode;
+        let mode = context.options.get::<SecretOptions>().mode;
         let mut actions: Vec<Action> = secrets.iter().map(|secret| action(context, secret)).collect();
         let syntax = match mode {
             SecretMode::Env => syntax_need(file, context.text),
@@ -439,7 +387,7 @@ fn action(context: &Context, secret: &Secret) -> Action {
     if runs.is_empty() {
         return if is_env { Action::Remove } else { Action::DropDefault };
     }
-    match context.options.secrets.mode {
+    match context.options.get::<SecretOptions>().mode {
         SecretMode::Env => Action::Mount(runs),
         SecretMode::File => match runs.iter().find_map(|&run| read_point(file, context.text, run).err()) {
             Some(reason) => Action::Decline(reason),
@@ -473,7 +421,7 @@ fn keep_lines_that_keep_a_secret(context: &Context, secrets: &[Secret], actions:
             actions,
             run_edits: &BTreeMap::new(),
             syntax: &Syntax::Ready,
-            mode: context.options.secrets.mode,
+            mode: context.options.get::<SecretOptions>().mode,
         };
         let mut edits = plan.removal_edits(instruction, &moving);
         edits.sort_by_key(|edit| edit.range.start);
@@ -1134,12 +1082,12 @@ fn rotate_advice(plural: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{run, Options, Outcome};
-    use crate::rules::NoBuildContext;
+    use crate::engine::{run, Outcome};
+    use crate::options::Options;
+    use crate::transform::NoBuildContext;
 
     fn outcome_in(input: &str, mode: SecretMode) -> Outcome {
-        let mut options = Options::default();
-        options.secrets.mode = mode;
+        let options = Options::default().with(SecretOptions { mode, ..SecretOptions::default() });
         run(input, &[&EnvSecrets], &NoBuildContext, &options).unwrap()
     }
 

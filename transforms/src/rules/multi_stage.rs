@@ -90,10 +90,11 @@ mod view;
 
 use crate::edit::{Applicability, Finding, Fix};
 use crate::image::{base_facts, windows_signs, ImageRef};
-use crate::rules::{env_secrets, module_docs, Context, Rule};
+use crate::rules::env_secrets::{self, SecretOptions};
 use crate::semantic::stages::stage_chain;
 use crate::semantic::variables::resolve_global_args;
 use crate::syntax::{Dockerfile, Stage};
+use crate::transform::{module_docs, Context, Rule};
 
 use split::Split;
 use view::StageView;
@@ -197,7 +198,9 @@ fn finding(split: &Split, context: &Context, view: &StageView) -> Finding {
     let left_behind: Vec<String> = view.instructions[1..split.last_run]
         .iter()
         .filter(|instruction| instruction.is("ENV"))
-        .flat_map(|instruction| env_secrets::secret_pairs(instruction, &context.options.secrets))
+        .flat_map(|instruction| {
+            env_secrets::secret_pairs(instruction, &context.options.get::<SecretOptions>())
+        })
         .map(|(name, _)| name)
         .collect();
     if !left_behind.is_empty() {
@@ -227,8 +230,9 @@ fn finding(split: &Split, context: &Context, view: &StageView) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{run, Options};
-    use crate::rules::NoBuildContext;
+    use crate::engine::run;
+    use crate::options::Options;
+    use crate::transform::NoBuildContext;
 
     fn fix(input: &str) -> String {
         run(input, &[&MultiStage], &NoBuildContext, &Options::default()).unwrap().output

@@ -192,25 +192,26 @@
 
 mod choose;
 mod decline;
+pub mod options;
 mod paths;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{
     base_exposed_low_ports, base_facts, default_user, facts_for_image, windows_signs, BaseFacts,
 };
-use crate::rules::{module_docs, Context, Rule};
 use crate::semantic::shell::{
     is_runtime_command, packages::run_installs_packages, privilege::run_strips_setuid,
 };
 use crate::semantic::stages::{chain_instructions, stage_chain};
 use crate::semantic::variables::resolve_global_args;
 use crate::syntax::{Dockerfile, Instruction, Stage};
+use crate::transform::{module_docs, Context, Rule};
 
-use crate::engine::NewUser;
 use choose::{
     chown_owner, create_command, created_users, describe_ids, numeric_user, plan, GroupChoice, Plan,
 };
 use decline::{declined, onbuild_runs, unchecked_entrypoint};
+pub use options::{NewUser, NonRootUserConfig};
 use paths::{
     already_given, data_directories, system_destination, tool_home_in_root, volume_directories,
     volumes_left_alone, working_directory,
@@ -349,7 +350,7 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
     let placement = placement(context, stage);
     let user_keyword = context.keyword("USER");
     let run_keyword = context.keyword("RUN");
-    let new_user = &context.options.new_user;
+    let new_user = &context.options.get::<NewUser>();
     let mut edits = Vec::new();
     let plan = plan(file, chain, facts, new_user);
     let is_numeric = matches!(plan, Plan::Numeric { .. });
@@ -699,9 +700,10 @@ mod tests {
     use super::choose::*;
     use super::decline::*;
     use super::*;
-    use crate::engine::{run, NewUser, Options, Report};
+    use crate::engine::{run, Report};
     use crate::image::Family;
-    use crate::rules::NoBuildContext;
+    use crate::options::Options;
+    use crate::transform::NoBuildContext;
 
     #[test]
     fn names_tool_matches_the_word_or_a_path_to_it() {
@@ -731,7 +733,7 @@ mod tests {
 
     fn chosen(id: u32, group_id: u32) -> Options {
         let new_user = NewUser { name: "svc".into(), id, group_id, ids_chosen: true };
-        Options { new_user, ..Options::default() }
+        Options::default().with(new_user)
     }
 
     fn fix_with(input: &str, options: &Options) -> (String, Vec<Report>) {
@@ -770,8 +772,7 @@ mod tests {
         assert!(reports[0].message.contains("(UID/GID 2000)"), "{}", reports[0].message);
         let (out, _) = fix_with("FROM scratch\nCOPY a /a\nCMD [\"/a\"]\n", &chosen(2000, 2000));
         assert!(out.ends_with("USER 2000:2000\nCMD [\"/a\"]\n"), "chosen ids reach the numeric user: {out}");
-        let named_only =
-            Options { new_user: NewUser { name: "svc".into(), ..NewUser::default() }, ..Options::default() };
+        let named_only = Options::default().with(NewUser { name: "svc".into(), ..NewUser::default() });
         let (out, _) = fix_with("FROM scratch\nCOPY a /a\nCMD [\"/a\"]\n", &named_only);
         assert!(
             out.ends_with("USER 65532:65532\nCMD [\"/a\"]\n"),

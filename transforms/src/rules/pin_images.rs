@@ -85,9 +85,9 @@ use std::ops::Range;
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::ImageRef;
 use crate::pin::{is_floating, PinMode, PinOptions, Resolution, Resolved};
-use crate::rules::{module_docs, Context, Rule};
 use crate::suppress::suppressions;
 use crate::syntax::Dockerfile;
+use crate::transform::{module_docs, Context, Rule};
 
 mod references;
 
@@ -119,7 +119,7 @@ impl Rule for PinImages {
     }
 
     fn check(&self, context: &Context) -> Vec<Finding> {
-        let pin = &context.options.pin;
+        let pin = &context.options.get::<PinOptions>();
         if pin.mode == PinMode::None {
             return Vec::new();
         }
@@ -134,7 +134,7 @@ pub fn lookups(file: &Dockerfile, text: &str, options: &PinOptions) -> Vec<Image
     if options.mode == PinMode::None {
         return Vec::new();
     }
-    collect(file, text, options, &suppressions(file))
+    collect(file, text, options, &suppressions(file, &|id| PinImages.answers_to(id).then_some(ID)))
         .into_iter()
         .filter_map(|entry| match entry.state {
             State::Target(target) => Some(target.image),
@@ -335,9 +335,10 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::engine::{run, Options};
+    use crate::engine::run;
+    use crate::options::Options;
     use crate::pin::TableResolver;
-    use crate::rules::NoBuildContext;
+    use crate::transform::NoBuildContext;
 
     const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
     const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
@@ -360,7 +361,7 @@ mod tests {
     }
 
     fn options(mode: PinMode, update: bool) -> Options {
-        Options { pin: PinOptions { mode, update, resolver: Arc::new(table()) }, ..Options::default() }
+        Options::default().with(PinOptions { mode, update, resolver: Arc::new(table()) })
     }
 
     fn fix_with(input: &str, options: &Options) -> (String, Vec<String>) {

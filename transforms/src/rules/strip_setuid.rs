@@ -88,12 +88,12 @@
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{base_facts, default_user, windows_signs};
-use crate::rules::{module_docs, Context, Rule};
 use crate::semantic::shell::packages::run_installs_packages;
 use crate::semantic::shell::privilege::run_strips_setuid;
 use crate::semantic::shell::{argv_commands, commands, is_runtime_command};
 use crate::semantic::stages::{chain_instructions, stage_chain};
 use crate::syntax::{Dockerfile, Instruction, Stage};
+use crate::transform::{module_docs, Context, Rule};
 
 pub struct StripSetuid;
 
@@ -375,8 +375,9 @@ fn runs_program<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{run, Options};
-    use crate::rules::NoBuildContext;
+    use crate::engine::run;
+    use crate::options::Options;
+    use crate::transform::NoBuildContext;
 
     fn fix(input: &str) -> String {
         run(input, &[&StripSetuid], &NoBuildContext, &Options::default()).unwrap().output

@@ -5,12 +5,13 @@
 use super::recipes::{Artifact, Line, Plan};
 use super::view::{Program, StageView};
 use crate::edit::Edit;
-use crate::rules::{env_secrets, Context};
+use crate::rules::env_secrets::{self, SecretOptions};
 use crate::semantic::shell::packages::removes_packages;
 use crate::semantic::shell::{self, path};
 use crate::semantic::stages::names_a_stage;
 use crate::semantic::variables::arg_declarations;
 use crate::syntax::{Dockerfile, Stage};
+use crate::transform::Context;
 
 /// Instructions that say how the image runs. Those before the split are declared again in
 /// the runtime stage; those after it move there as they are.
@@ -393,7 +394,7 @@ fn without_secrets(context: &Context, view: &StageView, line: &Line) -> Option<L
     let Some(keyword) = keyword else {
         return Some(line.clone());
     };
-    let secrets = env_secrets::secret_pairs(instruction, &context.options.secrets);
+    let secrets = env_secrets::secret_pairs(instruction, &context.options.get::<SecretOptions>());
     if secrets.is_empty() {
         return Some(line.clone());
     }

@@ -2,12 +2,12 @@
 //! commands at each instruction, its start command, health check and installed packages.
 
 use crate::image::ImageRef;
-use crate::rules::Context;
 use crate::semantic::quoting::{escape_character, unquote_word};
 use crate::semantic::shell::packages::{package_command, PackageAction, PackageCommand};
 use crate::semantic::shell::{self, path, Command};
 use crate::semantic::variables::{self, arg_declarations, env_assignments, global_arg_value};
 use crate::syntax::{Dockerfile, Instruction, Stage};
+use crate::transform::Context;
 
 /// The command the container starts with.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! Which user the final stage switches to, and how a new one is created.
 
-use crate::engine::NewUser;
+use super::NewUser;
 use crate::image::{built_in_user, lacks_user_tools, system_accounts, BaseFacts, Family, HELPER_ACCOUNTS};
 use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};

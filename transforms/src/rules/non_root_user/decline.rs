@@ -12,11 +12,11 @@ mod signals;
 
 use crate::edit::Finding;
 use crate::image::{drops_privileges, BaseFacts};
-use crate::rules::BuildContext;
 use crate::semantic::shell::privilege::{self, PRIVILEGE_DROPPERS, PRIVILEGE_DROP_FRAGMENTS};
 use crate::semantic::shell::{argv_commands, commands, packages, redirect_targets, Command};
 use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};
+use crate::transform::BuildContext;
 
 use super::choose::{created_users, runtime_user_created};
 use super::paths::{copy_destination, resolve_variables};
@@ -614,9 +614,10 @@ pub(super) fn runs_s6_init(instruction: &Instruction) -> bool {
 mod tests {
     use std::collections::HashMap;
 
-    use crate::engine::{run, Options, Report};
+    use crate::engine::{run, Report};
+    use crate::options::Options;
     use crate::rules::non_root_user::NonRootUser;
-    use crate::rules::{BuildContext, NoBuildContext, SourceKind};
+    use crate::transform::{BuildContext, NoBuildContext, SourceKind};
 
     /// A build context of files held in memory.
     struct Files(HashMap<&'static str, &'static str>);

@@ -3,8 +3,8 @@
 //! shell reads it for dockfix ([`BuildContext::read_text`]) and its commands are looked at
 //! word by word.
 
-use crate::rules::BuildContext;
 use crate::syntax::Instruction;
+use crate::transform::BuildContext;
 
 use super::start_instructions;
 use crate::semantic::shell::{argv_commands, commands, Command};

@@ -1,7 +1,7 @@
 //! Fixture harness: every `transforms/fixtures/<id>/*.Dockerfile` is fixed with transform
-//! `<id>` alone, and its findings plus diff are compared with the reviewed snapshot in
-//! `snapshots/`. Each fixture must also be idempotent, round-trip byte for byte with no
-//! transform, and parse no worse after the fix.
+//! `<id>` alone, and its findings plus diff are compared with the reviewed snapshot in the
+//! top-level `snapshots/`. Each fixture must also be idempotent, round-trip byte for byte
+//! with no transform, and parse no worse after the fix.
 //!
 //! A fixture folder may hold `context/`, used as the build context (files ADD would copy),
 //! and `registry.json`, what the registry answers to pin-images (no network). A fixture picks
@@ -9,22 +9,22 @@
 //! `--pin none`). A fixture `NAME.Dockerfile` may have a `NAME.toml` beside it: a
 //! `dockfix.toml` whose options (not its transform selection) apply to that fixture, its
 //! `[pin-images] mode` and `update` too unless the `# fixture:` line names them.
+//!
+//! What only the CLI can check (that no output format prints a secret value) is the shell's
+//! `tests/fixture_outputs.rs`.
 
-mod common;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use dockfix::build_context::DirContext;
-use dockfix::config::Config;
-use dockfix::file_result::unified_diff;
-use dockfix::settings::{combine, CommandLine};
-use dockfix_transforms::engine::{self, Options, Outcome};
-use dockfix_transforms::pin::{PinMode, PinOptions, Resolution, Resolved, TableResolver};
-use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Rule, Source};
+use dockfix_transforms::engine::{self, Outcome};
+use dockfix_transforms::pin::{PinMode, PinOptions, TableResolver};
+use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Options, Rule, Source};
+use support::{fixture_registry, sidecar_options, unified_diff, FixtureContext};
 
 fn fixtures_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("transforms/fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
 fn fixture_files(dir: &Path) -> Vec<PathBuf> {
@@ -37,58 +37,29 @@ fn fixture_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The answers of `registry.json`: `{"KEY": {"digest": .., "version": ..} | {"unresolved": ..}}`.
-fn fixture_registry(dir: &Path) -> Option<TableResolver> {
-    let text = std::fs::read_to_string(dir.join("registry.json")).ok()?;
-    let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text)
-        .unwrap_or_else(|error| panic!("{}/registry.json: {error}", dir.display()));
-    let mut table = TableResolver::new();
-    for (key, answer) in entries.into_iter().filter(|(key, _)| !key.starts_with('_')) {
-        let field = |name: &str| answer.get(name).and_then(|v| v.as_str()).map(str::to_string);
-        let resolution = match (field("digest"), field("unresolved")) {
-            (Some(digest), None) => Resolution::Found(Resolved { digest, version_tag: field("version") }),
-            (None, Some(reason)) => Resolution::Unresolved { reason },
-            _ => panic!("registry.json: {key}: give `digest` (and `version`) or `unresolved`"),
-        };
-        table.insert(key, resolution);
-    }
-    Some(table)
-}
-
 /// The options of a fixture: its sidecar config's (or the defaults), with the pin mode its
 /// `# fixture:` line asks for, if any.
 fn fixture_options(fixture: &Path, input: &str, registry: Option<&TableResolver>) -> Options {
-    let sidecar = fixture.with_extension("toml");
-    let mut options = if sidecar.is_file() {
-        let config = Config::load(&sidecar).unwrap_or_else(|error| panic!("{error}"));
-        let origin = sidecar.display().to_string();
-        let settings =
-            combine(&config, &CommandLine::default(), &origin).unwrap_or_else(|error| panic!("{error}"));
-        settings.options
-    } else {
-        Options::default()
-    };
+    let (options, configured) = sidecar_options(fixture);
     let flags = input.lines().find_map(|line| line.trim_end().strip_prefix("# fixture:")).unwrap_or_default();
-    let configured = (options.pin.mode, options.pin.update);
     let mut pin = PinOptions::default();
     if let Some(registry) = registry.filter(|_| !flags.contains("--offline")) {
         pin.resolver = Arc::new(registry.clone());
     }
-    pin.update = flags.contains("--update") || configured.1;
+    pin.update = flags.contains("--update") || configured.update.unwrap_or(false);
     pin.mode = match flags {
         _ if flags.contains("--pin digest") => PinMode::Digest,
         _ if flags.contains("--pin none") => PinMode::None,
         _ if flags.contains("--pin tag") => PinMode::Tag,
-        _ => configured.0,
+        _ => configured.mode.unwrap_or_default(),
     };
-    options.pin = pin;
-    options
+    options.with(pin)
 }
 
 fn run(rule: &'static dyn Rule, text: &str, context_dir: &Path, options: &Options) -> Outcome {
     let rules: [&dyn Rule; 1] = [rule];
     let outcome = if context_dir.is_dir() {
-        engine::run(text, &rules, &DirContext::new(context_dir.to_path_buf()), options)
+        engine::run(text, &rules, &FixtureContext::new(context_dir.to_path_buf()), options)
     } else {
         engine::run(text, &rules, &NoBuildContext, options)
     };
@@ -149,24 +120,12 @@ fn fixtures_match_snapshots() {
             assert_eq!(again.output, outcome.output, "{name}: not idempotent");
             let untouched = engine::run(&input, &[], &NoBuildContext, &Options::default()).expect("no rules");
             assert_eq!(untouched.output, input, "{name}: no-op run changed bytes");
-            if rule.id() == "env-secrets" {
-                let problems = common::secret_problems(
-                    &input,
-                    &outcome.reports,
-                    &outcome.output,
-                    &again.reports,
-                    &options.secrets,
-                );
-                let (printed, _) = common::printed_secrets(&name, &input, &[*rule], &options);
-                let problems = problems.into_iter().chain(printed).collect::<Vec<_>>();
-                assert!(problems.is_empty(), "{name}: {}", problems.join("; "));
-            }
             let before = Dockerfile::parse(Source::new(&input).text()).damage;
             let after = Dockerfile::parse(Source::new(&outcome.output).text()).damage;
             assert!(after <= before, "{name}: parses worse after the fix ({before} -> {after})");
 
             insta::with_settings!({
-                snapshot_path => "../snapshots",
+                snapshot_path => "../../snapshots",
                 prepend_module_to_snapshot => false,
                 omit_expression => true,
                 description => format!("transforms/fixtures/{name}"),
