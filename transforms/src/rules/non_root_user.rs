@@ -94,7 +94,10 @@
 //!   account of its own: mongodb-server, mysql/mariadb-server, postgresql, rabbitmq-server,
 //!   redis-server, docker-registry, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
 //!   `/etc/supervisor/`), a sudoers file written, `mknod`, `/dev/net/tun`,
-//!   `VOLUME /var/lib/docker`, `EXPOSE 22` (SSH), `--user root` given to the program;
+//!   `VOLUME /var/lib/docker`, `EXPOSE 22` (SSH), `--user root` given to the program, and
+//!   host access only root has, documented in a `docker run` comment or `LABEL RUN`
+//!   (`--privileged`, `-v /var/run/docker.sock:...`) or named by the start command
+//!   (`qemu:///system`);
 //! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`, a file
 //!   copied there such as `/root/.m2/settings.xml`), or
 //!   whose `ENV` points a tool's home, cache or path into `/root`

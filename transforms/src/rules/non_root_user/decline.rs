@@ -27,8 +27,8 @@ use base_image::{
 };
 use entrypoint::scripts;
 use signals::{
-    exposed_signal, path_signal, run_signal, started_signal, user_root_argument, volume_signal, Seen,
-    USER_ROOT_ARGUMENT,
+    exposed_signal, host_access, path_signal, run_signal, started_signal, user_root_argument, volume_signal,
+    Seen, USER_ROOT_ARGUMENT,
 };
 
 /// How to keep a finding from coming back, for the declines a user may disagree with.
@@ -65,6 +65,7 @@ pub(super) fn declined(
     });
     dropper
         .or_else(|| root_signal(&instructions))
+        .or_else(|| host_access_signal(file, &instructions))
         .or_else(|| entrypoint_script_needs_root(&instructions, context))
         .or_else(|| unread_script_with_unused_user(&instructions, context))
         .or_else(|| works_in_root_home(&instructions))
@@ -73,6 +74,38 @@ pub(super) fn declined(
         .or_else(|| check_stage(chain, &instructions, from_line))
         .or_else(|| base_for_other_images(&instructions, facts, from_line))
         .or_else(|| interactive_start(&instructions))
+}
+
+/// A finding when the file documents running the container with host access only root has
+/// (`--privileged`, the Docker socket: a `docker run` line in a comment or a `LABEL`), or its
+/// start command or ENV names such access (`qemu:///system`, `DOCKER_HOST=unix:///var/run/docker.sock`).
+fn host_access_signal(file: &Dockerfile, instructions: &[&Instruction]) -> Option<Finding> {
+    let documented = file
+        .comments
+        .iter()
+        .filter(|comment| comment.text.contains("docker run") || comment.text.contains("-v "))
+        .map(|comment| (comment.line, comment.text.as_str(), "in the documented run command"));
+    let written = instructions
+        .iter()
+        .filter(|i| ["LABEL", "ENV", "CMD", "ENTRYPOINT"].iter().any(|keyword| i.is(keyword)))
+        .map(|i| {
+            (
+                i.start_line,
+                i.args.as_str(),
+                if i.is("LABEL") { "in a LABEL" } else { "given to the container" },
+            )
+        });
+    documented.chain(written).find_map(|(line, text, place)| {
+        let (what, why) = host_access(text)?;
+        Some(Finding::new(
+            ID,
+            line,
+            format!(
+                "`{what}` {place} (line {line}): {why}: left as is; if it does not need root at run time, add a `USER` by hand ({})",
+                silence_hint(line)
+            ),
+        ))
+    })
 }
 
 /// Stage names of build-time checks (`docker buildx build --target lint`), as a whole name or
@@ -774,6 +807,15 @@ mod tests {
                 "`mknod` run at build time",
             ),
             ("FROM debian\nVOLUME [\"/var/lib/docker\"]\nCMD x\n", "Docker-in-Docker"),
+            (
+                "FROM debian\n# docker run -d -v /var/run/docker.sock:/var/run/docker.sock img\nCMD [\"agent\"]\n",
+                "`/var/run/docker.sock` in the documented run command (line 2)",
+            ),
+            (
+                "FROM centos:7\nLABEL RUN=\"docker run -d --privileged --net=host IMAGE\"\nCMD [\"kubelet\"]\n",
+                "`--privileged` in a LABEL (line 2)",
+            ),
+            ("FROM alpine\nENTRYPOINT [\"virsh\", \"-c\", \"qemu:///system\"]\n", "`qemu:///system` given to the container"),
             ("FROM centos:7\nEXPOSE 22/tcp 8080\nCMD [\"sh\", \"/start.sh\"]\n", "`22` exposed (line 2): sshd"),
             ("FROM debian\nENTRYPOINT [\"dockerd-entrypoint.sh\"]\n", "Docker-in-Docker"),
             ("FROM debian\nENTRYPOINT [\"agent\", \"--user=root\"]\n", "`--user root` given to the program"),
@@ -798,6 +840,8 @@ mod tests {
             "FROM debian\nCOPY etc/service.conf /srv/etc/service/x\nCMD x\n",
             "FROM debian\nVOLUME /var/lib/docker-data\nCMD x\n",
             "FROM debian\nEXPOSE 2222 8022/tcp\nCMD x\n",
+            // A run line without host access, and a comment that is not a run line.
+            "FROM debian\n# docker run -d -p 8080:8080 -v data:/data img\n# see /var/run/docker.sock docs\nCMD x\n",
             // BusyBox's one-process httpd on a port of its own runs as anyone.
             "FROM busybox:1.36\nCOPY site /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
         ] {

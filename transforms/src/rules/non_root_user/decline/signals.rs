@@ -181,6 +181,23 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "22", seen: Seen::Exposed, why: SSHD },
 ];
 
+/// Host resources a container is documented to be run with (a `docker run` line in a comment
+/// or a `LABEL`, as Project Atomic's `LABEL RUN` convention writes it) or that its start
+/// command names, which only root may use: (what is written, why it means root). The Docker
+/// socket is `root:docker` 0660 (docs.docker.com, "Docker daemon attack surface"), libvirt's
+/// system socket `root:libvirt` 0770 (libvirt.org, "Connection authorization").
+pub(crate) const HOST_ACCESS: &[(&str, &str)] = &[
+    ("--privileged", "the container is run privileged, to use the host's devices and kernel as root, so it must start as root"),
+    ("/var/run/docker.sock", "it talks to the host's Docker daemon through its socket, which only root and the docker group may open, so it must start as root"),
+    ("/run/docker.sock", "it talks to the host's Docker daemon through its socket, which only root and the docker group may open, so it must start as root"),
+    ("qemu:///system", "it connects to the host's system libvirt daemon, whose socket only root and the libvirt group may open, so it must start as root"),
+];
+
+/// The first [`HOST_ACCESS`] entry a text names: (what is written, why).
+pub(crate) fn host_access(text: &str) -> Option<(&'static str, &'static str)> {
+    HOST_ACCESS.iter().find(|(what, _)| text.contains(what)).copied()
+}
+
 /// Why `--user root` (or `=0`) handed to the program means root.
 pub(crate) const USER_ROOT_ARGUMENT: &str =
     "the program is told to run as root, so the container must start as root";
