@@ -91,7 +91,7 @@ mod view;
 use crate::edit::{Applicability, Finding, Fix};
 use crate::image::{base_facts, windows_signs, ImageRef};
 use crate::rules::env_secrets::{self, SecretOptions};
-use crate::semantic::stages::stage_chain;
+use crate::semantic::stages::{base_stage, stage_chain};
 use crate::semantic::variables::resolve_global_args;
 use crate::syntax::{Dockerfile, Stage};
 use crate::transform::{module_docs, Context, Rule};
@@ -167,7 +167,7 @@ impl Rule for MultiStage {
 /// earlier stage, copying `--from` a stage or an image, mounting one, or deferring work to
 /// downstream builds with `ONBUILD`.
 fn already_split(file: &Dockerfile, stage: &Stage) -> bool {
-    stage.base_stage.is_some()
+    base_stage(file, stage).is_some()
         || file.stage_instructions(stage).iter().any(|instruction| {
             instruction.flag("from").is_some()
                 || instruction.is("ONBUILD")

@@ -4,6 +4,23 @@
 
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
+use super::variables::resolve_global_args;
+
+/// The index of the earlier stage `stage` is built `FROM`, if any. The parser links bases
+/// written as a name or an index; a base written with ARGs declared before the first `FROM`
+/// (`FROM ${SOURCE}-install`) is linked here, once the ARGs are substituted, as BuildKit
+/// expands the base before it looks the name up among the stages.
+pub fn base_stage(file: &Dockerfile, stage: &Stage) -> Option<usize> {
+    if stage.base_stage.is_some() || !stage.base.contains('$') {
+        return stage.base_stage;
+    }
+    let resolved = resolve_global_args(file, &stage.base)?.to_ascii_lowercase();
+    file.stages[..stage.index.min(file.stages.len())]
+        .iter()
+        .find(|earlier| earlier.name.as_deref() == Some(resolved.as_str()))
+        .map(|earlier| earlier.index)
+}
+
 /// The stages whose instructions make up the image of `stage`, root ancestor first, `stage`
 /// last.
 pub fn stage_chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage> {
@@ -16,8 +33,10 @@ pub fn stage_chain<'a>(file: &'a Dockerfile, stage: &'a Stage) -> Vec<&'a Stage>
 /// `FROM base`: `builder`, then `base`); empty when it is built on an image.
 pub fn ancestors<'a>(file: &'a Dockerfile, stage: &'a Stage) -> impl Iterator<Item = &'a Stage> {
     // A stage's base only ever names an earlier stage, so the walk ends.
-    std::iter::successors(Some(stage), |current| current.base_stage.and_then(|index| file.stages.get(index)))
-        .skip(1)
+    std::iter::successors(Some(stage), |current| {
+        base_stage(file, current).and_then(|index| file.stages.get(index))
+    })
+    .skip(1)
 }
 
 /// The stage at the root of `stage`'s chain: the one built `FROM` an image.
@@ -27,7 +46,7 @@ pub fn root_stage<'a>(file: &'a Dockerfile, stage: &'a Stage) -> &'a Stage {
 
 /// The stages built directly `FROM` the stage with index `parent`.
 pub fn children(file: &Dockerfile, parent: usize) -> impl Iterator<Item = &Stage> {
-    file.stages.iter().filter(move |stage| stage.base_stage == Some(parent))
+    file.stages.iter().filter(move |stage| base_stage(file, stage) == Some(parent))
 }
 
 /// Whether `name` is the `AS` name of a stage of `file`. Docker compares stage names without
@@ -55,6 +74,19 @@ mod tests {
 
     const FILE: &str =
         "FROM alpine AS base\nRUN a\nFROM base AS build\nRUN b\nFROM debian\nFROM build\nRUN c\nFROM 0\n";
+
+    #[test]
+    fn bases_written_with_global_args_are_linked() {
+        let file = Dockerfile::parse(
+            "ARG SOURCE=remote\nFROM alpine AS base\nFROM base AS remote-install\nRUN a\nFROM base AS local-install\nFROM ${SOURCE}-install AS final\nCMD x\n",
+        );
+        let final_stage = file.stages.last().unwrap();
+        let names: Vec<Option<&str>> =
+            stage_chain(&file, final_stage).iter().map(|s| s.name.as_deref()).collect();
+        assert_eq!(names, [Some("base"), Some("remote-install"), Some("final")]);
+        let unresolved = Dockerfile::parse("ARG SOURCE\nFROM alpine AS a-install\nFROM ${SOURCE}-install\n");
+        assert_eq!(base_stage(&unresolved, &unresolved.stages[1]), None, "no default: an image, not a stage");
+    }
 
     #[test]
     fn chains_run_from_the_root() {

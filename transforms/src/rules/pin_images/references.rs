@@ -9,7 +9,7 @@ use crate::image::ImageRef;
 use crate::pin::{is_floating, PinMode, PinOptions};
 use crate::semantic::names::is_variable_name;
 use crate::semantic::quoting::{escape_character, unquote_word, value_span};
-use crate::semantic::stages::{names_a_stage, refers_to_stage};
+use crate::semantic::stages::{base_stage, names_a_stage, refers_to_stage};
 use crate::semantic::variables::{self, global_arg_value, reference_after_dollar};
 use crate::suppress::{is_suppressed, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
@@ -120,7 +120,7 @@ fn references<'a>(file: &'a Dockerfile, text: &str) -> Vec<Written<'a>> {
     for stage in &file.stages {
         let from = &file.instructions[stage.from];
         let Some(word) = from.words.first() else { continue };
-        if stage.base_stage.is_some() || word.text.eq_ignore_ascii_case("scratch") {
+        if base_stage(file, stage).is_some() || word.text.eq_ignore_ascii_case("scratch") {
             continue;
         }
         found.push(Written {
