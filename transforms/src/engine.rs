@@ -204,7 +204,7 @@ fn fix_to_fixed_point(
                 }
             }
             applied.extend(
-                pass.unfixed.into_iter().map(|report| Report { line: to_input_line(report.line), ..report }),
+                pass.unfixed.into_iter().map(|report| on_input_lines(report, &text, input, &to_input_line)),
             );
             applied.sort_by(|a, b| (a.line, a.transform).cmp(&(b.line, b.transform)));
             let suppression_notes = suppression_notes(&pass.suppressions, &pass.used_suppressions, rules)
@@ -220,10 +220,11 @@ fn fix_to_fixed_point(
             return Err(EngineError::NoFixedPoint { transforms: transforms.into_iter().collect() });
         }
         let first: FixId = applied.len();
-        applied.extend(pass.picked.iter().map(|(finding, _)| {
-            let report = report(finding, true, None);
-            Report { line: to_input_line(report.line), ..report }
-        }));
+        applied.extend(
+            pass.picked.iter().map(|(finding, _)| {
+                on_input_lines(report(finding, true, None), &text, input, &to_input_line)
+            }),
+        );
         for (fix, _) in &mut pass.original_edits {
             *fix += first;
         }
@@ -514,6 +515,43 @@ fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {
 /// The line of `input` that `line` of `text` (the text of a pass, which `provenance` leads
 /// back to `input`) stands for. A line that a fix inserted stands for the line it was
 /// inserted at.
+/// A report of a pass, with its line and the lines its texts name (`line 12`, `above line 12`)
+/// turned into the input's: a rule writes the lines of the text it sees, which an earlier
+/// pass's fixes may have moved.
+fn on_input_lines(report: Report, text: &str, input: &str, to_input_line: &dyn Fn(usize) -> usize) -> Report {
+    let line = to_input_line(report.line);
+    if text == input {
+        return Report { line, ..report };
+    }
+    let mentions = |written: String| input_line_mentions(&written, to_input_line);
+    Report {
+        line,
+        message: mentions(report.message),
+        risk: report.risk.map(mentions),
+        declined: report.declined.map(mentions),
+        ..report
+    }
+}
+
+/// `text` with each `line N` turned into the input's line.
+fn input_line_mentions(text: &str, to_input_line: &dyn Fn(usize) -> usize) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("line ") {
+        let after = &rest[at + "line ".len()..];
+        let digits = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+        let word_start = at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric());
+        out.push_str(&rest[..at + "line ".len()]);
+        match after[..digits].parse::<usize>() {
+            Ok(line) if word_start => out.push_str(&to_input_line(line).to_string()),
+            _ => out.push_str(&after[..digits]),
+        }
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn input_line(input: &str, text: &str, provenance: &Provenance, line: usize) -> usize {
     let line_start = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
     let offset = provenance.to_original(line_start);
@@ -732,7 +770,15 @@ mod tests {
         }
         fn check(&self, context: &Context) -> Vec<Finding> {
             let cmd = context.file.instructions.iter().find(|i| i.is("CMD"));
-            cmd.map(|cmd| Finding::new("reports-cmd", cmd.start_line, "cmd")).into_iter().collect()
+            let found = |cmd: &crate::syntax::Instruction| {
+                let line = cmd.start_line;
+                Finding::new(
+                    "reports-cmd",
+                    line,
+                    format!("cmd on line {line} (not in an online {line} word)"),
+                )
+            };
+            cmd.map(found).into_iter().collect()
         }
     }
 
@@ -758,6 +804,10 @@ mod tests {
         assert_eq!(outcome.reports[0].edits, expected, "one change, made by both fixes");
         assert_eq!(outcome.reports[1].edits, expected);
         assert!(outcome.reports[2].edits.is_empty());
+        assert_eq!(
+            outcome.reports[2].message, "cmd on line 2 (not in an online 3 word)",
+            "the line the message names is the input's too"
+        );
     }
 
     #[test]
