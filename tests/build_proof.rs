@@ -956,8 +956,9 @@ fn h1_base_image_without_cmd_is_left_to_the_images_built_from_it() {
 
 /// An ENTRYPOINT script from the build context that chowns a directory and drops privileges
 /// with `setpriv`: with the build context, non-root-user reads the script and declines, and
-/// the original runs (as `app`, after root prepared the directory). Without the context the
-/// fix goes ahead but says the script was not checked, and the image so fixed fails at start.
+/// the original runs (as `app`, after root prepared the directory). Without the context it
+/// declines too (a user created and never switched to, a script it could not read), and the
+/// image with the `USER app` such a fix would add fails at start.
 #[test]
 fn h1_setpriv_entrypoint_script_is_read_and_declined() {
     let Some(env) = build_support::env() else {
@@ -996,24 +997,28 @@ fn h1_setpriv_entrypoint_script_is_read_and_declined() {
         {
             return Err(format!("the original does not run as designed: {run}"));
         }
-        // Without the build context (the Dockerfile alone, as from stdin): fixed, with a warning.
+        // Without the build context (the Dockerfile alone, as from stdin): the file creates
+        // `app` and never switches to it, and starts a script dockfix cannot read: declined.
         let unchecked = dockfix_fix(&scenario.dockerfile, &["--select", "non-root-user"])?;
         story.push_str(&format!("--- without the context\n{}\n{}\n", unchecked.text, unchecked.summary));
-        if unchecked.text == scenario.text || !unchecked.summary.contains("was not checked") {
-            return Err(
-                "without the context the fix should go ahead and say the script was not checked".into()
-            );
+        if unchecked.text != scenario.text
+            || !unchecked.summary.contains("could not be read from the build context")
+        {
+            return Err("without the context the fix should be declined, naming the unread script".into());
         }
-        env.build(&unchecked.text, &scenario.context, &unchecked_tag)?;
+        // What that decline prevents: the `USER app` a fix without the check would add.
+        let forced = scenario.text.replacen("ENTRYPOINT [", "USER app\nENTRYPOINT [", 1);
+        story.push_str(&format!("--- with USER app added by hand\n{forced}\n"));
+        env.build(&forced, &scenario.context, &unchecked_tag)?;
         let container = env.container(&unchecked_tag)?;
         let broken = run_start_command(&container, &env.start_command(&unchecked_tag)?)?;
         drop(container);
-        story.push_str(&format!("--- the unchecked fix runs: {broken}\n"));
+        story.push_str(&format!("--- with USER app it runs: {broken}\n"));
         if broken.ok() {
             return Err(format!("the image with USER added still starts: {broken}"));
         }
         Ok(format!(
-            "declined with the context; original prints {:?}; the unchecked fix fails at start",
+            "declined with and without the context; original prints {:?}; with USER app added it fails at start",
             run.stdout.trim()
         ))
     })();
