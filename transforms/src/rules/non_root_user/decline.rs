@@ -83,7 +83,11 @@ fn host_access_signal(file: &Dockerfile, instructions: &[&Instruction]) -> Optio
     let documented = file
         .comments
         .iter()
-        .filter(|comment| comment.text.contains("docker run") || comment.text.contains("-v "))
+        .filter(|comment| {
+            // A `docker run` line, or one of its continued option lines (`#   --device /dev/snd \`).
+            let text = comment.text.trim_start_matches('#').trim_start();
+            text.contains("docker run") || text.contains("-v ") || text.starts_with('-')
+        })
         .map(|comment| (comment.line, comment.text.as_str(), "in the documented run command"));
     let written = instructions
         .iter()
@@ -824,6 +828,12 @@ mod tests {
                 "`nginx` started",
             ),
             ("FROM centos:7\nCMD [\"/usr/sbin/httpd\", \"-DFOREGROUND\"]\n", "`/usr/sbin/httpd` started"),
+            ("FROM debian\nRUN apt-get install -y apache2\nCOPY run.sh /run.sh\nCMD [\"/run.sh\"]\n", "`apache2` installed"),
+            ("FROM alpine\nRUN apk add nginx\nCOPY site.conf /etc/nginx/http.d/\nCMD [\"/start\"]\n", "`/etc/nginx/` written"),
+            (
+                "FROM debian\n# docker run -d \\\n#\t--device /dev/snd \\\n#\timg\nCMD [\"game\"]\n",
+                "`--device` in the documented run command (line 3)",
+            ),
         ] {
             let message = assert_declined(input, &NoBuildContext, reason);
             assert!(message.contains("ignore=non-root-user` above line"), "{message}");

@@ -127,6 +127,11 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "cron", seen: Seen::Installed, why: CRON },
     RootSignal { what: "cronie", seen: Seen::Installed, why: CRON },
     RootSignal { what: "dcron", seen: Seen::Installed, why: CRON },
+    // Apache is installed to be served (its packages start it from their service scripts);
+    // nginx is also installed as a front for an app the container starts itself, so only
+    // nginx started or configured counts.
+    RootSignal { what: "apache2", seen: Seen::Installed, why: WEB },
+    RootSignal { what: "httpd", seen: Seen::Installed, why: WEB },
     RootSignal { what: "openssh-server", seen: Seen::Installed, why: SSHD },
     RootSignal { what: "postfix", seen: Seen::Installed, why: MAIL },
     RootSignal { what: "dovecot", seen: Seen::Installed, why: MAIL },
@@ -173,6 +178,9 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "/etc/cron.d/", seen: Seen::Path, why: CRON },
     RootSignal { what: "/etc/crontabs/", seen: Seen::Path, why: CRON },
     RootSignal { what: "/etc/crontab", seen: Seen::Path, why: CRON },
+    RootSignal { what: "/etc/apache2/", seen: Seen::Path, why: WEB },
+    RootSignal { what: "/etc/httpd/", seen: Seen::Path, why: WEB },
+    RootSignal { what: "/etc/nginx/", seen: Seen::Path, why: WEB },
     RootSignal { what: "/etc/sudoers", seen: Seen::Path, why: SUDOERS },
     RootSignal { what: "/etc/sudoers.d/", seen: Seen::Path, why: SUDOERS },
     RootSignal { what: "/dev/net/tun", seen: Seen::Path, why: NETWORK },
@@ -190,6 +198,7 @@ pub(crate) const HOST_ACCESS: &[(&str, &str)] = &[
     ("--privileged", "the container is run privileged, to use the host's devices and kernel as root, so it must start as root"),
     ("/var/run/docker.sock", "it talks to the host's Docker daemon through its socket, which only root and the docker group may open, so it must start as root"),
     ("/run/docker.sock", "it talks to the host's Docker daemon through its socket, which only root and the docker group may open, so it must start as root"),
+    ("--device", "device nodes passed with --device keep the host's owner and mode (root and a group such as audio or video), which a non-root user cannot open, so it must start as root"),
     ("qemu:///system", "it connects to the host's system libvirt daemon, whose socket only root and the libvirt group may open, so it must start as root"),
 ];
 
