@@ -22,9 +22,7 @@ use super::choose::{created_users, runtime_user_created};
 use super::paths::{copy_destination, resolve_variables};
 use super::{is_root, ID};
 use crate::image::HELPER_ACCOUNTS;
-use base_image::{
-    copies_application, is_dev_container_base, is_interactive_program, own_command, toolchain_env, OwnCommand,
-};
+use base_image::{base_for_other_images, check_stage, is_interactive_program};
 use entrypoint::scripts;
 use signals::{
     exposed_signal, host_access, path_signal, run_signal, started_signal, user_root_argument, volume_signal,
@@ -110,32 +108,6 @@ fn host_access_signal(file: &Dockerfile, instructions: &[&Instruction]) -> Optio
             ),
         ))
     })
-}
-
-/// Stage names of build-time checks (`docker buildx build --target lint`), as a whole name or
-/// before a `-` (`validate-vendor`, `test-unit`): the names the Docker and BuildKit projects'
-/// own Dockerfiles give the stages whose `RUN` is the check.
-const CHECK_STAGE_NAMES: &[&str] = &["lint", "test", "tests", "validate", "vet", "check", "verify"];
-
-/// A finding when the final stage is, or is built from, a check stage and starts nothing: its
-/// `RUN` is the product, the image is never run, and a `USER` would change nothing.
-fn check_stage(chain: &[&Stage], instructions: &[&Instruction], from_line: usize) -> Option<Finding> {
-    if !start_instructions(instructions).is_empty() {
-        return None;
-    }
-    let is_check = |name: &str| {
-        CHECK_STAGE_NAMES
-            .iter()
-            .any(|check| name == *check || name.strip_prefix(check).is_some_and(|rest| rest.starts_with('-')))
-    };
-    let name = chain.iter().rev().find_map(|stage| stage.name.as_deref().filter(|name| is_check(name)))?;
-    Some(Finding::new(
-        ID,
-        from_line,
-        format!(
-            "the final stage is the check stage `{name}` and starts nothing: its RUN is the check, the image is not meant to be run, and a USER would change nothing: left as is"
-        ),
-    ))
 }
 
 /// The program the container starts and its arguments: the `ENTRYPOINT`'s first command with
@@ -475,86 +447,6 @@ fn onbuild_needs_root(instructions: &[&Instruction]) -> Option<Finding> {
             ),
         ))
     })
-}
-
-/// A finding when the final image has no `CMD`/`ENTRYPOINT` of its own and the file reads
-/// as a base for other images: its own base is a toolchain or OS image (whose `CMD` is a
-/// shell or REPL) and it copies no application, or it sets toolchain ENV, or it has
-/// `ONBUILD` triggers. An image that inherits a server's `CMD`, or copies an application,
-/// is an application image: it still gets its `USER`.
-fn base_for_other_images(
-    instructions: &[&Instruction],
-    facts: &BaseFacts,
-    from_line: usize,
-) -> Option<Finding> {
-    if !start_instructions(instructions).is_empty() {
-        return None;
-    }
-    let own = facts.image.as_deref().and_then(own_command);
-    if matches!(own, Some((OwnCommand::Service, _))) {
-        return None;
-    }
-    let mut evidence = Vec::new();
-    if let Some(onbuild) = instructions.iter().find(|instruction| instruction.is("ONBUILD")) {
-        evidence.push(format!(
-            "it declares ONBUILD triggers (line {}), which only run in images built FROM it",
-            onbuild.start_line
-        ));
-    }
-    let application = copies_application(instructions);
-    let toolchain = toolchain_env(instructions);
-    let scratch = facts.image.as_deref().is_some_and(|image| image.eq_ignore_ascii_case("scratch"));
-    if let Some(image) = facts.image.as_deref().filter(|image| is_dev_container_base(image)) {
-        evidence.push(format!(
-            "`{image}` is a dev-container base: the user of a dev container is `remoteUser` in devcontainer.json"
-        ));
-    }
-    if scratch && application.is_some() {
-        // No shell, no CMD: nothing runs in it by itself. An export stage
-        // (`docker build --output`) or a base whose children set the CMD.
-        evidence.push("it is built on `scratch` and sets no CMD or ENTRYPOINT, so nothing runs in it by itself: an export stage (`--output`) or a base whose images set the command".to_string());
-    }
-    if let (Some(copy), None, Some(image)) = (application, own, facts.image.as_deref()) {
-        // A shell-less runtime image (distroless, scratch) runs only what is copied in; any
-        // other image whose command dockfix does not know is unknown, whatever distro its
-        // name suggests.
-        if facts.has_shell != Some(false) {
-            evidence.push(format!(
-                "dockfix does not know what `{image}` runs, so it cannot tell an application that inherits that image's CMD from a base for other images (this file copies files in on line {}, and sets no command); that image's entrypoint, users and file modes are unknown too",
-                copy.start_line
-            ));
-        }
-    }
-    if application.is_none() {
-        match (own, facts.image.as_deref()) {
-            (Some(_), Some(_)) if scratch => {
-                evidence.push("`scratch` has no CMD at all, and this file copies no application into it".to_string());
-            }
-            (Some((_, command)), Some(image)) => evidence.push(format!(
-                "`{image}` is a toolchain or OS image whose own CMD is `{command}` (its official Dockerfile), and this file copies no application into it"
-            )),
-            (None, image) => evidence.push(format!(
-                "dockfix does not know what `{}` runs, and this file only adds to it (no application copied in): a variant of that image or a base for others, whose entrypoint may need root",
-                image.unwrap_or("the base image")
-            )),
-            _ => {}
-        }
-        if !toolchain.is_empty() {
-            evidence.push(format!("it sets toolchain ENV ({})", toolchain.join(", ")));
-        }
-    }
-    if evidence.is_empty() {
-        return None;
-    }
-    Some(Finding::new(
-        ID,
-        from_line,
-        format!(
-            "the final image has no CMD or ENTRYPOINT of its own and reads as a base for other images: {}. This is a judgement from the file, not a fact. A `USER` here would apply to every image built FROM it, whose `RUN apt-get`/`apk add`, build steps and `docker run -v \"$PWD\":/src` workflows then fail as non-root: it belongs in the images built from it, before their CMD. Left as is; if this image is run by itself, add a `USER` by hand ({})",
-            evidence.join("; "),
-            silence_hint(from_line)
-        ),
-    ))
 }
 
 /// A finding when the image starts in, runs a program from, or copies files into root's home
