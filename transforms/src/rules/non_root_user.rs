@@ -83,7 +83,8 @@
 //!   that a `COPY`/`ADD` of the image took from the build context, dockfix reads that script
 //!   (`su -c` and a `chown` of volumes before the drop count too). Without a build context
 //!   (stdin) the script is not read: the fix goes ahead and its risk says the script was not
-//!   checked;
+//!   checked, unless the file also creates a user it never switches to (the script likely
+//!   steps down to that user), which declines;
 //! - official images that do so (postgres, mysql, mariadb, redis, rabbitmq, mongo,
 //!   elasticsearch, nginx, httpd, nextcloud, wordpress, linuxserver.io images, ...);
 //! - services and daemons that must start as root, read word by word from the commands (not
