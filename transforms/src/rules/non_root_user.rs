@@ -97,7 +97,8 @@
 //!   `/etc/supervisor/`), a sudoers file written, `mknod`, `/dev/net/tun`,
 //!   `VOLUME /var/lib/docker`, `EXPOSE 22` (SSH), `--user root` given to the program, and
 //!   host access only root has, documented in a `docker run` comment or `LABEL RUN`
-//!   (`--privileged`, `--device`, `-v /var/run/docker.sock:...`) or named by the start
+//!   (`--privileged`, `--device`, `-v /var/run/docker.sock:...`, a mount into `/root`) or
+//!   named by the start
 //!   command (`qemu:///system`); Apache installed, or a web server's configuration
 //!   (`/etc/apache2/`, `/etc/httpd/`, `/etc/nginx/`) written;
 //! - an image that works in root's home (`WORKDIR /root/...`, a program under `/root`, a file

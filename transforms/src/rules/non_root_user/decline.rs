@@ -25,8 +25,8 @@ use crate::image::HELPER_ACCOUNTS;
 use base_image::{base_for_other_images, check_stage, is_interactive_program};
 use entrypoint::scripts;
 use signals::{
-    exposed_signal, host_access, path_signal, run_signal, started_signal, user_root_argument, volume_signal,
-    Seen, USER_ROOT_ARGUMENT,
+    exposed_signal, host_access, path_signal, root_home_mount, run_signal, started_signal,
+    user_root_argument, volume_signal, Seen, ROOT_HOME_MOUNT, USER_ROOT_ARGUMENT,
 };
 
 /// How to keep a finding from coming back, for the declines a user may disagree with.
@@ -98,7 +98,9 @@ fn host_access_signal(file: &Dockerfile, instructions: &[&Instruction]) -> Optio
             )
         });
     documented.chain(written).find_map(|(line, text, place)| {
-        let (what, why) = host_access(text)?;
+        let (what, why) = host_access(text)
+            .map(|(what, why)| (what.to_string(), why))
+            .or_else(|| Some((root_home_mount(text)?, ROOT_HOME_MOUNT)))?;
         Some(Finding::new(
             ID,
             line,
@@ -712,6 +714,10 @@ mod tests {
                 "`--privileged` in a LABEL (line 2)",
             ),
             ("FROM alpine\nENTRYPOINT [\"virsh\", \"-c\", \"qemu:///system\"]\n", "`qemu:///system` given to the container"),
+            (
+                "FROM alpine\n# docker run -d \\\n#\t-v $HOME/slides:/root/slides \\\n#\tjess/libreoffice\nENTRYPOINT [\"libreoffice\"]\n",
+                "`-v $HOME/slides:/root/slides` in the documented run command (line 3): the files are mounted into root's home",
+            ),
             ("FROM centos:7\nEXPOSE 22/tcp 8080\nCMD [\"sh\", \"/start.sh\"]\n", "`22` exposed (line 2): sshd"),
             ("FROM debian\nENTRYPOINT [\"dockerd-entrypoint.sh\"]\n", "Docker-in-Docker"),
             ("FROM debian\nENTRYPOINT [\"agent\", \"--user=root\"]\n", "`--user root` given to the program"),
@@ -744,6 +750,7 @@ mod tests {
             "FROM debian\nEXPOSE 2222 8022/tcp\nCMD x\n",
             // A run line without host access, and a comment that is not a run line.
             "FROM debian\n# docker run -d -p 8080:8080 -v data:/data img\n# see /var/run/docker.sock docs\nCMD x\n",
+            "FROM debian\n# docker run -v $HOME/.rootrc:/rootless/x -v data:/root2 img\nCMD x\n",
             // BusyBox's one-process httpd on a port of its own runs as anyone.
             "FROM busybox:1.36\nCOPY site /www\nCMD [\"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n",
         ] {

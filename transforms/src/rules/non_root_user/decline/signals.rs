@@ -202,6 +202,24 @@ pub(crate) const HOST_ACCESS: &[(&str, &str)] = &[
     ("qemu:///system", "it connects to the host's system libvirt daemon, whose socket only root and the libvirt group may open, so it must start as root"),
 ];
 
+/// Why a documented bind mount into root's home means root.
+pub(crate) const ROOT_HOME_MOUNT: &str = "the files are mounted into root's home, which a non-root user cannot enter (0700), so it must run as root, or be run with the mount moved to the new user's home";
+
+/// A bind mount into root's home in a documented run command: `-v SRC:/root/...` or
+/// `--volume=SRC:/root` (with or without `:ro`), as written.
+pub(crate) fn root_home_mount(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.iter().enumerate().find_map(|(index, word)| {
+        let spec = match word.split_once('=') {
+            Some(("-v" | "--volume", spec)) => spec,
+            _ if matches!(*word, "-v" | "--volume") => words.get(index + 1)?,
+            _ => return None,
+        };
+        let destination = spec.split(':').nth(1)?;
+        (destination == "/root" || destination.starts_with("/root/")).then(|| format!("-v {spec}"))
+    })
+}
+
 /// The first [`HOST_ACCESS`] entry a text names: (what is written, why).
 pub(crate) fn host_access(text: &str) -> Option<(&'static str, &'static str)> {
     HOST_ACCESS.iter().find(|(what, _)| text.contains(what)).copied()
