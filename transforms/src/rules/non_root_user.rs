@@ -57,11 +57,13 @@
 //! usable. A `COPY` into a system tree (`/usr/local/bin/`, `/etc/`, `/usr/lib/`: the
 //! system's files, not the app's) gets none: the user must not be able to rewrite programs
 //! and configuration that root also runs and reads; the risk names those copies, which the
-//! user can use only when they are world-readable. Keywords follow the file's casing. When the fix creates `app` and the image has a
-//! literal application `WORKDIR` (not a system directory such as `/`, `/usr/local/bin`,
-//! `/etc/...` or a package manager's `/var/lib/...`), the same `RUN` creates that directory
-//! if needed and gives it to `app` (`mkdir -p DIR && chown app:app DIR`, not recursive), so
-//! the app can create files there. A `WORKDIR` given through a variable (`WORKDIR $DIR` with
+//! user can use only when they are world-readable. Keywords follow the file's casing.
+//! When the image has a literal application `WORKDIR` (not a system directory such as `/`,
+//! `/usr/local/bin`, `/etc/...` or a package manager's `/var/lib/...`), the fix creates that
+//! directory if needed and gives it to the user (`mkdir -p DIR && chown app:app DIR`, not
+//! recursive; in the `RUN` that creates `app`, or in a `RUN` of its own before the `USER` of
+//! a user the image has, unless the file already gives it), so the app can create files
+//! there. A `WORKDIR` given through a variable (`WORKDIR $DIR` with
 //! `ENV DIR=/data`) counts when the `ENV` or `ARG` before it says what it is. The directories
 //! the image declares as `VOLUME`s are where its state lives: whatever the user, the fix makes
 //! them and gives them to it in the same way (numeric users too, when the stage has a `RUN`),
@@ -405,12 +407,30 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             let exists_early =
                 first_early.is_some_and(|volume| !created_from(file, chain, &user, volume.span.start));
             give_early(&mut edits, exists_early.then(|| owner.clone()));
-            let late: Vec<String> =
+            let mut late: Vec<String> =
                 volume_dirs.iter().filter(|dir| !early_given || !early_dirs.contains(dir)).cloned().collect();
+            // The working directory the image made as root, as for a created user; only where
+            // a RUN can give it (a shell, and RUNs in the file already).
+            let workdir = working_directory(file, chain, placement.user_at)
+                .filter(|dir| has_shell && !volume_dirs.contains(dir) && !already_given(file, chain, dir))
+                .filter(|dir| *dir != format!("/home/{user}"));
+            late.splice(0..0, workdir.iter().cloned());
             let run = (!late.is_empty()).then(|| format!("{run_keyword} {}\n", give(&late, &owner)));
-            if !volume_dirs.is_empty() {
-                message.push_str(&format!(", give it the volume {}", volume_dirs.join(" ")));
-                given.extend(volume_dirs.iter().cloned());
+            let what: Vec<&str> = [
+                workdir.as_ref().map(|_| "working directory"),
+                match volume_dirs.len() {
+                    0 => None,
+                    1 => Some("volume"),
+                    _ => Some("volumes"),
+                },
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            given.extend(workdir.iter().cloned());
+            given.extend(volume_dirs.iter().cloned());
+            if !given.is_empty() {
+                message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(", ")));
             }
             message.push_str(" (CIS 4.1)");
             insert_run_and_user(&mut edits, &placement, run, format!("{user_keyword} {user}\n"));
@@ -886,7 +906,8 @@ mod tests {
         let out = fix("FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci\nEXPOSE 3000\nCMD [\"node\", \"server.js\"]\n");
         assert_eq!(
             out,
-            "FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci\nEXPOSE 3000\nUSER node\nCMD [\"node\", \"server.js\"]\n"
+            "FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci\nEXPOSE 3000\nRUN mkdir -p /app && chown node /app\nUSER node\nCMD [\"node\", \"server.js\"]\n",
+            "the base's own user is given the working directory the image made as root, as a created user is"
         );
     }
 
