@@ -74,7 +74,9 @@
 //! that `VOLUME`, by UID and GID (the user does not exist there yet).
 //! A user the fix creates is also given the directories an `ENV` names as where a program
 //! keeps its state (`JENKINS_HOME`, `*_DATA_DIR`, `*_STATE_DIR`, `*_LOG_DIR`, resolved; not
-//! system paths), which nothing else creates.
+//! system paths), which nothing else creates, the directories the start command's flags name
+//! (`--dbpath`, `--data-dir`, ...), and the application directory of the program it starts
+//! (`CMD ["/opt/domoticz/domoticz"]`: such programs often write next to themselves).
 //!
 //! Left alone, with a finding that names the signal and says why, where running as root at
 //! start is the design or the file is not the place for a `USER`:

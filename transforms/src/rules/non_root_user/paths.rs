@@ -157,7 +157,8 @@ pub(super) fn data_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<Strin
             }
         }
     }
-    for (value, at) in start_command_data_flags(&instructions) {
+    let program_directory = start_program_directory(&instructions);
+    for (value, at) in start_command_data_flags(&instructions).into_iter().chain(program_directory) {
         let resolved = resolve_variables(&instructions, &value, at);
         if let Some(dir) = resolved.as_deref().and_then(application_directory) {
             if !dirs.contains(&dir) && !already_given(file, chain, &dir) {
@@ -166,6 +167,24 @@ pub(super) fn data_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<Strin
         }
     }
     dirs
+}
+
+/// The directory of the program the container starts, when it is named by an absolute path
+/// (`CMD ["/opt/domoticz/domoticz"]`): programs installed in an application directory of
+/// their own often write there (a database, logs, a PID file next to the binary). Only an
+/// application directory counts (not `/`, `/usr/bin`, ...), and it is given alone.
+fn start_program_directory(instructions: &[&Instruction]) -> Option<(String, usize)> {
+    let start = instructions
+        .iter()
+        .rev()
+        .find(|i| i.is("ENTRYPOINT"))
+        .or_else(|| instructions.iter().rev().find(|i| i.is("CMD")))?;
+    let program = match &start.exec_form {
+        Some(argv) => argv.first()?.clone(),
+        None => start.words.first()?.text.trim_matches(['"', '\'']).to_string(),
+    };
+    let (dir, _) = program.rsplit_once('/')?;
+    (program.starts_with('/') && !dir.is_empty()).then(|| (dir.to_string(), start.span.start))
 }
 
 /// The values of [`DATA_DIRECTORY_FLAGS`] in the last `ENTRYPOINT` and the last `CMD` (the
@@ -326,6 +345,25 @@ mod tests {
         assert!(dirs.is_empty(), "a directory the file already gives away: {dirs:?}");
         let dirs = with_chain("FROM debian\nENV MAVEN_HOME=/opt/maven DATA=/d\nCMD x\n", data_directories);
         assert!(dirs.is_empty(), "install homes and other names are not data: {dirs:?}");
+    }
+
+    #[test]
+    fn the_start_programs_own_directory_is_data() {
+        let dirs = with_chain("FROM debian\nCMD [\"/opt/domoticz/domoticz\"]\n", data_directories);
+        assert_eq!(dirs, ["/opt/domoticz"]);
+        let dirs =
+            with_chain("FROM debian\nENTRYPOINT /opt/x/run --flag\nCMD [\"/opt/y/z\"]\n", data_directories);
+        assert_eq!(dirs, ["/opt/x"], "the ENTRYPOINT is what starts");
+        for text in [
+            "FROM debian\nCMD [\"/usr/local/bin/app\"]\n",
+            "FROM debian\nCMD [\"/entrypoint.sh\"]\n",
+            "FROM debian\nCMD [\"app\"]\n",
+        ] {
+            assert!(
+                with_chain(text, data_directories).is_empty(),
+                "system trees, / and PATH lookups: {text}"
+            );
+        }
     }
 
     #[test]
