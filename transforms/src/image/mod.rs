@@ -17,7 +17,7 @@ use crate::syntax::{Dockerfile, Instruction, Stage};
 use tables::{
     BUILT_IN_USERS, DEBIAN_BY_DEFAULT, DEBIAN_BY_DEFAULT_PREFIXES, DEFAULT_NON_ROOT_USERS, DOTNET_IMAGES,
     DROPS_PRIVILEGES, EXPOSED_BY_BASE, FAMILY_BY_NAME, FAMILY_BY_TAG, SHELL_LESS_PREFIXES, WINDOWS_MARKERS,
-    WINDOWS_PROGRAMS, WITHOUT_SHADOW_UTILS,
+    WINDOWS_PROGRAMS, WITHOUT_SHADOW_UTILS, WRITTEN_BY_BASE,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +53,15 @@ impl BaseFacts {
 
 /// The ports below 1024 a base image exposes by itself. An empty tag fragment means "unless
 /// the tag names `fpm` or `cli`" (the FastCGI and command-line variants serve no HTTP port).
+/// The directories the server of a base image writes at run time ([`WRITTEN_BY_BASE`]), which
+/// a non-root user must be given.
+pub fn base_written_directories(image: &str) -> &'static [&'static str] {
+    let Some((name, _)) = table_name(image) else {
+        return &[];
+    };
+    WRITTEN_BY_BASE.iter().find(|(base, _)| name == *base).map_or(&[], |(_, dirs)| dirs)
+}
+
 pub fn base_exposed_low_ports(image: &str) -> &'static [&'static str] {
     let Some((name, tag)) = table_name(image) else {
         return &[];

@@ -181,6 +181,22 @@ pub(super) const EXPOSED_BY_BASE: &[(&str, &str, &[&str])] = &[
     ("traefik", "", &["80"]),
 ];
 
+/// Directories a base image's server writes at run time, which its image leaves to root
+/// because it runs as root: (name, directories). Tomcat writes `logs`, `temp` and `work`
+/// under `CATALINA_BASE`, deploys into `webapps` and writes `conf/Catalina` (Apache Tomcat's
+/// RUNNING.txt, "Advanced Configuration - Multiple Tomcat Instances"); the official image's
+/// `CATALINA_HOME` is `/usr/local/tomcat`.
+pub(super) const WRITTEN_BY_BASE: &[(&str, &[&str])] = &[(
+    "tomcat",
+    &[
+        "/usr/local/tomcat/logs",
+        "/usr/local/tomcat/temp",
+        "/usr/local/tomcat/work",
+        "/usr/local/tomcat/webapps",
+        "/usr/local/tomcat/conf",
+    ],
+)];
+
 /// Programs that only exist on Windows, as the first word of a command.
 pub(super) const WINDOWS_PROGRAMS: &[&str] = &["powershell", "pwsh", "cmd", "choco", "msbuild", "msiexec"];
 

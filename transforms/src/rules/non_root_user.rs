@@ -76,7 +76,9 @@
 //! keeps its state (`JENKINS_HOME`, `*_DATA_DIR`, `*_STATE_DIR`, `*_LOG_DIR`, resolved; not
 //! system paths), which nothing else creates, the directories the start command's flags name
 //! (`--dbpath`, `--data-dir`, ...), and the application directory of the program it starts
-//! (`CMD ["/opt/domoticz/domoticz"]`: such programs often write next to themselves).
+//! (`CMD ["/opt/domoticz/domoticz"]`: such programs often write next to themselves). Any
+//! user, created or not, is given the directories its base image's server writes at run time
+//! (a table: Tomcat's `logs`, `temp`, `work`, `webapps`, `conf`).
 //!
 //! Left alone, with a finding that names the signal and says why, where running as root at
 //! start is the design or the file is not the place for a `USER`:
@@ -207,7 +209,8 @@ mod paths;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{
-    base_exposed_low_ports, base_facts, default_user, facts_for_image, windows_signs, BaseFacts,
+    base_exposed_low_ports, base_facts, base_written_directories, default_user, facts_for_image,
+    windows_signs, BaseFacts,
 };
 use crate::semantic::shell::{
     is_runtime_command, packages::run_installs_packages, privilege::run_strips_setuid,
@@ -398,6 +401,15 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
         edits.push(Edit::insert(at, format!("{run_keyword} {}\n", give(&early_dirs, &owner))));
         early_given = true;
     };
+    // The directories the base image's server writes (Tomcat's logs, work, ...), for any user.
+    let base_dirs: Vec<String> = facts
+        .image
+        .as_deref()
+        .map_or(&[][..], base_written_directories)
+        .iter()
+        .map(|dir| dir.to_string())
+        .filter(|dir| !volume_dirs.contains(dir) && !already_given(file, chain, dir))
+        .collect();
     let mut given: Vec<String> = Vec::new();
     let (user, group, message) = match plan {
         Plan::Refuse { why } => {
@@ -417,23 +429,13 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
                 .filter(|dir| has_shell && !volume_dirs.contains(dir) && !already_given(file, chain, dir))
                 .filter(|dir| *dir != format!("/home/{user}"));
             late.splice(0..0, workdir.iter().cloned());
+            let data_dirs: Vec<String> = if has_shell { base_dirs.clone() } else { Vec::new() };
+            late.extend(data_dirs.iter().cloned());
             let run = (!late.is_empty()).then(|| format!("{run_keyword} {}\n", give(&late, &owner)));
-            let what: Vec<&str> = [
-                workdir.as_ref().map(|_| "working directory"),
-                match volume_dirs.len() {
-                    0 => None,
-                    1 => Some("volume"),
-                    _ => Some("volumes"),
-                },
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
             given.extend(workdir.iter().cloned());
             given.extend(volume_dirs.iter().cloned());
-            if !given.is_empty() {
-                message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(", ")));
-            }
+            given.extend(data_dirs.iter().cloned());
+            message.push_str(&given_phrase(workdir.is_some(), volume_dirs.len(), data_dirs.len(), &given));
             message.push_str(" (CIS 4.1)");
             insert_run_and_user(&mut edits, &placement, run, format!("{user_keyword} {user}\n"));
             (user, None, message)
@@ -454,6 +456,7 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             dirs.extend(late.filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
             let data_dirs: Vec<String> = data_directories(file, chain)
                 .into_iter()
+                .chain(base_dirs.iter().cloned())
                 .filter(|dir| !dirs.contains(dir) && !volume_dirs.contains(dir))
                 .collect();
             dirs.extend(data_dirs.iter().cloned());
@@ -462,28 +465,10 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
                 // exists, so that WORKDIR keeps the owner given here.
                 command.push_str(&format!(" && {}", give(&dirs, &chown_owner(name, new_user, Some(&group)))));
             }
-            let what: Vec<&str> = [
-                workdir.as_ref().map(|_| "working directory"),
-                match volume_dirs.len() {
-                    0 => None,
-                    1 => Some("volume"),
-                    _ => Some("volumes"),
-                },
-                match data_dirs.len() {
-                    0 => None,
-                    1 => Some("data directory"),
-                    _ => Some("data directories"),
-                },
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
             given.extend(workdir.iter().cloned());
             given.extend(volume_dirs.iter().filter(|dir| Some(*dir) != workdir.as_ref()).cloned());
             given.extend(data_dirs.iter().cloned());
-            if !given.is_empty() {
-                message.push_str(&format!(", give it the {} {}", what.join(" and "), given.join(", ")));
-            }
+            message.push_str(&given_phrase(workdir.is_some(), volume_dirs.len(), data_dirs.len(), &given));
             message.push_str(", and switch to it (CIS 4.1)");
             let run = format!("{run_keyword} {command}\n");
             insert_run_and_user(&mut edits, &placement, Some(run), format!("{user_keyword} {name}\n"));
@@ -495,16 +480,18 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
                 format!("the final stage runs as root: switch to numeric user {numeric}, {why}");
             // Without a shell (no RUN to prove one) the volumes are only named in the risk.
             let mut run = None;
-            if has_shell && !volume_dirs.is_empty() {
+            if has_shell && !(volume_dirs.is_empty() && base_dirs.is_empty()) {
                 give_early(&mut edits, Some(numeric.clone()));
                 let late: Vec<String> = volume_dirs
                     .iter()
                     .filter(|dir| !early_given || !early_dirs.contains(dir))
+                    .chain(base_dirs.iter())
                     .cloned()
                     .collect();
                 run = (!late.is_empty()).then(|| format!("{run_keyword} {}\n", give(&late, &numeric)));
-                message.push_str(&format!(", give it the volume {}", volume_dirs.join(" ")));
                 given.extend(volume_dirs.iter().cloned());
+                given.extend(base_dirs.iter().cloned());
+                message.push_str(&given_phrase(false, volume_dirs.len(), base_dirs.len(), &given));
             }
             message.push_str(" (CIS 4.1)");
             insert_run_and_user(&mut edits, &placement, run, format!("{user_keyword} {numeric}\n"));
@@ -589,6 +576,28 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
 
 /// The `RUN` that must happen as root goes after the last root work, the `USER` before the
 /// start command; one edit when both go to the same place.
+/// `, give it the working directory and volumes A, B` for the fix's message; empty when
+/// nothing is given.
+fn given_phrase(workdir: bool, volumes: usize, data: usize, given: &[String]) -> String {
+    if given.is_empty() {
+        return String::new();
+    }
+    let plural = |count: usize, one: &'static str, many: &'static str| match count {
+        0 => None,
+        1 => Some(one),
+        _ => Some(many),
+    };
+    let what: Vec<&str> = [
+        workdir.then_some("working directory"),
+        plural(volumes, "volume", "volumes"),
+        plural(data, "data directory", "data directories"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!(", give it the {} {}", what.join(" and "), given.join(", "))
+}
+
 fn insert_run_and_user(edits: &mut Vec<Edit>, placement: &Placement, run: Option<String>, user: String) {
     match run {
         Some(run) if placement.create_at == placement.user_at => {
