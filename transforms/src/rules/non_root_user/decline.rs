@@ -727,6 +727,7 @@ mod tests {
             ),
             ("FROM centos:7\nCMD [\"/usr/sbin/httpd\", \"-DFOREGROUND\"]\n", "`/usr/sbin/httpd` started"),
             ("FROM debian\nRUN apt-get install -y apache2\nCOPY run.sh /run.sh\nCMD [\"/run.sh\"]\n", "`apache2` installed"),
+            ("FROM alpine\nRUN apk add php7 php7-apache2\nCMD [\"/run.sh\"]\n", "`php7-apache2` installed"),
             ("FROM alpine\nRUN apk add nginx\nCOPY site.conf /etc/nginx/http.d/\nCMD [\"/start\"]\n", "`/etc/nginx/` written"),
             (
                 "FROM debian\n# docker run -d \\\n#\t--device /dev/snd \\\n#\timg\nCMD [\"game\"]\n",

@@ -132,6 +132,14 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     // nginx started or configured counts.
     RootSignal { what: "apache2", seen: Seen::Installed, why: WEB },
     RootSignal { what: "httpd", seen: Seen::Installed, why: WEB },
+    // PHP's Apache module packages (Debian `libapache2-mod-php*`, Alpine `php*-apache2`)
+    // exist only to be served by Apache.
+    RootSignal { what: "libapache2-mod-php", seen: Seen::Installed, why: WEB },
+    RootSignal { what: "php7-apache2", seen: Seen::Installed, why: WEB },
+    RootSignal { what: "php8-apache2", seen: Seen::Installed, why: WEB },
+    RootSignal { what: "php81-apache2", seen: Seen::Installed, why: WEB },
+    RootSignal { what: "php82-apache2", seen: Seen::Installed, why: WEB },
+    RootSignal { what: "php83-apache2", seen: Seen::Installed, why: WEB },
     RootSignal { what: "openssh-server", seen: Seen::Installed, why: SSHD },
     RootSignal { what: "postfix", seen: Seen::Installed, why: MAIL },
     RootSignal { what: "dovecot", seen: Seen::Installed, why: MAIL },
