@@ -26,7 +26,8 @@ use base_image::{base_for_other_images, check_stage, is_interactive_program};
 use entrypoint::scripts;
 use signals::{
     exposed_signal, host_access, path_signal, root_home_mount, run_signal, started_signal,
-    user_root_argument, volume_signal, Seen, ROOT_HOME_MOUNT, USER_ROOT_ARGUMENT,
+    step_down_argument, user_root_argument, volume_signal, Seen, ROOT_HOME_MOUNT, STEP_DOWN_ARGUMENT,
+    USER_ROOT_ARGUMENT,
 };
 
 /// How to keep a finding from coming back, for the declines a user may disagree with.
@@ -281,6 +282,9 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
         }
         if let Some(argument) = user_root_argument(&started) {
             return Some(decline(start.start_line, &argument, "given to the program", USER_ROOT_ARGUMENT));
+        }
+        if let Some(argument) = step_down_argument(&started) {
+            return Some(decline(start.start_line, &argument, "given to the program", STEP_DOWN_ARGUMENT));
         }
     }
     // Opaque instructions are read too: reading is safe, only editing inside them is not.
@@ -728,6 +732,11 @@ mod tests {
             ("FROM centos:7\nCMD [\"/usr/sbin/httpd\", \"-DFOREGROUND\"]\n", "`/usr/sbin/httpd` started"),
             ("FROM debian\nRUN apt-get install -y apache2\nCOPY run.sh /run.sh\nCMD [\"/run.sh\"]\n", "`apache2` installed"),
             ("FROM alpine\nRUN apk add php7 php7-apache2\nCMD [\"/run.sh\"]\n", "`php7-apache2` installed"),
+            (
+                "FROM debian\nCMD [\"/usr/bin/rspamd\", \"-f\", \"-u\", \"_rspamd\", \"-g\", \"_rspamd\"]\n",
+                "`-u _rspamd -g _rspamd` given to the program",
+            ),
+            ("FROM debian\nCMD agent --user=nobody --group nogroup\n", "`--user nobody --group nogroup` given to the program"),
             ("FROM alpine\nRUN apk add nginx\nCOPY site.conf /etc/nginx/http.d/\nCMD [\"/start\"]\n", "`/etc/nginx/` written"),
             (
                 "FROM debian\n# docker run -d \\\n#\t--device /dev/snd \\\n#\timg\nCMD [\"game\"]\n",
@@ -749,6 +758,9 @@ mod tests {
             "FROM debian\nCOPY etc/service.conf /srv/etc/service/x\nCMD x\n",
             "FROM debian\nVOLUME /var/lib/docker-data\nCMD x\n",
             "FROM debian\nEXPOSE 2222 8022/tcp\nCMD x\n",
+            // A lone `-u` means other things: unbuffered Python, memcached's optional user.
+            "FROM python:3.12\nCMD [\"python\", \"-u\", \"app.py\"]\n",
+            "FROM debian\nCMD [\"memcached\", \"-u\", \"daemon\"]\n",
             // A run line without host access, and a comment that is not a run line.
             "FROM debian\n# docker run -d -p 8080:8080 -v data:/data img\n# see /var/run/docker.sock docs\nCMD x\n",
             "FROM debian\n# docker run -v $HOME/.rootrc:/rootless/x -v data:/root2 img\nCMD x\n",

@@ -286,6 +286,35 @@ pub(crate) fn user_root_argument(commands: &[Command]) -> Option<String> {
     })
 }
 
+/// Why a program told which account to step down to means root.
+pub(crate) const STEP_DOWN_ARGUMENT: &str =
+    "the program is told which account to step down to, which it does itself only when started as root, so the container must start as root";
+
+/// The account and group a command is told to step down to, as written: `-u NAME -g GROUP`
+/// (rspamd(8): `-u _rspamd -g _rspamd`) or `--user NAME --group GROUP`, not root. A user
+/// alone is left alone: `-u` means other things to other programs (`python -u`), and an
+/// application's `--user app` may name its own account, not a process user.
+pub(crate) fn step_down_argument(commands: &[Command]) -> Option<String> {
+    commands.iter().find_map(|command| {
+        let value_of = |flag: &str| {
+            command.args.iter().enumerate().find_map(|(index, arg)| {
+                match arg.strip_prefix(&format!("{flag}=")) {
+                    Some(value) => Some(value.to_string()),
+                    None if arg == flag => command.args.get(index + 1).cloned(),
+                    None => None,
+                }
+            })
+        };
+        let not_root = |value: &String| !matches!(value.as_str(), "root" | "0") && !value.starts_with('-');
+        let pair = |user_flag: &str, group_flag: &str| {
+            let (user, group) =
+                (value_of(user_flag).filter(not_root)?, value_of(group_flag).filter(not_root)?);
+            Some(format!("{user_flag} {user} {group_flag} {group}"))
+        };
+        pair("--user", "--group").or_else(|| pair("-u", "-g"))
+    })
+}
+
 /// The first build-time signal of a `RUN`'s commands: a package installed, a program run, or
 /// a path written. (signal, the word as written).
 pub(crate) fn run_signal(commands: &[Command]) -> Option<(&'static RootSignal, String)> {
