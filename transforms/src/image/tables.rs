@@ -63,8 +63,12 @@ pub(super) const FAMILY_BY_TAG: &[(&str, Family)] = &[
 ];
 
 /// Official images built on Debian unless their tag says otherwise: their docker-library
-/// Dockerfiles (github.com/docker-library/<name>) start `FROM debian` or `FROM buildpack-deps`.
+/// Dockerfiles (github.com/docker-library/<name>) start `FROM debian` or `FROM buildpack-deps`;
+/// `eclipse-temurin` (github.com/adoptium/containers) and `tomcat` (which starts `FROM
+/// eclipse-temurin`) are built on Ubuntu, of the same family (apt, `useradd`).
 pub(super) const DEBIAN_BY_DEFAULT: &[&str] = &[
+    "eclipse-temurin",
+    "tomcat",
     "python",
     "node",
     "golang",

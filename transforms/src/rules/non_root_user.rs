@@ -914,6 +914,19 @@ mod tests {
     }
 
     #[test]
+    fn the_directories_a_base_server_writes_are_given_to_any_user() {
+        let out = fix("FROM tomcat:10\nRUN useradd -r -m web\nCOPY app.war /usr/local/tomcat/webapps/\n");
+        assert!(
+            out.contains("RUN mkdir -p /usr/local/tomcat/logs /usr/local/tomcat/temp /usr/local/tomcat/work /usr/local/tomcat/webapps /usr/local/tomcat/conf && chown web /usr/local/tomcat/logs"),
+            "a user the file creates: {out}"
+        );
+        let out = fix("FROM tomcat:10\nRUN chown -R 1000 /usr/local/tomcat/logs\nCOPY app.war /usr/local/tomcat/webapps/\n");
+        assert!(!out.contains("mkdir -p /usr/local/tomcat/logs"), "already given: {out}");
+        let out = fix("FROM python:3.12\nCOPY app.py /app/\nCMD [\"python\", \"/app/app.py\"]\n");
+        assert!(!out.contains("tomcat"), "{out}");
+    }
+
+    #[test]
     fn built_in_user_of_the_base() {
         let out = fix("FROM node:20-alpine\nWORKDIR /app\nCOPY . .\nRUN npm ci\nEXPOSE 3000\nCMD [\"node\", \"server.js\"]\n");
         assert_eq!(
