@@ -11,7 +11,16 @@
 
 use std::ops::Range;
 
-use crate::syntax::Dockerfile;
+use crate::syntax::{Dockerfile, Instruction};
+
+/// The arguments of an instruction Docker processes itself (`COPY`, `ADD`, `VOLUME`, ...), as
+/// values: its JSON-form array, or each shell-form word read by [`unquote_word`].
+pub fn argument_values(instruction: &Instruction, escape: char) -> Vec<String> {
+    match &instruction.exec_form {
+        Some(argv) => argv.clone(),
+        None => instruction.words.iter().map(|word| unquote_word(&word.text, escape)).collect(),
+    }
+}
 
 /// Docker's escape character when a file declares none.
 pub const DEFAULT_ESCAPE: char = '\\';

@@ -199,10 +199,7 @@ pub(super) fn substitute(text: &str, env: &[(String, String)]) -> Option<String>
 
 /// The words of a CMD/ENTRYPOINT and whether they are in shell form.
 fn command_words(instruction: &Instruction) -> (Vec<String>, bool) {
-    match &instruction.exec_form {
-        Some(argv) => (argv.clone(), false),
-        None => (shell::split_words(&instruction.args), true),
-    }
+    (shell::command_words(instruction), instruction.exec_form.is_none())
 }
 
 fn start_command(instructions: &[Instruction]) -> Option<Start> {

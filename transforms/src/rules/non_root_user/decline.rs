@@ -12,6 +12,7 @@ mod signals;
 
 use crate::edit::Finding;
 use crate::image::{drops_privileges, BaseFacts};
+use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
 use crate::semantic::shell::privilege::{self, PRIVILEGE_DROPPERS, PRIVILEGE_DROP_FRAGMENTS};
 use crate::semantic::shell::{argv_commands, commands, packages, redirect_targets, Command};
 use crate::semantic::stages::chain_instructions;
@@ -19,7 +20,7 @@ use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::BuildContext;
 
 use super::choose::{created_users, runtime_user_created};
-use super::paths::{copy_destination, resolve_variables};
+use super::paths::{copy_destination, resolve_variables, start_instructions};
 use super::{is_root, ID};
 use crate::image::HELPER_ACCOUNTS;
 use base_image::{base_for_other_images, check_stage, is_interactive_program};
@@ -242,17 +243,6 @@ pub(super) fn onbuild_runs(file: &Dockerfile, chain: &[&Stage], user: &str) -> O
     ))
 }
 
-/// The effective `ENTRYPOINT` and `CMD` of the image, with their index in `instructions`.
-pub(super) fn start_instructions<'a>(instructions: &[&'a Instruction]) -> Vec<(usize, &'a Instruction)> {
-    ["ENTRYPOINT", "CMD"]
-        .iter()
-        .filter_map(|keyword| {
-            let index = instructions.iter().rposition(|i| i.is(keyword))?;
-            Some((index, instructions[index]))
-        })
-        .collect()
-}
-
 /// The commands an instruction runs (a `RUN`, `CMD` or `ENTRYPOINT`, exec or shell form).
 fn instruction_commands(instruction: &Instruction) -> Vec<Command> {
     match &instruction.exec_form {
@@ -295,10 +285,7 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
             }
         }
         if instruction.is("COPY") || instruction.is("ADD") {
-            let destination = match &instruction.exec_form {
-                Some(argv) => argv.last().cloned(),
-                None => instruction.words.last().map(|word| word.text.trim_matches(['"', '\'']).to_string()),
-            };
+            let destination = argument_values(instruction, DEFAULT_ESCAPE).pop();
             if let Some(signal) = destination.as_deref().and_then(path_signal) {
                 return Some(decline(instruction.start_line, signal.what, Seen::Path.describe(), signal.why));
             }
@@ -315,14 +302,7 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
             }
         }
         if instruction.is("VOLUME") {
-            let paths: Vec<String> = match &instruction.exec_form {
-                Some(argv) => argv.clone(),
-                None => instruction
-                    .words
-                    .iter()
-                    .map(|word| word.text.trim_matches(['"', '\'']).to_string())
-                    .collect(),
-            };
+            let paths = argument_values(instruction, DEFAULT_ESCAPE);
             if let Some(signal) = paths.iter().find_map(|path| volume_signal(path)) {
                 return Some(decline(
                     instruction.start_line,

@@ -1,7 +1,10 @@
 //! Directories the new user is given, and those it must never own.
 
 use crate::edit::Finding;
-use crate::semantic::shell::commands;
+// A file with another escape character is a Windows file, which non-root-user leaves alone
+// before it reads any path.
+use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
+use crate::semantic::shell::{command_words, commands};
 use crate::semantic::stages::chain_instructions;
 use crate::semantic::variables::substitute;
 use crate::syntax::{Dockerfile, Instruction, Stage};
@@ -169,20 +172,25 @@ pub(super) fn data_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<Strin
     dirs
 }
 
+/// The effective `ENTRYPOINT` and `CMD` of the image, with their index in `instructions`.
+pub(super) fn start_instructions<'a>(instructions: &[&'a Instruction]) -> Vec<(usize, &'a Instruction)> {
+    ["ENTRYPOINT", "CMD"]
+        .iter()
+        .filter_map(|keyword| {
+            let index = instructions.iter().rposition(|i| i.is(keyword))?;
+            Some((index, instructions[index]))
+        })
+        .collect()
+}
+
 /// The directory of the program the container starts, when it is named by an absolute path
 /// (`CMD ["/opt/domoticz/domoticz"]`): programs installed in an application directory of
 /// their own often write there (a database, logs, a PID file next to the binary). Only an
 /// application directory counts (not `/`, `/usr/bin`, ...), and it is given alone.
 fn start_program_directory(instructions: &[&Instruction]) -> Option<(String, usize)> {
-    let start = instructions
-        .iter()
-        .rev()
-        .find(|i| i.is("ENTRYPOINT"))
-        .or_else(|| instructions.iter().rev().find(|i| i.is("CMD")))?;
-    let program = match &start.exec_form {
-        Some(argv) => argv.first()?.clone(),
-        None => start.words.first()?.text.trim_matches(['"', '\'']).to_string(),
-    };
+    // The ENTRYPOINT starts when there is one; a CMD after it is its arguments.
+    let (_, start) = start_instructions(instructions).into_iter().next()?;
+    let program = command_words(start).into_iter().next()?;
     let (dir, _) = program.rsplit_once('/')?;
     (program.starts_with('/') && !dir.is_empty()).then(|| (dir.to_string(), start.span.start))
 }
@@ -190,13 +198,9 @@ fn start_program_directory(instructions: &[&Instruction]) -> Option<(String, usi
 /// The values of [`DATA_DIRECTORY_FLAGS`] in the last `ENTRYPOINT` and the last `CMD` (the
 /// ones the container starts with), with where each instruction starts.
 fn start_command_data_flags(instructions: &[&Instruction]) -> Vec<(String, usize)> {
-    let last = |keyword: &str| instructions.iter().rev().find(|i| i.is(keyword));
     let mut values = Vec::new();
-    for start in [last("ENTRYPOINT"), last("CMD")].into_iter().flatten() {
-        let words: Vec<String> = match &start.exec_form {
-            Some(argv) => argv.clone(),
-            None => start.words.iter().map(|word| word.text.trim_matches(['"', '\'']).to_string()).collect(),
-        };
+    for (_, start) in start_instructions(instructions) {
+        let words = command_words(start);
         for (index, word) in words.iter().enumerate() {
             let value = DATA_DIRECTORY_FLAGS.iter().find_map(|flag| {
                 let rest = word.strip_prefix(flag)?;
@@ -237,10 +241,7 @@ pub(super) fn system_destination(instructions: &[&Instruction], copy: &Instructi
 /// The absolute path a `COPY`/`ADD` writes to: a relative destination is taken from the
 /// `WORKDIR` before it; a variable resolved from the `ENV`s and `ARG` defaults before it.
 pub(super) fn copy_destination(instructions: &[&Instruction], copy: &Instruction) -> Option<String> {
-    let destination = match &copy.exec_form {
-        Some(argv) => argv.last()?.clone(),
-        None => copy.words.last()?.text.trim_matches(['"', '\'']).to_string(),
-    };
+    let destination = argument_values(copy, DEFAULT_ESCAPE).pop()?;
     let destination = resolve_variables(instructions, &destination, copy.span.start)?;
     if destination.starts_with('/') {
         return Some(destination);
@@ -258,10 +259,7 @@ pub(super) fn copy_destination(instructions: &[&Instruction], copy: &Instruction
 
 /// The paths of a `VOLUME`, in JSON or plain form.
 fn volume_paths(volume: &Instruction) -> Vec<String> {
-    match &volume.exec_form {
-        Some(paths) => paths.clone(),
-        None => volume.words.iter().map(|word| word.text.clone()).collect(),
-    }
+    argument_values(volume, DEFAULT_ESCAPE)
 }
 
 /// Directories every user may write already (sticky, mode 1777 in every distro's base).

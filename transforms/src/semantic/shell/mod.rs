@@ -127,6 +127,15 @@ pub fn argv_commands_in(argv: &[String], cwd: Option<&str>, env: &[(String, Stri
     walk.out
 }
 
+/// The words of a `CMD`/`ENTRYPOINT` (or exec-form `RUN`): its JSON-form array, or its
+/// shell-form text split by [`split_words`].
+pub fn command_words(instruction: &Instruction) -> Vec<String> {
+    match &instruction.exec_form {
+        Some(argv) => argv.clone(),
+        None => split_words(&instruction.args),
+    }
+}
+
 /// The words of an instruction's shell-form text, all commands' together, for reading a
 /// start command.
 pub fn split_words(text: &str) -> Vec<String> {

@@ -7,11 +7,13 @@
 
 use crate::edit::Finding;
 use crate::image::{BaseFacts, ImageRef};
+use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
 use crate::syntax::{Instruction, Stage};
 
 use super::super::choose::env_pairs;
+use super::super::paths::start_instructions;
 use super::super::ID;
-use super::{silence_hint, start_instructions};
+use super::silence_hint;
 
 /// What a well-known image's own `CMD` starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,17 +212,13 @@ pub(crate) fn copies_application<'a>(instructions: &[&'a Instruction]) -> Option
         if !(instruction.is("COPY") || instruction.is("ADD")) {
             return false;
         }
-        let words: Vec<&str> = match &instruction.exec_form {
-            Some(argv) => argv.iter().map(String::as_str).collect(),
-            None => instruction.words.iter().map(|word| word.text.as_str()).collect(),
-        };
-        let Some((destination, sources)) = words.split_last() else {
+        let values = argument_values(instruction, DEFAULT_ESCAPE);
+        let Some((destination, sources)) = values.split_last() else {
             return false;
         };
         if sources.is_empty() || sources.iter().all(|source| source.contains("://")) {
             return false;
         }
-        let destination = destination.trim_matches(['"', '\'']);
         let system = SYSTEM_DIRS.iter().any(|dir| {
             destination == *dir || destination.strip_prefix(dir).is_some_and(|rest| rest.starts_with('/'))
         });

@@ -6,7 +6,8 @@
 use crate::syntax::Instruction;
 use crate::transform::BuildContext;
 
-use super::start_instructions;
+use super::super::paths::start_instructions;
+use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
 use crate::semantic::shell::{argv_commands, commands, Command};
 
 /// The entrypoint script as found: where it runs from, where it came from, what it holds.
@@ -154,10 +155,7 @@ fn copied_from_context<'a>(
         if !(copy.is("COPY") || copy.is("ADD")) {
             continue;
         }
-        let words: Vec<String> = match &copy.exec_form {
-            Some(argv) => argv.clone(),
-            None => copy.words.iter().map(|word| word.text.trim_matches(['"', '\'']).to_string()).collect(),
-        };
+        let words = argument_values(copy, DEFAULT_ESCAPE);
         let Some((destination, sources)) = words.split_last() else {
             continue;
         };
