@@ -250,7 +250,7 @@ impl Rule for StripSetuid {
         if let (Some(_), Some(user_root)) = (&runs_as, switches_to_root) {
             (at, line, runs_as) = (user_root.line_span.end, user_root.start_line, None);
         }
-        let kept = kept_binaries(file, &chain);
+        let kept = kept_binaries(file, &chain, facts.image.as_deref());
         let names: Vec<&str> = kept.iter().map(|kept| kept.binary.name).collect();
         let run = context.keyword("RUN");
         let mut text = format!("{run} {}", strip_command(&names));
@@ -320,8 +320,9 @@ fn is_root(user: &str) -> bool {
     matches!(uid, "" | "root" | "0")
 }
 
-/// The binaries of [`KEPT_BINARIES`] the final image's instructions show a need for.
-fn kept_binaries(file: &Dockerfile, chain: &[&Stage]) -> Vec<Kept> {
+/// The binaries of [`KEPT_BINARIES`] the final image's instructions show a need for, or its
+/// base image as resolved (`FROM ${BASE}` with `ARG BASE=mcr.microsoft.com/devcontainers/...`).
+fn kept_binaries(file: &Dockerfile, chain: &[&Stage], base: Option<&str>) -> Vec<Kept> {
     let instructions = chain_instructions(file, chain);
     let runtime: Vec<&Instruction> =
         instructions.iter().copied().filter(|i| i.is("CMD") || i.is("ENTRYPOINT")).collect();
@@ -333,6 +334,12 @@ fn kept_binaries(file: &Dockerfile, chain: &[&Stage]) -> Vec<Kept> {
                 let marker = binary.written.iter().find(|marker| text.contains(*marker))?;
                 Some(format!("line {} mentions `{marker}`", instruction.start_line))
             });
+            let base_named = || {
+                let base = base?.to_ascii_lowercase();
+                let marker = binary.written.iter().find(|marker| base.contains(*marker))?;
+                Some(format!("the base image `{}` names `{marker}`", base))
+            };
+            let written = written.or_else(base_named);
             let run = || {
                 runtime.iter().find_map(|instruction| {
                     let program = runs_program(instruction, &instructions, binary.run)?;
@@ -504,6 +511,11 @@ mod tests {
         assert!(entrypoint_script.contains(&strip_command(&["sudo"])), "{entrypoint_script}");
         let installed_only = fix("FROM debian\nRUN apt-get install -y sudo\nCMD [\"bash\"]\n");
         assert!(installed_only.contains(&strip()), "{installed_only}");
+        // The base named through an ARG: the resolved name is the evidence.
+        let dev_container_base = fix(
+            "ARG BASE=mcr.microsoft.com/vscode/devcontainers/universal:1\nFROM ${BASE}\nRUN apt-get update && apt-get install -y moby-cli\n",
+        );
+        assert!(dev_container_base.contains(&strip_command(&["sudo"])), "{dev_container_base}");
     }
 
     #[test]
