@@ -102,7 +102,8 @@
 //!   redis-server, docker-registry, ...) or configures (`/etc/service/`, `/etc/cron.d/`, `/etc/crontabs/`,
 //!   `/etc/supervisor/`), a sudoers file written, `mknod`, `/dev/net/tun`,
 //!   `VOLUME /var/lib/docker`, `EXPOSE 22` (SSH), `--user root` given to the program, an
-//!   account and group it is told to step down to (`-u _rspamd -g _rspamd`), and
+//!   account and group it is told to step down to (`-u _rspamd -g _rspamd`), raw-socket
+//!   scanners (masscan, zmap: started, installed or the base image itself), and
 //!   host access only root has, documented in a `docker run` comment or `LABEL RUN`
 //!   (`--privileged`, `--device`, `-v /var/run/docker.sock:...`, a mount into `/root`) or
 //!   named by the start

@@ -26,7 +26,7 @@ use crate::image::HELPER_ACCOUNTS;
 use base_image::{base_for_other_images, check_stage, is_interactive_program};
 use entrypoint::scripts;
 use signals::{
-    exposed_signal, host_access, path_signal, root_home_mount, run_signal, started_signal,
+    exposed_signal, host_access, image_signal, path_signal, root_home_mount, run_signal, started_signal,
     step_down_argument, user_root_argument, volume_signal, Seen, ROOT_HOME_MOUNT, STEP_DOWN_ARGUMENT,
     USER_ROOT_ARGUMENT,
 };
@@ -63,7 +63,21 @@ pub(super) fn declined(
             format!("`{tool}` drops privileges at run time, so the container must start as root: left as is"),
         ))
     });
+    let base_signal = facts.image.as_deref().and_then(|image| {
+        let signal = image_signal(image)?;
+        Some(Finding::new(
+            ID,
+            from_line,
+            format!(
+                "`{image}` {} (line {from_line}): {}: left as is; if it does not need root at run time, add a `USER` by hand ({})",
+                signal.seen.describe(),
+                signal.why,
+                silence_hint(from_line)
+            ),
+        ))
+    });
     dropper
+        .or(base_signal)
         .or_else(|| root_signal(&instructions))
         .or_else(|| host_access_signal(file, &instructions))
         .or_else(|| entrypoint_script_needs_root(&instructions, context))
@@ -689,6 +703,11 @@ mod tests {
                 "`mknod` run at build time",
             ),
             ("FROM debian\nVOLUME [\"/var/lib/docker\"]\nCMD x\n", "Docker-in-Docker"),
+            (
+                "FROM r.j3ss.co/masscan\nCOPY k8scan /usr/bin/k8scan\nENTRYPOINT [\"k8scan\"]\n",
+                "`r.j3ss.co/masscan` is the base image (line 1): it sends raw packets, which needs CAP_NET_RAW",
+            ),
+            ("FROM alpine\nRUN apk add masscan\nENTRYPOINT [\"scan.sh\"]\n", "`masscan` installed"),
             (
                 "FROM debian\n# docker run -d -v /var/run/docker.sock:/var/run/docker.sock img\nCMD [\"agent\"]\n",
                 "`/var/run/docker.sock` in the documented run command (line 2)",

@@ -29,6 +29,8 @@ pub(crate) enum Seen {
     Volume,
     /// A port an `EXPOSE` publishes.
     Exposed,
+    /// The base image: the last part of its repository name (`r.j3ss.co/masscan`).
+    Image,
 }
 
 impl Seen {
@@ -40,6 +42,7 @@ impl Seen {
             Seen::Path => "written",
             Seen::Volume => "declared as a VOLUME",
             Seen::Exposed => "exposed",
+            Seen::Image => "is the base image",
         }
     }
 }
@@ -73,6 +76,8 @@ const DAEMON: &str =
     "the daemon starts as root (to bind its port, chroot or read its keys) and switches to its own account by its configuration, so the container must start as root";
 const PACKAGED_SERVER: &str =
     "the distribution's server package creates the server's own account and gives it the data directories (or leaves them root's), so another user cannot write them; the container must start as root, or as that account with its data paths made its own";
+const RAW_SOCKETS: &str =
+    "it sends raw packets, which needs CAP_NET_RAW: Docker grants it to root's processes, not to a non-root user's, so the container must start as root";
 const FIREWALL: &str =
     "a firewall loads packet filter rules, which needs CAP_NET_ADMIN, so the container must start as root";
 
@@ -116,6 +121,16 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "exim4", seen: Seen::Started, why: DAEMON },
     RootSignal { what: "rsyslogd", seen: Seen::Started, why: DAEMON },
     RootSignal { what: "shorewall", seen: Seen::Started, why: FIREWALL },
+    // Scanners and capture tools that open raw sockets (masscan(8), zmap(8),
+    // hping3(8), tcpdump(8)): capabilities(7) CAP_NET_RAW.
+    RootSignal { what: "masscan", seen: Seen::Started, why: RAW_SOCKETS },
+    RootSignal { what: "zmap", seen: Seen::Started, why: RAW_SOCKETS },
+    RootSignal { what: "hping3", seen: Seen::Started, why: RAW_SOCKETS },
+    RootSignal { what: "tcpdump", seen: Seen::Started, why: RAW_SOCKETS },
+    RootSignal { what: "masscan", seen: Seen::Image, why: RAW_SOCKETS },
+    RootSignal { what: "zmap", seen: Seen::Image, why: RAW_SOCKETS },
+    RootSignal { what: "masscan", seen: Seen::Installed, why: RAW_SOCKETS },
+    RootSignal { what: "zmap", seen: Seen::Installed, why: RAW_SOCKETS },
     RootSignal { what: "ufw", seen: Seen::Started, why: FIREWALL },
     RootSignal { what: "vsftpd", seen: Seen::Installed, why: DAEMON },
     RootSignal { what: "proftpd", seen: Seen::Installed, why: DAEMON },
@@ -348,6 +363,15 @@ pub(crate) fn path_signal(path: &str) -> Option<&'static RootSignal> {
 pub(crate) fn exposed_signal(port: &str) -> Option<&'static RootSignal> {
     let number = port.split('/').next().unwrap_or(port);
     ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Exposed && s.what == number)
+}
+
+/// The signal of a base image, by the last part of its repository name (no registry, path
+/// or tag): `r.j3ss.co/masscan:latest` is `masscan`.
+pub(crate) fn image_signal(image: &str) -> Option<&'static RootSignal> {
+    let repository = image.split(['@']).next().unwrap_or(image);
+    let name = repository.rsplit('/').next().unwrap_or(repository);
+    let name = name.split(':').next().unwrap_or(name);
+    ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Image && s.what == name)
 }
 
 /// The volume signal of a `VOLUME` path.
