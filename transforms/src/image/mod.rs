@@ -4,10 +4,12 @@
 //! grammar is `reference`; stage walks and ARG substitution belong to [`crate::semantic`].
 
 mod accounts;
+pub mod facts;
 mod reference;
 mod tables;
 
 pub use accounts::{system_accounts, Account, HELPER_ACCOUNTS};
+pub use facts::{ImageCatalog, ImageFacts, Knowledge, KnownImage};
 pub use reference::{ImageRef, ReferenceError, DOCKER_HUB};
 
 use crate::semantic::quoting::escape_character;
