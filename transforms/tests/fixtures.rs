@@ -8,7 +8,9 @@
 //! the pin mode with a comment line `# fixture: --pin digest` (also `--update`, `--offline`,
 //! `--pin none`). A fixture `NAME.Dockerfile` may have a `NAME.toml` beside it: a
 //! `dockfix.toml` whose options (not its transform selection) apply to that fixture, its
-//! `[pin-images] mode` and `update` too unless the `# fixture:` line names them.
+//! `[pin-images] mode` and `update` too unless the `# fixture:` line names them. A
+//! `NAME.facts.json` beside it holds facts about base images (`{"images": {"<reference as
+//! written in FROM>": <ImageFacts>}}`), handed to the run as read from the registry.
 //!
 //! What only the CLI can check (that no output format prints a secret value) is the shell's
 //! `tests/fixture_outputs.rs`.
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use dockfix_transforms::engine::{self, Outcome};
 use dockfix_transforms::pin::{PinMode, PinOptions, TableResolver};
 use dockfix_transforms::{rules, Dockerfile, NoBuildContext, Options, Rule, Source};
-use support::{fixture_registry, sidecar_options, unified_diff, FixtureContext};
+use support::{fixture_catalog, fixture_registry, sidecar_options, unified_diff, FixtureContext};
 
 fn fixtures_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -40,7 +42,10 @@ fn fixture_files(dir: &Path) -> Vec<PathBuf> {
 /// The options of a fixture: its sidecar config's (or the defaults), with the pin mode its
 /// `# fixture:` line asks for, if any.
 fn fixture_options(fixture: &Path, input: &str, registry: Option<&TableResolver>) -> Options {
-    let (options, configured) = sidecar_options(fixture);
+    let (mut options, configured) = sidecar_options(fixture);
+    if let Some(catalog) = fixture_catalog(fixture) {
+        options.set(catalog);
+    }
     let flags = input.lines().find_map(|line| line.trim_end().strip_prefix("# fixture:")).unwrap_or_default();
     let mut pin = PinOptions::default();
     if let Some(registry) = registry.filter(|_| !flags.contains("--offline")) {

@@ -5,11 +5,13 @@
 
 mod accounts;
 pub mod facts;
+mod known;
 mod reference;
 mod tables;
 
 pub use accounts::{system_accounts, Account, HELPER_ACCOUNTS};
 pub use facts::{ImageCatalog, ImageFacts, Knowledge, KnownImage};
+pub use known::{stage_base, UserTools};
 pub use reference::{ImageRef, ReferenceError, DOCKER_HUB};
 
 use crate::semantic::quoting::escape_character;
@@ -45,6 +47,12 @@ pub struct BaseFacts {
     /// `Some(false)` for scratch and distroless-style images: no `/bin/sh`, no RUN.
     pub has_shell: Option<bool>,
     pub family: Option<Family>,
+    /// The facts the run's catalog holds for `image`, laid over the name's guesses by
+    /// [`BaseFacts::known_from`]; `None` when it holds none.
+    pub known: Option<KnownImage>,
+    /// The run asked for facts (its catalog is not empty): findings then say where their
+    /// knowledge of the base came from, the name included.
+    pub facts_asked: bool,
 }
 
 impl BaseFacts {
@@ -186,14 +194,14 @@ pub fn facts_for_image(image: &str) -> BaseFacts {
             image: Some(image.into()),
             os: Some(Os::Linux),
             has_shell: Some(false),
-            family: None,
+            ..BaseFacts::default()
         };
     }
     let Some(reference) = ImageRef::parse_lenient(&lower) else {
         return BaseFacts { image: Some(image.into()), ..BaseFacts::default() };
     };
     if windows_hint(&lower).is_some() {
-        return BaseFacts { image: Some(image.into()), os: Some(Os::Windows), has_shell: None, family: None };
+        return BaseFacts { image: Some(image.into()), os: Some(Os::Windows), ..BaseFacts::default() };
     }
     let name = reference.full_name();
     let shell_less = SHELL_LESS_PREFIXES.iter().any(|prefix| match prefix.split_once('*') {
@@ -206,6 +214,7 @@ pub fn facts_for_image(image: &str) -> BaseFacts {
         os: Some(Os::Linux),
         has_shell: (shell_less && !debug_variant).then_some(false),
         family: family(&reference),
+        ..BaseFacts::default()
     }
 }
 

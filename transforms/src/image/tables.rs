@@ -46,6 +46,22 @@ pub(super) const FAMILY_BY_NAME: &[(&str, Family)] = &[
     ("oraclelinux", Family::Rhel),
 ];
 
+/// `ID`s of `/etc/os-release` (os-release(5): `ID`, then each of `ID_LIKE`) and their family:
+/// Debian's and Ubuntu's own, Alpine's, and those of the RHEL family (Red Hat, CentOS, Fedora,
+/// Rocky, Alma, Amazon Linux `amzn`, Oracle Linux `ol`).
+pub(super) const FAMILY_BY_OS_RELEASE_ID: &[(&str, Family)] = &[
+    ("debian", Family::Debian),
+    ("ubuntu", Family::Debian),
+    ("alpine", Family::Alpine),
+    ("rhel", Family::Rhel),
+    ("centos", Family::Rhel),
+    ("fedora", Family::Rhel),
+    ("rocky", Family::Rhel),
+    ("almalinux", Family::Rhel),
+    ("amzn", Family::Rhel),
+    ("ol", Family::Rhel),
+];
+
 /// Tag fragments that name a distro (`3.12-slim-bookworm`, `20-alpine`): Debian's release code
 /// names (debian.org/releases), Ubuntu's (wiki.ubuntu.com/Releases), the docker-library
 /// `-slim` (Debian) and `-alpine` variants, and Red Hat UBI-based tags.

@@ -89,7 +89,7 @@ mod split;
 mod view;
 
 use crate::edit::{Applicability, Finding, Fix};
-use crate::image::{base_facts, windows_signs, ImageRef};
+use crate::image::{stage_base, windows_signs, ImageRef};
 use crate::rules::env_secrets::{self, SecretOptions};
 use crate::semantic::stages::{base_stage, stage_chain};
 use crate::semantic::variables::resolve_global_args;
@@ -147,7 +147,7 @@ impl Rule for MultiStage {
         };
         let from_line = view.instructions[0].start_line;
         let chain = stage_chain(file, stage);
-        if base_facts(file, stage).is_windows() || windows_signs(file, &chain) {
+        if stage_base(file, stage, context.options).is_windows() || windows_signs(file, &chain) {
             return vec![Finding::new(ID, from_line, "Windows image: dockfix does not split Windows images")];
         }
         if plan.artifacts.is_empty() {

@@ -211,8 +211,8 @@ mod paths;
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{
-    base_exposed_low_ports, base_facts, base_written_directories, default_user, facts_for_image,
-    windows_signs, BaseFacts,
+    base_exposed_low_ports, base_facts, base_written_directories, facts_for_image, windows_signs, BaseFacts,
+    ImageCatalog,
 };
 use crate::semantic::shell::{
     is_runtime_command, packages::run_installs_packages, privilege::run_strips_setuid,
@@ -269,11 +269,22 @@ impl Rule for NonRootUser {
             return Vec::new();
         };
         let chain = stage_chain(file, stage);
-        let facts = resolved_base_facts(file, stage);
+        let facts = resolved_base_facts(file, stage).known_from(&context.options.get::<ImageCatalog>());
         let from_line = file.instructions[stage.from].start_line;
         let start = start_user(file, &chain, &facts);
         if matches!(start, StartUser::NonRoot) {
             return Vec::new();
+        }
+        if let StartUser::BaseRunsAs(user) = start {
+            let image = facts.image.as_deref().unwrap_or_default();
+            return vec![Finding::new(
+                ID,
+                from_line,
+                format!(
+                    "`{image}` already runs as non-root user `{user}` by its own configuration{}: nothing to change",
+                    facts.note(true)
+                ),
+            )];
         }
         if facts.is_windows() || windows_signs(file, &chain) {
             return vec![Finding::new(
@@ -338,21 +349,28 @@ fn is_root(user: &str) -> bool {
 /// Who the final image starts as.
 enum StartUser {
     NonRoot,
+    /// No `USER` in the file, and the base image's config runs it as this non-root user (read
+    /// from facts, so the finding says so).
+    BaseRunsAs(String),
     Root,
     /// No `USER` in the file, and the base image (as written here) could not be resolved.
     Unknown(String),
 }
 
 /// The last `USER` of the final image decides; without one, the base image does: root unless
-/// it is known to run as non-root by itself.
+/// it is known to run as non-root by itself (its config's `User` when facts were read, else
+/// the table of such images).
 fn start_user(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts) -> StartUser {
     match chain_instructions(file, chain).into_iter().rfind(|i| i.is("USER")) {
         Some(user) if is_root(&user.args) => StartUser::Root,
         Some(_) => StartUser::NonRoot,
         None => match facts.image.as_deref() {
             None => StartUser::Unknown(chain.first().map_or(String::new(), |stage| stage.base.clone())),
-            Some(image) if default_user(image).is_some() => StartUser::NonRoot,
-            Some(_) => StartUser::Root,
+            Some(_) => match facts.runs_as() {
+                Some((user, true)) => StartUser::BaseRunsAs(user),
+                Some((_, false)) => StartUser::NonRoot,
+                None => StartUser::Root,
+            },
         },
     }
 }
@@ -446,8 +464,9 @@ fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &BaseFacts) ->
             let name = &new_user.name;
             let mut command = create_command(family, new_user, &group);
             let mut message = format!(
-                "the final stage runs as root: create system user `{name}` ({}) unless the image has it",
-                describe_ids(new_user, &group)
+                "the final stage runs as root: create system user `{name}` ({}) unless the image has it{}",
+                describe_ids(new_user, &group),
+                facts.files_note()
             );
             give_early(&mut edits, Some(format!("{}:{}", new_user.id, group_id(new_user, &group))));
             // A working directory that is also a volume given above its VOLUME is given already.

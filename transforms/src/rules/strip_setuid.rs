@@ -87,7 +87,7 @@
 //! Binaries are kept by file name: any file named like a kept binary keeps its bit.
 
 use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::image::{base_facts, default_user, windows_signs};
+use crate::image::{stage_base, windows_signs, BaseFacts};
 use crate::semantic::shell::packages::run_installs_packages;
 use crate::semantic::shell::privilege::run_strips_setuid;
 use crate::semantic::shell::{argv_commands, commands, is_runtime_command};
@@ -188,7 +188,7 @@ impl Rule for StripSetuid {
             return Vec::new();
         };
         let from = &file.instructions[stage.from];
-        let facts = base_facts(file, stage);
+        let facts = stage_base(file, stage, context.options);
         let chain = stage_chain(file, stage);
         if facts.is_windows() || windows_signs(file, &chain) {
             return vec![Finding::new(ID, from.start_line, "Windows image: setuid bits do not apply")];
@@ -209,7 +209,10 @@ impl Rule for StripSetuid {
             return vec![Finding::new(
                 ID,
                 from.start_line,
-                format!("`{image}` has no shell to run `find`: nothing to strip with a RUN"),
+                format!(
+                    "`{image}` has no shell to run `find`: nothing to strip with a RUN{}",
+                    facts.files_note()
+                ),
             )];
         }
         let instructions = file.stage_instructions(stage);
@@ -238,7 +241,7 @@ impl Rule for StripSetuid {
                 (last.line_span.end, last.end_line, instructions)
             }
         };
-        let mut runs_as = match user_in_effect(file, &chain, preceding, facts.image.as_deref()) {
+        let mut runs_as = match user_in_effect(file, &chain, preceding, &facts) {
             Ok(user) => user.filter(|user| !is_root(user)),
             Err(declined) => return vec![Finding::new(ID, from.start_line, declined)],
         };
@@ -291,7 +294,7 @@ fn user_in_effect(
     file: &Dockerfile,
     chain: &[&Stage],
     preceding: &[Instruction],
-    base_image: Option<&str>,
+    base: &BaseFacts,
 ) -> Result<Option<String>, String> {
     if let Some(user) = last_user(preceding.iter()) {
         return Ok(Some(user.args.trim().to_string()));
@@ -307,7 +310,7 @@ fn user_in_effect(
         }
         return Ok(Some(written.to_string()));
     }
-    Ok(base_image.and_then(default_user).map(str::to_string))
+    Ok(base.runs_as().map(|(user, _)| user))
 }
 
 fn last_user<'a>(instructions: impl DoubleEndedIterator<Item = &'a Instruction>) -> Option<&'a Instruction> {

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dockfix_transforms::context_files::{self, ContextFiles, Entry};
+use dockfix_transforms::image::{ImageCatalog, ImageFacts, Knowledge};
 use dockfix_transforms::pin::{PinMode, Resolution, Resolved, TableResolver};
 use dockfix_transforms::rules::env_secrets::EnvSecretsConfig;
 use dockfix_transforms::rules::non_root_user::NonRootUserConfig;
@@ -112,6 +113,33 @@ pub fn sidecar_options(fixture: &Path) -> (Options, PinTable) {
     .with(sidecar.non_root_user.unwrap_or_default().new_user())
     .with(secrets);
     (options, sidecar.pin_images.unwrap_or_default())
+}
+
+/// A sidecar `NAME.facts.json`: the facts of base images, by the reference as written in
+/// `FROM`, in the shape of the committed facts file (whose `version` and `platform` the
+/// fixtures need not give).
+#[derive(Debug, Deserialize)]
+struct FactsFile {
+    images: std::collections::BTreeMap<String, ImageFacts>,
+}
+
+/// The catalog of the sidecar `NAME.facts.json` beside a fixture, as if read from the
+/// registry; `None` without one (the run then has no facts, as offline).
+pub fn fixture_catalog(fixture: &Path) -> Option<ImageCatalog> {
+    let path = fixture.with_extension("facts.json");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let file: FactsFile =
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let mut catalog = ImageCatalog::default();
+    for (reference, facts) in file.images {
+        assert!(
+            ImageCatalog::key(&reference).is_some(),
+            "{}: `{reference}` is no image reference",
+            path.display()
+        );
+        catalog.insert(&reference, facts, Knowledge::Registry);
+    }
+    Some(catalog)
 }
 
 /// The answers of `registry.json`: `{"KEY": {"digest": .., "version": ..} | {"unresolved": ..}}`.

@@ -1,7 +1,8 @@
 //! Which user the final stage switches to, and how a new one is created.
 
 use super::NewUser;
-use crate::image::{built_in_user, lacks_user_tools, system_accounts, BaseFacts, Family, HELPER_ACCOUNTS};
+use crate::image::facts::FileFacts;
+use crate::image::{system_accounts, BaseFacts, Family, UserTools, HELPER_ACCOUNTS};
 use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
@@ -43,23 +44,88 @@ pub(super) fn plan(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts, new_u
     }
     let written = chain.first().map_or("", |stage| stage.base.as_str());
     let image = facts.image.as_deref().unwrap_or(written);
-    if let Some(user) = facts.image.as_deref().and_then(built_in_user) {
-        return Plan::Switch { user: user.to_string(), why: format!("the user `{image}` ships") };
+    if let Some((user, from_facts)) = facts.shipped_user() {
+        let why = format!("the user `{image}` ships{}", facts.note(from_facts));
+        return Plan::Switch { user, why };
     }
     if facts.has_shell == Some(false) {
-        return Plan::Numeric { why: format!("`{image}` has no shell or user tools") };
+        return Plan::Numeric { why: format!("`{image}` has no shell or user tools{}", facts.files_note()) };
     }
     let texts: Vec<String> = instructions.iter().filter(|i| i.is("RUN")).map(|i| i.command_text()).collect();
+    if let (Some(files), Some(tools)) = (facts.files(), facts.user_tools()) {
+        return plan_from_files(files, tools, facts, image, &texts, new_user);
+    }
     let Some(family) = facts.family.or_else(|| family_from_package_manager(&texts)) else {
-        return Plan::Numeric { why: format!("dockfix does not know the distro of `{image}`") };
+        let why = format!("dockfix does not know the distro of `{image}`{}", facts.note(false));
+        return Plan::Numeric { why };
     };
     let installs_shadow = texts.iter().any(|text| text.contains("shadow-utils"));
-    let minimal = facts.image.as_deref().is_some_and(lacks_user_tools)
+    let minimal = facts.lacks_user_tools_by_name()
         || (facts.family.is_none() && texts.iter().any(|text| has_word(text, "microdnf")));
     if family == Family::Rhel && minimal && !installs_shadow {
-        return Plan::Numeric { why: format!("`{image}` has no useradd (no shadow-utils)") };
+        return Plan::Numeric {
+            why: format!("`{image}` has no useradd (no shadow-utils){}", facts.note(false)),
+        };
     }
-    plan_for_accounts(family, new_user)
+    with_note(plan_for_accounts(family, new_user), &facts.note(false))
+}
+
+/// The plan from the image's own files: its user tools choose the command (shadow's
+/// `useradd`, BusyBox's `adduser`, or a numeric user when it has neither and the file
+/// installs none), its `/etc/passwd` and `/etc/group` which user and group exist.
+fn plan_from_files(
+    files: &FileFacts,
+    tools: UserTools,
+    facts: &BaseFacts,
+    image: &str,
+    texts: &[String],
+    new_user: &NewUser,
+) -> Plan {
+    let note = facts.note(true);
+    let installs_shadow = texts
+        .iter()
+        .any(|text| text.contains("shadow-utils") || (has_word(text, "apk") && has_word(text, "shadow")));
+    let shadow_family = if facts.family == Some(Family::Rhel) { Family::Rhel } else { Family::Debian };
+    let family = match tools {
+        UserTools::Shadow => shadow_family,
+        UserTools::BusyBox => Family::Alpine,
+        UserTools::Missing if installs_shadow => shadow_family,
+        UserTools::Missing => {
+            return Plan::Numeric { why: format!("`{image}` has neither useradd nor adduser{note}") };
+        }
+    };
+    let name = new_user.name.as_str();
+    if let Some(entry) = files.passwd.iter().find(|entry| entry.name == name) {
+        let why = format!("a user `{image}` has (UID {}, in its /etc/passwd){note}", entry.uid);
+        return Plan::Switch { user: name.to_string(), why };
+    }
+    if let Some(owner) = files.passwd.iter().find(|entry| entry.uid == new_user.id) {
+        return Plan::Refuse {
+            why: format!(
+                "UID {} is `{}` in `{image}` (its /etc/passwd){note}: choose another UID, or `--user-name {}` to run as that user",
+                new_user.id, owner.name, owner.name
+            ),
+        };
+    }
+    let existing = files
+        .groups
+        .iter()
+        .find(|group| group.name == name)
+        .or_else(|| files.groups.iter().find(|group| group.gid == new_user.group_id));
+    let group = match existing {
+        Some(group) => GroupChoice::Existing { name: group.name.clone(), id: group.gid },
+        None => GroupChoice::Own,
+    };
+    Plan::Create { family, group }
+}
+
+/// A plan from the name's tables with the note that says so (empty when no facts were asked).
+fn with_note(plan: Plan, note: &str) -> Plan {
+    match plan {
+        Plan::Switch { user, why } => Plan::Switch { user, why: format!("{why}{note}") },
+        Plan::Refuse { why } => Plan::Refuse { why: format!("{why}{note}") },
+        other => other,
+    }
 }
 
 /// The distro's own accounts decide: a name it has is switched to, a UID it uses for

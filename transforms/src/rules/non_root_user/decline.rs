@@ -11,7 +11,7 @@ mod entrypoint;
 mod signals;
 
 use crate::edit::Finding;
-use crate::image::{drops_privileges, BaseFacts};
+use crate::image::BaseFacts;
 use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
 use crate::semantic::shell::privilege::{self, PRIVILEGE_DROPPERS, PRIVILEGE_DROP_FRAGMENTS};
 use crate::semantic::shell::{argv_commands, commands, packages, redirect_targets, Command};
@@ -46,12 +46,12 @@ pub(super) fn declined(
 ) -> Option<Finding> {
     let stage = chain.last()?;
     let from_line = file.instructions[stage.from].start_line;
-    if let Some(why) = facts.image.as_deref().and_then(drops_privileges) {
+    if let Some((why, from_facts)) = facts.drops_privileges() {
         let image = facts.image.as_deref().unwrap_or_default();
         return Some(Finding::new(
             ID,
             from_line,
-            format!("`{image}` starts as root by design: {why}; left as is"),
+            format!("`{image}` starts as root by design: {why}; left as is{}", facts.note(from_facts)),
         ));
     }
     let instructions = chain_instructions(file, chain);
