@@ -75,7 +75,9 @@
 //! directive, or by PowerShell, cmd or `.exe` commands), a base image behind an `ARG` without
 //! a default when no `RUN` installs Linux packages (dockfix cannot tell what it is), and a
 //! final stage whose user comes from an earlier stage's `USER $VARIABLE` (the variable is not
-//! in scope to switch back to). A `RUN` that already does `find ... -perm ... chmod ...-s`
+//! in scope to switch back to). Whether the base has a shell, and the non-root user it runs
+//! as, come from facts read from the image (its files, its config) when the run has them, else
+//! from its name; with facts, the finding says which it used. A `RUN` that already does `find ... -perm ... chmod ...-s`
 //! after the last package install counts as done.
 //!
 //! ## Fix safety
@@ -241,8 +243,8 @@ impl Rule for StripSetuid {
                 (last.line_span.end, last.end_line, instructions)
             }
         };
-        let mut runs_as = match user_in_effect(file, &chain, preceding, &facts) {
-            Ok(user) => user.filter(|user| !is_root(user)),
+        let (mut runs_as, mut base_note) = match user_in_effect(file, &chain, preceding, &facts) {
+            Ok((user, note)) => (user.filter(|user| !is_root(user)), note),
             Err(declined) => return vec![Finding::new(ID, from.start_line, declined)],
         };
         // The stage switches to root itself right there: strip after that `USER`, rather than
@@ -251,18 +253,21 @@ impl Rule for StripSetuid {
             .map(|index| &instructions[index])
             .filter(|instruction| instruction.is("USER") && is_root(instruction.args.trim()));
         if let (Some(_), Some(user_root)) = (&runs_as, switches_to_root) {
-            (at, line, runs_as) = (user_root.line_span.end, user_root.start_line, None);
+            (at, line, runs_as, base_note) =
+                (user_root.line_span.end, user_root.start_line, None, String::new());
         }
         let kept = kept_binaries(file, &chain, facts.image.as_deref());
         let names: Vec<&str> = kept.iter().map(|kept| kept.binary.name).collect();
         let run = context.keyword("RUN");
         let mut text = format!("{run} {}", strip_command(&names));
-        let mut message = "remove setuid/setgid bits from the final image (CIS 4.8)".to_string();
+        // Whether the base has a shell decided the RUN: say where that is known from.
+        let mut message =
+            format!("remove setuid/setgid bits from the final image (CIS 4.8){}", facts.files_note());
         if let Some(user) = &runs_as {
             let keyword = context.keyword("USER");
             text = format!("{keyword} root\n{text}{keyword} {user}\n");
             message.push_str(&format!(
-                "; the stage runs as `{user}` there, so the strip switches to root and back to `{user}`"
+                "; the stage runs as `{user}` there{base_note}, so the strip switches to root and back to `{user}`"
             ));
         }
         for kept in &kept {
@@ -288,16 +293,17 @@ fn above_metadata(instructions: &[Instruction], mut index: usize, floor: usize) 
 
 /// The user in effect after `preceding` (the final stage's instructions before the strip),
 /// as written: the last `USER` there, else the last one of the stages the final stage builds
-/// on, else the base image's own non-root user. `Ok(None)`: root. `Err`: why the strip
-/// cannot switch back (a `USER` with a variable from another stage, where it is not in scope).
+/// on, else the base image's own non-root user (with the note that says where dockfix knows
+/// it from, [`BaseFacts::note`]). `Ok(None)`: root. `Err`: why the strip cannot switch back (a
+/// `USER` with a variable from another stage, where it is not in scope).
 fn user_in_effect(
     file: &Dockerfile,
     chain: &[&Stage],
     preceding: &[Instruction],
     base: &BaseFacts,
-) -> Result<Option<String>, String> {
+) -> Result<(Option<String>, String), String> {
     if let Some(user) = last_user(preceding.iter()) {
-        return Ok(Some(user.args.trim().to_string()));
+        return Ok((Some(user.args.trim().to_string()), String::new()));
     }
     let ancestors = &chain[..chain.len().saturating_sub(1)];
     if let Some(user) = last_user(chain_instructions(file, ancestors).into_iter()) {
@@ -308,9 +314,12 @@ fn user_in_effect(
                 user.start_line
             ));
         }
-        return Ok(Some(written.to_string()));
+        return Ok((Some(written.to_string()), String::new()));
     }
-    Ok(base.runs_as().map(|(user, _)| user))
+    Ok(match base.runs_as() {
+        Some((user, from_facts)) => (Some(user), base.note(from_facts)),
+        None => (None, String::new()),
+    })
 }
 
 fn last_user<'a>(instructions: impl DoubleEndedIterator<Item = &'a Instruction>) -> Option<&'a Instruction> {
