@@ -31,6 +31,14 @@
 //! created in the builder, a `HEALTHCHECK` that runs `curl`, a start command that reads files
 //! from the build context, a `RUN` after the build, `yarn`/`pnpm`, `npm start`.
 //!
+//! Facts read from the builder's base image (when the run has them) settle two of these
+//! doubts: its `/etc/os-release` gives the release the runtime must match when the tag names
+//! none (`rust:1.79` on Debian bookworm gets `debian:bookworm-slim`; an Ubuntu builder gets
+//! `ubuntu:<VERSION_ID>`), and its package database gives the runtime package of a `-dev`
+//! package the builder installs (`libpq-dev` depends on `libpq5`), which the runtime stage
+//! then installs with `apt-get`. The finding says what it took from the facts and where they
+//! came from.
+//!
 //! Left alone: files already multi-stage (the final stage copies `--from` another stage or
 //! image, or is built `FROM` one), images that run no build step (a script on its
 //! interpreter), images that start nothing of their own (no `CMD`/`ENTRYPOINT`), unknown
@@ -84,12 +92,13 @@
 //! installed again in the runtime image: native add-ons without prebuilt binaries would need
 //! build tools there. Build and start the image once after the change.
 
+mod known_packages;
 mod recipes;
 mod split;
 mod view;
 
 use crate::edit::{Applicability, Finding, Fix};
-use crate::image::{stage_base, windows_signs, ImageRef};
+use crate::image::{windows_signs, ImageRef};
 use crate::rules::env_secrets::{self, SecretOptions};
 use crate::semantic::stages::{base_stage, stage_chain};
 use crate::semantic::variables::resolve_global_args;
@@ -147,7 +156,7 @@ impl Rule for MultiStage {
         };
         let from_line = view.instructions[0].start_line;
         let chain = stage_chain(file, stage);
-        if stage_base(file, stage, context.options).is_windows() || windows_signs(file, &chain) {
+        if view.base.is_windows() || windows_signs(file, &chain) {
             return vec![Finding::new(ID, from_line, "Windows image: dockfix does not split Windows images")];
         }
         if plan.artifacts.is_empty() {
@@ -210,9 +219,10 @@ fn finding(split: &Split, context: &Context, view: &StageView) -> Finding {
             left_behind.join(", ")
         ));
     }
+    let known = from_facts(split, view);
     if split.doubts.is_empty() {
         let message = format!(
-            "split into a builder stage and a runtime stage on `{runtime}` that copies {}: the build tools stay out of the final image",
+            "split into a builder stage and a runtime stage on `{runtime}` that copies {}: the build tools stay out of the final image{known}",
             split.plan.what
         );
         return Finding::new(ID, from_line, message)
@@ -220,11 +230,28 @@ fn finding(split: &Split, context: &Context, view: &StageView) -> Finding {
             .with_fix(Fix::new(Applicability::Unsafe, edits));
     }
     let message = format!(
-        "could split into a builder stage and a runtime stage on `{runtime}` that copies {}, but {}",
+        "could split into a builder stage and a runtime stage on `{runtime}` that copies {}{known}, but {}",
         split.plan.what,
         split.doubts.join("; ")
     );
     Finding::new(ID, from_line, message).with_risk(risk).with_fix(Fix::new(Applicability::Suggestion, edits))
+}
+
+/// `; the runtime image matches the builder's release; the runtime stage installs `libpq5` ...
+/// [facts read from the registry]`: what the split took from facts about the builder's base
+/// image, and from where. Empty when it took nothing from them.
+fn from_facts(split: &Split, view: &StageView) -> String {
+    let mut known = Vec::new();
+    if recipes::runtime_from_facts(view).is_some_and(|image| image == split.plan.runtime.image) {
+        known.push("the runtime image matches the builder's release".to_string());
+    }
+    for (dev, runtime) in &split.runtime_packages {
+        known.push(format!("the runtime stage installs `{runtime}`, the library `{dev}` builds against"));
+    }
+    if known.is_empty() {
+        return String::new();
+    }
+    format!("; {}{}", known.join("; "), view.base.note(true))
 }
 
 #[cfg(test)]

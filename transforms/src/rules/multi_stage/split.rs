@@ -2,6 +2,7 @@
 //! stage gets the settings, the recipe's steps and the artifacts), why the result is only a
 //! suggestion, and the edits that write it.
 
+use super::known_packages::{apt_install, runtime_package};
 use super::recipes::{Artifact, Line, Plan};
 use super::view::{Program, StageView};
 use crate::edit::Edit;
@@ -66,6 +67,9 @@ pub(super) struct Split {
     /// The original stage's name, given to the runtime stage.
     final_name: Option<String>,
     pub(super) doubts: Vec<String>,
+    /// Development packages the builder installs and the runtime package the runtime stage
+    /// installs for each, read from the builder base's package database.
+    pub(super) runtime_packages: Vec<(String, String)>,
 }
 
 impl Split {
@@ -119,10 +123,30 @@ impl Split {
             final_name,
             last_run,
             doubts: Vec::new(),
+            runtime_packages: Vec::new(),
             plan,
         };
+        split.runtime_packages = split.known_runtime_packages(view);
         split.doubts = split.doubts(view);
         Ok(split)
+    }
+
+    /// The development packages the runtime needs the library of, with that library's
+    /// package where the builder base's package database names it.
+    fn known_runtime_packages(&self, view: &StageView) -> Vec<(String, String)> {
+        let mut known: Vec<(String, String)> = Vec::new();
+        for package in view.packages.iter().filter(|p| !p.removed) {
+            if self.plan.packages.needed_at_run_time(&package.name).is_none() {
+                continue;
+            }
+            let Some(runtime) = runtime_package(&view.base, self.plan.runtime.kind, &package.name) else {
+                continue;
+            };
+            if !known.iter().any(|(dev, _)| *dev == package.name) {
+                known.push((package.name.clone(), runtime));
+            }
+        }
+        known
     }
 
     /// Why the split is only a suggestion: the recipe's doubts, then the general ones.
@@ -144,7 +168,8 @@ impl Split {
                 instructions[index].start_line
             ));
         }
-        for package in view.packages.iter().filter(|p| !p.removed) {
+        let installed = |name: &str| self.runtime_packages.iter().any(|(dev, _)| dev == name);
+        for package in view.packages.iter().filter(|p| !p.removed && !installed(&p.name)) {
             if let Some(why) = self.plan.packages.needed_at_run_time(&package.name) {
                 doubts.push(format!("`{}` (installed on line {}) {why}", package.name, package.line));
             }
@@ -333,6 +358,12 @@ impl Split {
             .map(|i| (i, Line::Verbatim(i)))
             .collect();
         lines.extend(self.plan.runtime_steps.iter().cloned());
+        if !self.runtime_packages.is_empty() {
+            // The libraries first, right after FROM: what follows may need them.
+            let packages: Vec<String> =
+                self.runtime_packages.iter().map(|(_, runtime)| runtime.clone()).collect();
+            lines.push((0, Line::New("RUN", apt_install(&packages))));
+        }
         let copies: Vec<Line> = self.plan.artifacts.iter().map(|artifact| self.copy_line(artifact)).collect();
         let mut body: String = String::new();
         let tail =

@@ -1,7 +1,7 @@
 //! What the recipes read: the final stage, with the working directory, environment and shell
 //! commands at each instruction, its start command, health check and installed packages.
 
-use crate::image::ImageRef;
+use crate::image::{stage_base, BaseFacts, ImageRef};
 use crate::semantic::quoting::{escape_character, unquote_word};
 use crate::semantic::shell::packages::{package_command, PackageAction, PackageCommand};
 use crate::semantic::shell::{self, path, Command};
@@ -49,6 +49,8 @@ pub(super) struct StageView<'a> {
     /// The last `HEALTHCHECK CMD`: its words and whether it is in shell form.
     pub(super) healthcheck: Option<(Vec<String>, bool)>,
     pub(super) packages: Vec<Package>,
+    /// What is known of the builder's root base image, from facts or from its name.
+    pub(super) base: BaseFacts,
 }
 
 impl<'a> StageView<'a> {
@@ -114,6 +116,7 @@ impl<'a> StageView<'a> {
             envs,
             commands,
             packages,
+            base: stage_base(context.file, stage, context.options),
         }
     }
 

@@ -14,6 +14,7 @@ mod rust;
 use super::view::StageView;
 use crate::image::ImageRef;
 
+pub(super) use runtime::runtime_from_facts;
 use runtime::{native_runtime, parse_tag, slim_variant};
 pub use runtime::{Runtime, RuntimeKind};
 

@@ -200,17 +200,45 @@ pub(super) fn native_runtime(view: &StageView, what: &str) -> (Runtime, Option<S
         });
         return (Runtime { image, kind: RuntimeKind::Alpine }, doubt);
     }
+    if let Some(image) = runtime_from_facts(view) {
+        return (Runtime { image, kind: RuntimeKind::Debian }, None);
+    }
     let release = tag.release.clone();
     let doubt = variable.or_else(|| {
         release.is_none().then(|| {
             format!(
-                "`{written}` does not name its Debian release, and {what} needs the runtime's glibc to match it: name the release in the tag (`{}-{ASSUMED_DEBIAN_RELEASE}`)",
-                written
+                "`{written}` does not name its Debian release, and {what} needs the runtime's glibc to match it: name the release in the tag (`{}-{ASSUMED_DEBIAN_RELEASE}`){}",
+                written,
+                view.base.note(false)
             )
         })
     });
     let release = release.unwrap_or_else(|| ASSUMED_DEBIAN_RELEASE.to_string());
     (Runtime { image: format!("debian:{release}-slim"), kind: RuntimeKind::Debian }, doubt)
+}
+
+/// The runtime image that matches the builder's release, from its `/etc/os-release`, when
+/// its tag names neither a Debian release nor Alpine and the facts were read: Debian's
+/// `VERSION_CODENAME` gives `debian:<codename>-slim`, Ubuntu's `VERSION_ID` gives
+/// `ubuntu:<version>`. The runtime then matches the builder without a guess.
+pub(crate) fn runtime_from_facts(view: &StageView) -> Option<String> {
+    let tag = parse_tag(view.image.tag.as_deref());
+    if tag.release.is_some() || tag.alpine.is_some() || view.image_has_variable {
+        return None;
+    }
+    let release = view.base.files()?.os_release.as_ref()?;
+    match release.id.as_str() {
+        "debian" => {
+            let codename = release.version_codename.as_deref()?;
+            DEBIAN_RELEASES.contains(&codename).then(|| format!("debian:{codename}-slim"))
+        }
+        "ubuntu" => {
+            let version = release.version_id.as_deref()?;
+            let numeric = !version.is_empty() && version.chars().all(|c| c.is_ascii_digit() || c == '.');
+            numeric.then(|| format!("ubuntu:{version}"))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
