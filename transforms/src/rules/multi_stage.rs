@@ -31,14 +31,6 @@
 //! created in the builder, a `HEALTHCHECK` that runs `curl`, a start command that reads files
 //! from the build context, a `RUN` after the build, `yarn`/`pnpm`, `npm start`.
 //!
-//! Facts read from the builder's base image (when the run has them) settle two of these
-//! doubts: its `/etc/os-release` gives the release the runtime must match when the tag names
-//! none (`rust:1.79` on Debian bookworm gets `debian:bookworm-slim`; an Ubuntu builder gets
-//! `ubuntu:<VERSION_ID>`), and its package database gives the runtime package of a `-dev`
-//! package the builder installs (`libpq-dev` depends on `libpq5`), which the runtime stage
-//! then installs with `apt-get`. The finding says what it took from the facts and where they
-//! came from.
-//!
 //! Left alone: files already multi-stage (the final stage copies `--from` another stage or
 //! image, or is built `FROM` one), images that run no build step (a script on its
 //! interpreter), images that start nothing of their own (no `CMD`/`ENTRYPOINT`), unknown

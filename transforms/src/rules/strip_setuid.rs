@@ -75,9 +75,7 @@
 //! directive, or by PowerShell, cmd or `.exe` commands), a base image behind an `ARG` without
 //! a default when no `RUN` installs Linux packages (dockfix cannot tell what it is), and a
 //! final stage whose user comes from an earlier stage's `USER $VARIABLE` (the variable is not
-//! in scope to switch back to). Whether the base has a shell, and the non-root user it runs
-//! as, come from facts read from the image (its files, its config) when the run has them, else
-//! from its name; with facts, the finding says which it used. A `RUN` that already does `find ... -perm ... chmod ...-s`
+//! in scope to switch back to). A `RUN` that already does `find ... -perm ... chmod ...-s`
 //! after the last package install counts as done.
 //!
 //! ## Fix safety
@@ -260,7 +258,8 @@ impl Rule for StripSetuid {
         let names: Vec<&str> = kept.iter().map(|kept| kept.binary.name).collect();
         let run = context.keyword("RUN");
         let mut text = format!("{run} {}", strip_command(&names));
-        // Whether the base has a shell decided the RUN: say where that is known from.
+        // Whether the base has a shell decided the RUN: from facts read from the image (its
+        // files) when the run has them, else from its name; say which, when facts were asked.
         let mut message =
             format!("remove setuid/setgid bits from the final image (CIS 4.8){}", facts.files_note());
         if let Some(user) = &runs_as {
