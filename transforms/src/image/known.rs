@@ -15,7 +15,8 @@ use super::facts::{FileFacts, ImageCatalog, KnownImage, OsRelease, PasswdEntry};
 use super::tables::FAMILY_BY_OS_RELEASE_ID;
 use super::Knowledge;
 use super::{
-    base_facts, built_in_user, default_user, drops_privileges, lacks_user_tools, BaseFacts, Family, Os,
+    base_exposed_low_ports, base_facts, built_in_user, default_user, drops_privileges, lacks_user_tools,
+    BaseFacts, Family, Os,
 };
 
 /// Shells that mean "no login": an account with one is a service account, not a user to run as.
@@ -143,6 +144,25 @@ impl BaseFacts {
         self.image.as_deref().and_then(drops_privileges).map(|why| (why.to_string(), false))
     }
 
+    /// The ports below 1024 the image exposes by itself, and whether facts said so: its
+    /// config's `ExposedPorts` (`80/tcp` as `80`, once each) when known, else the table of
+    /// official images that do.
+    pub fn exposed_low_ports(&self) -> (Vec<String>, bool) {
+        if let Some(known) = &self.known {
+            let mut ports: Vec<String> = Vec::new();
+            for exposed in &known.facts.config.exposed_ports {
+                let port = exposed.split('/').next().unwrap_or_default();
+                let low = port.parse::<u16>().is_ok_and(|port| port < 1024);
+                if low && !ports.iter().any(|seen| seen == port) {
+                    ports.push(port.to_string());
+                }
+            }
+            return (ports, true);
+        }
+        let table = self.image.as_deref().map_or(&[][..], base_exposed_low_ports);
+        (table.iter().map(|port| port.to_string()).collect(), false)
+    }
+
     /// The tools the image has to create users with: `None` when its files were not read.
     pub fn user_tools(&self) -> Option<UserTools> {
         let files = self.files()?;
@@ -237,6 +257,20 @@ mod tests {
         let mut named = files(vec![passwd("svc", 999, "/usr/sbin/nologin")]);
         named.config = ImageConfig { env: vec!["APP_USER=svc".into()], ..ImageConfig::default() };
         assert_eq!(known("example/app", named).shipped_user(), Some(("svc".into(), true)));
+    }
+
+    #[test]
+    fn exposed_ports_from_the_config() {
+        let config = ImageConfig {
+            exposed_ports: vec!["80/tcp".into(), "80/udp".into(), "443/tcp".into(), "8080/tcp".into()],
+            ..ImageConfig::default()
+        };
+        let caddy = known("example/web", ImageFacts { config, ..ImageFacts::default() });
+        assert_eq!(caddy.exposed_low_ports(), (vec!["80".to_string(), "443".to_string()], true));
+        // Facts that expose nothing low outweigh the table's `wordpress` entry.
+        assert_eq!(known("wordpress:6", ImageFacts::default()).exposed_low_ports(), (Vec::new(), true));
+        let offline = super::super::facts_for_image("wordpress:6");
+        assert_eq!(offline.exposed_low_ports(), (vec!["80".to_string()], false));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::paths::{
 };
 use super::{NewUser, ID, ROOT_WORK};
 use crate::edit::{Applicability, Edit, Finding, Fix};
-use crate::image::{base_exposed_low_ports, base_written_directories, BaseFacts};
+use crate::image::{base_written_directories, BaseFacts};
 use crate::semantic::shell::{
     is_runtime_command, packages::run_installs_packages, privilege::run_strips_setuid,
 };
@@ -364,19 +364,14 @@ fn risk(file: &Dockerfile, chain: &[&Stage], facts: &BaseFacts, user: &str, is_n
         ));
     }
     let declared = |port: &&str| low.iter().any(|written| written.split('/').next() == Some(*port));
-    let inherited: Vec<&str> = facts
-        .image
-        .as_deref()
-        .map_or(&[][..], base_exposed_low_ports)
-        .iter()
-        .copied()
-        .filter(|port| !declared(port))
-        .collect();
+    let (exposed, from_facts) = facts.exposed_low_ports();
+    let inherited: Vec<&str> = exposed.iter().map(String::as_str).filter(|port| !declared(port)).collect();
     if !inherited.is_empty() {
         let image = facts.image.as_deref().unwrap_or_default();
         risk.push_str(&format!(
-            "; `{image}` serves on port {} by itself: binding a port below 1024 as non-root works under Docker 20.10+ but fails under Kubernetes, rootless Podman and OpenShift (configure a port above 1023)",
-            inherited.join(", ")
+            "; `{image}` serves on port {} by itself{}: binding a port below 1024 as non-root works under Docker 20.10+ but fails under Kubernetes, rootless Podman and OpenShift (configure a port above 1023)",
+            inherited.join(", "),
+            facts.note(from_facts)
         ));
     }
     risk
