@@ -261,6 +261,26 @@ pub(super) fn check_stage(
 /// shell or REPL) and it copies no application, or it sets toolchain ENV, or it has
 /// `ONBUILD` triggers. An image that inherits a server's `CMD`, or copies an application,
 /// is an application image: it still gets its `USER`.
+/// What the base's own command starts, that command, and where dockfix knows it from: its
+/// config's `Entrypoint` and `Cmd` when facts were read (a shell or REPL as the program,
+/// or none, is interactive; anything else a service), else the table of well-known images.
+fn base_command(facts: &BaseFacts) -> Option<(OwnCommand, String, String)> {
+    let Some(known) = &facts.known else {
+        let (kind, command) = facts.image.as_deref().and_then(own_command)?;
+        return Some((kind, command.to_string(), format!("its official Dockerfile{}", facts.note(false))));
+    };
+    let config = &known.facts.config;
+    let argv = if config.cmd.is_empty() { &config.entrypoint } else { &config.cmd };
+    let program = argv.first().map_or("", |word| word.rsplit('/').next().unwrap_or(word));
+    let kind = if program.is_empty() || is_interactive_program(program) {
+        OwnCommand::Interactive
+    } else {
+        OwnCommand::Service
+    };
+    let command = config.entrypoint.iter().chain(&config.cmd).cloned().collect::<Vec<_>>().join(" ");
+    Some((kind, command, format!("its config{}", facts.note(true))))
+}
+
 pub(super) fn base_for_other_images(
     instructions: &[&Instruction],
     facts: &BaseFacts,
@@ -269,8 +289,8 @@ pub(super) fn base_for_other_images(
     if !start_instructions(instructions).is_empty() {
         return None;
     }
-    let own = facts.image.as_deref().and_then(own_command);
-    if matches!(own, Some((OwnCommand::Service, _))) {
+    let own = base_command(facts);
+    if matches!(own, Some((OwnCommand::Service, ..))) {
         return None;
     }
     let mut evidence = Vec::new();
@@ -293,7 +313,7 @@ pub(super) fn base_for_other_images(
         // (`docker build --output`) or a base whose children set the CMD.
         evidence.push("it is built on `scratch` and sets no CMD or ENTRYPOINT, so nothing runs in it by itself: an export stage (`--output`) or a base whose images set the command".to_string());
     }
-    if let (Some(copy), None, Some(image)) = (application, own, facts.image.as_deref()) {
+    if let (Some(copy), None, Some(image)) = (application, &own, facts.image.as_deref()) {
         // A shell-less runtime image (distroless, scratch) runs only what is copied in; any
         // other image whose command dockfix does not know is unknown, whatever distro its
         // name suggests.
@@ -305,12 +325,16 @@ pub(super) fn base_for_other_images(
         }
     }
     if application.is_none() {
-        match (own, facts.image.as_deref()) {
+        match (&own, facts.image.as_deref()) {
             (Some(_), Some(_)) if scratch => {
                 evidence.push("`scratch` has no CMD at all, and this file copies no application into it".to_string());
             }
-            (Some((_, command)), Some(image)) => evidence.push(format!(
-                "`{image}` is a toolchain or OS image whose own CMD is `{command}` (its official Dockerfile), and this file copies no application into it"
+            (Some((_, command, _)), Some(image)) if command.is_empty() => evidence.push(format!(
+                "`{image}` sets no CMD or ENTRYPOINT of its own (its config{}), and this file copies no application into it",
+                facts.note(true)
+            )),
+            (Some((_, command, source)), Some(image)) => evidence.push(format!(
+                "`{image}` is a toolchain or OS image whose own CMD is `{command}` ({source}), and this file copies no application into it"
             )),
             (None, image) => evidence.push(format!(
                 "dockfix does not know what `{}` runs, and this file only adds to it (no application copied in): a variant of that image or a base for others, whose entrypoint may need root",
