@@ -135,7 +135,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
-use crate::image::base_facts;
+use crate::image::stage_base;
 use crate::semantic::quoting::{escape_character, unquote_word};
 use crate::semantic::stages::{chain_instructions, children, stage_chain};
 use crate::source::apply_in_order;
@@ -376,7 +376,7 @@ fn action(context: &Context, secret: &Secret) -> Action {
     }
     let windows_run = runs.iter().find(|&&run| {
         let stage = file.instructions[run].stage.and_then(|stage| file.stages.get(stage));
-        stage.is_some_and(|stage| base_facts(file, stage).is_windows())
+        stage.is_some_and(|stage| stage_base(file, stage, context.options).is_windows())
     });
     if let Some(&run) = windows_run {
         return Action::Decline(format!(
