@@ -7,6 +7,7 @@
 //! in `FROM`.
 
 mod base_image;
+mod callers_files;
 mod entrypoint;
 mod signals;
 
@@ -24,6 +25,7 @@ use super::paths::{copy_destination, resolve_variables, start_instructions};
 use super::{is_root, ID};
 use crate::image::HELPER_ACCOUNTS;
 use base_image::{base_for_other_images, check_stage, is_interactive_program};
+use callers_files::works_on_callers_files;
 use entrypoint::scripts;
 use signals::{
     exposed_signal, host_access, image_signal, path_signal, root_home_mount, run_signal, started_signal,
@@ -88,6 +90,7 @@ pub(super) fn declined(
         .or_else(|| check_stage(chain, &instructions, from_line))
         .or_else(|| base_for_other_images(&instructions, facts, from_line))
         .or_else(|| interactive_start(&instructions))
+        .or_else(|| works_on_callers_files(&instructions))
 }
 
 /// A finding when the file documents running the container with host access only root has
