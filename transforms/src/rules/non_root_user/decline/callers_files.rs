@@ -34,6 +34,9 @@ const CALLERS_FILES_PROGRAMS: &[&str] = &[
     "pyinstaller",
 ];
 
+/// Why a documented bind mount of the caller's own directory means the caller's user.
+pub(super) const CALLERS_MOUNT: &str = "the container writes into a directory of the caller's, mounted from the host: a fixed UID in the image cannot write files the caller owns, and the caller's own UID is known only at run time, where `docker run --user \"$(id -u):$(id -g)\"` gives it";
+
 const ADVICE: &str = "a fixed UID in the image cannot write files the caller owns, and the caller's own UID is known only at run time, where `docker run --user \"$(id -u):$(id -g)\"` gives it";
 
 /// A finding when the container starts a program that works on the caller's files, or starts
@@ -67,6 +70,31 @@ pub(super) fn works_on_callers_files(instructions: &[&Instruction]) -> Option<Fi
             "the working directory {directory} (line {workdir_line}) receives nothing from the build and the container starts `{}` with ENTRYPOINT, publishing no port: this reads as a tool run on files the caller mounts there (`docker run -v \"$PWD\":{directory} ...`), a judgement from the file: {ADVICE}. Left as is; if it is a service that owns {directory}, add a `USER` by hand ({})",
             command.path,
             silence_hint(workdir_line)
+        ),
+    ))
+}
+
+/// A finding when the container starts nothing but a command that keeps it alive
+/// (`sleep infinity`, `tail -f /dev/null`), alone or after an init script: it waits for users
+/// to `docker exec` into it, as dev containers and toolboxes do, and is usually a base that
+/// dev tooling builds on and runs as a user of its own choosing (`remoteUser`). A `USER`
+/// here would also apply to every image built FROM it.
+pub(super) fn keeps_alive(instructions: &[&Instruction]) -> Option<Finding> {
+    let (command, line) = started_program(instructions)?;
+    let words: Vec<&str> =
+        std::iter::once(command.program()).chain(command.args.iter().map(String::as_str)).collect();
+    let waits = words.windows(2).any(|pair| pair == ["sleep", "infinity"])
+        || words.windows(3).any(|triple| triple == ["tail", "-f", "/dev/null"]);
+    if !waits {
+        return None;
+    }
+    Some(Finding::new(
+        ID,
+        line,
+        format!(
+            "the container only keeps itself alive (`{}` on line {line}): it waits for users to `docker exec` into it, as dev containers and toolboxes do, which pick their user when they run it (a dev container's `remoteUser`) or build on it; a `USER` here would apply to every image built FROM it. Left as is; if it is run by itself as a service, add a `USER` by hand ({})",
+            words.join(" "),
+            silence_hint(line)
         ),
     ))
 }

@@ -264,6 +264,37 @@ pub(crate) fn root_home_mount(text: &str) -> Option<String> {
     })
 }
 
+/// A documented bind mount of the caller's own directory (`-v ~/Downloads:/downloads`,
+/// `-v "$PWD":/src`, `-v $(pwd):/work`), not read-only and not a dotfile of the home: the
+/// container writes files the host user owns. The mount as written.
+pub(crate) fn callers_directory_mount(text: &str) -> Option<String> {
+    const CALLERS_DIRECTORIES: &[&str] = &["~", "$HOME", "${HOME}", "$PWD", "${PWD}", "$(pwd)", "`pwd`", "."];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.iter().enumerate().find_map(|(index, word)| {
+        let spec = match word.split_once('=') {
+            Some(("-v" | "--volume", spec)) => spec,
+            _ if matches!(*word, "-v" | "--volume") => words.get(index + 1)?,
+            _ => return None,
+        };
+        let unquoted = spec.replace(['"', '\''], "");
+        let mut parts = unquoted.split(':');
+        let (source, destination) = (parts.next()?, parts.next()?);
+        if parts.any(|option| option.split(',').any(|option| option == "ro")) || !destination.starts_with('/')
+        {
+            return None;
+        }
+        // A dotfile or dot-directory of the home (`~/.aws`, `$HOME/.gitconfig`) is
+        // configuration the program reads; the home's data directories and the working
+        // directory hold what it works on.
+        let callers = CALLERS_DIRECTORIES.iter().any(|start| {
+            source
+                .strip_prefix(start)
+                .is_some_and(|rest| rest.is_empty() || (rest.starts_with('/') && !rest.starts_with("/.")))
+        });
+        callers.then(|| format!("-v {spec}"))
+    })
+}
+
 /// The first [`HOST_ACCESS`] entry a text names: (what is written, why).
 pub(crate) fn host_access(text: &str) -> Option<(&'static str, &'static str)> {
     HOST_ACCESS.iter().find(|(what, _)| text.contains(what)).copied()
