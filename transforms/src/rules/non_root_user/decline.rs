@@ -7,8 +7,10 @@
 //! in `FROM`.
 
 mod base_image;
+mod callers_files;
 mod entrypoint;
 mod signals;
+mod unpacked_tree;
 
 use crate::edit::Finding;
 use crate::image::BaseFacts;
@@ -23,13 +25,15 @@ use super::choose::{created_users, runtime_user_created};
 use super::paths::{copy_destination, resolve_variables, start_instructions};
 use super::{is_root, ID};
 use crate::image::HELPER_ACCOUNTS;
-use base_image::{base_for_other_images, check_stage, is_interactive_program};
+use base_image::{base_for_other_images, check_stage, files_given_to_base_user, is_interactive_program};
+use callers_files::{keeps_alive, works_on_callers_files, CALLERS_MOUNT};
 use entrypoint::scripts;
 use signals::{
-    exposed_signal, host_access, image_signal, path_signal, root_home_mount, run_signal, started_signal,
-    step_down_argument, user_root_argument, volume_signal, Seen, ROOT_HOME_MOUNT, STEP_DOWN_ARGUMENT,
-    USER_ROOT_ARGUMENT,
+    callers_directory_mount, exposed_signal, host_access, image_signal, path_signal, root_home_mount,
+    run_signal, started_signal, step_down_argument, user_root_argument, volume_signal, Seen, ROOT_HOME_MOUNT,
+    STEP_DOWN_ARGUMENT, USER_ROOT_ARGUMENT,
 };
+use unpacked_tree::started_in_unpacked_tree;
 
 /// How to keep a finding from coming back, for the declines a user may disagree with.
 fn silence_hint(line: usize) -> String {
@@ -84,10 +88,14 @@ pub(super) fn declined(
         .or_else(|| unread_script_with_unused_user(&instructions, context))
         .or_else(|| works_in_root_home(&instructions))
         .or_else(|| explicit_root_user(&instructions))
+        .or_else(|| files_given_to_base_user(&instructions, facts))
+        .or_else(|| started_in_unpacked_tree(&instructions))
         .or_else(|| onbuild_needs_root(&instructions))
         .or_else(|| check_stage(chain, &instructions, from_line))
         .or_else(|| base_for_other_images(&instructions, facts, from_line))
         .or_else(|| interactive_start(&instructions))
+        .or_else(|| works_on_callers_files(&instructions))
+        .or_else(|| keeps_alive(&instructions))
 }
 
 /// A finding when the file documents running the container with host access only root has
@@ -116,7 +124,8 @@ fn host_access_signal(file: &Dockerfile, instructions: &[&Instruction]) -> Optio
     documented.chain(written).find_map(|(line, text, place)| {
         let (what, why) = host_access(text)
             .map(|(what, why)| (what.to_string(), why))
-            .or_else(|| Some((root_home_mount(text)?, ROOT_HOME_MOUNT)))?;
+            .or_else(|| Some((root_home_mount(text)?, ROOT_HOME_MOUNT)))
+            .or_else(|| Some((callers_directory_mount(text)?, CALLERS_MOUNT)))?;
         Some(Finding::new(
             ID,
             line,
@@ -290,6 +299,14 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
         if let Some(argument) = step_down_argument(&started) {
             return Some(decline(start.start_line, &argument, "given to the program", STEP_DOWN_ARGUMENT));
         }
+        if let Some(argument) = package_account_argument(&started, instructions) {
+            return Some(decline(
+                start.start_line,
+                &argument,
+                "given to the program",
+                PACKAGE_ACCOUNT_ARGUMENT,
+            ));
+        }
     }
     // Opaque instructions are read too: reading is safe, only editing inside them is not.
     for instruction in instructions {
@@ -328,6 +345,28 @@ fn root_signal(instructions: &[&Instruction]) -> Option<Finding> {
         }
     }
     None
+}
+
+/// Why `-u NAME` naming an installed package means root.
+const PACKAGE_ACCOUNT_ARGUMENT: &str = "the program is told to step down to the account of the package the file installs (distribution packages of daemons create one for them), which it does itself only when started as root, so the container must start as root";
+
+/// `-u NAME` or `--user NAME` where `NAME` is also a package the file installs (`bareos-dir
+/// -u bareos` after `apt-get install bareos`): a daemon told to step down to its package's
+/// own account. A lone `-u` means other things to other programs (`python -u`), so only this
+/// coincidence counts.
+fn package_account_argument(started: &[Command], instructions: &[&Instruction]) -> Option<String> {
+    let installed: Vec<String> = instructions
+        .iter()
+        .filter(|instruction| instruction.is("RUN"))
+        .flat_map(|instruction| instruction_commands(instruction))
+        .flat_map(|command| packages::installed_packages(&command))
+        .collect();
+    started.iter().find_map(|command| {
+        command.args.windows(2).find_map(|pair| {
+            let named = matches!(pair[0].as_str(), "-u" | "--user") && installed.contains(&pair[1]);
+            named.then(|| format!("{} {}", pair[0], pair[1]))
+        })
+    })
 }
 
 /// A finding when the entrypoint script, read from the build context, drops privileges

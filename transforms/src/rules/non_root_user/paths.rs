@@ -161,7 +161,10 @@ pub(super) fn data_directories(file: &Dockerfile, chain: &[&Stage]) -> Vec<Strin
         }
     }
     let program_directory = start_program_directory(&instructions);
-    for (value, at) in start_command_data_flags(&instructions).into_iter().chain(program_directory) {
+    let state_directories = state_directories_made(&instructions);
+    for (value, at) in
+        start_command_data_flags(&instructions).into_iter().chain(program_directory).chain(state_directories)
+    {
         let resolved = resolve_variables(&instructions, &value, at);
         if let Some(dir) = resolved.as_deref().and_then(application_directory) {
             if !dirs.contains(&dir) && !already_given(file, chain, &dir) {
@@ -181,6 +184,35 @@ pub(super) fn start_instructions<'a>(instructions: &[&'a Instruction]) -> Vec<(u
             Some((index, instructions[index]))
         })
         .collect()
+}
+
+/// Where the FHS puts what programs write while they run: "state information that programs
+/// modify while they run" (/var/lib), caches (/var/cache), logs (/var/log). Filesystem
+/// Hierarchy Standard 3.0, chapter 5. (/run is left to the system, as everywhere here.)
+const STATE_ROOTS: &[&str] = &["/var/lib/", "/var/cache/", "/var/log/"];
+
+/// The directories a `RUN` makes with `mkdir` under a state root (`mkdir -p
+/// /var/lib/acme/acme-sh` makes `/var/lib/acme` and `/var/lib/acme/acme-sh`): the build
+/// prepares them for the program to write in, so the new user must own them.
+fn state_directories_made(instructions: &[&Instruction]) -> Vec<(String, usize)> {
+    let mut made = Vec::new();
+    for run in instructions.iter().filter(|instruction| instruction.is("RUN")) {
+        for command in
+            commands(&run.command_text()).into_iter().filter(|command| command.program() == "mkdir")
+        {
+            for path in command.operands().filter(|path| !path.contains('$')) {
+                let Some(root) = STATE_ROOTS.iter().find(|root| path.starts_with(**root)) else { continue };
+                let mut dir = root.trim_end_matches('/').to_string();
+                for part in path[root.len()..].split('/').filter(|part| !part.is_empty()) {
+                    dir = format!("{dir}/{part}");
+                    if !made.iter().any(|(known, _)| known == &dir) {
+                        made.push((dir.clone(), run.span.start));
+                    }
+                }
+            }
+        }
+    }
+    made
 }
 
 /// The directory of the program the container starts, when it is named by an absolute path
@@ -362,6 +394,20 @@ mod tests {
                 "system trees, / and PATH lookups: {text}"
             );
         }
+    }
+
+    #[test]
+    fn state_directories_the_build_makes_are_data() {
+        let dirs = with_chain(
+            "FROM alpine\nRUN apk add x && mkdir -p /var/lib/acme/acme-sh /srv/x\nCMD x\n",
+            data_directories,
+        );
+        assert_eq!(dirs, ["/var/lib/acme", "/var/lib/acme/acme-sh"]);
+        let dirs = with_chain(
+            "FROM alpine\nRUN mkdir /var/cache/app $DIR && echo mkdir /var/log/no\nCMD x\n",
+            data_directories,
+        );
+        assert_eq!(dirs, ["/var/cache/app"], "a variable is not a path; echoed text is not a command");
     }
 
     #[test]

@@ -112,6 +112,80 @@ pub fn installed_packages(command: &Command) -> Vec<String> {
     }
 }
 
+/// Language package installers, the verbs that install, and their options that take a
+/// value: pip(1) `install` (`-r FILE`, `-c FILE`, `-i URL`, `-t DIR`), gem(1) `install`
+/// (`-v VERSION`), npm(1) `install`/`i`/`add`, yarn and pnpm `add`.
+const LIBRARY_INSTALLERS: &[(&str, &[&str], &[&str])] = &[
+    (
+        "pip",
+        &["install"],
+        &[
+            "-r",
+            "--requirement",
+            "-c",
+            "--constraint",
+            "-i",
+            "--index-url",
+            "--extra-index-url",
+            "-t",
+            "--target",
+            "--prefix",
+        ],
+    ),
+    ("gem", &["install"], &["-v", "--version", "-i", "--install-dir", "-n", "--bindir"]),
+    ("npm", &["install", "i", "add"], &["--prefix"]),
+    ("yarn", &["add"], &[]),
+    ("pnpm", &["add"], &[]),
+];
+
+/// The libraries a command installs with a language package manager (`pip3 install docker`,
+/// `python -m pip install x`, `gem install docker-api`, `npm install dockerode@3`), names
+/// without versions. Lists read from files (`-r requirements.txt`) are not known here.
+pub fn library_packages(command: &Command) -> Vec<String> {
+    let program = command.program();
+    let (installer, args): (&str, &[String]) = if program.starts_with("python")
+        && command.args.len() >= 2
+        && command.args[0] == "-m"
+        && command.args[1] == "pip"
+    {
+        ("pip", &command.args[2..])
+    } else if program.starts_with("pip") {
+        ("pip", &command.args[..])
+    } else {
+        (program, &command.args[..])
+    };
+    let Some((_, verbs, options_with_values)) =
+        LIBRARY_INSTALLERS.iter().find(|(name, ..)| *name == installer)
+    else {
+        return Vec::new();
+    };
+    let mut args = args.iter().map(String::as_str);
+    if !args.by_ref().any(|arg| verbs.contains(&arg)) {
+        return Vec::new();
+    }
+    let mut packages = Vec::new();
+    while let Some(arg) = args.next() {
+        if options_with_values.contains(&arg) {
+            args.next();
+            continue;
+        }
+        // A path or URL is not a name; a scoped npm name (`@scope/name`) is.
+        if arg.starts_with('-') || (arg.contains('/') && !arg.starts_with('@')) {
+            continue;
+        }
+        // `docker==6.1`, `docker>=6`, `docker[ssh]`, `dockerode@3` (a scoped npm name starts with `@`).
+        let name = arg.split(['=', '<', '>', '~', '[', '!', ';']).next().unwrap_or(arg);
+        let name = match name.char_indices().skip(1).find(|(_, c)| *c == '@') {
+            Some((at, _)) => &name[..at],
+            None => name,
+        };
+        if !name.is_empty() {
+            packages.push(name.to_ascii_lowercase());
+        }
+    }
+    packages
+}
+
 /// A `RUN` that installs operating-system packages (and so may add setuid files, and needs
 /// root).
 pub fn run_installs_packages(instruction: &Instruction) -> bool {
@@ -128,6 +202,21 @@ pub fn run_installs_packages(instruction: &Instruction) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn libraries_installed_by_language_package_managers() {
+        let libraries = |text: &str| commands(text).iter().flat_map(library_packages).collect::<Vec<_>>();
+        assert_eq!(
+            libraries("pip3 install --upgrade pip fastapi aiodocker docker==6.1"),
+            ["pip", "fastapi", "aiodocker", "docker"]
+        );
+        assert_eq!(libraries("python3 -m pip install -r requirements.txt Docker[ssh]"), ["docker"]);
+        assert_eq!(
+            libraries("gem install docker-api -v 2.2 && npm i -g dockerode@3 @scope/x@1"),
+            ["docker-api", "dockerode", "@scope/x"]
+        );
+        assert!(libraries("pip download docker && npm ci && apt-get install -y docker").is_empty());
+    }
 
     fn installed(text: &str) -> Vec<String> {
         commands(text).iter().flat_map(installed_packages).collect()

@@ -6,14 +6,63 @@
 //! is neither: its RUN is the product.
 
 use crate::edit::Finding;
-use crate::image::{BaseFacts, ImageRef};
+use crate::image::{built_in_user, default_user, BaseFacts, ImageRef};
 use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
 use crate::syntax::{Instruction, Stage};
 
-use super::super::choose::env_pairs;
+use super::super::choose::{created_users, env_pairs};
 use super::super::paths::start_instructions;
 use super::super::ID;
-use super::silence_hint;
+use super::{instruction_commands, silence_hint};
+
+/// A finding when the file gives files to a user it does not create (`COPY --chown=185:0`)
+/// on a base image dockfix knows nothing of: the base has that user, and such images (the
+/// OpenShift S2I builders among them) usually already run as it by their own config, which
+/// is not known here. Choosing another user would leave those files unwritable; the base's
+/// config decides, so dockfix does not guess.
+pub(super) fn files_given_to_base_user(instructions: &[&Instruction], facts: &BaseFacts) -> Option<Finding> {
+    let image = facts.image.as_deref()?;
+    if facts.family.is_some()
+        || facts.has_shell == Some(false)
+        || built_in_user(image).is_some()
+        || default_user(image).is_some()
+    {
+        return None;
+    }
+    let created: Vec<String> = instructions
+        .iter()
+        .filter(|instruction| instruction.is("RUN"))
+        .flat_map(|run| created_users(&run.command_text()))
+        .map(|user| user.name)
+        .collect();
+    let (spec, written, line) = instructions.iter().find_map(|instruction| {
+        let (spec, written) = if instruction.is("COPY") || instruction.is("ADD") {
+            let spec = instruction.flag("chown").and_then(|flag| flag.value.clone())?;
+            let written = format!("--chown={spec}");
+            (spec, written)
+        } else if instruction.is("RUN") {
+            let spec = instruction_commands(instruction).into_iter().find_map(|command| {
+                (command.program() == "chown").then(|| command.operands().next().map(str::to_string))?
+            })?;
+            let written = format!("chown {spec}");
+            (spec, written)
+        } else {
+            return None;
+        };
+        let user = spec.split([':', '.']).next().unwrap_or_default();
+        let other = !user.is_empty() && !matches!(user, "root" | "0") && !user.contains('$');
+        (other && !created.iter().any(|name| name == user)).then_some((spec, written, instruction.start_line))
+    })?;
+    let user = spec.split([':', '.']).next().unwrap_or_default();
+    Some(Finding::new(
+        ID,
+        line,
+        format!(
+            "files are given to `{user}` (`{written}` on line {line}), a user the file does not create, on `{image}`, a base image dockfix does not know: the base has that user and most likely runs as it already by its own config, which is not read here (a guess from the file). Left as is; if the image starts as root, add `USER {user}` by hand ({})",
+            silence_hint(line)
+        ),
+    ))
+}
 
 /// What a well-known image's own `CMD` starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,8 @@
 //! daemon attack surface", rootless mode aside); iptables/nft and tun devices need
 //! `CAP_NET_ADMIN`, which a non-root process does not get (capabilities(7)).
 
-use crate::semantic::shell::{packages::installed_packages, redirect_targets, Command};
+use crate::semantic::shell::packages::{installed_packages, library_packages};
+use crate::semantic::shell::{redirect_targets, Command};
 
 /// Where a signal is looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +22,8 @@ pub(crate) enum Seen {
     Started,
     /// A package a `RUN` installs with the system package manager.
     Installed,
+    /// A library a `RUN` installs with a language package manager (pip, gem, npm).
+    Library,
     /// A program a `RUN` runs at build time.
     Run,
     /// A path (or a path under it) a `COPY`/`ADD` writes or a `RUN` names.
@@ -38,6 +41,7 @@ impl Seen {
         match self {
             Seen::Started => "started by the container",
             Seen::Installed => "installed",
+            Seen::Library => "installed",
             Seen::Run => "run at build time",
             Seen::Path => "written",
             Seen::Volume => "declared as a VOLUME",
@@ -71,6 +75,7 @@ const SUDOERS: &str =
     "a sudoers file means the image is built for users who become root in the container, not for one fixed non-root user";
 const NETWORK: &str =
     "packet filters and tun devices need CAP_NET_ADMIN, which a non-root process lacks, so the container must start as root";
+const DOCKER_API: &str = "a Docker API client talks to the Docker daemon through its socket, which only root and the host's docker group (whose GID the image cannot know) may open, so it must start as root";
 const DIND: &str = "Docker-in-Docker: dockerd runs as root, so the container must start as root";
 const DAEMON: &str =
     "the daemon starts as root (to bind its port, chroot or read its keys) and switches to its own account by its configuration, so the container must start as root";
@@ -191,6 +196,20 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "pdns-server", seen: Seen::Installed, why: PACKAGED_SERVER },
     RootSignal { what: "couchdb", seen: Seen::Installed, why: PACKAGED_SERVER },
     RootSignal { what: "mosquitto", seen: Seen::Installed, why: PACKAGED_SERVER },
+    // Docker API clients: the Docker SDK for Python (`docker`, formerly `docker-py`),
+    // aiodocker, the Ruby `docker-api` gem, Node's dockerode; the Docker CLI packages (Docker's
+    // docs "Install Docker Engine": docker-ce-cli; Debian's docker-cli; Alpine's
+    // docker-cli); programs whose job is to watch or drive the local daemon (watchtower,
+    // docker-gen: their READMEs mount /var/run/docker.sock).
+    RootSignal { what: "docker", seen: Seen::Library, why: DOCKER_API },
+    RootSignal { what: "docker-py", seen: Seen::Library, why: DOCKER_API },
+    RootSignal { what: "aiodocker", seen: Seen::Library, why: DOCKER_API },
+    RootSignal { what: "docker-api", seen: Seen::Library, why: DOCKER_API },
+    RootSignal { what: "dockerode", seen: Seen::Library, why: DOCKER_API },
+    RootSignal { what: "docker-ce-cli", seen: Seen::Installed, why: DOCKER_API },
+    RootSignal { what: "docker-cli", seen: Seen::Installed, why: DOCKER_API },
+    RootSignal { what: "watchtower", seen: Seen::Started, why: DOCKER_API },
+    RootSignal { what: "docker-gen", seen: Seen::Started, why: DOCKER_API },
     RootSignal { what: "crontab", seen: Seen::Run, why: CRON },
     RootSignal { what: "mknod", seen: Seen::Run, why: NETWORK },
     RootSignal { what: "/etc/service/", seen: Seen::Path, why: RUNIT },
@@ -201,6 +220,8 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "/etc/cron.d/", seen: Seen::Path, why: CRON },
     RootSignal { what: "/etc/crontabs/", seen: Seen::Path, why: CRON },
     RootSignal { what: "/etc/crontab", seen: Seen::Path, why: CRON },
+    // Where Debian's cron and BusyBox's crond read users' crontabs (crontab(1), crond(8)).
+    RootSignal { what: "/var/spool/cron/", seen: Seen::Path, why: CRON },
     RootSignal { what: "/etc/apache2/", seen: Seen::Path, why: WEB },
     RootSignal { what: "/etc/httpd/", seen: Seen::Path, why: WEB },
     RootSignal { what: "/etc/nginx/", seen: Seen::Path, why: WEB },
@@ -240,6 +261,37 @@ pub(crate) fn root_home_mount(text: &str) -> Option<String> {
         };
         let destination = spec.split(':').nth(1)?;
         (destination == "/root" || destination.starts_with("/root/")).then(|| format!("-v {spec}"))
+    })
+}
+
+/// A documented bind mount of the caller's own directory (`-v ~/Downloads:/downloads`,
+/// `-v "$PWD":/src`, `-v $(pwd):/work`), not read-only and not a dotfile of the home: the
+/// container writes files the host user owns. The mount as written.
+pub(crate) fn callers_directory_mount(text: &str) -> Option<String> {
+    const CALLERS_DIRECTORIES: &[&str] = &["~", "$HOME", "${HOME}", "$PWD", "${PWD}", "$(pwd)", "`pwd`", "."];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words.iter().enumerate().find_map(|(index, word)| {
+        let spec = match word.split_once('=') {
+            Some(("-v" | "--volume", spec)) => spec,
+            _ if matches!(*word, "-v" | "--volume") => words.get(index + 1)?,
+            _ => return None,
+        };
+        let unquoted = spec.replace(['"', '\''], "");
+        let mut parts = unquoted.split(':');
+        let (source, destination) = (parts.next()?, parts.next()?);
+        if parts.any(|option| option.split(',').any(|option| option == "ro")) || !destination.starts_with('/')
+        {
+            return None;
+        }
+        // A dotfile or dot-directory of the home (`~/.aws`, `$HOME/.gitconfig`) is
+        // configuration the program reads; the home's data directories and the working
+        // directory hold what it works on.
+        let callers = CALLERS_DIRECTORIES.iter().any(|start| {
+            source
+                .strip_prefix(start)
+                .is_some_and(|rest| rest.is_empty() || (rest.starts_with('/') && !rest.starts_with("/.")))
+        });
+        callers.then(|| format!("-v {spec}"))
     })
 }
 
@@ -338,6 +390,12 @@ pub(crate) fn run_signal(commands: &[Command]) -> Option<(&'static RootSignal, S
             let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Installed && s.what == package);
             if let Some(signal) = found {
                 return Some((signal, package));
+            }
+        }
+        for library in library_packages(command) {
+            let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Library && s.what == library);
+            if let Some(signal) = found {
+                return Some((signal, library));
             }
         }
         let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Run && s.what == command.program());
