@@ -6,7 +6,7 @@
 //! is neither: its RUN is the product.
 
 use crate::edit::Finding;
-use crate::image::{built_in_user, default_user, BaseFacts, ImageRef};
+use crate::image::{BaseFacts, ImageRef};
 use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
 use crate::syntax::{Instruction, Stage};
 
@@ -24,8 +24,8 @@ pub(super) fn files_given_to_base_user(instructions: &[&Instruction], facts: &Ba
     let image = facts.image.as_deref()?;
     if facts.family.is_some()
         || facts.has_shell == Some(false)
-        || built_in_user(image).is_some()
-        || default_user(image).is_some()
+        || facts.shipped_user().is_some()
+        || facts.runs_as().is_some()
     {
         return None;
     }
