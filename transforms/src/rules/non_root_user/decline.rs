@@ -93,6 +93,7 @@ pub(super) fn declined(
         .or_else(|| onbuild_needs_root(&instructions))
         .or_else(|| check_stage(chain, &instructions, from_line))
         .or_else(|| base_for_other_images(&instructions, facts, from_line))
+        .or_else(|| onbuild_base(file.stage_instructions(stage)))
         .or_else(|| interactive_start(&instructions))
         .or_else(|| works_on_callers_files(&instructions))
         .or_else(|| keeps_alive(&instructions))
@@ -422,6 +423,22 @@ fn explicit_root_user(instructions: &[&Instruction]) -> Option<Finding> {
     ))
 }
 
+/// A finding when the final stage declares `ONBUILD` triggers of its own: they run only in
+/// images built FROM this one, so it is a base for other images (whatever its `CMD`), and a
+/// `USER` here would apply to all of them and to their builds.
+fn onbuild_base(own_instructions: &[Instruction]) -> Option<Finding> {
+    let onbuild = own_instructions.iter().find(|instruction| instruction.is("ONBUILD"))?;
+    let line = onbuild.start_line;
+    Some(Finding::new(
+        ID,
+        line,
+        format!(
+            "the image declares ONBUILD triggers (line {line}), which run only in images built FROM it: it is a base for other images, and a `USER` here would apply to all of them and to their builds. Left as is; the images built from it should add the `USER` ({})",
+            silence_hint(line)
+        ),
+    ))
+}
+
 /// Package managers and installers whose install needs root (system paths).
 const ROOT_INSTALLERS: &[&str] =
     &["pip", "pip3", "npm", "gem", "docker-php-ext-install", "docker-php-ext-enable", "pecl"];
@@ -521,6 +538,30 @@ pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Findin
 /// for in the home of the user the tool runs as, and root's home is closed to other users
 /// (base-passwd and alpine-baselayout make it 0700; RHEL's `setup` 0550).
 fn configured_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
+    let written = instructions.iter().filter(|i| i.is("RUN")).find_map(|run| {
+        let path = instruction_commands(run).into_iter().find_map(|command| {
+            let targets: Vec<String> = redirect_targets(&command).into_iter().map(str::to_string).collect();
+            // Shell startup files serve interactive shells, not the program.
+            let shell_startup = |path: &str| {
+                [".bashrc", ".zshrc", ".profile", ".bash_profile", ".bash_aliases", ".inputrc"]
+                    .iter()
+                    .any(|name| path.rsplit('/').next() == Some(*name))
+            };
+            targets.into_iter().find(|path| path.starts_with("/root/") && !shell_startup(path))
+        })?;
+        Some(Finding::new(
+            ID,
+            run.start_line,
+            format!(
+                "a RUN writes `{path}` in root's home (line {}), which a non-root user cannot enter (it is 0700 on Debian and Alpine, 0550 on RHEL), and where tools look for their configuration only when they run as root: left as is; to fix by hand, write it to the new user's home ({})",
+                run.start_line,
+                silence_hint(run.start_line)
+            ),
+        ))
+    });
+    if written.is_some() {
+        return written;
+    }
     let copies = instructions.iter().filter(|i| (i.is("COPY") || i.is("ADD")) && i.flag("from").is_none());
     copies.into_iter().find_map(|copy| {
         let destination = copy_destination(instructions, copy)?;
@@ -724,6 +765,12 @@ mod tests {
             ("FROM debian\nCOPY [\"jobs\", \"/etc/cron.d/jobs\"]\nCMD [\"x\"]\n", "`/etc/cron.d/` written"),
             ("FROM debian\nCMD [\"s6-svscan\", \"/etc/s6\"]\n", "`s6-svscan`"),
             ("FROM debian\nRUN apt-get install -y postfix\nCMD x\n", "`postfix` installed"),
+            ("FROM ubuntu:24.04\nRUN /bd_build/prepare.sh\nCMD [\"/sbin/my_init\"]\n", "`/sbin/my_init` started"),
+            ("FROM ubuntu:14.04\nRUN apt-get install -y mumble-server\nCMD /usr/sbin/murmurd\n", "`mumble-server` installed"),
+            (
+                "FROM alpine\nRUN apk add py3-pip && pip install awscli && mkdir -p /root/.aws && echo '[default]' > /root/.aws/config\nENTRYPOINT [\"aws\"]\n",
+                "a RUN writes `/root/.aws/config` in root's home",
+            ),
             (
                 "FROM centos:7\nRUN yum -y install mongodb-server && mkdir -p /data/db\nENTRYPOINT [\"/usr/bin/mongod\"]\n",
                 "`mongodb-server` installed (line 2): the distribution's server package",
@@ -796,6 +843,8 @@ mod tests {
             "FROM debian\nCOPY etc/service.conf /srv/etc/service/x\nCMD x\n",
             "FROM debian\nVOLUME /var/lib/docker-data\nCMD x\n",
             "FROM debian\nEXPOSE 2222 8022/tcp\nCMD x\n",
+            // Shell startup files serve interactive shells, not the program.
+            "FROM debian\nRUN echo 'alias ll=\"ls -l\"' >> /root/.bashrc\nCMD [\"x\"]\n",
             // A lone `-u` means other things: unbuffered Python, memcached's optional user.
             "FROM python:3.12\nCMD [\"python\", \"-u\", \"app.py\"]\n",
             "FROM debian\nCMD [\"memcached\", \"-u\", \"daemon\"]\n",
@@ -869,13 +918,13 @@ mod tests {
             let message = assert_declined(input, &NoBuildContext, why);
             assert!(message.contains("every image built FROM this one"), "{message}");
         }
-        let risk = assert_fixed(
+        // Triggers that do not need root still make the image a base for other images.
+        for input in [
             "FROM node:20\nWORKDIR /app\nONBUILD COPY . .\nONBUILD RUN npm run build\nCMD x\n",
-            &NoBuildContext,
-        );
-        assert!(risk.contains("the ONBUILD RUN on line 4 runs as `node`"), "{risk}");
-        let risk = assert_fixed("FROM node:20\nONBUILD RUN pip install --user x\nCMD x\n", &NoBuildContext);
-        assert!(risk.contains("ONBUILD RUN on line 2"), "{risk}");
+            "FROM node:20\nONBUILD ENV NODE_ENV=production\nCMD x\n",
+        ] {
+            assert_declined(input, &NoBuildContext, "declares ONBUILD triggers");
+        }
     }
 
     #[test]

@@ -15,8 +15,9 @@ use super::super::paths::start_instructions;
 use super::super::ID;
 use super::{instruction_commands, silence_hint};
 
-/// A finding when the file gives files to a user it does not create (`COPY --chown=185:0`)
-/// on a base image dockfix knows nothing of: the base has that user, and such images (the
+/// A finding when the file gives files to a user it does not create (`COPY --chown=185:0`),
+/// or puts them in the home of one (`/home/admin/build`), on a base image dockfix knows
+/// nothing of: the base has that user, and such images (the
 /// OpenShift S2I builders among them) usually already run as it by their own config, which
 /// is not known here. Choosing another user would leave those files unwritable; the base's
 /// config decides, so dockfix does not guess.
@@ -35,30 +36,56 @@ pub(super) fn files_given_to_base_user(instructions: &[&Instruction], facts: &Ba
         .flat_map(|run| created_users(&run.command_text()))
         .map(|user| user.name)
         .collect();
-    let (spec, written, line) = instructions.iter().find_map(|instruction| {
-        let (spec, written) = if instruction.is("COPY") || instruction.is("ADD") {
-            let spec = instruction.flag("chown").and_then(|flag| flag.value.clone())?;
-            let written = format!("--chown={spec}");
-            (spec, written)
+    let home_user = |path: &str| {
+        let name = path.strip_prefix("/home/")?.split('/').next()?;
+        (!name.is_empty() && !name.contains('$') && !created.iter().any(|created| created == name))
+            .then(|| name.to_string())
+    };
+    // Files put in `/home/NAME` of a user the file does not create: the base's user.
+    let in_home = instructions.iter().find_map(|instruction| {
+        let path = if instruction.is("COPY") || instruction.is("ADD") {
+            argument_values(instruction, DEFAULT_ESCAPE).pop()?
         } else if instruction.is("RUN") {
-            let spec = instruction_commands(instruction).into_iter().find_map(|command| {
-                (command.program() == "chown").then(|| command.operands().next().map(str::to_string))?
-            })?;
-            let written = format!("chown {spec}");
-            (spec, written)
+            instruction_commands(instruction)
+                .into_iter()
+                .flat_map(|command| command.operands().map(str::to_string).collect::<Vec<_>>())
+                .find(|operand| home_user(operand).is_some())?
         } else {
             return None;
         };
-        let user = spec.split([':', '.']).next().unwrap_or_default();
-        let other = !user.is_empty() && !matches!(user, "root" | "0") && !user.contains('$');
-        (other && !created.iter().any(|name| name == user)).then_some((spec, written, instruction.start_line))
+        let user = home_user(&path)?;
+        let line = instruction.start_line;
+        Some((user.clone(), format!("files are put in `/home/{user}` (`{path}`, line {line}), the home of `{user}`, a user the file does not create,"), line))
+    });
+    let (user, opening, line) = in_home.or_else(|| {
+        instructions.iter().find_map(|instruction| {
+            let (spec, written) = if instruction.is("COPY") || instruction.is("ADD") {
+                let spec = instruction.flag("chown").and_then(|flag| flag.value.clone())?;
+                let written = format!("--chown={spec}");
+                (spec, written)
+            } else if instruction.is("RUN") {
+                let spec = instruction_commands(instruction).into_iter().find_map(|command| {
+                    (command.program() == "chown").then(|| command.operands().next().map(str::to_string))?
+                })?;
+                let written = format!("chown {spec}");
+                (spec, written)
+            } else {
+                return None;
+            };
+            let user = spec.split([':', '.']).next().unwrap_or_default();
+            let other = !user.is_empty() && !matches!(user, "root" | "0") && !user.contains('$');
+            let line = instruction.start_line;
+            let opening = format!(
+                "files are given to `{user}` (`{written}` on line {line}), a user the file does not create,"
+            );
+            (other && !created.iter().any(|name| name == user)).then(|| (user.to_string(), opening, line))
+        })
     })?;
-    let user = spec.split([':', '.']).next().unwrap_or_default();
     Some(Finding::new(
         ID,
         line,
         format!(
-            "files are given to `{user}` (`{written}` on line {line}), a user the file does not create, on `{image}`, a base image dockfix does not know: the base has that user and most likely runs as it already by its own config, which is not read here (a guess from the file). Left as is; if the image starts as root, add `USER {user}` by hand ({})",
+            "{opening} on `{image}`, a base image dockfix does not know: the base has that user and most likely runs as it already by its own config, which is not read here (a guess from the file). Left as is; if the image starts as root, add `USER {user}` by hand ({})",
             silence_hint(line)
         ),
     ))

@@ -94,6 +94,8 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "s6-svscan", seen: Seen::Started, why: S6 },
     RootSignal { what: "systemd", seen: Seen::Started, why: INIT },
     RootSignal { what: "init", seen: Seen::Started, why: INIT },
+    // phusion/baseimage's init: runs runit's services and startup scripts as root.
+    RootSignal { what: "my_init", seen: Seen::Started, why: INIT },
     RootSignal { what: "cron", seen: Seen::Started, why: CRON },
     RootSignal { what: "crond", seen: Seen::Started, why: CRON },
     RootSignal { what: "sshd", seen: Seen::Started, why: SSHD },
@@ -172,7 +174,7 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     // Servers whose distribution packages create a system account of their own and give it
     // /var/lib/<name> (Debian's maintainer scripts: mongodb-server, rabbitmq-server,
     // mariadb-server/mysql-server, postgresql-common, redis-server, docker-registry,
-    // influxdb, minidlna, pdns-recursor/pdns-server, couchdb, mosquitto; Fedora/EPEL's and
+    // influxdb, minidlna, pdns-recursor/pdns-server, couchdb, mosquitto, mumble-server; Fedora/EPEL's and
     // Alpine's packages of the same servers do the same, and so do the vendors' own
     // packages: mongodb-org-server, MariaDB-server, mysql-community-server, elasticsearch).
     // memcached and tor keep no data and run as any user, so they are not here.
@@ -196,6 +198,7 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "pdns-server", seen: Seen::Installed, why: PACKAGED_SERVER },
     RootSignal { what: "couchdb", seen: Seen::Installed, why: PACKAGED_SERVER },
     RootSignal { what: "mosquitto", seen: Seen::Installed, why: PACKAGED_SERVER },
+    RootSignal { what: "mumble-server", seen: Seen::Installed, why: PACKAGED_SERVER },
     // Docker API clients: the Docker SDK for Python (`docker`, formerly `docker-py`),
     // aiodocker, the Ruby `docker-api` gem, Node's dockerode; the Docker CLI packages (Docker's
     // docs "Install Docker Engine": docker-ce-cli; Debian's docker-cli; Alpine's

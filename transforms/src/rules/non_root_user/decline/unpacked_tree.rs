@@ -117,7 +117,14 @@ fn extraction_directory(command: &Command) -> Option<String> {
     };
     let args = &command.args;
     args.iter().enumerate().find_map(|(index, arg)| {
-        if arg == flag || arg == "--directory" {
+        // A bundle of tar's one-letter options ending in `C` takes the directory next
+        // (`-xzC DIR`).
+        let bundle = flag == "-C"
+            && arg.len() > 2
+            && arg.starts_with('-')
+            && !arg.starts_with("--")
+            && arg.ends_with('C');
+        if arg == flag || arg == "--directory" || bundle {
             return args.get(index + 1).cloned();
         }
         arg.strip_prefix("--directory=").map(str::to_string)
@@ -162,12 +169,12 @@ mod tests {
     #[test]
     fn archives_unpacked_into_application_trees() {
         let file = crate::syntax::Dockerfile::parse(
-            "FROM ubuntu\nWORKDIR /usr/src\nRUN tar xvfz saiku.tar.gz\nRUN curl -L x | tar vxz -C /steam\nRUN unzip -q a.zip -d /srv/app && tar -xzf b.tgz -C /usr/local\nRUN tar -czf /backup.tgz /etc/x\n",
+            "FROM ubuntu\nWORKDIR /usr/src\nRUN tar xvfz saiku.tar.gz\nRUN curl -L x | tar vxz -C /steam\nRUN unzip -q a.zip -d /srv/app && tar -xzf b.tgz -C /usr/local\nRUN tar -czf /backup.tgz /etc/x\nRUN curl x | tar -xzC /usr/src/bench --strip-components 2\n",
         );
         let instructions: Vec<&Instruction> = file.instructions.iter().collect();
         assert_eq!(
             unpacked_trees(&instructions),
-            ["/usr/src", "/steam", "/srv/app"],
+            ["/usr/src", "/steam", "/srv/app", "/usr/src/bench"],
             "/usr/local is a system tree; -c creates"
         );
         assert_eq!(
