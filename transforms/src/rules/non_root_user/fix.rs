@@ -230,6 +230,13 @@ pub(super) fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &Ba
     if !left.is_empty() {
         risk.push_str(&format!("; VOLUME {} stays as it is: check `{user}` can write there", left.join(" ")));
     }
+    if let Some(base_volumes) = base_volumes(facts, &given) {
+        risk.push_str(&format!(
+            "; `{}` declares VOLUME {base_volumes} itself{}: it stays root's, and a RUN here could not give it (buildah and the legacy builder discard what a RUN changes in a declared volume): check `{user}` can write there",
+            facts.image.as_deref().unwrap_or_default(),
+            facts.note(true)
+        ));
+    }
     if !unowned.is_empty() {
         risk.push_str(&format!(
             "; the COPY/ADD on line {} could not be given --chown (the parser did not understand it): check `{user}` can read what it copies",
@@ -237,6 +244,21 @@ pub(super) fn fix(context: &Context, stage: &Stage, chain: &[&Stage], facts: &Ba
         ));
     }
     Finding::new(ID, placement.line, message).with_risk(risk).with_fix(Fix::new(Applicability::Unsafe, edits))
+}
+
+/// The volumes the base image's config declares (facts only: no table knows them) that the
+/// fix does not give, space-separated; `None` when there are none or no facts.
+fn base_volumes(facts: &BaseFacts, given: &[String]) -> Option<String> {
+    let known = facts.known.as_ref()?;
+    let volumes: Vec<&str> = known
+        .facts
+        .config
+        .volumes
+        .iter()
+        .map(String::as_str)
+        .filter(|volume| !given.iter().any(|dir| dir == volume))
+        .collect();
+    (!volumes.is_empty()).then(|| volumes.join(" "))
 }
 
 /// The `RUN` that must happen as root goes after the last root work, the `USER` before the
