@@ -17,12 +17,16 @@
 //!    lines added;
 //! 5. with every transform selected, the result still parses and the other transforms leave
 //!    the builder as multi-stage made it (they work on the new runtime stage).
+//!
+//! A fixture with a sidecar `NAME.facts.json` runs with those facts about its base images,
+//! as in the core's fixture harness, so the splits that facts make certain are checked too.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use dockfix_transforms::engine::{self, Outcome};
+use dockfix_transforms::image::{ImageCatalog, ImageFacts, Knowledge};
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::rules::{self, multi_stage::MultiStage};
 use dockfix_transforms::syntax::Instruction;
@@ -66,6 +70,21 @@ const PRODUCED: &[(&str, &[&str])] = &[
     ("60-secret-env-not-declared-again", &["/out/server"]),
     ("61-suggestion-with-secret-env", &["/usr/local/bin/svc", "/etc/ssl/certs/ca-certificates.crt"]),
     ("86-apt-purge-after-build-is-a-cleanup", &["/out/server"]),
+    (
+        "90-facts-rust-release-from-os-release",
+        &["/app/target/release/api", "/etc/ssl/certs/ca-certificates.crt"],
+    ),
+    (
+        "91-facts-rust-facts-for-another-tag",
+        &["/app/target/release/api", "/etc/ssl/certs/ca-certificates.crt"],
+    ),
+    ("92-facts-rust-without-files", &["/app/target/release/api", "/etc/ssl/certs/ca-certificates.crt"]),
+    ("93-facts-python-libpq-runtime-package", &["/opt/venv", "/app"]),
+    ("94-facts-python-dev-package-not-in-database", &["/opt/venv", "/app"]),
+    (
+        "95-facts-ubuntu-builder-ubuntu-runtime",
+        &["/app/target/release/api", "/etc/ssl/certs/ca-certificates.crt"],
+    ),
 ];
 
 /// Runtime settings the final stage must keep.
@@ -137,8 +156,28 @@ fn docker_rejects(tool: &Path, text: &str) -> Option<String> {
     (!accepted).then(|| format!("{} {}", json["error"], json["strict_errors"]))
 }
 
-fn run(rules: &[&dyn Rule], text: &str) -> Outcome {
-    engine::run(text, rules, &NoBuildContext, &Options::default()).unwrap_or_else(|error| panic!("{error}"))
+fn run(rules: &[&dyn Rule], text: &str, options: &Options) -> Outcome {
+    engine::run(text, rules, &NoBuildContext, options).unwrap_or_else(|error| panic!("{error}"))
+}
+
+/// The options of a fixture: its sidecar `NAME.facts.json` (facts about its base images, as
+/// the core's fixture harness reads it) in the run's image catalog, or none.
+fn fixture_options(fixture: &Path) -> Options {
+    let path = fixture.with_extension("facts.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Options::default();
+    };
+    #[derive(serde::Deserialize)]
+    struct FactsFile {
+        images: std::collections::BTreeMap<String, ImageFacts>,
+    }
+    let file: FactsFile =
+        serde_json::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let mut catalog = ImageCatalog::default();
+    for (reference, facts) in file.images {
+        catalog.insert(&reference, facts, Knowledge::Registry);
+    }
+    Options::default().with(catalog)
 }
 
 /// A parsed text, in its canonical form (LF line ends, final newline).
@@ -316,7 +355,8 @@ fn every_split_parses_keeps_the_runtime_settings_and_copies_what_the_builder_pro
     for path in fixtures() {
         let stem = path.file_stem().and_then(|s| s.to_str()).expect("fixture name").to_string();
         let input = std::fs::read_to_string(&path).expect("fixture is UTF-8");
-        let outcome = run(&[&MultiStage], &input);
+        let options = fixture_options(&path);
+        let outcome = run(&[&MultiStage], &input, &options);
         let suggested = outcome.reports.iter().find_map(|report| report.suggestion.clone());
         let split = match (outcome.output != input, suggested) {
             (true, _) => outcome.output.clone(),
@@ -351,7 +391,7 @@ fn every_split_parses_keeps_the_runtime_settings_and_copies_what_the_builder_pro
                 .copied()
                 .filter(|rule| !has_secrets || rule.id() != "env-secrets")
                 .collect();
-            let all = run(&others, &input);
+            let all = run(&others, &input, &options);
             let alone = Parsed::new(&outcome.output);
             let together = Parsed::new(&all.output);
             let builder_end = |parsed: &Parsed| {
