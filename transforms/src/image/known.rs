@@ -115,7 +115,7 @@ impl BaseFacts {
         };
         let config = &known.facts.config;
         let named = |entry: &&PasswdEntry| {
-            let by_env = config.env.iter().filter_map(|entry| entry.split_once('=')).any(|(name, value)| {
+            let by_env = config.env.iter().filter_map(|pair| pair.split_once('=')).any(|(name, value)| {
                 let upper = name.to_ascii_uppercase();
                 (upper.ends_with("USER") || upper.ends_with("USERNAME")) && value == entry.name
             });
