@@ -16,6 +16,7 @@ pub mod fetch;
 pub mod file;
 pub mod layers;
 pub mod parse;
+pub mod prefetch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
