@@ -97,9 +97,14 @@ pub struct FactsArgs {
     #[arg(long)]
     pub config_only: bool,
 
-    /// Ask no registry: print only what the cache knows.
+    /// Ask no registry: print only what --facts-file and the cache know.
     #[arg(long)]
     pub offline: bool,
+
+    /// Take the facts of the images this file holds from it, and ask the cache and registry
+    /// only for the others (to add new base images to a committed facts file).
+    #[arg(long, value_name = "FILE")]
+    pub facts_file: Option<PathBuf>,
 
     /// Settings file to use for every Dockerfile, instead of the nearest dockfix.toml
     /// above each one (its `[pin-images]` registry settings and `[image-facts] platform`).

@@ -77,8 +77,8 @@ pub fn run(args: &FactsArgs) -> Result<u8> {
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
         let mut facts = settings.for_dir(&dir)?.facts.clone();
-        // The facts are asked of the registry (or the cache): a facts file is what this writes.
-        facts.facts_file = None;
+        // A facts file named in dockfix.toml is what this writes: only --facts-file is read.
+        facts.facts_file = args.facts_file.clone();
         texts.push((facts, files::read_text_limited(&file, MAX_FILE_BYTES)?));
     }
     let prefetched = prefetch::prefetch(texts, !args.config_only)?;
@@ -106,6 +106,9 @@ pub fn run(args: &FactsArgs) -> Result<u8> {
                 .and_then(|()| stdout.flush())
                 .context("cannot write to stdout")?;
         }
+    }
+    for (_, gathered) in prefetched.groups() {
+        eprint!("{}", gathered.sources());
     }
     eprint!("{}", prefetched.report());
     let failed = prefetched.groups().any(|(_, gathered)| !gathered.failures.is_empty());

@@ -109,6 +109,15 @@ impl Gathered {
         }
     }
 
+    /// One stderr line per image: where its facts came from.
+    pub fn sources(&self) -> String {
+        let mut out = String::new();
+        for (reference, (_, knowledge)) in &self.images {
+            out.push_str(&format!("image facts: {reference}: {}\n", knowledge.describe()));
+        }
+        out
+    }
+
     /// The stderr lines about images whose facts are missing or partial.
     pub fn report(&self) -> String {
         let mut out = String::new();
