@@ -66,8 +66,11 @@ its manifest for the build platform and its config (user, entrypoint, env, histo
 unless --config-only, its files: /etc/passwd, /etc/group, os-release, /bin/sh, useradd,
 groupadd, adduser, addgroup, and the dpkg or apk package database. Layers are read only
 while an image's compressed layers total at most 256 MiB; gzip and plain tar layers are
-read, a zstd layer leaves the facts at the config. Answers are cached by digest (see
-DOCKFIX_CACHE_DIR in the README).
+read, a zstd layer leaves the facts at the config.
+
+Cache: in $DOCKFIX_CACHE_DIR, else $XDG_CACHE_HOME/dockfix, else ~/.cache/dockfix. Facts are
+kept by manifest digest; what a tag points to is trusted for 24 hours, then checked with one
+HEAD request. A second run within the day asks the registry nothing.
 
 Examples:
   dockfix facts                              facts of the bases under the current directory

@@ -362,6 +362,44 @@ mod tests {
         assert_eq!(defaults, PinSettings::default(), "the defaults are the registry client's");
     }
 
+    #[test]
+    fn facts_settings_come_from_the_file_with_flags_on_top() {
+        let file = config("[image-facts]\nplatform = \"linux/arm64/v8\"\nfacts-file = \"facts.json\"\n[pin-images]\ntimeout-seconds = 7\n");
+        let facts = combine(&file, &CommandLine::default(), "dockfix.toml").expect("valid").facts;
+        assert_eq!(facts.platform.to_string(), "linux/arm64/v8");
+        assert_eq!(facts.facts_file, Some(PathBuf::from("facts.json")));
+        assert_eq!(
+            facts.registry.timeout,
+            Duration::from_secs(7),
+            "registries are reached as pin-images reaches them"
+        );
+        let cli = CommandLine {
+            platform: Some("linux/amd64".into()),
+            facts_file: Some(PathBuf::from("other.json")),
+            offline: true,
+            ..CommandLine::default()
+        };
+        let facts = combine(&file, &cli, "dockfix.toml").expect("valid").facts;
+        assert_eq!((facts.platform.to_string().as_str(), facts.offline), ("linux/amd64", true));
+        assert_eq!(facts.facts_file, Some(PathBuf::from("other.json")));
+        let defaults = combine(&Config::default(), &CommandLine::default(), "defaults").expect("valid").facts;
+        assert_eq!(defaults.platform.to_string(), "linux/amd64");
+        let error = error_of("[image-facts]\nplatform = \"amd64\"\n", "dockfix.toml");
+        assert!(error.contains("[image-facts] platform `amd64` is not OS/ARCH"), "{error}");
+    }
+
+    #[test]
+    fn a_config_names_its_facts_file_relative_to_itself() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir_all(&sub).expect("dir");
+        std::fs::write(sub.join("dockfix.toml"), "[image-facts]\nfacts-file = \"facts.json\"\n")
+            .expect("write");
+        let mut resolver = Resolver::new(ConfigSource::Nearest, CommandLine::default());
+        let settings = resolver.for_dir(&sub).expect("valid");
+        assert_eq!(settings.facts.facts_file.as_deref().map(|p| p.ends_with("sub/facts.json")), Some(true));
+    }
+
     /// The error `combine` gives for a config `text` read from `path`.
     fn error_of(text: &str, path: &str) -> String {
         combine(&config(text), &CommandLine::default(), path).err().expect(text).to_string()
