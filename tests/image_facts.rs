@@ -349,15 +349,49 @@ fn a_second_run_asks_the_registry_nothing_and_a_corrupt_entry_is_refetched() {
     assert_eq!(setup.requests().len(), cold, "a warm run asks the registry nothing");
     assert!(err.contains("(cache)") && !from_registry(&err), "{err}");
 
+    // A day later: one HEAD per reference tells the tags have not moved; one has.
+    let age_tag_records = || {
+        for entry in std::fs::read_dir(setup.cache.path().join("tags")).expect("tag records") {
+            let path = entry.expect("entry").path();
+            let mut record: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("JSON");
+            record["checked"] = Value::from(0);
+            std::fs::write(&path, record.to_string()).expect("write");
+        }
+    };
+    age_tag_records();
+    let (aged, err) = setup.facts(&[]);
+    assert_eq!(aged, first, "{err}");
+    // Besides, the registry client probes `GET /v2/` once per repository for its token.
+    let requests = setup.requests();
+    let checks: Vec<&String> =
+        requests[cold..].iter().filter(|line| !line.contains("\"GET /v2/ HTTP")).collect();
+    assert_eq!(checks.len(), 7, "one request per reference: {checks:#?}");
+    assert!(checks.iter().all(|line| line.contains("\"HEAD /v2/app/")), "{checks:#?}");
+    image(&setup.push(), "app/nonroot", "1", "amd64", r#"{"User":"2002"}"#, &[], &[layer(&[])]);
+    age_tag_records();
+    let (moved, err) = setup.facts(&[]);
+    assert_eq!(
+        setup.image(&moved, "app/nonroot:1")["config"]["user"],
+        "2002",
+        "the moved tag is fetched again"
+    );
+    assert_eq!(
+        err.lines().filter(|line| line.ends_with(": facts read from the registry")).count(),
+        1,
+        "{err}"
+    );
+    let cold = setup.requests().len();
+
     let facts_dir = setup.cache.path().join("facts").join("sha256");
     let mut corrupted = 0;
     for entry in std::fs::read_dir(&facts_dir).expect("cached facts") {
         std::fs::write(entry.expect("entry").path(), "{\"version\": 1, \"facts\": [").expect("corrupt");
         corrupted += 1;
     }
-    assert!(corrupted >= 7, "one entry per image manifest");
+    assert!(corrupted >= 8, "one entry per image manifest (the moved tag's two)");
     let (third, err) = setup.facts(&[]);
-    assert_eq!(third, first, "corrupt entries are refetched, not fatal: {err}");
+    assert_eq!(third, moved, "corrupt entries are refetched, not fatal: {err}");
     assert!(setup.requests().len() > cold, "refetched from the registry");
     let (_, err) = setup.facts(&[]);
     assert!(!from_registry(&err), "the refetched entries are cached again: {err}");
