@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use dockfix::image_facts::file::FactsFile;
 use dockfix::image_facts::prefetch::{self, worth_gathering, FactsPrefetched};
-use dockfix::image_facts::FACT_READERS;
+use dockfix::image_facts::{FactsSettings, FACT_READERS};
+use dockfix::image_lookups::Prefetched;
 use dockfix::settings::{CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
 use dockfix::{discover, files};
+use dockfix_transforms::image::ImageRef;
 
 use crate::args::{FactsArgs, FixArgs};
 
@@ -21,6 +23,11 @@ pub fn reads_facts(settings: &Settings) -> bool {
     settings.rules.iter().any(|rule| FACT_READERS.contains(&rule.id()))
 }
 
+/// The digest pin-images' lookups found for a reference, reached as these settings reach it.
+fn pinned_digest(pinned: &Prefetched) -> impl Fn(&FactsSettings, &ImageRef) -> Option<String> + '_ {
+    move |settings, image| pinned.resolved_digest(&settings.registry, image)
+}
+
 /// Learns, before any file is fixed, the facts of the base images of the files whose
 /// transforms read them. Files are then read twice; not when the run can learn nothing
 /// (offline, no facts file, no cache).
@@ -29,6 +36,7 @@ pub fn prefetch_for_fix(
     paths: &[PathBuf],
     settings: &mut SettingsResolver,
     config_dir: impl Fn(&Path) -> PathBuf,
+    pinned: &Prefetched,
 ) -> Result<FactsPrefetched> {
     let files =
         discover::Dockerfiles::new(paths.to_vec()).filter_map(std::result::Result::ok).filter_map(|file| {
@@ -40,15 +48,15 @@ pub fn prefetch_for_fix(
             let text = files::read_text_limited(&file, args.max_file_size).ok()?;
             Some((found.facts.clone(), text))
         });
-    Ok(prefetch::prefetch(files, true)?)
+    Ok(prefetch::prefetch(files, true, &pinned_digest(pinned))?)
 }
 
 /// The facts step for standard input's text.
-pub fn prefetch_for_text(settings: &Settings, text: &str) -> Result<FactsPrefetched> {
+pub fn prefetch_for_text(settings: &Settings, text: &str, pinned: &Prefetched) -> Result<FactsPrefetched> {
     if !reads_facts(settings) || !worth_gathering(&settings.facts) {
         return Ok(FactsPrefetched::unused());
     }
-    Ok(prefetch::prefetch([(&settings.facts, text)], true)?)
+    Ok(prefetch::prefetch([(&settings.facts, text)], true, &pinned_digest(pinned))?)
 }
 
 /// `dockfix facts`.
@@ -81,7 +89,7 @@ pub fn run(args: &FactsArgs) -> Result<u8> {
         facts.facts_file = args.facts_file.clone();
         texts.push((facts, files::read_text_limited(&file, MAX_FILE_BYTES)?));
     }
-    let prefetched = prefetch::prefetch(texts, !args.config_only)?;
+    let prefetched = prefetch::prefetch(texts, !args.config_only, &|_, _| None)?;
     let mut document: Option<FactsFile> = None;
     for (facts_settings, gathered) in prefetched.groups() {
         let file = gathered.facts_file(&facts_settings.platform);

@@ -187,7 +187,7 @@ fn fix(args: &FixArgs) -> Result<u8> {
     }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let pinned = prefetch_pins(args, &paths, &mut settings);
-    let facts = facts_command::prefetch_for_fix(args, &paths, &mut settings, config_dir)?;
+    let facts = facts_command::prefetch_for_fix(args, &paths, &mut settings, config_dir, &pinned)?;
     let mut pinned_settings = PinnedSettings::new(&pinned, &facts);
     let jobs = discover::Dockerfiles::new(paths).map(|found| {
         let file = match found {
@@ -475,7 +475,7 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
         _ => Prefetched::unused(),
     };
     let facts = match &text {
-        Ok(text) => facts_command::prefetch_for_text(settings, text)?,
+        Ok(text) => facts_command::prefetch_for_text(settings, text, &pinned)?,
         Err(_) => FactsPrefetched::unused(),
     };
     let settings = &with_lookups(settings, &pinned, &facts);

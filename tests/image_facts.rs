@@ -474,3 +474,45 @@ fn an_unknown_image_is_reported_and_the_others_still_printed() {
     ]);
     assert_ne!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_tag_pin_images_just_resolved_is_not_asked_again_for_facts() {
+    let Some(setup) = start() else { return };
+    image(&setup.push(), "app/float", "latest", "amd64", "{}", &[], &[layer(&[("bin/sh", "f:sh")])]);
+    image(&setup.push(), "app/float", "1.0", "amd64", "{}", &[], &[layer(&[("bin/sh", "f:sh")])]);
+    setup.dockerfile("Dockerfile", "FROM {R}/app/float\n");
+    setup.facts(&[]);
+    let tags = setup.cache.path().join("tags");
+    let record_path =
+        std::fs::read_dir(&tags).expect("tag records").next().expect("one").expect("entry").path();
+    let mut record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record_path).expect("read")).expect("JSON");
+    record["checked"] = Value::from(0);
+    std::fs::write(&record_path, record.to_string()).expect("write");
+
+    let manifest_requests = |method: &str| {
+        setup
+            .requests()
+            .iter()
+            .filter(|line| line.contains(&format!("\"{method} /v2/app/float/manifests/latest ")))
+            .count()
+    };
+    let (heads, gets) = (manifest_requests("HEAD"), manifest_requests("GET"));
+    let args = [
+        "fix",
+        "--no-config",
+        "--insecure-registry",
+        setup.host(),
+        "--select",
+        "pin-images,strip-setuid",
+        "Dockerfile",
+    ];
+    let out = setup.dockfix(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("app/float:1.0"), "pin-images resolved the tag");
+    assert_eq!(manifest_requests("HEAD"), heads + 1, "pin-images' HEAD only: facts reuse its answer");
+    assert_eq!(manifest_requests("GET"), gets, "nothing fetched again");
+    let refreshed: Value =
+        serde_json::from_str(&std::fs::read_to_string(&record_path).expect("read")).expect("JSON");
+    assert!(refreshed["checked"].as_u64().is_some_and(|checked| checked > 0), "the record is fresh again");
+}

@@ -131,14 +131,20 @@ impl Gathered {
     }
 }
 
+/// A digest the run already resolved a reference to (pin-images' lookups), if any.
+pub type Resolved<'a> = &'a dyn Fn(&ImageRef) -> Option<String>;
+
 /// Learns the facts of `references` (as written; ARGs already substituted) for one group of
-/// settings. `files`: read the images' files too, not only their configs.
+/// settings. `files`: read the images' files too, not only their configs. `resolved`: what
+/// pin-images found the references point to in this run, so that a cached answer older than
+/// a day is confirmed (or known stale) without asking the registry again.
 pub fn gather(
     references: &[String],
     settings: &FactsSettings,
     facts_file: Option<&FactsFile>,
     cache: Option<&Cache>,
     files: bool,
+    resolved: Resolved<'_>,
 ) -> Gathered {
     let mut gathered = Gathered::default();
     let mut to_fetch: Vec<(String, ImageRef, Option<TagRecord>)> = Vec::new();
@@ -156,20 +162,34 @@ pub fn gather(
             gathered.images.insert(reference.clone(), (found.clone(), knowledge));
             continue;
         }
-        let record = cache.and_then(|cache| cache.tag(&key, &settings.platform));
+        let Some(image) = ImageRef::parse(reference.trim()) else { continue };
+        let mut record = cache.and_then(|cache| cache.tag(&key, &settings.platform));
         let cached = record.as_ref().and_then(|record| usable(cache?, &record.manifest_digest, files));
         let cached = cached.map(|cached| cached.facts);
-        match (&record, cached) {
-            (Some(record), Some(facts)) if record.is_fresh() || settings.offline => {
+        let known = if settings.offline { None } else { resolved(&image) };
+        match (&record, cached, cache) {
+            (Some(record), Some(facts), _) if record.is_fresh() || settings.offline => {
                 gathered.images.insert(reference.clone(), (facts, Knowledge::Cache));
                 continue;
             }
+            (Some(old), Some(facts), Some(cache)) if known.as_deref() == Some(old.top_digest.as_str()) => {
+                // pin-images just saw the tag still points where it did.
+                let _ = cache.store_tag(&TagRecord::new(
+                    &key,
+                    &settings.platform,
+                    &old.top_digest,
+                    &old.manifest_digest,
+                ));
+                gathered.images.insert(reference.clone(), (facts, Knowledge::Cache));
+                continue;
+            }
+            // The tag moved: no need to ask whether it did.
+            (Some(_), _, _) if known.is_some() => record = None,
             _ => {}
         }
         if settings.offline {
             continue;
         }
-        let Some(image) = ImageRef::parse(reference.trim()) else { continue };
         to_fetch.push((reference.clone(), image, record));
     }
     if to_fetch.is_empty() {
@@ -300,7 +320,7 @@ mod tests {
             ..FactsSettings::default()
         };
         let references = ["python:3.12".to_string(), "debian:12".into(), "alpine:3".into()];
-        let gathered = gather(&references, &settings, Some(&file), Some(&cache), true);
+        let gathered = gather(&references, &settings, Some(&file), Some(&cache), true, &|_| None);
         assert_eq!(gathered.images["python:3.12"], (committed, Knowledge::File("facts.json".into())));
         assert_eq!(gathered.images["debian:12"], (cached, Knowledge::Cache));
         assert!(!gathered.images.contains_key("alpine:3"), "offline: not asked");

@@ -5,7 +5,7 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 
-use dockfix_transforms::image::ImageCatalog;
+use dockfix_transforms::image::{ImageCatalog, ImageRef};
 
 use super::cache::{self, Cache};
 use super::file::{FactsFile, FactsFileError};
@@ -48,12 +48,14 @@ pub fn worth_gathering(settings: &FactsSettings) -> bool {
         || cache::default_dir().is_some_and(|dir| dir.join("tags").is_dir())
 }
 
-/// Learns the facts of the base images of `files` (settings and Dockerfile text). `files`:
-/// read the images' files, not only their configs. A facts file that cannot be read is an
-/// error: it was named on purpose.
+/// Learns the facts of the base images of `files` (settings and Dockerfile text).
+/// `read_files`: read the images' files, not only their configs. `resolved`: the digest this
+/// run's pin-images lookups found for a reference with the settings' registry access (see
+/// [`super::gather`]). A facts file that cannot be read is an error: it was named on purpose.
 pub fn prefetch<S, T>(
     files: impl IntoIterator<Item = (S, T)>,
     read_files: bool,
+    resolved: &dyn Fn(&FactsSettings, &ImageRef) -> Option<String>,
 ) -> Result<FactsPrefetched, FactsFileError>
 where
     S: Borrow<FactsSettings>,
@@ -81,7 +83,9 @@ where
     let mut prefetched = FactsPrefetched::default();
     for (key, settings, references) in wanted {
         let facts_file = settings.facts_file.as_deref().map(FactsFile::load).transpose()?;
-        let gathered = gather(&references, &settings, facts_file.as_ref(), cache.as_ref(), read_files);
+        let known = |image: &ImageRef| resolved(&settings, image);
+        let gathered =
+            gather(&references, &settings, facts_file.as_ref(), cache.as_ref(), read_files, &known);
         prefetched.catalogs.insert(key.clone(), gathered.catalog());
         prefetched.groups.push((key, settings, gathered));
     }
