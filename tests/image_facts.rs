@@ -516,3 +516,23 @@ fn a_tag_pin_images_just_resolved_is_not_asked_again_for_facts() {
         serde_json::from_str(&std::fs::read_to_string(&record_path).expect("read")).expect("JSON");
     assert!(refreshed["checked"].as_u64().is_some_and(|checked| checked > 0), "the record is fresh again");
 }
+
+#[test]
+fn another_tag_of_a_cached_manifest_costs_only_its_manifest() {
+    let Some(setup) = start() else { return };
+    let rootfs = [layer(&[("etc/passwd", "f:root:x:0:0::/:/bin/sh\n"), ("bin/sh", "f:sh")])];
+    let one = image(&setup.push(), "app/twin", "1", "amd64", "{}", &[], &rootfs);
+    let two = image(&setup.push(), "app/twin", "2", "amd64", "{}", &[], &rootfs);
+    assert_eq!(one.digest, two.digest, "the same manifest under two tags");
+    setup.dockerfile("one.Dockerfile", "FROM {R}/app/twin:1\n");
+    setup.dockerfile("two.Dockerfile", "FROM {R}/app/twin:2\n");
+    let (first, _) = setup.facts(&["one.Dockerfile"]);
+    let before = setup.requests().len();
+    let (second, err) = setup.facts(&["two.Dockerfile"]);
+    assert!(err.contains("(cache)"), "{err}");
+    let asked: Vec<String> =
+        setup.requests()[before..].iter().filter(|line| !line.contains("\"GET /v2/ HTTP")).cloned().collect();
+    assert_eq!(asked.len(), 1, "{asked:#?}");
+    assert!(asked[0].contains("\"GET /v2/app/twin/manifests/2 "), "{asked:#?}");
+    assert_eq!(setup.image(&first, "app/twin:1"), setup.image(&second, "app/twin:2"));
+}

@@ -109,6 +109,13 @@ impl Cache {
         (cached.version == VERSION && cached.facts.digest.as_deref() == Some(digest)).then_some(cached)
     }
 
+    /// The cached facts of a manifest digest when they hold what is wanted: with `files`,
+    /// facts whose layers were read, or could not be (not those fetched without them).
+    pub fn usable(&self, digest: &str, files: bool) -> Option<CachedFacts> {
+        let cached = self.facts(digest)?;
+        (!files || cached.layers != Layers::NotWanted).then_some(cached)
+    }
+
     pub fn tag(&self, reference: &str, platform: &Platform) -> Option<TagRecord> {
         let record: TagRecord = read_json(&self.tag_path(reference, platform))?;
         (record.version == VERSION

@@ -16,6 +16,7 @@ use futures_util::StreamExt as _;
 use oci_client::Reference;
 use serde::Deserialize;
 
+use super::cache::Cache;
 use super::layers::Rootfs;
 use crate::registry::{Endpoint, LookupError, Registries};
 
@@ -53,6 +54,8 @@ pub struct Fetched {
     /// The digest the reference itself points to (a multi-platform index's, or the
     /// manifest's): what a later run compares to know the tag has not moved.
     pub top_digest: String,
+    /// The facts are the cache's: the manifest's digest was known (another tag of it).
+    pub cached: bool,
 }
 
 #[derive(Deserialize)]
@@ -155,17 +158,23 @@ pub async fn top_digest(registries: &Registries, image: &ImageRef) -> Result<Str
 }
 
 /// The facts of `image` for `platform`: manifest and config, and the files when `files`.
+/// Facts the cache holds for the manifest's digest are taken from it once the manifest is
+/// read: the facts are named by digest, so another tag's fetch serves this one.
 pub async fn fetch(
     registries: &Registries,
     image: &ImageRef,
     platform: &Platform,
     files: bool,
+    cache: Option<&Cache>,
 ) -> Result<Fetched, LookupError> {
     let (mut fetched, source) = registries
         .first_answer(image, registries.deadline(), |endpoint| {
-            manifest_and_config(registries, endpoint, platform)
+            manifest_and_config(registries, endpoint, platform, cache.map(|cache| (cache, files)))
         })
         .await?;
+    if fetched.cached {
+        return Ok(fetched);
+    }
     if !files {
         fetched.layers = Layers::NotWanted;
         return Ok(fetched);
@@ -204,10 +213,13 @@ fn written(image: &ImageRef) -> String {
     }
 }
 
+/// The manifest (the platform's, from an index) and the config, unless `cached` (the cache,
+/// and whether files are wanted) holds the facts of the manifest's digest.
 async fn manifest_and_config(
     registries: &Registries,
     endpoint: Endpoint<'_>,
     platform: &Platform,
+    cached: Option<(&Cache, bool)>,
 ) -> Result<(Fetched, Source), LookupError> {
     let client = registries.client();
     let auth = &endpoint.credentials.auth;
@@ -234,6 +246,11 @@ async fn manifest_and_config(
         manifest = serde_json::from_slice(&body)
             .map_err(|error| malformed(format!("{what}: unreadable {platform} manifest: {error}")))?;
     }
+    let blobs = endpoint.by_digest(&digest);
+    if let Some(known) = cached.and_then(|(cache, files)| cache.usable(&digest, files)) {
+        let fetched = Fetched { facts: known.facts, layers: known.layers, top_digest, cached: true };
+        return Ok((fetched, Source { reference: blobs, layers: Vec::new() }));
+    }
     let config_descriptor =
         manifest.config.clone().ok_or_else(|| malformed(format!("{what}: a manifest without a config")))?;
     if config_descriptor.size > MAX_CONFIG_BYTES {
@@ -242,7 +259,6 @@ async fn manifest_and_config(
             config_descriptor.size
         )));
     }
-    let blobs = endpoint.by_digest(&digest);
     let mut bytes: Vec<u8> = Vec::new();
     client
         .pull_blob(&blobs, config_descriptor.digest.as_str(), &mut bytes)
@@ -252,7 +268,7 @@ async fn manifest_and_config(
         .map_err(|error| malformed(format!("{what}: unreadable config: {error}")))?;
     let facts = facts_of(config, digest, platform);
     let source = Source { reference: blobs, layers: manifest.layers };
-    Ok((Fetched { facts, layers: Layers::NotWanted, top_digest }, source))
+    Ok((Fetched { facts, layers: Layers::NotWanted, top_digest, cached: false }, source))
 }
 
 /// The index entry for `platform`: same OS and architecture, and the same variant when one

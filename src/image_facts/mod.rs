@@ -29,7 +29,7 @@ use dockfix_transforms::semantic::variables::resolve_global_args;
 use dockfix_transforms::{Dockerfile, Source};
 
 use crate::registry::{Registries, RegistryConfig, CONCURRENT_LOOKUPS};
-use cache::{Cache, CachedFacts, TagRecord};
+use cache::{Cache, TagRecord};
 use fetch::Layers;
 use file::FactsFile;
 
@@ -164,7 +164,7 @@ pub fn gather(
         }
         let Some(image) = ImageRef::parse(reference.trim()) else { continue };
         let mut record = cache.and_then(|cache| cache.tag(&key, &settings.platform));
-        let cached = record.as_ref().and_then(|record| usable(cache?, &record.manifest_digest, files));
+        let cached = record.as_ref().and_then(|record| cache?.usable(&record.manifest_digest, files));
         let cached = cached.map(|cached| cached.facts);
         let known = if settings.offline { None } else { resolved(&image) };
         match (&record, cached, cache) {
@@ -242,13 +242,6 @@ pub fn gather(
     gathered
 }
 
-/// The cached facts of a manifest digest, when they hold what is wanted (files read, unless
-/// they could not be or are not wanted).
-fn usable(cache: &Cache, digest: &str, files: bool) -> Option<CachedFacts> {
-    let cached = cache.facts(digest)?;
-    (!files || cached.layers != Layers::NotWanted).then_some(cached)
-}
-
 /// An image's facts, where they came from and whether its files were read; or why not.
 type Answer = Result<(ImageFacts, Knowledge, Layers), String>;
 
@@ -268,7 +261,7 @@ async fn learn(
         None => key,
     };
     if let (Some(record), Some(cache)) = (record, cache) {
-        if let Some(cached) = usable(cache, &record.manifest_digest, files) {
+        if let Some(cached) = cache.usable(&record.manifest_digest, files) {
             if let Ok(top) = fetch::top_digest(registries, image).await {
                 if top == record.top_digest {
                     let _ = cache.store_tag(&TagRecord::new(&key, platform, &top, &record.manifest_digest));
@@ -277,7 +270,14 @@ async fn learn(
             }
         }
     }
-    match fetch::fetch(registries, image, platform, files).await {
+    match fetch::fetch(registries, image, platform, files, cache).await {
+        Ok(fetched) if fetched.cached => {
+            // Another reference's run fetched this manifest already: only the tag is new.
+            if let (Some(cache), Some(digest)) = (cache, fetched.facts.digest.as_deref()) {
+                let _ = cache.store_tag(&TagRecord::new(&key, platform, &fetched.top_digest, digest));
+            }
+            Ok((fetched.facts, Knowledge::Cache, fetched.layers))
+        }
         Ok(fetched) => {
             if let (Some(cache), Some(digest)) = (cache, fetched.facts.digest.as_deref()) {
                 // The cache is an optimisation: a full disk or a read-only home is no error.
