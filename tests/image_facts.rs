@@ -536,3 +536,32 @@ fn another_tag_of_a_cached_manifest_costs_only_its_manifest() {
     assert!(asked[0].contains("\"GET /v2/app/twin/manifests/2 "), "{asked:#?}");
     assert_eq!(setup.image(&first, "app/twin:1"), setup.image(&second, "app/twin:2"));
 }
+
+#[test]
+fn tags_of_one_manifest_looked_up_together_read_its_layers_once() {
+    let Some(setup) = start() else { return };
+    let rootfs = [layer(&[("etc/passwd", "f:root:x:0:0::/:/bin/sh\n"), ("usr/sbin/useradd", "f:elf")])];
+    for tag in ["1", "1.2", "latest"] {
+        image(&setup.push(), "app/same", tag, "amd64", "{}", &[], &rootfs);
+    }
+    setup.dockerfile(
+        "Dockerfile",
+        "FROM {R}/app/same:1 AS a\nFROM {R}/app/same:1.2 AS b\nFROM {R}/app/same:latest\n",
+    );
+    let before = setup.requests().len();
+    let (document, err) = setup.facts(&[]);
+    for tag in ["1", "1.2", "latest"] {
+        let files = &setup.image(&document, &format!("app/same:{tag}"))["files"];
+        assert_eq!(strings(&files["user_tools"]), ["useradd"], "{tag}: {err}");
+    }
+    let layer_gets =
+        setup.requests()[before..].iter().filter(|line| line.contains("\"GET /v2/app/same/blobs/")).count();
+    // One layer read, plus at most one config blob per tag.
+    assert!(layer_gets <= 1 + 3, "{layer_gets} blob requests: {err}");
+    let layer_digest = registry_support::sha256(&rootfs[0]);
+    let layer_reads = setup.requests()[before..]
+        .iter()
+        .filter(|line| line.contains(&format!("\"GET /v2/app/same/blobs/{layer_digest} ")))
+        .count();
+    assert_eq!(layer_reads, 1, "the layer is read once for the three tags");
+}

@@ -8,13 +8,16 @@
 //! paths [`super::layers`] wants. A layer dockfix cannot read (zstd, not a tar) or that fails
 //! to download leaves the facts at the config: never an error of the run.
 
+use std::collections::HashMap;
 use std::io::Read;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use dockfix_transforms::image::facts::{ImageConfig, ImageFacts, Platform};
+use dockfix_transforms::image::facts::{FileFacts, ImageConfig, ImageFacts, Platform};
 use dockfix_transforms::image::ImageRef;
 use futures_util::StreamExt as _;
 use oci_client::Reference;
 use serde::Deserialize;
+use tokio::sync::OnceCell;
 
 use super::cache::Cache;
 use super::layers::Rootfs;
@@ -157,8 +160,8 @@ pub async fn top_digest(registries: &Registries, image: &ImageRef) -> Result<Str
         .await
 }
 
-/// The facts of `image` for `platform`: manifest and config, and the files when `files`.
-/// Facts the cache holds for the manifest's digest are taken from it once the manifest is
+/// The facts of `image` for `platform`: manifest and config, and the files when `files`
+/// (read once per manifest in a run: `reads`). Facts the cache holds for the manifest's digest are taken from it once the manifest is
 /// read: the facts are named by digest, so another tag's fetch serves this one.
 pub async fn fetch(
     registries: &Registries,
@@ -166,6 +169,7 @@ pub async fn fetch(
     platform: &Platform,
     files: bool,
     cache: Option<&Cache>,
+    reads: &LayerReads,
 ) -> Result<Fetched, LookupError> {
     let (mut fetched, source) = registries
         .first_answer(image, registries.deadline(), |endpoint| {
@@ -188,14 +192,35 @@ pub async fn fetch(
         ));
         return Ok(fetched);
     }
-    match read_layers(registries, &source).await {
-        Ok(rootfs) => {
-            fetched.facts.files = Some(rootfs.facts());
+    let read = reads.cell(fetched.facts.digest.as_deref().unwrap_or_default());
+    let files =
+        read.get_or_init(|| async { read_layers(registries, &source).await.map(|rootfs| rootfs.facts()) });
+    match files.await.clone() {
+        Ok(files) => {
+            fetched.facts.files = Some(files);
             fetched.layers = Layers::Read;
         }
         Err(reason) => fetched.layers = Layers::Unread(reason),
     }
     Ok(fetched)
+}
+
+/// The files read from each manifest in this run, by its digest: tags that share a manifest
+/// (`alpine:3` and `alpine:latest`) and are looked up at the same time read its layers once.
+#[derive(Default)]
+pub struct LayerReads {
+    by_digest: Mutex<HashMap<String, Arc<LayerRead>>>,
+}
+
+/// One manifest's files once read, or why they could not be.
+type LayerRead = OnceCell<Result<FileFacts, String>>;
+
+impl LayerReads {
+    fn cell(&self, digest: &str) -> Arc<LayerRead> {
+        // A panic elsewhere cannot leave the map half-changed: its data is still good.
+        let mut by_digest = self.by_digest.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(by_digest.entry(digest.to_string()).or_default())
+    }
 }
 
 fn reference_of(endpoint: &Endpoint<'_>) -> Reference {

@@ -30,7 +30,7 @@ use dockfix_transforms::{Dockerfile, Source};
 
 use crate::registry::{Registries, RegistryConfig, CONCURRENT_LOOKUPS};
 use cache::{Cache, TagRecord};
-use fetch::Layers;
+use fetch::{LayerReads, Layers};
 use file::FactsFile;
 
 /// The transforms that read image facts; without one of them selected no facts are gathered.
@@ -208,15 +208,17 @@ pub fn gather(
     let registries = Arc::new(Registries::new(settings.registry.clone()));
     let platform = settings.platform.clone();
     let cache = cache.cloned();
+    let reads = Arc::new(LayerReads::default());
     let answers = runtime.block_on(async move {
         let permits = Arc::new(tokio::sync::Semaphore::new(CONCURRENT_LOOKUPS));
         let mut tasks = tokio::task::JoinSet::new();
         for (index, (reference, image, record)) in to_fetch.into_iter().enumerate() {
             let (registries, permits) = (Arc::clone(&registries), Arc::clone(&permits));
-            let (platform, cache) = (platform.clone(), cache.clone());
+            let (platform, cache, reads) = (platform.clone(), cache.clone(), Arc::clone(&reads));
             tasks.spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let answer = learn(&registries, &image, record, &platform, cache.as_ref(), files).await;
+                let sources = Sources { registries: &registries, cache: cache.as_ref(), reads: &reads };
+                let answer = learn(sources, &image, record, &platform, files).await;
                 (index, reference, answer)
             });
         }
@@ -247,14 +249,22 @@ type Answer = Result<(ImageFacts, Knowledge, Layers), String>;
 
 /// One image's facts from the registry: when the cache knew what the tag pointed to and the
 /// tag still points there (one `HEAD`), the cached facts; otherwise fetched and cached.
+/// What one lookup draws on: the registries, the cache, and the layer reads of the run.
+#[derive(Clone, Copy)]
+struct Sources<'a> {
+    registries: &'a Registries,
+    cache: Option<&'a Cache>,
+    reads: &'a LayerReads,
+}
+
 async fn learn(
-    registries: &Registries,
+    sources: Sources<'_>,
     image: &ImageRef,
     record: Option<TagRecord>,
     platform: &Platform,
-    cache: Option<&Cache>,
     files: bool,
 ) -> Answer {
+    let Sources { registries, cache, reads } = sources;
     let key = image.canonical_tagged();
     let key = match &image.digest {
         Some(digest) => format!("{key}@{digest}"),
@@ -270,7 +280,7 @@ async fn learn(
             }
         }
     }
-    match fetch::fetch(registries, image, platform, files, cache).await {
+    match fetch::fetch(registries, image, platform, files, cache, reads).await {
         Ok(fetched) if fetched.cached => {
             // Another reference's run fetched this manifest already: only the tag is new.
             if let (Some(cache), Some(digest)) = (cache, fetched.facts.digest.as_deref()) {
