@@ -565,3 +565,57 @@ fn tags_of_one_manifest_looked_up_together_read_its_layers_once() {
         .count();
     assert_eq!(layer_reads, 1, "the layer is read once for the three tags");
 }
+
+#[test]
+fn layers_over_the_size_limit_leave_the_config_facts_only() {
+    let Some(setup) = start() else { return };
+    let push = setup.push();
+    let repo = "app/huge";
+    let config = r#"{"architecture":"amd64","os":"linux","config":{"User":"app"},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let layer_bytes = layer(&[("etc/passwd", "f:root:x:0:0::/:/bin/sh\n")]);
+    // The manifest says what the layers weigh: dockfix decides before downloading any.
+    let claimed: u64 = 300 << 20;
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":{claimed}}}]}}"#,
+        push.blob(repo, config.as_bytes()),
+        config.len(),
+        push.blob(repo, &layer_bytes),
+    );
+    push.manifest(repo, "1", OCI_MANIFEST, manifest.as_bytes());
+    setup.dockerfile("Dockerfile", "FROM {R}/app/huge:1\n");
+    let (document, err) = setup.facts(&[]);
+    let huge = setup.image(&document, "app/huge:1");
+    assert_eq!(huge["config"]["user"], "app", "the config is read");
+    assert_eq!(huge["files"], Value::Null, "the files are not");
+    assert!(err.contains("300 MiB compressed, over the 256 MiB limit: config facts only"), "{err}");
+    assert!(
+        !setup.requests().iter().any(|line| line.contains(&registry_support::sha256(&layer_bytes))),
+        "no layer fetched"
+    );
+}
+
+#[test]
+fn a_zstd_layer_leaves_the_config_facts_only_and_is_cached_so() {
+    let Some(setup) = start() else { return };
+    let push = setup.push();
+    let repo = "app/zstd";
+    let config = r#"{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    // A zstd frame's magic number and a few bytes: dockfix stops at the media type.
+    let layer_bytes = [0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0];
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+zstd","digest":"{}","size":{}}}]}}"#,
+        push.blob(repo, config.as_bytes()),
+        config.len(),
+        push.blob(repo, &layer_bytes),
+        layer_bytes.len()
+    );
+    push.manifest(repo, "1", OCI_MANIFEST, manifest.as_bytes());
+    setup.dockerfile("Dockerfile", "FROM {R}/app/zstd:1\n");
+    let (document, err) = setup.facts(&[]);
+    assert_eq!(setup.image(&document, "app/zstd:1")["files"], Value::Null);
+    assert!(err.contains("zstd-compressed, which dockfix does not read: config facts only"), "{err}");
+    let before = setup.requests().len();
+    let (again, err) = setup.facts(&[]);
+    assert_eq!(again, document, "{err}");
+    assert_eq!(setup.requests().len(), before, "what cannot be read is not fetched again");
+}
