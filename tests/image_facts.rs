@@ -619,3 +619,27 @@ fn a_zstd_layer_leaves_the_config_facts_only_and_is_cached_so() {
     assert_eq!(again, document, "{err}");
     assert_eq!(setup.requests().len(), before, "what cannot be read is not fetched again");
 }
+
+#[test]
+fn a_layer_longer_than_its_manifest_says_is_cut_off() {
+    let Some(setup) = start() else { return };
+    let push = setup.push();
+    let repo = "app/liar";
+    let config =
+        r#"{"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let layer_bytes = layer(&[("etc/passwd", "f:root:x:0:0::/:/bin/sh\n")]);
+    let manifest = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":10}}]}}"#,
+        push.blob(repo, config.as_bytes()),
+        config.len(),
+        push.blob(repo, &layer_bytes),
+    );
+    push.manifest(repo, "1", OCI_MANIFEST, manifest.as_bytes());
+    setup.dockerfile("Dockerfile", "FROM {R}/app/liar:1\n");
+    let (document, err) = setup.facts(&[]);
+    assert_eq!(setup.image(&document, "app/liar:1")["files"], Value::Null, "{err}");
+    assert!(
+        err.contains("files not read") && err.contains("more than the 10 bytes its manifest says"),
+        "{err}"
+    );
+}

@@ -363,9 +363,19 @@ async fn read_layers(registries: &Registries, source: &Source) -> Result<Rootfs,
             let result = rootfs.apply_blob(ChannelReader { receiver, current: bytes::Bytes::new() });
             (rootfs, result)
         });
+        // A registry that sends more than the manifest says is cut off there.
+        let declared = layer.size.max(0) as u64;
+        let mut received: u64 = 0;
         let mut stream = stream.stream;
         while let Some(chunk) = stream.next().await {
-            if sender.send(chunk).await.is_err() {
+            received += chunk.as_ref().map_or(0, |bytes| bytes.len() as u64);
+            let chunk = if received > declared {
+                Err(std::io::Error::other(format!("more than the {declared} bytes its manifest says")))
+            } else {
+                chunk
+            };
+            let stop = chunk.is_err();
+            if sender.send(chunk).await.is_err() || stop {
                 break;
             }
         }

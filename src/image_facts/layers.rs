@@ -18,6 +18,10 @@ use thiserror::Error;
 
 use super::parse;
 
+/// The uncompressed bytes of an image's layers read at most (4 GiB; python:3.12 is about
+/// 1 GiB): a layer that inflates beyond it (a decompression bomb) stops the reading.
+pub const MAX_UNCOMPRESSED_BYTES: u64 = 4 << 30;
+
 /// A content file larger than this is counted as present and not read (a dpkg status of a
 /// large image is a few MiB).
 const MAX_CONTENT_BYTES: u64 = 32 << 20;
@@ -46,6 +50,8 @@ pub enum LayerError {
     Tar(#[from] std::io::Error),
     #[error("the layer is {0}-compressed, which dockfix does not read (gzip and plain tar only)")]
     Unsupported(&'static str),
+    #[error("the layers inflate to more than {} GiB", MAX_UNCOMPRESSED_BYTES >> 30)]
+    TooLarge,
 }
 
 /// How a kept path is wanted.
@@ -86,9 +92,18 @@ enum Entry {
 }
 
 /// The kept paths of an image's filesystem, layer by layer.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Rootfs {
     entries: BTreeMap<String, Entry>,
+    /// Uncompressed bytes read so far, against `max_inflated`.
+    inflated: u64,
+    max_inflated: u64,
+}
+
+impl Default for Rootfs {
+    fn default() -> Self {
+        Rootfs { entries: BTreeMap::new(), inflated: 0, max_inflated: MAX_UNCOMPRESSED_BYTES }
+    }
 }
 
 /// What one layer changes.
@@ -119,7 +134,26 @@ impl Rootfs {
     /// Applies one uncompressed tar layer.
     pub fn apply_tar(&mut self, tar: impl Read) -> Result<(), LayerError> {
         let mut changes = LayerChanges::default();
-        let mut archive = tar::Archive::new(tar);
+        let budget = self.max_inflated.saturating_sub(self.inflated);
+        // One byte more than the budget tells a layer that reaches it from one that ends there.
+        let mut limited = tar.take(budget + 1);
+        let mut archive = tar::Archive::new(&mut limited);
+        let result = self.read_entries(&mut archive, &mut changes);
+        let read = (budget + 1).saturating_sub(limited.limit());
+        self.inflated += read;
+        if read > budget {
+            return Err(LayerError::TooLarge);
+        }
+        result?;
+        self.apply(changes);
+        Ok(())
+    }
+
+    fn read_entries<R: Read>(
+        &self,
+        archive: &mut tar::Archive<R>,
+        changes: &mut LayerChanges,
+    ) -> Result<(), LayerError> {
         for entry in archive.entries()? {
             let mut entry = entry?;
             let raw = entry.path()?.to_string_lossy().into_owned();
@@ -168,7 +202,6 @@ impl Rootfs {
             };
             changes.added.push((path, kept));
         }
-        self.apply(changes);
         Ok(())
     }
 
@@ -425,6 +458,22 @@ mod tests {
             Err(LayerError::Unsupported("zstd"))
         ));
         assert!(rootfs.apply_blob(&[0x1f, 0x8b, 1, 2, 3][..]).is_err());
+    }
+
+    #[test]
+    fn layers_that_inflate_past_the_budget_stop_the_reading() {
+        let big = "x".repeat(20_000);
+        let layers = [
+            layer(&[("etc/passwd", "f:root:x:0:0::/:/bin/sh\n")]),
+            layer(&[("opt/blob", &format!("f:{big}"))]),
+        ];
+        let mut rootfs = Rootfs { max_inflated: 16_384, ..Rootfs::default() };
+        rootfs.apply_blob(gzip(&layers[0]).as_slice()).expect("small enough");
+        assert!(matches!(rootfs.apply_blob(gzip(&layers[1]).as_slice()), Err(LayerError::TooLarge)));
+        let mut roomy = Rootfs::default();
+        for layer in &layers {
+            roomy.apply_blob(gzip(layer).as_slice()).expect("within the default budget");
+        }
     }
 
     #[test]
