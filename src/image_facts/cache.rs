@@ -19,7 +19,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use dockfix_transforms::image::facts::{ImageFacts, Platform};
 use serde::{Deserialize, Serialize};
 
-use super::fetch::Layers;
+/// Whether the image's files were read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "layers", content = "reason")]
+pub enum Layers {
+    /// Read: the facts hold `files`.
+    Read,
+    /// Not asked for (no transform of the run reads files).
+    NotWanted,
+    /// Asked for but not read, and why (over the size limit, zstd, a download failed).
+    Unread(String),
+}
 
 /// How long what a tag points to is trusted without asking the registry again.
 pub const TAG_FRESHNESS: Duration = Duration::from_secs(24 * 60 * 60);

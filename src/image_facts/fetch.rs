@@ -19,7 +19,7 @@ use oci_client::Reference;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
-use super::cache::Cache;
+use super::cache::{Cache, Layers};
 use super::layers::Rootfs;
 use crate::registry::{Endpoint, LookupError, Registries};
 
@@ -36,18 +36,6 @@ const MANIFEST_TYPES: &[&str] = &[
     "application/vnd.oci.image.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
-
-/// Whether the image's files were read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case", tag = "layers", content = "reason")]
-pub enum Layers {
-    /// Read: the facts hold `files`.
-    Read,
-    /// Not asked for (no transform of the run reads files).
-    NotWanted,
-    /// Asked for but not read, and why (over the size limit, zstd, a download failed).
-    Unread(String),
-}
 
 /// What a registry said about an image for one platform.
 #[derive(Debug, Clone)]

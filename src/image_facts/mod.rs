@@ -29,8 +29,9 @@ use dockfix_transforms::semantic::variables::resolve_global_args;
 use dockfix_transforms::{Dockerfile, Source};
 
 use crate::registry::{Registries, RegistryConfig, CONCURRENT_LOOKUPS};
+use cache::Layers;
 use cache::{Cache, TagRecord};
-use fetch::{LayerReads, Layers};
+use fetch::LayerReads;
 use file::FactsFile;
 
 /// The transforms that read image facts; without one of them selected no facts are gathered.
