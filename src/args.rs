@@ -29,6 +29,9 @@ pub enum Command {
     /// Fix Dockerfiles: preview a diff (default), --write in place, or --check in CI.
     #[command(after_help = FIX_EXAMPLES)]
     Fix(Box<FixArgs>),
+    /// Print the facts of the base images the Dockerfiles name, as a facts file (JSON).
+    #[command(after_help = FACTS_EXAMPLES)]
+    Facts(Box<FactsArgs>),
     /// Print the instruction model of a Dockerfile as JSON (to compare with Docker's parser).
     Parse {
         /// The Dockerfile to parse.
@@ -56,6 +59,85 @@ Examples:
 Exit codes: 0 done, 1 changes pending (--check), 2 error (bad arguments, unreadable or
 declined file, not a Dockerfile). Templates and generated files are left unchanged with a
 finding, not an error. Run `dockfix rules` for the transforms and `dockfix explain ID` for one.";
+
+const FACTS_EXAMPLES: &str = "\
+What it reads: for each base image (the root of each stage's FROM chain, ARGs substituted),
+its manifest for the build platform and its config (user, entrypoint, env, history), and,
+unless --config-only, its files: /etc/passwd, /etc/group, os-release, /bin/sh, useradd,
+groupadd, adduser, addgroup, and the dpkg or apk package database. Layers are read only
+while an image's compressed layers total at most 256 MiB; gzip and plain tar layers are
+read, a zstd layer leaves the facts at the config.
+
+Cache: in $DOCKFIX_CACHE_DIR, else $XDG_CACHE_HOME/dockfix, else ~/.cache/dockfix. Facts are
+kept by manifest digest; what a tag points to is trusted for 24 hours, then checked with one
+HEAD request. A second run within the day asks the registry nothing.
+
+Examples:
+  dockfix facts                              facts of the bases under the current directory
+  dockfix facts --write dockfix-facts.json   save them, to commit beside the Dockerfiles
+  dockfix facts --platform linux/arm64 .     facts of the arm64 images of multi-platform bases
+  dockfix fix --offline --facts-file dockfix-facts.json
+                                             fix with those facts, asking no registry
+
+Exit codes: 0 done, 2 an image's facts could not be read (the others are printed) or an
+error.";
+
+#[derive(Debug, clap::Args)]
+pub struct FactsArgs {
+    /// Files or directories, found as `fix` finds them. Default: the current directory.
+    pub paths: Vec<PathBuf>,
+
+    /// Write the facts file here (atomically) instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// The platform to read from multi-platform images, OS/ARCH[/VARIANT]; replaces
+    /// dockfix.toml's `[image-facts] platform` [default: linux/amd64].
+    #[arg(long, value_name = "OS/ARCH", value_parser = platform)]
+    pub platform: Option<String>,
+
+    /// Read only manifests and configs, not the images' files (a few KB per image).
+    #[arg(long)]
+    pub config_only: bool,
+
+    /// Ask no registry: print only what --facts-file and the cache know.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Take the facts of the images this file holds from it, and ask the cache and registry
+    /// only for the others (to add new base images to a committed facts file).
+    #[arg(long, value_name = "FILE")]
+    pub facts_file: Option<PathBuf>,
+
+    /// Settings file to use for every Dockerfile, instead of the nearest dockfix.toml
+    /// above each one (its `[pin-images]` registry settings and `[image-facts] platform`).
+    #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+
+    /// Ignore dockfix.toml files: defaults and the command line only.
+    #[arg(long)]
+    pub no_config: bool,
+
+    /// Speak plain HTTP, not HTTPS, to this registry (HOST[:PORT]); repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+
+    /// A Docker Hub mirror (HOST[:PORT], or an http(s):// URL), asked before Docker Hub;
+    /// repeatable.
+    #[arg(long = "registry-mirror", value_name = "HOST")]
+    pub registry_mirrors: Vec<String>,
+
+    /// Seconds a registry request may take (connect, and each read) [default: 20].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub registry_timeout: Option<u64>,
+}
+
+/// `OS/ARCH[/VARIANT]`.
+fn platform(text: &str) -> Result<String, String> {
+    dockfix::image_facts::cache::parse_platform(text).map(|platform| platform.to_string()).ok_or_else(|| {
+        format!("`{text}` is not a platform: OS/ARCH[/VARIANT], such as linux/amd64 or linux/arm64/v8")
+    })
+}
 
 #[derive(Debug, clap::Args)]
 pub struct FixArgs {
@@ -139,10 +221,22 @@ pub struct FixArgs {
     #[arg(long, value_name = "MODE", value_parser = pin_mode())]
     pub pin: Option<PinMode>,
 
-    /// Ask no registry: pin-images reports each unpinned image and edits nothing (for the
-    /// whole run, whatever dockfix.toml says).
+    /// Ask no registry: pin-images reports each unpinned image and edits nothing, and base
+    /// images' facts come only from --facts-file and the cache (for the whole run, whatever
+    /// dockfix.toml says).
     #[arg(long)]
     pub offline: bool,
+
+    /// The platform the images are built for, OS/ARCH[/VARIANT]: which image of a
+    /// multi-platform base the facts are read from; replaces dockfix.toml's
+    /// `[image-facts] platform` [default: linux/amd64].
+    #[arg(long, value_name = "OS/ARCH", value_parser = platform)]
+    pub platform: Option<String>,
+
+    /// Facts about base images from this file (written by `dockfix facts --write`), used
+    /// before the cache and the registry; replaces dockfix.toml's `[image-facts] facts-file`.
+    #[arg(long, value_name = "FILE")]
+    pub facts_file: Option<PathBuf>,
 
     /// Refresh digests already written to what their tag points to now.
     #[arg(long)]

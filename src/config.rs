@@ -22,6 +22,10 @@
 //! registry-mirrors = ["mirror.example:5000"]   # Docker Hub mirrors, asked first
 //! insecure-registries = ["registry.lan:5000"]  # plain HTTP
 //! timeout-seconds = 20                         # per registry request
+//!
+//! [image-facts]
+//! platform = "linux/arm64"                     # the build's platform (default linux/amd64)
+//! facts-file = "dockfix-facts.json"            # committed facts, relative to this file
 //! ```
 //!
 //! Unknown keys are errors that name the file and line: a typo must not silently turn a
@@ -73,6 +77,21 @@ pub struct Config {
     pub env_secrets: Option<EnvSecretsConfig>,
     #[serde(rename = "pin-images")]
     pub pin_images: Option<PinImagesConfig>,
+    #[serde(rename = "image-facts")]
+    pub image_facts: Option<ImageFactsConfig>,
+}
+
+/// Where facts about base images come from (registry access is `[pin-images]`'s).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ImageFactsConfig {
+    /// The platform images are built for, `OS/ARCH[/VARIANT]` (default `linux/amd64`): the
+    /// entry read from a multi-platform image. `--platform` replaces it.
+    pub platform: Option<String>,
+    /// A facts file written by `dockfix facts --write`, relative to this config file: read
+    /// before the cache and the registry, for runs that must decide the same way offline.
+    /// `--facts-file` replaces it.
+    pub facts_file: Option<PathBuf>,
 }
 
 /// Settings of the `pin-images` transform and of the registry lookups it needs.

@@ -81,6 +81,16 @@ impl Prefetched {
         PinOptions { resolver, ..settings.options() }
     }
 
+    /// The digest `image`'s reference resolved to in this run's lookups with `registry`, if
+    /// it was looked up: what the image-facts step compares with its cache, instead of asking
+    /// the registry again.
+    pub fn resolved_digest(&self, registry: &RegistryConfig, image: &ImageRef) -> Option<String> {
+        match self.answers.get(registry)?.resolve(image) {
+            Resolution::Found(resolved) => Some(resolved.digest),
+            Resolution::Unresolved { .. } => None,
+        }
+    }
+
     /// Whether a lookup failed that a file asked for by name.
     pub fn failed_explicitly(&self) -> bool {
         self.failures.iter().any(|failure| failure.explicit)

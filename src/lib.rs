@@ -8,6 +8,7 @@ pub mod docs;
 pub mod file_result;
 pub mod files;
 pub mod generator;
+pub mod image_facts;
 pub mod image_lookups;
 pub mod output;
 pub mod pipeline;

@@ -2,6 +2,7 @@
 //! context, atomic writes and output live here; the transforms do no I/O.
 
 mod args;
+mod facts_command;
 
 use std::io::{BufWriter, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use serde::Serialize;
 use dockfix::build_context::DirContext;
 use dockfix::config::Config;
 use dockfix::file_result::FileResult;
+use dockfix::image_facts::prefetch::FactsPrefetched;
 use dockfix::image_lookups::{self, Prefetched};
 use dockfix::output::summary::Summary;
 use dockfix::output::{Emitter, Fixed};
@@ -66,6 +68,7 @@ fn use_mimalloc_in_tree_sitter() {
 fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Fix(args) => fix(&args),
+        Command::Facts(args) => facts_command::run(&args),
         Command::Parse { file } => parse(&file),
         Command::Rules => {
             let mut out = String::new();
@@ -145,6 +148,8 @@ fn command_line(args: &FixArgs) -> CommandLine {
         insecure_registries: args.insecure_registries.clone(),
         registry_mirrors: args.registry_mirrors.clone(),
         registry_timeout: args.registry_timeout,
+        platform: args.platform.clone(),
+        facts_file: args.facts_file.clone(),
     }
 }
 
@@ -182,7 +187,8 @@ fn fix(args: &FixArgs) -> Result<u8> {
     }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let pinned = prefetch_pins(args, &paths, &mut settings);
-    let mut pinned_settings = PinnedSettings::new(&pinned);
+    let facts = facts_command::prefetch_for_fix(args, &paths, &mut settings, config_dir, &pinned)?;
+    let mut pinned_settings = PinnedSettings::new(&pinned, &facts);
     let jobs = discover::Dockerfiles::new(paths).map(|found| {
         let file = match found {
             Ok(file) => file,
@@ -243,35 +249,40 @@ fn selects_pins(settings: &Settings) -> bool {
     settings.rules.iter().any(|rule| rule.id() == pin_images::ID)
 }
 
-/// Each distinct settings with the pin options of its lookups; settings shared by files stay
-/// shared.
+/// Each distinct settings with the pin options of its lookups and the catalog of its image
+/// facts; settings shared by files stay shared.
 struct PinnedSettings<'a> {
     pinned: &'a Prefetched,
+    facts: &'a FactsPrefetched,
     updated: Vec<(Arc<Settings>, Arc<Settings>)>,
 }
 
 impl<'a> PinnedSettings<'a> {
-    fn new(pinned: &'a Prefetched) -> PinnedSettings<'a> {
-        PinnedSettings { pinned, updated: Vec::new() }
+    fn new(pinned: &'a Prefetched, facts: &'a FactsPrefetched) -> PinnedSettings<'a> {
+        PinnedSettings { pinned, facts, updated: Vec::new() }
     }
 
     fn of(&mut self, settings: Arc<Settings>) -> Arc<Settings> {
         if let Some((_, new)) = self.updated.iter().find(|(old, _)| Arc::ptr_eq(old, &settings)) {
             return new.clone();
         }
-        let new = Arc::new(with_pin(&settings, self.pinned));
+        let new = Arc::new(with_lookups(&settings, self.pinned, self.facts));
         self.updated.push((settings, new.clone()));
         new
     }
 }
 
-fn with_pin(settings: &Settings, pinned: &Prefetched) -> Settings {
+/// The settings with what the run looked up before fixing: pin-images' registry answers and
+/// the catalog of base-image facts.
+fn with_lookups(settings: &Settings, pinned: &Prefetched, facts: &FactsPrefetched) -> Settings {
     let mut options = settings.options.clone();
     options.set(pinned.pin_options(&settings.pin));
+    options.set(facts.catalog(&settings.facts));
     Settings {
         rules: settings.rules.clone(),
         options,
         pin: settings.pin.clone(),
+        facts: settings.facts.clone(),
         config: settings.config.clone(),
     }
 }
@@ -463,7 +474,11 @@ fn fix_stdin(args: &FixArgs, settings: &Settings) -> Result<u8> {
         Ok(text) if selects_pins(settings) => image_lookups::prefetch([(&settings.pin, text.as_str())]),
         _ => Prefetched::unused(),
     };
-    let settings = &with_pin(settings, &pinned);
+    let facts = match &text {
+        Ok(text) => facts_command::prefetch_for_text(settings, text, &pinned)?,
+        Err(_) => FactsPrefetched::unused(),
+    };
+    let settings = &with_lookups(settings, &pinned, &facts);
     let result = match text {
         Ok(text) => match &args.context {
             Some(dir) => {

@@ -14,6 +14,8 @@ use dockfix_transforms::{rules, Rule};
 use thiserror::Error;
 
 use crate::config::{Config, ConfigError, ConfigFinder};
+use crate::image_facts::cache::parse_platform;
+use crate::image_facts::FactsSettings;
 use crate::image_lookups::PinSettings;
 use crate::registry::RegistryConfig;
 
@@ -36,6 +38,9 @@ pub struct CommandLine {
     pub insecure_registries: Vec<String>,
     pub registry_mirrors: Vec<String>,
     pub registry_timeout: Option<u64>,
+    /// `--platform OS/ARCH[/VARIANT]`, checked by the argument parser.
+    pub platform: Option<String>,
+    pub facts_file: Option<PathBuf>,
 }
 
 /// Where settings come from.
@@ -56,6 +61,8 @@ pub struct Settings {
     /// What pin-images is asked to do, and how to reach registries. The options' `PinOptions` hold its
     /// mode and `update`; the registry answers are filled in once the run has looked up.
     pub pin: PinSettings,
+    /// How base-image facts are learnt; the run sets the catalog in the options.
+    pub facts: FactsSettings,
     /// The config file these came from, if any.
     pub config: Option<PathBuf>,
 }
@@ -99,6 +106,13 @@ impl Resolver {
         };
         let origin = config_path.as_ref().map_or_else(|| "defaults".to_string(), |p| p.display().to_string());
         let mut settings = combine(&config, &self.command_line, &origin)?;
+        // A config's facts file is named relative to the config.
+        if let (None, Some(config_path), Some(path)) =
+            (&self.command_line.facts_file, &config_path, &settings.facts.facts_file)
+        {
+            let dir = config_path.parent().filter(|dir| !dir.as_os_str().is_empty());
+            settings.facts.facts_file = Some(dir.map_or_else(|| path.clone(), |dir| dir.join(path)));
+        }
         settings.config = config_path.clone();
         let settings = Arc::new(settings);
         self.by_config.insert(config_path, settings.clone());
@@ -148,6 +162,7 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
         .map_err(|error| invalid(format!("[env-secrets] {error}")))?;
 
     let pin = pin_settings(config, cli, select.contains(&rules::pin_images::ID), origin)?;
+    let facts = facts_settings(config, cli, &pin, origin)?;
     let options = Options {
         safe_only: cli.safe_only || config.safe_only.unwrap_or(false),
         fix_generated: cli.fix_generated || config.fix_generated.unwrap_or(false),
@@ -157,7 +172,32 @@ pub fn combine(config: &Config, cli: &CommandLine, origin: &str) -> Result<Setti
     .with(secrets)
     // The registry answers are filled in by the run once it has looked images up.
     .with(PinOptions { mode: pin.mode, update: pin.update, ..Default::default() });
-    Ok(Settings { rules, options, pin, config: None })
+    Ok(Settings { rules, options, pin, facts, config: None })
+}
+
+/// `[image-facts]` with the command line on top; registries are reached as pin-images
+/// reaches them.
+fn facts_settings(
+    config: &Config,
+    cli: &CommandLine,
+    pin: &PinSettings,
+    origin: &str,
+) -> Result<FactsSettings, SettingsError> {
+    let file = config.image_facts.clone().unwrap_or_default();
+    let written = cli.platform.clone().or(file.platform);
+    let platform = match written {
+        Some(text) => parse_platform(&text).ok_or_else(|| SettingsError::Invalid {
+            origin: origin.to_string(),
+            message: format!("[image-facts] platform `{text}` is not OS/ARCH[/VARIANT] (linux/amd64)"),
+        })?,
+        None => Default::default(),
+    };
+    Ok(FactsSettings {
+        platform,
+        facts_file: cli.facts_file.clone().or(file.facts_file),
+        offline: cli.offline,
+        registry: pin.registry.clone(),
+    })
 }
 
 /// `[pin-images]` with the command line on top. `selected_by_name`: pin-images is in the
@@ -320,6 +360,44 @@ mod tests {
         assert!(!explicit("select = [\"pin-images\"]\n", other), "--select replaces the file's select");
         let defaults = combine(&Config::default(), &CommandLine::default(), "defaults").expect("valid").pin;
         assert_eq!(defaults, PinSettings::default(), "the defaults are the registry client's");
+    }
+
+    #[test]
+    fn facts_settings_come_from_the_file_with_flags_on_top() {
+        let file = config("[image-facts]\nplatform = \"linux/arm64/v8\"\nfacts-file = \"facts.json\"\n[pin-images]\ntimeout-seconds = 7\n");
+        let facts = combine(&file, &CommandLine::default(), "dockfix.toml").expect("valid").facts;
+        assert_eq!(facts.platform.to_string(), "linux/arm64/v8");
+        assert_eq!(facts.facts_file, Some(PathBuf::from("facts.json")));
+        assert_eq!(
+            facts.registry.timeout,
+            Duration::from_secs(7),
+            "registries are reached as pin-images reaches them"
+        );
+        let cli = CommandLine {
+            platform: Some("linux/amd64".into()),
+            facts_file: Some(PathBuf::from("other.json")),
+            offline: true,
+            ..CommandLine::default()
+        };
+        let facts = combine(&file, &cli, "dockfix.toml").expect("valid").facts;
+        assert_eq!((facts.platform.to_string().as_str(), facts.offline), ("linux/amd64", true));
+        assert_eq!(facts.facts_file, Some(PathBuf::from("other.json")));
+        let defaults = combine(&Config::default(), &CommandLine::default(), "defaults").expect("valid").facts;
+        assert_eq!(defaults.platform.to_string(), "linux/amd64");
+        let error = error_of("[image-facts]\nplatform = \"amd64\"\n", "dockfix.toml");
+        assert!(error.contains("[image-facts] platform `amd64` is not OS/ARCH"), "{error}");
+    }
+
+    #[test]
+    fn a_config_names_its_facts_file_relative_to_itself() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sub = dir.path().join("sub");
+        std::fs::create_dir_all(&sub).expect("dir");
+        std::fs::write(sub.join("dockfix.toml"), "[image-facts]\nfacts-file = \"facts.json\"\n")
+            .expect("write");
+        let mut resolver = Resolver::new(ConfigSource::Nearest, CommandLine::default());
+        let settings = resolver.for_dir(&sub).expect("valid");
+        assert_eq!(settings.facts.facts_file.as_deref().map(|p| p.ends_with("sub/facts.json")), Some(true));
     }
 
     /// The error `combine` gives for a config `text` read from `path`.

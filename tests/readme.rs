@@ -58,3 +58,40 @@ fn readme_usage_lists_every_output_format() {
         .expect("README.md's usage has a `--format` line");
     assert!(line.starts_with(&expected), "README.md's usage says `{line}`; the formats are `{expected}`");
 }
+
+/// The long flags a subcommand's `--help` lists.
+fn help_flags(subcommand: &str) -> Vec<String> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dockfix"))
+        .args([subcommand, "--help"])
+        .output()
+        .expect("run dockfix");
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    help.lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with("--") || line.starts_with("-h, --"))
+        .filter_map(|line| line.split_whitespace().find(|word| word.starts_with("--")))
+        .map(|flag| flag.trim_end_matches(',').to_string())
+        .filter(|flag| flag != "--help" && flag != "--version")
+        .collect()
+}
+
+#[test]
+fn readme_usage_names_every_flag_of_fix_and_facts() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let usage =
+        readme.split("## Usage").nth(1).and_then(|rest| rest.split("```").nth(1)).expect("a usage block");
+    for subcommand in ["fix", "facts"] {
+        let flags = help_flags(subcommand);
+        assert!(flags.len() > 5, "`dockfix {subcommand} --help` lists its flags: {flags:?}");
+        let section =
+            usage.split(&format!("\ndockfix {subcommand} ")).nth(1).expect("the subcommand in the usage");
+        let section = section.split("\ndockfix ").next().unwrap_or(section);
+        for flag in flags {
+            assert!(
+                section.contains(&format!("{flag} ")) || section.contains(&format!("{flag},")),
+                "README.md's usage of `dockfix {subcommand}` lacks {flag}"
+            );
+        }
+    }
+}

@@ -116,10 +116,9 @@
 //!   other users, so the tool would break;
 //! - a last `USER` that is `root` (or `0`): the author switched back on purpose, even when
 //!   root work follows it;
-//! - `ONBUILD RUN` triggers that need root (package installs, `pip`/`npm -g`/`gem` installs,
-//!   `docker-php-ext-install`, user creation, writes under `/usr`, `/etc`, `/opt`, `/var`):
-//!   they run in every image built from this one, after its `USER`. Other `ONBUILD RUN`s are
-//!   named in the fix's risk;
+//! - `ONBUILD` triggers of the final stage, whatever its `CMD`: they run only in images built
+//!   from this one, so it is a base for them (and `ONBUILD RUN`s that need root, such as
+//!   package installs, are named as such);
 //! - a final stage that is, or is built from, a check stage (`lint`, `test`, `validate`,
 //!   `validate-docs`, ...) and starts nothing: its `RUN` is the check and the image is never
 //!   run;
@@ -146,6 +145,23 @@
 //! - daemons that start as root and step down to their own account by configuration
 //!   (vsftpd, proftpd, FreeRADIUS, named, smbd, slapd, dnsmasq, squid, exim, rsyslogd) and
 //!   firewalls (shorewall, ufw), started or installed;
+//! - Docker API clients, which need the daemon's root-owned socket (the Docker SDK for
+//!   Python, aiodocker, the `docker-api` gem or dockerode installed; the Docker CLI packages;
+//!   watchtower, docker-gen), and a daemon told `-u NAME` where `NAME` is a package the file
+//!   installs (`bareos-dir -u bareos`);
+//! - command-line tools that write the caller's mounted files (editors, terraform, packer,
+//!   pyinstaller; an `ENTRYPOINT` in a working directory the build leaves empty, publishing
+//!   no port; a documented bind mount of the caller's own directory): a fixed UID cannot
+//!   write files the host user owns, so the advice is `docker run --user "$(id -u):$(id -g)"`;
+//! - a container that only keeps itself alive (`sleep infinity`, `tail -f /dev/null`): a dev
+//!   container or toolbox that users `docker exec` into;
+//! - a program started from a tree a `RUN` unpacked (`tar -x`, `unzip`): a server
+//!   distribution that writes inside its own tree, in directories the file does not name;
+//! - files given to a user the file does not create (`--chown=185:0`, files in
+//!   `/home/admin`) on a base image dockfix does not know: the base most likely runs as that
+//!   user already (the message says this is a guess);
+//! - an entrypoint script read from the build context that changes owners (`chown`) or
+//!   plainly needs root (installs packages, creates users);
 //! - Windows images (by name, or by a `` # escape=` `` directive, a PowerShell/cmd `SHELL` or
 //!   `RUN`; `USER ContainerUser` is the equivalent to consider by hand).
 //!

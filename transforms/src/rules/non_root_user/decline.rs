@@ -394,11 +394,32 @@ fn entrypoint_script_needs_root(
                 ),
             ));
         }
-        let (signal, written) = started_signal(commands)?;
+        if let Some((signal, written)) = started_signal(commands) {
+            return Some(Finding::new(
+                ID,
+                line,
+                format!("{origin} starts `{written}`: {}, so the container must start as root: left as is", signal.why),
+            ));
+        }
+        // Only root may give files to another user (chown(2)): a script that does so at
+        // start (volumes handed to a service account) needs root even without stepping down.
+        if let Some(chown) = commands.iter().find(|command| command.program() == "chown") {
+            return Some(Finding::new(
+                ID,
+                line,
+                format!(
+                    "{origin} changes the owner of files with `chown` (its line {}), which only root may do, so the container must start as root: left as is",
+                    chown.line
+                ),
+            ));
+        }
+        // What plainly needs root at build time needs it at start too: installing packages,
+        // creating users, writing system directories.
+        let (why, at) = commands.iter().find_map(|command| Some((needs_root(command)?, command.line)))?;
         Some(Finding::new(
             ID,
             line,
-            format!("{origin} starts `{written}`: {}, so the container must start as root: left as is", signal.why),
+            format!("{origin} {why} (its line {at}), which needs root, so the container must start as root: left as is"),
         ))
     })
 }
@@ -698,6 +719,29 @@ mod tests {
             let message = assert_declined(input, &context, reason);
             assert!(message.contains("in the build context, copied on line"), "{message}");
         }
+    }
+
+    #[test]
+    fn entrypoint_scripts_that_need_root_without_stepping_down_decline() {
+        let context = files(&[
+            ("chown.sh", "#!/bin/sh\nset -e\nchown -R www-data:www-data /web/data\nexec \"$@\"\n"),
+            ("install.sh", "#!/bin/sh\napk add --no-cache tzdata\nexec \"$@\"\n"),
+            ("own.sh", "#!/bin/sh\nchmod 600 /app/key\nmkdir -p /app/cache\nexec \"$@\"\n"),
+        ]);
+        for (script, reason) in [
+            ("chown.sh", "changes the owner of files with `chown` (its line 3)"),
+            ("install.sh", "installs packages (`apk`) (its line 2)"),
+        ] {
+            let input = format!(
+                "FROM alpine\nCOPY {script} /entry.sh\nENTRYPOINT [\"/entry.sh\"]\nCMD [\"php-fpm\"]\n"
+            );
+            let message = assert_declined(&input, &context, reason);
+            assert!(message.contains("the entrypoint script `/entry.sh`"), "{message}");
+        }
+        assert_fixed(
+            "FROM alpine\nCOPY own.sh /entry.sh\nENTRYPOINT [\"/entry.sh\"]\nCMD [\"x\"]\n",
+            &context,
+        );
     }
 
     #[test]
