@@ -1,0 +1,308 @@
+//! `dockfix fix --verify`: proves a file's fixes by building the original and the fixed
+//! Dockerfile with the builder found on the machine and comparing the two images.
+//!
+//! For each changed file: the original is built (when it does not build, the file is
+//! `skipped`, with the builder's error: there is nothing to compare with); then the fixed file
+//! is built and checked ([`checks`], [`smoke`]): it builds, its user is not root and resolves,
+//! no setuid/setgid file is left, it starts and behaves as the original. Any failed check makes
+//! the verdict `failed`; then the fixes of the transforms that can cause that check to fail
+//! are left out one transform at a time (the engine runs again with that transform off) and
+//! the first subset that verifies is what the file gets, with the dropped transform's findings
+//! saying why. Images are built under throwaway tags and removed afterwards.
+//!
+//! The split: [`builder`] (command lines of docker, podman, buildah), [`image`] (what is read
+//! from an image), [`checks`] and [`smoke`] (the checks), [`report`] (the verdict and how it
+//! is shown).
+
+pub mod builder;
+pub mod checks;
+pub mod image;
+pub mod report;
+pub mod smoke;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use dockfix_transforms::{FollowUp, Report};
+
+use self::builder::{BuildRequest, Builder, BuilderError, SecretSource};
+use self::image::{FilesystemFacts, ImageConfig};
+use self::report::{Check, CheckName, Dropped, Figures, Status, Verdict, Verification};
+use self::smoke::{RunResult, SmokeCommand};
+use crate::file_result::FileResult;
+
+/// The transform whose fixes change the user.
+const NON_ROOT_USER: &str = "non-root-user";
+/// The transform whose fixes remove setuid/setgid bits.
+const STRIP_SETUID: &str = "strip-setuid";
+
+/// How `--verify` builds and checks.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    pub builder: Builder,
+    /// The build context for every file (default: each file's directory).
+    pub context: Option<PathBuf>,
+    /// `--build-arg` values, passed to both builds.
+    pub build_args: Vec<String>,
+    /// Secrets the builds get (env-secrets' mounts).
+    pub secrets: Vec<SecretSource>,
+    pub smoke: SmokeCommand,
+    /// How long a smoke run may take.
+    pub timeout: Duration,
+    /// Retry without the transform whose fixes made a check fail.
+    pub retry: bool,
+}
+
+/// Verifies `result`'s fixes (a file that is unchanged, or in error, is returned as it is).
+/// `refix` fixes the same file again with the given transforms off, for the retry.
+pub fn verify(
+    result: FileResult,
+    dockerfile: &Path,
+    options: &VerifyOptions,
+    refix: &dyn Fn(&[&str]) -> FileResult,
+) -> FileResult {
+    if !result.changed() || result.error.is_some() {
+        return result;
+    }
+    let builder_name = options.builder.kind.to_string();
+    let session = match Session::new(options, dockerfile) {
+        Ok(session) => session,
+        Err(error) => return with_verification(result, Verification::skipped(&builder_name, error)),
+    };
+    let original = match session.build(&result.input, "original", &[]) {
+        Ok(original) => original,
+        Err(error) => {
+            let reason = format!("the original does not build, so there is nothing to compare with: {error}");
+            return with_verification(result, Verification::skipped(&builder_name, reason));
+        }
+    };
+    let verification = session.check(&original, &result);
+    let Some(failed) = verification.failed_check().map(|check| check.check) else {
+        return with_verification(result, verification);
+    };
+    if !options.retry {
+        return with_verification(result, verification);
+    }
+    let fixed: Vec<&str> =
+        result.reports.iter().filter(|report| report.fixed).map(|report| report.transform).collect();
+    for suspect in failed.suspects().iter().filter(|suspect| fixed.contains(suspect)) {
+        let retried = refix(&[suspect]);
+        if !retried.changed() || retried.error.is_some() {
+            continue;
+        }
+        let mut second = session.check(&original, &retried);
+        if second.verdict == Verdict::Verified {
+            second.dropped.push(Dropped { transform: (*suspect).to_string(), check: failed });
+            let evidence =
+                verification.failed_check().map(|check| check.evidence.clone()).unwrap_or_default();
+            let dropped = dropped_reports(&result.reports, suspect, failed, &evidence);
+            let mut retried = with_verification(retried, second);
+            retried.add_dropped_reports(dropped);
+            return retried;
+        }
+    }
+    with_verification(result, verification)
+}
+
+fn with_verification(mut result: FileResult, verification: Verification) -> FileResult {
+    result.set_verification(verification);
+    result
+}
+
+/// The dropped transform's findings as they were, now not fixed, saying why.
+fn dropped_reports(reports: &[Report], transform: &str, check: CheckName, evidence: &str) -> Vec<Report> {
+    let first_line = evidence.lines().next().unwrap_or_default();
+    reports
+        .iter()
+        .filter(|report| report.transform == transform && report.fixed)
+        .map(|report| Report {
+            fixed: false,
+            declined: Some(format!(
+                "dropped by --verify: the fixed image failed the `{}` check with this fix ({first_line}); the other fixes verify without it",
+                check.as_str()
+            )),
+            edits: Vec::new(),
+            ..report.clone()
+        })
+        .collect()
+}
+
+/// The build secrets env-secrets' fixes need that `--build-secret` does not give, from the
+/// environment variables they name, where those are set (the builder reads the value; it is
+/// never on a command line).
+fn environment_secrets(reports: &[Report], given: &[SecretSource]) -> Vec<SecretSource> {
+    let mut secrets: Vec<SecretSource> = Vec::new();
+    for follow_up in reports.iter().filter(|report| report.fixed).flat_map(|report| &report.follow_ups) {
+        let FollowUp::BuildSecret { id, env } = follow_up else { continue };
+        let known = given.iter().chain(&secrets).any(|secret| secret.id() == id);
+        if !known && std::env::var_os(env).is_some() {
+            secrets.push(SecretSource::Env { id: id.clone(), env: env.clone() });
+        }
+    }
+    secrets
+}
+
+/// An image built and read.
+struct Built {
+    tag: String,
+    config: ImageConfig,
+    facts: FilesystemFacts,
+}
+
+/// One file's verification: a private directory for the Dockerfiles and logs, and the
+/// images built, removed when it ends.
+struct Session<'a> {
+    options: &'a VerifyOptions,
+    context: PathBuf,
+    work: tempfile::TempDir,
+    tags: std::cell::RefCell<Vec<String>>,
+}
+
+/// Tells the throwaway tags of concurrent verifications apart.
+static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
+
+impl<'a> Session<'a> {
+    fn new(options: &'a VerifyOptions, dockerfile: &Path) -> Result<Session<'a>, String> {
+        let context = match &options.context {
+            Some(context) => context.clone(),
+            None => dockerfile
+                .parent()
+                .filter(|dir| !dir.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        };
+        let work = tempfile::Builder::new()
+            .prefix("dockfix-verify-")
+            .tempdir()
+            .map_err(|error| format!("cannot make a work directory: {error}"))?;
+        Ok(Session { options, context, work, tags: std::cell::RefCell::new(Vec::new()) })
+    }
+
+    fn builder(&self) -> &Builder {
+        &self.options.builder
+    }
+
+    /// Builds `text` under a throwaway tag and reads the image; `secrets` are the build's own
+    /// besides `--build-secret`'s.
+    fn build(&self, text: &str, label: &str, secrets: &[SecretSource]) -> Result<Built, BuilderError> {
+        let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("localhost/dockfix-verify-{}-{sequence}:{label}", std::process::id());
+        let dockerfile = self.work.path().join(format!("{label}-{sequence}.Dockerfile"));
+        fs::write(&dockerfile, text)
+            .map_err(|error| BuilderError::Unexpected(format!("{}: {error}", dockerfile.display())))?;
+        let secrets: Vec<SecretSource> = self.options.secrets.iter().chain(secrets).cloned().collect();
+        let request = BuildRequest {
+            dockerfile: &dockerfile,
+            context: &self.context,
+            tag: &tag,
+            build_args: &self.options.build_args,
+            secrets: &secrets,
+        };
+        self.tags.borrow_mut().push(tag.clone());
+        self.builder().run(self.builder().build_args(&request))?;
+        let config = ImageConfig::from_inspect(&self.builder().run(self.builder().inspect_args(&tag))?)
+            .map_err(BuilderError::Unexpected)?;
+        let facts = self.filesystem(&tag)?;
+        Ok(Built { tag, config, facts })
+    }
+
+    /// Reads the image's filesystem from a mounted container: nothing runs in the image.
+    fn filesystem(&self, tag: &str) -> Result<FilesystemFacts, BuilderError> {
+        let builder = self.builder();
+        let Some(_) = builder.mount_args("") else {
+            return Err(BuilderError::Unexpected(format!(
+                "{}: reading an image's filesystem needs `mount` (buildah, podman)",
+                builder.kind
+            )));
+        };
+        let container = builder.run(builder.create_args(tag))?.trim().to_string();
+        let facts = self.scan_mounted(&container);
+        let _ = builder.run(builder.remove_container_args(&container));
+        facts
+    }
+
+    fn scan_mounted(&self, container: &str) -> Result<FilesystemFacts, BuilderError> {
+        let builder = self.builder();
+        let mount =
+            builder.mount_args(container).map(|args| builder.run(args)).transpose()?.unwrap_or_default();
+        let facts = FilesystemFacts::scan(Path::new(mount.trim())).map_err(BuilderError::Unexpected);
+        if let Some(args) = builder.unmount_args(container) {
+            let _ = builder.run(args);
+        }
+        facts
+    }
+
+    /// Builds `result`'s fixed file and checks it against `original`.
+    fn check(&self, original: &Built, result: &FileResult) -> Verification {
+        let builder_name = self.builder().kind.to_string();
+        let fixed_text = result.output.as_deref().unwrap_or(&result.input);
+        let mut figures = Figures {
+            user_before: Some(original.config.user.clone()),
+            setuid_before: Some(original.facts.setuid_files.len()),
+            size_before: Some(original.facts.bytes),
+            ..Figures::default()
+        };
+        let secrets = environment_secrets(&result.reports, &self.options.secrets);
+        let fixed = match self.build(fixed_text, "fixed", &secrets) {
+            Ok(fixed) => fixed,
+            Err(error) => {
+                let check =
+                    Check { check: CheckName::Builds, status: Status::Failed, evidence: error.to_string() };
+                return Verification::of_checks(&builder_name, vec![check], figures);
+            }
+        };
+        figures.user_after = Some(fixed.config.user.clone());
+        figures.setuid_after = Some(fixed.facts.setuid_files.len());
+        figures.size_after = Some(fixed.facts.bytes);
+        let fixed_by = |transform: &str| {
+            result.reports.iter().any(|report| report.fixed && report.transform == transform)
+        };
+        let mut checks = vec![
+            Check {
+                check: CheckName::Builds,
+                status: Status::Passed,
+                evidence: format!("built as {}", fixed.tag),
+            },
+            checks::user(&original.config, &fixed.config, &fixed.facts, fixed_by(NON_ROOT_USER)),
+            checks::setuid(&original.facts, &fixed.facts, fixed_by(STRIP_SETUID)),
+        ];
+        let (smoke, figure) = self.smoke(original, &fixed);
+        figures.smoke = figure;
+        checks.push(smoke);
+        Verification::of_checks(&builder_name, checks, figures)
+    }
+
+    /// The smoke check and its figure.
+    fn smoke(&self, original: &Built, fixed: &Built) -> (Check, Option<String>) {
+        let skipped =
+            |evidence: String| (Check { check: CheckName::Smoke, status: Status::Skipped, evidence }, None);
+        let (before_argv, after_argv) = match &self.options.smoke {
+            SmokeCommand::Given(argv) => (argv.clone(), argv.clone()),
+            SmokeCommand::Start => (original.config.start_command(), fixed.config.start_command()),
+        };
+        if after_argv.is_empty() {
+            return skipped("the image has no ENTRYPOINT or CMD, and no --verify-cmd was given".to_string());
+        }
+        let run = |built: &Built, argv: &[String]| -> Result<RunResult, BuilderError> {
+            smoke::run_in_image(self.builder(), &built.tag, argv, self.options.timeout, self.work.path())
+        };
+        let results = run(original, &before_argv).and_then(|before| Ok((before, run(fixed, &after_argv)?)));
+        match results {
+            Ok((before, after)) => {
+                let shown = after_argv.join(" ");
+                let figure = smoke::figure(&before, &after);
+                (smoke::compare(&self.options.smoke, &shown, &before, &after), Some(figure))
+            }
+            Err(error) => skipped(format!("the smoke run could not start: {error}")),
+        }
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        for tag in self.tags.borrow().iter() {
+            let _ = self.options.builder.run(self.options.builder.remove_image_args(tag));
+        }
+    }
+}
