@@ -412,7 +412,8 @@ fn fix_and_write(
     let mut result = fix_file(path, args, settings);
     if let Some(options) = verify {
         let refix = |disabled: &[&str]| fix_file(path, args, &without(settings, disabled));
-        result = verification::verify(result, path, options, &refix);
+        let secrets = settings.options.get::<SecretOptions>();
+        result = verification::verify(result, path, options, &secrets, &refix);
     }
     if args.write && result.verification_failed() && !args.keep_unverified {
         if let Some(verification) = &mut result.verification {

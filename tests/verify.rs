@@ -125,6 +125,7 @@ fn a_debian_file_verifies_and_is_written() {
         "{doc:#}"
     );
     assert_eq!(check(&doc, "setuid")["status"], "passed");
+    assert_eq!(check(&doc, "secrets")["status"], "skipped", "no secret in the file: {doc:#}");
     assert_eq!(check(&doc, "smoke")["status"], "passed", "{doc:#}");
     let figures = &verification["figures"];
     assert_eq!(figures["user_before"], "");
@@ -252,6 +253,9 @@ fn a_secret_mount_is_built_with_the_secret_from_the_environment() {
     assert_matches_schema(&doc);
     assert_eq!(verification(&doc)["verdict"], "verified", "{doc:#}");
     assert_eq!(check(&doc, "builds")["status"], "passed");
+    let secrets = check(&doc, "secrets");
+    assert_eq!(secrets["status"], "passed", "{secrets:#}");
+    assert_eq!(secrets["evidence"], "no moved secret value in the config, the history or the files");
     for text in [stdout(&out), stderr(&out)] {
         for value in LEAKED.iter().chain([&rotated]) {
             assert!(!text.contains(value), "a secret value is printed:\n{text}");

@@ -2,7 +2,7 @@
 //! user and its setuid/setgid files. Each compares with the original where a fix that did not
 //! apply would otherwise be blamed.
 
-use super::image::{is_root_user, FilesystemFacts, ImageConfig};
+use super::image::{is_root_user, FilesystemFacts, ImageConfig, Needles};
 use super::report::{Check, CheckName, Status};
 
 /// How many setuid files evidence lists by name.
@@ -71,6 +71,33 @@ pub fn setuid(before: &FilesystemFacts, after: &FilesystemFacts, setuid_fixed: b
     }
 }
 
+/// No secret value that env-secrets moved out of the file is in the fixed image: not in its
+/// config's environment, not in its history (build arguments, commands), not in any file of
+/// its filesystem. Evidence names where, never the value.
+pub fn secrets(needles: &Needles, config: &ImageConfig, facts: &FilesystemFacts) -> Check {
+    let check = |status, evidence: String| Check { check: CheckName::Secrets, status, evidence };
+    if needles.is_empty() {
+        return check(Status::Skipped, "env-secrets moved no literal value out of the file".to_string());
+    }
+    let mut found = Vec::new();
+    if config.env.iter().any(|pair| needles.found_in(pair)) {
+        found.push("the config's Env".to_string());
+    }
+    let history = config.history.iter().filter(|entry| needles.found_in(entry)).count();
+    if history > 0 {
+        found.push(format!("{history} history entr{}", if history == 1 { "y" } else { "ies" }));
+    }
+    if !facts.secret_hits.is_empty() {
+        let listed: Vec<&str> = facts.secret_hits.iter().take(LISTED_FILES).map(String::as_str).collect();
+        found.push(format!("files: {}", listed.join(", ")));
+    }
+    if found.is_empty() {
+        check(Status::Passed, "no moved secret value in the config, the history or the files".to_string())
+    } else {
+        check(Status::Failed, format!("a moved secret value is still in the image: {}", found.join("; ")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +111,7 @@ mod tests {
             setuid_files: setuid.iter().map(|file| file.to_string()).collect(),
             bytes: 0,
             passwd: passwd.map(str::to_string),
+            secret_hits: Vec::new(),
         }
     }
 
@@ -123,6 +151,24 @@ mod tests {
         assert_eq!(
             user(&config("app"), &config("0"), &facts(Some(PASSWD), &[]), false).status,
             Status::Failed
+        );
+    }
+
+    #[test]
+    fn a_moved_secret_found_anywhere_fails_without_showing_it() {
+        let needles = Needles::new(vec!["tok-123456789".into()]);
+        let clean =
+            ImageConfig { env: vec!["PATH=/bin".into()], history: vec!["RUN make".into()], ..config("") };
+        assert_eq!(secrets(&needles, &clean, &facts(None, &[])).status, Status::Passed);
+        assert_eq!(secrets(&Needles::default(), &clean, &facts(None, &[])).status, Status::Skipped);
+        let leaky = ImageConfig { history: vec!["ARG TOKEN=tok-123456789".into()], ..clean.clone() };
+        let mut files = facts(None, &[]);
+        files.secret_hits.push("/root/.npmrc".into());
+        let failed = secrets(&needles, &leaky, &files);
+        assert_eq!(failed.status, Status::Failed);
+        assert_eq!(
+            failed.evidence,
+            "a moved secret value is still in the image: 1 history entry; files: /root/.npmrc"
         );
     }
 

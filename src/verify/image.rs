@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
@@ -81,12 +82,65 @@ pub struct FilesystemFacts {
     pub bytes: u64,
     /// `/etc/passwd`, when it is a regular file (not a link that could lead out of the image).
     pub passwd: Option<String>,
+    /// Files that hold one of the [`Needles`] searched for (secret values).
+    pub secret_hits: Vec<String>,
+}
+
+/// Secret values searched for in every regular file of an image (its layers' result). The
+/// values themselves are never shown: a hit names the file.
+#[derive(Debug, Clone, Default)]
+pub struct Needles {
+    values: Vec<Vec<u8>>,
+}
+
+impl Needles {
+    /// The values to look for (empty values are dropped: they are everywhere).
+    pub fn new(values: Vec<String>) -> Needles {
+        Needles {
+            values: values.into_iter().filter(|value| !value.is_empty()).map(String::into_bytes).collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Whether `text` holds one of the values.
+    pub fn found_in(&self, text: &str) -> bool {
+        self.values.iter().any(|value| contains(text.as_bytes(), value))
+    }
+
+    /// Reads `data` in chunks (overlapping by the longest value) and adds `path` to `hits`
+    /// when a value occurs in it. Reads nothing when there is nothing to look for.
+    pub fn search(&self, path: &str, data: &mut impl Read, hits: &mut Vec<String>) -> std::io::Result<()> {
+        let Some(longest) = self.values.iter().map(Vec::len).max() else { return Ok(()) };
+        let mut window: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            let read = data.read(&mut chunk)?;
+            if read == 0 {
+                return Ok(());
+            }
+            window.extend_from_slice(&chunk[..read]);
+            if self.values.iter().any(|value| contains(&window, value)) {
+                hits.push(path.to_string());
+                return std::io::copy(data, &mut std::io::sink()).map(drop);
+            }
+            let keep = window.len().min(longest - 1);
+            window.drain(..window.len() - keep);
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
 }
 
 impl FilesystemFacts {
     /// Walks the filesystem mounted at `root`, never following a symbolic link and staying on
     /// `root`'s device (as `find -xdev`).
-    pub fn scan(root: &Path) -> Result<FilesystemFacts, String> {
+    /// Searches every regular file for `needles` (none: nothing is read but `/etc/passwd`).
+    pub fn scan(root: &Path, needles: &Needles) -> Result<FilesystemFacts, String> {
         let device =
             fs::symlink_metadata(root).map_err(|error| format!("{}: {error}", root.display()))?.dev();
         let mut facts =
@@ -108,14 +162,23 @@ impl FilesystemFacts {
                     if metadata.nlink() <= 1 || seen_inodes.insert(metadata.ino()) {
                         facts.bytes += metadata.len();
                     }
+                    let inside = path.strip_prefix(root).map_or(path.clone(), Path::to_path_buf);
+                    let inside = format!("/{}", inside.display());
+                    if !needles.is_empty() {
+                        if let Ok(mut file) = fs::File::open(&path) {
+                            needles
+                                .search(&inside, &mut file, &mut facts.secret_hits)
+                                .map_err(|error| format!("{}: {error}", path.display()))?;
+                        }
+                    }
                     if metadata.mode() & 0o6000 != 0 {
-                        let inside = path.strip_prefix(root).map_or(path.clone(), Path::to_path_buf);
-                        facts.setuid_files.push(format!("/{}", inside.display()));
+                        facts.setuid_files.push(inside);
                     }
                 }
             }
         }
         facts.setuid_files.sort();
+        facts.secret_hits.sort();
         Ok(facts)
     }
 
@@ -190,8 +253,9 @@ mod tests {
             fs::set_permissions(&path, fs::Permissions::from_mode(mode)).expect("mode");
         }
         std::os::unix::fs::symlink("/usr/bin/su", root.join("usr/bin/su-link")).expect("link");
-        let facts = FilesystemFacts::scan(root).expect("scan");
+        let facts = FilesystemFacts::scan(root, &Needles::new(vec!["12345".into()])).expect("scan");
         assert_eq!(facts.setuid_files, ["/usr/bin/su", "/usr/bin/wall"]);
+        assert_eq!(facts.secret_hits, ["/usr/bin/ls", "/usr/bin/su", "/usr/bin/wall"]);
         assert_eq!(facts.bytes, 15 + fs::metadata(root.join("etc/passwd")).expect("passwd").len());
         assert_eq!(facts.passwd_entry("app"), Some(("app".to_string(), 10001)));
         assert_eq!(facts.passwd_entry("10001"), Some(("app".to_string(), 10001)));
@@ -199,11 +263,25 @@ mod tests {
     }
 
     #[test]
+    fn a_value_split_across_chunks_is_found() {
+        let needles = Needles::new(vec!["needle-value".into(), String::new()]);
+        let mut data = vec![b'x'; (1 << 20) - 4];
+        data.extend_from_slice(b"needle-value tail");
+        let mut hits = Vec::new();
+        needles.search("/f", &mut data.as_slice(), &mut hits).expect("search");
+        assert_eq!(hits, ["/f"]);
+        let mut hits = Vec::new();
+        needles.search("/g", &mut b"no needle here".as_slice(), &mut hits).expect("search");
+        assert!(hits.is_empty());
+        assert!(needles.found_in("ENV X=needle-value"));
+    }
+
+    #[test]
     fn a_linked_passwd_is_not_read() {
         let dir = tempfile::tempdir().expect("tempdir");
         fs::create_dir_all(dir.path().join("etc")).expect("etc");
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("etc/passwd")).expect("link");
-        let facts = FilesystemFacts::scan(dir.path()).expect("scan");
+        let facts = FilesystemFacts::scan(dir.path(), &Needles::default()).expect("scan");
         assert_eq!(facts.passwd, None);
     }
 }

@@ -19,16 +19,18 @@ pub mod checks;
 pub mod image;
 pub mod report;
 pub mod smoke;
+pub mod tar;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use dockfix_transforms::{FollowUp, Report};
+use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
+use dockfix_transforms::{Dockerfile, FollowUp, Report, Source};
 
 use self::builder::{BuildRequest, Builder, BuilderError, SecretSource};
-use self::image::{FilesystemFacts, ImageConfig};
+use self::image::{FilesystemFacts, ImageConfig, Needles};
 use self::report::{Check, CheckName, Dropped, Figures, Status, Verdict, Verification};
 use self::smoke::{RunResult, SmokeCommand};
 use crate::file_result::FileResult;
@@ -56,22 +58,24 @@ pub struct VerifyOptions {
 }
 
 /// Verifies `result`'s fixes (a file that is unchanged, or in error, is returned as it is).
-/// `refix` fixes the same file again with the given transforms off, for the retry.
+/// `refix` fixes the same file again with the given transforms off, for the retry; `secrets`
+/// says which values are secrets (the file's `[env-secrets]` settings).
 pub fn verify(
     result: FileResult,
     dockerfile: &Path,
     options: &VerifyOptions,
+    secrets: &SecretOptions,
     refix: &dyn Fn(&[&str]) -> FileResult,
 ) -> FileResult {
     if !result.changed() || result.error.is_some() {
         return result;
     }
     let builder_name = options.builder.kind.to_string();
-    let session = match Session::new(options, dockerfile) {
+    let session = match Session::new(options, dockerfile, secrets) {
         Ok(session) => session,
         Err(error) => return with_verification(result, Verification::skipped(&builder_name, error)),
     };
-    let original = match session.build(&result.input, "original", &[]) {
+    let original = match session.build(&result.input, "original", &[], &Needles::default()) {
         Ok(original) => original,
         Err(error) => {
             let reason = format!("the original does not build, so there is nothing to compare with: {error}");
@@ -144,6 +148,20 @@ fn environment_secrets(reports: &[Report], given: &[SecretSource]) -> Vec<Secret
     secrets
 }
 
+/// The literal secret values of `input` that `output` no longer holds: what env-secrets moved
+/// out, which must not be in the fixed image either.
+fn moved_secrets(input: &str, output: &str, options: &SecretOptions) -> Vec<String> {
+    let source = Source::new(input);
+    let mut values: Vec<String> = literal_secrets(&Dockerfile::parse(source.text()), options)
+        .into_iter()
+        .map(|secret| secret.value.trim().to_string())
+        .filter(|value| !value.is_empty() && !output.contains(value.as_str()))
+        .collect();
+    values.sort();
+    values.dedup();
+    values
+}
+
 /// An image built and read.
 struct Built {
     tag: String,
@@ -155,6 +173,7 @@ struct Built {
 /// images built, removed when it ends.
 struct Session<'a> {
     options: &'a VerifyOptions,
+    secret_options: &'a SecretOptions,
     context: PathBuf,
     work: tempfile::TempDir,
     tags: std::cell::RefCell<Vec<String>>,
@@ -164,7 +183,11 @@ struct Session<'a> {
 static SEQUENCE: AtomicUsize = AtomicUsize::new(0);
 
 impl<'a> Session<'a> {
-    fn new(options: &'a VerifyOptions, dockerfile: &Path) -> Result<Session<'a>, String> {
+    fn new(
+        options: &'a VerifyOptions,
+        dockerfile: &Path,
+        secret_options: &'a SecretOptions,
+    ) -> Result<Session<'a>, String> {
         let context = match &options.context {
             Some(context) => context.clone(),
             None => dockerfile
@@ -176,7 +199,7 @@ impl<'a> Session<'a> {
             .prefix("dockfix-verify-")
             .tempdir()
             .map_err(|error| format!("cannot make a work directory: {error}"))?;
-        Ok(Session { options, context, work, tags: std::cell::RefCell::new(Vec::new()) })
+        Ok(Session { options, secret_options, context, work, tags: std::cell::RefCell::new(Vec::new()) })
     }
 
     fn builder(&self) -> &Builder {
@@ -185,7 +208,13 @@ impl<'a> Session<'a> {
 
     /// Builds `text` under a throwaway tag and reads the image; `secrets` are the build's own
     /// besides `--build-secret`'s.
-    fn build(&self, text: &str, label: &str, secrets: &[SecretSource]) -> Result<Built, BuilderError> {
+    fn build(
+        &self,
+        text: &str,
+        label: &str,
+        secrets: &[SecretSource],
+        needles: &Needles,
+    ) -> Result<Built, BuilderError> {
         let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         let tag = format!("localhost/dockfix-verify-{}-{sequence}:{label}", std::process::id());
         let dockerfile = self.work.path().join(format!("{label}-{sequence}.Dockerfile"));
@@ -203,33 +232,46 @@ impl<'a> Session<'a> {
         self.builder().run(self.builder().build_args(&request))?;
         let config = ImageConfig::from_inspect(&self.builder().run(self.builder().inspect_args(&tag))?)
             .map_err(BuilderError::Unexpected)?;
-        let facts = self.filesystem(&tag)?;
+        let facts = self.filesystem(&tag, needles)?;
         Ok(Built { tag, config, facts })
     }
 
-    /// Reads the image's filesystem from a mounted container: nothing runs in the image.
-    fn filesystem(&self, tag: &str) -> Result<FilesystemFacts, BuilderError> {
+    /// Reads the image's filesystem from a mounted container (buildah, podman) or the tar
+    /// Docker exports: nothing runs in the image, so shell-less images are read too.
+    fn filesystem(&self, tag: &str, needles: &Needles) -> Result<FilesystemFacts, BuilderError> {
         let builder = self.builder();
-        let Some(_) = builder.mount_args("") else {
-            return Err(BuilderError::Unexpected(format!(
-                "{}: reading an image's filesystem needs `mount` (buildah, podman)",
-                builder.kind
-            )));
-        };
         let container = builder.run(builder.create_args(tag))?.trim().to_string();
-        let facts = self.scan_mounted(&container);
+        let facts = match builder.mount_args(&container) {
+            Some(mount) => self.scan_mounted(&container, mount, needles),
+            None => self.scan_exported(&container, needles),
+        };
         let _ = builder.run(builder.remove_container_args(&container));
         facts
     }
 
-    fn scan_mounted(&self, container: &str) -> Result<FilesystemFacts, BuilderError> {
+    fn scan_mounted(
+        &self,
+        container: &str,
+        mount: Vec<std::ffi::OsString>,
+        needles: &Needles,
+    ) -> Result<FilesystemFacts, BuilderError> {
         let builder = self.builder();
-        let mount =
-            builder.mount_args(container).map(|args| builder.run(args)).transpose()?.unwrap_or_default();
-        let facts = FilesystemFacts::scan(Path::new(mount.trim())).map_err(BuilderError::Unexpected);
+        let mount = builder.run(mount)?;
+        let facts = FilesystemFacts::scan(Path::new(mount.trim()), needles).map_err(BuilderError::Unexpected);
         if let Some(args) = builder.unmount_args(container) {
             let _ = builder.run(args);
         }
+        facts
+    }
+
+    fn scan_exported(&self, container: &str, needles: &Needles) -> Result<FilesystemFacts, BuilderError> {
+        let builder = self.builder();
+        let archive = self.work.path().join(format!("{container}.tar"));
+        builder.run(builder.export_args(container, &archive))?;
+        let facts = fs::File::open(&archive)
+            .and_then(|file| tar::scan(std::io::BufReader::new(file), needles))
+            .map_err(|error| BuilderError::Unexpected(format!("{}: {error}", archive.display())));
+        let _ = fs::remove_file(&archive);
         facts
     }
 
@@ -244,7 +286,8 @@ impl<'a> Session<'a> {
             ..Figures::default()
         };
         let secrets = environment_secrets(&result.reports, &self.options.secrets);
-        let fixed = match self.build(fixed_text, "fixed", &secrets) {
+        let needles = Needles::new(moved_secrets(&result.input, fixed_text, self.secret_options));
+        let fixed = match self.build(fixed_text, "fixed", &secrets, &needles) {
             Ok(fixed) => fixed,
             Err(error) => {
                 let check =
@@ -266,6 +309,7 @@ impl<'a> Session<'a> {
             },
             checks::user(&original.config, &fixed.config, &fixed.facts, fixed_by(NON_ROOT_USER)),
             checks::setuid(&original.facts, &fixed.facts, fixed_by(STRIP_SETUID)),
+            checks::secrets(&needles, &fixed.config, &fixed.facts),
         ];
         let (smoke, figure) = self.smoke(original, &fixed);
         figures.smoke = figure;
