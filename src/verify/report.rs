@@ -160,6 +160,22 @@ impl Verification {
         self.checks.iter().find(|check| check.status == Status::Failed)
     }
 
+    /// A failed verification in one paragraph, for an error-level annotation or SARIF result:
+    /// the failed check and the end of its evidence. `None` unless it failed.
+    pub fn failure_message(&self) -> Option<String> {
+        if self.verdict != Verdict::Failed {
+            return None;
+        }
+        let mut message = format!("the fixed image failed to verify ({})", self.builder);
+        if let Some(reason) = &self.reason {
+            message.push_str(&format!(": {reason}"));
+        }
+        if let Some(check) = self.failed_check() {
+            message.push_str(&format!("\n{}", check.evidence));
+        }
+        Some(message)
+    }
+
     /// Every text it holds, passed through `redact` (the file's secret values out).
     pub fn redacted(mut self, redact: impl Fn(&str) -> String) -> Verification {
         self.reason = self.reason.as_deref().map(&redact);
@@ -329,6 +345,16 @@ mod tests {
         assert!(markdown.contains("| Setuid/setgid files | 11 | 0 |"), "{markdown}");
         assert!(markdown.contains("| Image size | 80.1 MB | 80.0 MB |"), "{markdown}");
         assert!(markdown.contains("Smoke run: exit 0 → exit 1"), "{markdown}");
+    }
+
+    #[test]
+    fn only_a_failure_has_a_failure_message() {
+        let message = verification().failure_message().expect("failed");
+        assert_eq!(
+            message,
+            "the fixed image failed to verify (buildah): check `smoke` failed\nexit 1: cannot write /srv/x"
+        );
+        assert_eq!(Verification::skipped("buildah", "no builder".into()).failure_message(), None);
     }
 
     #[test]
