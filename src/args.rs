@@ -193,8 +193,8 @@ pub struct FixArgs {
     pub build_secrets: Vec<SecretSource>,
 
     /// The smoke run's command, run in both images and compared by exit status and output
-    /// (a JSON array, or a shell command) [default: the image's own start command, for
-    /// --verify-timeout seconds].
+    /// (a JSON array, or a shell command) [default: the final stage's HEALTHCHECK beside the
+    /// start command, else the start command alone, for --verify-timeout seconds].
     #[arg(long, value_name = "CMD", requires = "verify", help_heading = "Verification")]
     pub verify_cmd: Option<String>,
 

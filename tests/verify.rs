@@ -300,3 +300,31 @@ fn a_shell_less_image_has_its_setuid_files_counted() {
     assert_eq!(figures["smoke"], "still running → still running", "{doc:#}");
     assert_no_images_left(env);
 }
+
+const HEALTHCHECK_STATE: &str = "\
+# The server writes its health file into a directory root created; the HEALTHCHECK reads it.
+FROM {{REGISTRY}}/bbox:1
+RUN mkdir -p /srv/state
+CMD [\"sh\", \"-c\", \"echo ok > /srv/state/health; sleep 60\"]
+HEALTHCHECK CMD [\"cat\", \"/srv/state/health\"]
+";
+
+#[test]
+fn the_healthcheck_runs_beside_the_start_command() {
+    let Some(env) = build_support::env() else { return };
+    let _serial = env.serialize();
+    let dir = scenario_dir(env, "verify-healthcheck", HEALTHCHECK_STATE, &[]);
+    let args = ["--select", "non-root-user", "--verify-timeout", "6"];
+    let (out, doc) = dockfix_verify(env, &dir, &args, &[]);
+    // As the non-root user the server cannot write its health file: the health check fails
+    // where the original's passes; without non-root-user nothing is left to verify.
+    assert_eq!(out.status.code(), Some(2), "stderr:\n{}", stderr(&out));
+    let smoke = check(&doc, "smoke");
+    assert_eq!(smoke["status"], "failed", "{doc:#}");
+    let evidence = smoke["evidence"].as_str().unwrap_or_default();
+    assert!(
+        evidence.starts_with("`HEALTHCHECK cat /srv/state/health`: original exit 0, fixed exit 1"),
+        "{evidence}"
+    );
+    assert_no_images_left(env);
+}

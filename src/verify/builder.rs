@@ -243,6 +243,28 @@ impl Builder {
         args
     }
 
+    /// Starts `argv` in a new container of the image in the background and prints the
+    /// container's id (Docker, Podman; buildah runs [`Builder::run_args`] in the background
+    /// instead), for [`Builder::exec_args`] to run a HEALTHCHECK beside it.
+    pub fn detached_run_args(&self, tag: &str, argv: &[String]) -> Vec<OsString> {
+        let mut args = with(&["run", "--detach", "--entrypoint", ""], [tag]);
+        args.extend(argv.iter().map(OsString::from));
+        args
+    }
+
+    /// Runs `argv` in a running container beside its process: Docker and Podman `exec`;
+    /// buildah runs another command in the same working container.
+    pub fn exec_args(&self, tag: &str, container: &str, argv: &[String]) -> Vec<OsString> {
+        match self.kind {
+            BuilderKind::Docker | BuilderKind::Podman => {
+                let mut args = with(&["exec"], [container]);
+                args.extend(argv.iter().map(OsString::from));
+                args
+            }
+            BuilderKind::Buildah => self.run_args(tag, container, argv),
+        }
+    }
+
     /// Runs a command of this builder; its stdout on success, otherwise an error with the
     /// command and the tail of its output.
     pub fn run(&self, args: Vec<OsString>) -> Result<String, BuilderError> {
@@ -351,6 +373,14 @@ mod tests {
             line(&docker, docker.run_args("t", "", &["id".into(), "-u".into()])),
             "docker run --rm --entrypoint  t id -u"
         );
+        assert_eq!(
+            line(&docker, docker.detached_run_args("t", &["serve".into()])),
+            "docker run --detach --entrypoint  t serve"
+        );
+        assert_eq!(
+            line(&docker, docker.exec_args("t", "c1", &["curl".into(), "-f".into()])),
+            "docker exec c1 curl -f"
+        );
         let history = docker.history_args("t").map(|args| line(&docker, args));
         assert_eq!(history.as_deref(), Some("docker image history --no-trunc --format {{.CreatedBy}} t"));
     }
@@ -389,6 +419,7 @@ mod tests {
         assert_eq!(line(&buildah, buildah.create_args("t")), "buildah from --quiet --pull=never t");
         assert_eq!(line(&buildah, buildah.remove_container_args("c")), "buildah rm c");
         assert_eq!(line(&buildah, buildah.run_args("t", "c", &["id".into()])), "buildah run c -- id");
+        assert_eq!(line(&buildah, buildah.exec_args("t", "c", &["check".into()])), "buildah run c -- check");
         assert!(buildah.history_args("t").is_none(), "buildah inspect holds the history");
     }
 

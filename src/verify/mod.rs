@@ -311,32 +311,58 @@ impl<'a> Session<'a> {
             checks::setuid(&original.facts, &fixed.facts, fixed_by(STRIP_SETUID)),
             checks::secrets(&needles, &fixed.config, &fixed.facts),
         ];
-        let (smoke, figure) = self.smoke(original, &fixed);
+        let (smoke, figure) = self.smoke(original, &fixed, fixed_text);
         figures.smoke = figure;
         checks.push(smoke);
         Verification::of_checks(&builder_name, checks, figures)
     }
 
-    /// The smoke check and its figure.
-    fn smoke(&self, original: &Built, fixed: &Built) -> (Check, Option<String>) {
+    /// The smoke check and its figure; `fixed_text` is the fixed Dockerfile (its HEALTHCHECK).
+    fn smoke(&self, original: &Built, fixed: &Built, fixed_text: &str) -> (Check, Option<String>) {
         let skipped =
             |evidence: String| (Check { check: CheckName::Smoke, status: Status::Skipped, evidence }, None);
-        let (before_argv, after_argv) = match &self.options.smoke {
-            SmokeCommand::Given(argv) => (argv.clone(), argv.clone()),
-            SmokeCommand::Start => (original.config.start_command(), fixed.config.start_command()),
+        let (before_start, after_start) = (original.config.start_command(), fixed.config.start_command());
+        let command = match &self.options.smoke {
+            SmokeCommand::Start => {
+                smoke::healthcheck(fixed_text).map_or(SmokeCommand::Start, SmokeCommand::Healthcheck)
+            }
+            given => given.clone(),
+        };
+        let (before_argv, after_argv) = match &command {
+            SmokeCommand::Given(argv) | SmokeCommand::Healthcheck(argv) => (argv.clone(), argv.clone()),
+            SmokeCommand::Start => (before_start.clone(), after_start.clone()),
         };
         if after_argv.is_empty() {
             return skipped("the image has no ENTRYPOINT or CMD, and no --verify-cmd was given".to_string());
         }
-        let run = |built: &Built, argv: &[String]| -> Result<RunResult, BuilderError> {
-            smoke::run_in_image(self.builder(), &built.tag, argv, self.options.timeout, self.work.path())
+        let timeout = self.options.timeout;
+        let run = |built: &Built, argv: &[String], start: &[String]| -> Result<RunResult, BuilderError> {
+            match &command {
+                SmokeCommand::Healthcheck(_) => {
+                    let grace = timeout / 3;
+                    smoke::run_healthcheck(
+                        self.builder(),
+                        &built.tag,
+                        start,
+                        argv,
+                        grace,
+                        timeout,
+                        self.work.path(),
+                    )
+                }
+                _ => smoke::run_in_image(self.builder(), &built.tag, argv, timeout, self.work.path()),
+            }
         };
-        let results = run(original, &before_argv).and_then(|before| Ok((before, run(fixed, &after_argv)?)));
+        let results = run(original, &before_argv, &before_start)
+            .and_then(|before| Ok((before, run(fixed, &after_argv, &after_start)?)));
         match results {
             Ok((before, after)) => {
-                let shown = after_argv.join(" ");
+                let shown = match &command {
+                    SmokeCommand::Healthcheck(argv) => format!("HEALTHCHECK {}", argv.join(" ")),
+                    _ => after_argv.join(" "),
+                };
                 let figure = smoke::figure(&before, &after);
-                (smoke::compare(&self.options.smoke, &shown, &before, &after), Some(figure))
+                (smoke::compare(&command, &shown, &before, &after), Some(figure))
             }
             Err(error) => skipped(format!("the smoke run could not start: {error}")),
         }

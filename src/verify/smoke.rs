@@ -2,6 +2,9 @@
 //! both images, as each image's configured user, and the two results are compared:
 //!
 //! - `--verify-cmd CMD`: exit status and output must be equal;
+//! - otherwise, when the final stage has a `HEALTHCHECK`: the image's start command runs, and
+//!   after a grace period (a third of `--verify-timeout`) the health check runs beside it;
+//!   both health checks must exit with the same status;
 //! - otherwise the image's own ENTRYPOINT + CMD, for `--verify-timeout` seconds: both must
 //!   still run at the end of it, or both have exited with the same status (a server keeps
 //!   running, a batch job exits; output is not compared: it may hold times and addresses).
@@ -17,7 +20,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use super::builder::{tail, Builder, BuilderError};
+use dockfix_transforms::{Dockerfile, Source};
+
+use super::builder::{tail, Builder, BuilderError, BuilderKind};
 use super::report::{Check, CheckName, Status};
 
 /// What the smoke run runs.
@@ -27,6 +32,23 @@ pub enum SmokeCommand {
     Given(Vec<String>),
     /// The image's own start command (ENTRYPOINT + CMD), each image's own.
     Start,
+    /// The final stage's `HEALTHCHECK` command, run beside the start command.
+    Healthcheck(Vec<String>),
+}
+
+/// The `HEALTHCHECK` command of the final stage of `text`, as an argv (`NONE`: none).
+pub fn healthcheck(text: &str) -> Option<Vec<String>> {
+    let source = Source::new(text);
+    let file = Dockerfile::parse(source.text());
+    let stage = file.final_stage()?;
+    let instruction =
+        file.stage_instructions(stage).iter().rev().find(|instruction| instruction.is("HEALTHCHECK"))?;
+    let args = instruction.args.trim();
+    let (keyword, command) = args.split_once(char::is_whitespace)?;
+    if !keyword.eq_ignore_ascii_case("CMD") {
+        return None;
+    }
+    Some(parse_command(command.trim()))
 }
 
 /// `--verify-cmd` as an argv: a JSON array as in a Dockerfile's exec form, otherwise the text
@@ -81,6 +103,64 @@ pub fn run_in_image(
     if let Some(container) = container {
         let _ = builder.run(builder.remove_container_args(&container));
     }
+    result
+}
+
+/// Starts `start` in a fresh container of `tag`, waits `grace`, then runs `check` beside it
+/// for at most `timeout`; the result is the check's. The container is removed afterwards.
+pub fn run_healthcheck(
+    builder: &Builder,
+    tag: &str,
+    start: &[String],
+    check: &[String],
+    grace: Duration,
+    timeout: Duration,
+    work: &Path,
+) -> Result<RunResult, BuilderError> {
+    match builder.kind {
+        BuilderKind::Buildah => {
+            let container = builder.run(builder.create_args(tag))?.trim().to_string();
+            let result = beside_buildah_run(builder, tag, &container, start, check, (grace, timeout), work);
+            let _ = builder.run(builder.remove_container_args(&container));
+            result
+        }
+        BuilderKind::Docker | BuilderKind::Podman => {
+            let container = builder.run(builder.detached_run_args(tag, start))?.trim().to_string();
+            sleep(grace);
+            let result = run_with_timeout(builder, &builder.exec_args(tag, &container, check), timeout, work);
+            let _ = builder.run(builder.remove_container_args(&container));
+            result
+        }
+    }
+}
+
+/// buildah: the start command in the background of a working container, the check in the
+/// same container after `grace`; the start command is stopped afterwards.
+fn beside_buildah_run(
+    builder: &Builder,
+    tag: &str,
+    container: &str,
+    start: &[String],
+    check: &[String],
+    (grace, timeout): (Duration, Duration),
+    work: &Path,
+) -> Result<RunResult, BuilderError> {
+    let spawn_error = |source| BuilderError::Spawn { program: builder.program.display().to_string(), source };
+    let log = fs::File::create(work.join(format!("{container}-start.log"))).map_err(spawn_error)?;
+    let mut server = builder
+        .command(&builder.run_args(tag, container, start))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(spawn_error)?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map_err(spawn_error)?;
+    sleep(grace);
+    let result = run_with_timeout(builder, &builder.exec_args(tag, container, check), timeout, work);
+    if server.try_wait().ok().flatten().is_none() {
+        stop_group(server.id());
+    }
+    let _ = server.wait();
     result
 }
 
@@ -140,7 +220,7 @@ fn stop_group(leader: u32) {
 pub fn compare(command: &SmokeCommand, shown: &str, before: &RunResult, after: &RunResult) -> Check {
     let same = match command {
         SmokeCommand::Given(_) => before == after,
-        SmokeCommand::Start => before.status == after.status,
+        SmokeCommand::Start | SmokeCommand::Healthcheck(_) => before.status == after.status,
     };
     let mut evidence = format!("`{shown}`: original {}, fixed {}", before.shown(), after.shown());
     if !same {
@@ -169,6 +249,18 @@ mod tests {
         assert_eq!(parse_command(r#"["/app", "--version"]"#), ["/app", "--version"]);
         assert_eq!(parse_command("cat /etc/os-release"), ["/bin/sh", "-c", "cat /etc/os-release"]);
         assert_eq!(parse_command("[ -f x ]"), ["/bin/sh", "-c", "[ -f x ]"]);
+    }
+
+    #[test]
+    fn the_final_stage_healthcheck_is_read() {
+        let text = "FROM a AS build\nHEALTHCHECK CMD false\nFROM b\nHEALTHCHECK --interval=5s CMD [\"curl\", \"-f\", \"localhost\"]\n";
+        assert_eq!(healthcheck(text), Some(vec!["curl".into(), "-f".into(), "localhost".into()]));
+        assert_eq!(
+            healthcheck("FROM b\nHEALTHCHECK CMD wget -q -O- localhost\n"),
+            Some(parse_command("wget -q -O- localhost"))
+        );
+        assert_eq!(healthcheck("FROM b\nHEALTHCHECK NONE\n"), None);
+        assert_eq!(healthcheck("FROM a\nHEALTHCHECK CMD true\nFROM b\n"), None);
     }
 
     #[test]
