@@ -28,6 +28,7 @@ use dockfix::progress::{Counts as ProgressCounts, Progress};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
 use dockfix::style::Style;
 use dockfix::verify::builder::Builder;
+use dockfix::verify::progress::StageLine;
 use dockfix::verify::smoke::{parse_command, SmokeCommand};
 use dockfix::verify::{self as verification, VerifyOptions};
 use dockfix::{discover, files, generator, pipeline};
@@ -208,11 +209,14 @@ fn fix(args: &FixArgs) -> Result<u8> {
     let mut output = FixOutput::new(args);
     // Builds are verified one file at a time: each already uses every core.
     let window = if verify.is_some() { 1 } else { FILES_IN_FLIGHT };
+    let stage_line =
+        StageLine::new((verify.is_some() && Progress::terminal_can_draw()).then(std::io::stderr));
+    let verifying = verify.as_ref().map(|options| (options, &stage_line));
     pipeline::map_ordered(
         jobs,
         window,
         |job| match job {
-            Job::Fix(file, settings) => fix_and_write(&file, args, &settings, verify.as_ref()),
+            Job::Fix(file, settings) => fix_and_write(&file, args, &settings, verifying),
             Job::Failed(result) => result,
         },
         |result| output.file(result),
@@ -407,13 +411,16 @@ fn fix_and_write(
     path: &Path,
     args: &FixArgs,
     settings: &Settings,
-    verify: Option<&VerifyOptions>,
+    verify: Option<(&VerifyOptions, &StageLine<std::io::Stderr>)>,
 ) -> FileResult {
     let mut result = fix_file(path, args, settings);
-    if let Some(options) = verify {
+    if let Some((options, stage_line)) = verify {
         let refix = |disabled: &[&str]| fix_file(path, args, &without(settings, disabled));
         let secrets = settings.options.get::<SecretOptions>();
-        result = verification::verify(result, path, options, &secrets, &refix);
+        let shown = path.display().to_string();
+        let notify = |stage: &str| stage_line.show(&shown, stage);
+        result = verification::verify(result, path, options, &secrets, &refix, &notify);
+        stage_line.clear();
     }
     if args.write && result.verification_failed() && !args.keep_unverified {
         if let Some(verification) = &mut result.verification {

@@ -328,3 +328,70 @@ fn the_healthcheck_runs_beside_the_start_command() {
     );
     assert_no_images_left(env);
 }
+
+/// The build-proof scenarios the overhead is measured on (the Go ones and those that need
+/// their own base images left out).
+const OVERHEAD_SCENARIOS: &[&str] = &[
+    "builtin-user",
+    "busybox-without-applets",
+    "copy-chown",
+    "debian-single",
+    "declined-gosu",
+    "existing-system-user",
+    "inherited-stage",
+    "multi-stage-root-builder",
+    "scratch-numeric",
+    "unknown-base-numeric",
+    "volume-writes",
+    "workdir-after-copy",
+    "workdir-var-lib",
+    "workdir-writes",
+];
+
+/// What `--verify` costs beyond the two builds, on the build-proof scenarios: the time spent
+/// reading the images (inspect, mount, filesystem scan, cleanup) and in smoke runs, from the
+/// `timings` of each verification. A measurement, run on demand:
+/// `cargo test --test verify -- --ignored --nocapture overhead`.
+#[test]
+#[ignore = "a measurement of several minutes; run on demand"]
+fn overhead_on_the_build_proof_scenarios() {
+    let Some(env) = build_support::env() else { return };
+    let _serial = env.serialize();
+    let mut rows =
+        vec!["scenario | verdict | builds s | inspection s | smoke s | inspection/builds".to_string()];
+    let (mut builds, mut inspection, mut smoke) = (0u64, 0u64, 0u64);
+    for name in OVERHEAD_SCENARIOS {
+        let scenario = prepare_scenario(env, name).expect("scenario");
+        let args = ["--select", "non-root-user,strip-setuid", "--verify-timeout", "3"];
+        let (_, doc) = dockfix_verify(env, &scenario.context, &args, &[]);
+        let verification = verification(&doc);
+        if verification.is_null() {
+            rows.push(format!("{name} | unchanged | | | |"));
+            continue;
+        }
+        let timings = &verification["timings"];
+        let ms = |key: &str| timings[key].as_u64().unwrap_or_else(|| panic!("no {key} in {timings:#}"));
+        let (b, i, s) = (ms("builds_ms"), ms("inspection_ms"), ms("smoke_ms"));
+        assert!(b > 0, "{name}: no build time: {doc:#}");
+        (builds, inspection, smoke) = (builds + b, inspection + i, smoke + s);
+        #[allow(clippy::cast_precision_loss)]
+        let share = i as f64 / b.max(1) as f64 * 100.0;
+        rows.push(format!(
+            "{name} | {} | {:.1} | {:.1} | {:.1} | {share:.0}%",
+            verification["verdict"].as_str().unwrap_or_default(),
+            b as f64 / 1000.0,
+            i as f64 / 1000.0,
+            s as f64 / 1000.0
+        ));
+    }
+    #[allow(clippy::cast_precision_loss)]
+    rows.push(format!(
+        "total | | {:.1} | {:.1} | {:.1} | {:.0}%",
+        builds as f64 / 1000.0,
+        inspection as f64 / 1000.0,
+        smoke as f64 / 1000.0,
+        inspection as f64 / builds.max(1) as f64 * 100.0
+    ));
+    loud(&format!("--verify overhead on the build-proof scenarios:\n{}", rows.join("\n")));
+    assert_no_images_left(env);
+}

@@ -17,21 +17,23 @@
 pub mod builder;
 pub mod checks;
 pub mod image;
+pub mod progress;
 pub mod report;
 pub mod smoke;
 pub mod tar;
 
+use std::cell::Cell;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::{Dockerfile, FollowUp, Report, Source};
 
 use self::builder::{BuildRequest, Builder, BuilderError, SecretSource};
 use self::image::{FilesystemFacts, ImageConfig, Needles};
-use self::report::{Check, CheckName, Dropped, Figures, Status, Verdict, Verification};
+use self::report::{Check, CheckName, Dropped, Figures, Status, Timings, Verdict, Verification};
 use self::smoke::{RunResult, SmokeCommand};
 use crate::file_result::FileResult;
 
@@ -59,19 +61,21 @@ pub struct VerifyOptions {
 
 /// Verifies `result`'s fixes (a file that is unchanged, or in error, is returned as it is).
 /// `refix` fixes the same file again with the given transforms off, for the retry; `secrets`
-/// says which values are secrets (the file's `[env-secrets]` settings).
+/// says which values are secrets (the file's `[env-secrets]` settings); `notify` is told each
+/// stage (`building the original`), for a progress line.
 pub fn verify(
     result: FileResult,
     dockerfile: &Path,
     options: &VerifyOptions,
     secrets: &SecretOptions,
     refix: &dyn Fn(&[&str]) -> FileResult,
+    notify: &dyn Fn(&str),
 ) -> FileResult {
     if !result.changed() || result.error.is_some() {
         return result;
     }
     let builder_name = options.builder.kind.to_string();
-    let session = match Session::new(options, dockerfile, secrets) {
+    let session = match Session::new(options, dockerfile, secrets, notify) {
         Ok(session) => session,
         Err(error) => return with_verification(result, Verification::skipped(&builder_name, error)),
     };
@@ -79,10 +83,10 @@ pub fn verify(
         Ok(original) => original,
         Err(error) => {
             let reason = format!("the original does not build, so there is nothing to compare with: {error}");
-            return with_verification(result, Verification::skipped(&builder_name, reason));
+            return with_verification(result, session.timed(Verification::skipped(&builder_name, reason)));
         }
     };
-    let verification = session.check(&original, &result);
+    let verification = session.timed(session.check(&original, &result));
     let Some(failed) = verification.failed_check().map(|check| check.check) else {
         return with_verification(result, verification);
     };
@@ -92,6 +96,7 @@ pub fn verify(
     let fixed: Vec<&str> =
         result.reports.iter().filter(|report| report.fixed).map(|report| report.transform).collect();
     for suspect in failed.suspects().iter().filter(|suspect| fixed.contains(suspect)) {
+        notify(&format!("retrying without {suspect}"));
         let retried = refix(&[suspect]);
         if !retried.changed() || retried.error.is_some() {
             continue;
@@ -102,17 +107,23 @@ pub fn verify(
             let evidence =
                 verification.failed_check().map(|check| check.evidence.clone()).unwrap_or_default();
             let dropped = dropped_reports(&result.reports, suspect, failed, &evidence);
-            let mut retried = with_verification(retried, second);
+            let mut retried = with_verification(retried, session.timed(second));
             retried.add_dropped_reports(dropped);
             return retried;
         }
     }
-    with_verification(result, verification)
+    with_verification(result, session.timed(verification))
 }
 
 fn with_verification(mut result: FileResult, verification: Verification) -> FileResult {
     result.set_verification(verification);
     result
+}
+
+/// Adds the time `started` has taken to `total` (milliseconds).
+fn add_elapsed(total: &Cell<u64>, started: Instant) {
+    let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    total.set(total.get().saturating_add(millis));
 }
 
 /// The dropped transform's findings as they were, now not fixed, saying why.
@@ -174,9 +185,14 @@ struct Built {
 struct Session<'a> {
     options: &'a VerifyOptions,
     secret_options: &'a SecretOptions,
+    notify: &'a dyn Fn(&str),
     context: PathBuf,
     work: tempfile::TempDir,
     tags: std::cell::RefCell<Vec<String>>,
+    /// Milliseconds spent building, reading images, and in smoke runs.
+    builds_ms: Cell<u64>,
+    inspection_ms: Cell<u64>,
+    smoke_ms: Cell<u64>,
 }
 
 /// Tells the throwaway tags of concurrent verifications apart.
@@ -187,6 +203,7 @@ impl<'a> Session<'a> {
         options: &'a VerifyOptions,
         dockerfile: &Path,
         secret_options: &'a SecretOptions,
+        notify: &'a dyn Fn(&str),
     ) -> Result<Session<'a>, String> {
         let context = match &options.context {
             Some(context) => context.clone(),
@@ -199,7 +216,17 @@ impl<'a> Session<'a> {
             .prefix("dockfix-verify-")
             .tempdir()
             .map_err(|error| format!("cannot make a work directory: {error}"))?;
-        Ok(Session { options, secret_options, context, work, tags: std::cell::RefCell::new(Vec::new()) })
+        Ok(Session {
+            options,
+            secret_options,
+            notify,
+            context,
+            work,
+            tags: std::cell::RefCell::new(Vec::new()),
+            builds_ms: Cell::new(0),
+            inspection_ms: Cell::new(0),
+            smoke_ms: Cell::new(0),
+        })
     }
 
     fn builder(&self) -> &Builder {
@@ -229,11 +256,40 @@ impl<'a> Session<'a> {
             secrets: &secrets,
         };
         self.tags.borrow_mut().push(tag.clone());
-        self.builder().run(self.builder().build_args(&request))?;
+        (self.notify)(&format!("building the {label} file"));
+        let started = Instant::now();
+        let built = self.builder().run(self.builder().build_args(&request));
+        add_elapsed(&self.builds_ms, started);
+        built?;
+        (self.notify)(&format!("reading the {label} image"));
+        let started = Instant::now();
+        let read = self.read_image(&tag, needles);
+        add_elapsed(&self.inspection_ms, started);
+        let (config, facts) = read?;
+        Ok(Built { tag, config, facts })
+    }
+
+    /// The image's configuration and filesystem facts.
+    fn read_image(
+        &self,
+        tag: &str,
+        needles: &Needles,
+    ) -> Result<(ImageConfig, FilesystemFacts), BuilderError> {
+        let tag = tag.to_string();
         let config = ImageConfig::from_inspect(&self.builder().run(self.builder().inspect_args(&tag))?)
             .map_err(BuilderError::Unexpected)?;
         let facts = self.filesystem(&tag, needles)?;
-        Ok(Built { tag, config, facts })
+        Ok((config, facts))
+    }
+
+    /// `verification` with what the session's images cost so far.
+    fn timed(&self, mut verification: Verification) -> Verification {
+        verification.timings = Timings {
+            builds_ms: self.builds_ms.get(),
+            inspection_ms: self.inspection_ms.get(),
+            smoke_ms: self.smoke_ms.get(),
+        };
+        verification
     }
 
     /// Reads the image's filesystem from a mounted container (buildah, podman) or the tar
@@ -311,7 +367,10 @@ impl<'a> Session<'a> {
             checks::setuid(&original.facts, &fixed.facts, fixed_by(STRIP_SETUID)),
             checks::secrets(&needles, &fixed.config, &fixed.facts),
         ];
+        (self.notify)("smoke run");
+        let started = Instant::now();
         let (smoke, figure) = self.smoke(original, &fixed, fixed_text);
+        add_elapsed(&self.smoke_ms, started);
         figures.smoke = figure;
         checks.push(smoke);
         Verification::of_checks(&builder_name, checks, figures)

@@ -106,6 +106,18 @@ pub struct Figures {
     pub smoke: Option<String>,
 }
 
+/// Where a verification's time went, in milliseconds, over every image it built (the
+/// original, the fixed file, and each retry): what `--verify` costs beyond the builds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Timings {
+    /// The builder's build commands.
+    pub builds_ms: u64,
+    /// Reading the images: inspect, mount or export, the filesystem scan, cleanup.
+    pub inspection_ms: u64,
+    /// The smoke runs.
+    pub smoke_ms: u64,
+}
+
 /// A fix left out because the fixed image failed a check with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Dropped {
@@ -127,6 +139,7 @@ pub struct Verification {
     pub figures: Figures,
     /// Fixes a retry left out so that the rest verifies (the file holds the rest).
     pub dropped: Vec<Dropped>,
+    pub timings: Timings,
 }
 
 impl Verification {
@@ -139,6 +152,7 @@ impl Verification {
             checks: Vec::new(),
             figures: Figures::default(),
             dropped: Vec::new(),
+            timings: Timings::default(),
         }
     }
 
@@ -152,6 +166,7 @@ impl Verification {
             checks,
             figures,
             dropped: Vec::new(),
+            timings: Timings::default(),
         }
     }
 
