@@ -79,13 +79,18 @@ pub fn verify(
         Ok(session) => session,
         Err(error) => return with_verification(result, Verification::skipped(&builder_name, error)),
     };
-    let original = match session.build(&result.input, "original", &[], &Needles::default()) {
-        Ok(original) => original,
-        Err(error) => {
-            let reason = format!("the original does not build, so there is nothing to compare with: {error}");
-            return with_verification(result, session.timed(Verification::skipped(&builder_name, reason)));
-        }
-    };
+    let original =
+        match session.build(&result.input, "original", &BuildInputs::default(), &Needles::default()) {
+            Ok(original) => original,
+            Err(error) => {
+                let reason =
+                    format!("the original does not build, so there is nothing to compare with: {error}");
+                return with_verification(
+                    result,
+                    session.timed(Verification::skipped(&builder_name, reason)),
+                );
+            }
+        };
     let verification = session.timed(session.check(&original, &result));
     let Some(failed) = verification.failed_check().map(|check| check.check) else {
         return with_verification(result, verification);
@@ -144,19 +149,39 @@ fn dropped_reports(reports: &[Report], transform: &str, check: CheckName, eviden
         .collect()
 }
 
-/// The build secrets env-secrets' fixes need that `--build-secret` does not give, from the
-/// environment variables they name, where those are set (the builder reads the value; it is
-/// never on a command line).
-fn environment_secrets(reports: &[Report], given: &[SecretSource]) -> Vec<SecretSource> {
-    let mut secrets: Vec<SecretSource> = Vec::new();
+/// What env-secrets' fixes need at build time that the command line does not give, from the
+/// environment variables they name, where those are set: build secrets, and build arguments
+/// (`--secrets arg`) passed by name. The builder reads the values; they are never on a command
+/// line.
+#[derive(Debug, Clone, Default)]
+struct BuildInputs {
+    secrets: Vec<SecretSource>,
+    build_args: Vec<String>,
+}
+
+fn environment_inputs(reports: &[Report], options: &VerifyOptions) -> BuildInputs {
+    let mut inputs = BuildInputs::default();
     for follow_up in reports.iter().filter(|report| report.fixed).flat_map(|report| &report.follow_ups) {
-        let FollowUp::BuildSecret { id, env } = follow_up else { continue };
-        let known = given.iter().chain(&secrets).any(|secret| secret.id() == id);
-        if !known && std::env::var_os(env).is_some() {
-            secrets.push(SecretSource::Env { id: id.clone(), env: env.clone() });
+        match follow_up {
+            FollowUp::BuildSecret { id, env } => {
+                let known = options.secrets.iter().chain(&inputs.secrets).any(|secret| secret.id() == id);
+                if !known && std::env::var_os(env).is_some() {
+                    inputs.secrets.push(SecretSource::Env { id: id.clone(), env: env.clone() });
+                }
+            }
+            FollowUp::BuildArg { name } => {
+                let given =
+                    options.build_args.iter().chain(&inputs.build_args).any(|arg| {
+                        arg.split_once('=').map_or(arg.as_str(), |(arg_name, _)| arg_name) == name
+                    });
+                if !given && std::env::var_os(name).is_some() {
+                    inputs.build_args.push(name.clone());
+                }
+            }
+            FollowUp::RuntimeEnv { .. } | FollowUp::Rotate { .. } => {}
         }
     }
-    secrets
+    inputs
 }
 
 /// The literal secret values of `input` that `output` no longer holds: what env-secrets moved
@@ -233,13 +258,13 @@ impl<'a> Session<'a> {
         &self.options.builder
     }
 
-    /// Builds `text` under a throwaway tag and reads the image; `secrets` are the build's own
-    /// besides `--build-secret`'s.
+    /// Builds `text` under a throwaway tag and reads the image; `inputs` are the build's own
+    /// secrets and build arguments besides the command line's.
     fn build(
         &self,
         text: &str,
         label: &str,
-        secrets: &[SecretSource],
+        inputs: &BuildInputs,
         needles: &Needles,
     ) -> Result<Built, BuilderError> {
         let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
@@ -247,12 +272,15 @@ impl<'a> Session<'a> {
         let dockerfile = self.work.path().join(format!("{label}-{sequence}.Dockerfile"));
         fs::write(&dockerfile, text)
             .map_err(|error| BuilderError::Unexpected(format!("{}: {error}", dockerfile.display())))?;
-        let secrets: Vec<SecretSource> = self.options.secrets.iter().chain(secrets).cloned().collect();
+        let secrets: Vec<SecretSource> =
+            self.options.secrets.iter().chain(&inputs.secrets).cloned().collect();
+        let build_args: Vec<String> =
+            self.options.build_args.iter().chain(&inputs.build_args).cloned().collect();
         let request = BuildRequest {
             dockerfile: &dockerfile,
             context: &self.context,
             tag: &tag,
-            build_args: &self.options.build_args,
+            build_args: &build_args,
             secrets: &secrets,
         };
         self.tags.borrow_mut().push(tag.clone());
@@ -341,9 +369,9 @@ impl<'a> Session<'a> {
             size_before: Some(original.facts.bytes),
             ..Figures::default()
         };
-        let secrets = environment_secrets(&result.reports, &self.options.secrets);
+        let inputs = environment_inputs(&result.reports, self.options);
         let needles = Needles::new(moved_secrets(&result.input, fixed_text, self.secret_options));
-        let fixed = match self.build(fixed_text, "fixed", &secrets, &needles) {
+        let fixed = match self.build(fixed_text, "fixed", &inputs, &needles) {
             Ok(fixed) => fixed,
             Err(error) => {
                 let check =
@@ -433,5 +461,71 @@ impl Drop for Session<'_> {
         for tag in self.tags.borrow().iter() {
             let _ = self.options.builder.run(self.options.builder.remove_image_args(tag));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockfix_transforms::Applicability;
+
+    fn report(follow_ups: Vec<FollowUp>, fixed: bool) -> Report {
+        Report {
+            transform: "env-secrets",
+            line: 2,
+            message: String::new(),
+            risk: None,
+            applicability: Applicability::Unsafe,
+            fixed,
+            declined: None,
+            follow_ups,
+            edits: Vec::new(),
+            suggestion: None,
+        }
+    }
+
+    fn options(build_args: Vec<String>, secrets: Vec<SecretSource>) -> VerifyOptions {
+        VerifyOptions {
+            builder: Builder::new(builder::BuilderKind::Buildah),
+            context: None,
+            build_args,
+            secrets,
+            smoke: SmokeCommand::Start,
+            timeout: Duration::from_secs(1),
+            retry: true,
+        }
+    }
+
+    // PATH is set wherever tests run; the other name is not.
+    const UNSET: &str = "DOCKFIX_VERIFY_TEST_SURELY_UNSET";
+
+    #[test]
+    fn secrets_and_build_args_come_from_the_environment_when_set_and_not_given() {
+        let reports = [
+            report(
+                vec![
+                    FollowUp::BuildSecret { id: "path".into(), env: "PATH".into() },
+                    FollowUp::BuildSecret { id: "unset".into(), env: UNSET.into() },
+                    FollowUp::BuildSecret { id: "given".into(), env: "PATH".into() },
+                    FollowUp::BuildArg { name: "PATH".into() },
+                    FollowUp::BuildArg { name: "HOME".into() },
+                    FollowUp::BuildArg { name: UNSET.into() },
+                ],
+                true,
+            ),
+            report(vec![FollowUp::BuildSecret { id: "not-applied".into(), env: "PATH".into() }], false),
+        ];
+        let given = SecretSource::File { id: "given".into(), path: PathBuf::from("/run/given") };
+        let inputs = environment_inputs(&reports, &options(vec!["HOME=/root".into()], vec![given]));
+        assert_eq!(inputs.secrets, [SecretSource::Env { id: "path".into(), env: "PATH".into() }]);
+        assert_eq!(inputs.build_args, ["PATH"]);
+    }
+
+    #[test]
+    fn moved_secrets_are_the_values_the_output_lost() {
+        let input =
+            "FROM debian:12\nENV API_TOKEN=tok-0123456789abcdef DB_PASSWORD=kept-password-99\nRUN make\n";
+        let output = "FROM debian:12\nENV DB_PASSWORD=kept-password-99\nRUN make\n";
+        assert_eq!(moved_secrets(input, output, &SecretOptions::default()), ["tok-0123456789abcdef"]);
     }
 }
