@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use dockfix_transforms::rules::env_secrets::{literal_secrets, SecretOptions};
 use dockfix_transforms::{Dockerfile, FollowUp, Report, Source};
 
-use self::builder::{BuildRequest, Builder, BuilderError, SecretSource};
+use self::builder::{BuildRequest, Builder, BuilderError, BuilderKind, SecretSource};
 use self::image::{FilesystemFacts, ImageConfig, Needles};
 use self::report::{Check, CheckName, Dropped, Figures, Status, Timings, Verdict, Verification};
 use self::smoke::{RunResult, SmokeCommand};
@@ -214,6 +214,8 @@ struct Session<'a> {
     context: PathBuf,
     work: tempfile::TempDir,
     tags: std::cell::RefCell<Vec<String>>,
+    /// buildah working containers kept after the filesystem scan, by image tag.
+    working: std::cell::RefCell<Vec<(String, String)>>,
     /// Milliseconds spent building, reading images, and in smoke runs.
     builds_ms: Cell<u64>,
     inspection_ms: Cell<u64>,
@@ -248,6 +250,7 @@ impl<'a> Session<'a> {
             context,
             work,
             tags: std::cell::RefCell::new(Vec::new()),
+            working: std::cell::RefCell::new(Vec::new()),
             builds_ms: Cell::new(0),
             inspection_ms: Cell::new(0),
             smoke_ms: Cell::new(0),
@@ -329,8 +332,21 @@ impl<'a> Session<'a> {
             Some(mount) => self.scan_mounted(&container, mount, needles),
             None => self.scan_exported(&container, needles),
         };
-        let _ = builder.run(builder.remove_container_args(&container));
+        if builder.kind == BuilderKind::Buildah && facts.is_ok() {
+            // buildah's smoke run needs a working container: this one, not a second copy of
+            // the image (with the vfs driver each container is a full copy).
+            self.working.borrow_mut().push((tag.to_string(), container));
+        } else {
+            let _ = builder.run(builder.remove_container_args(&container));
+        }
         facts
+    }
+
+    /// The working container kept for `tag`'s smoke run, handed over (the caller removes it).
+    fn take_working(&self, tag: &str) -> Option<String> {
+        let mut working = self.working.borrow_mut();
+        let at = working.iter().position(|(kept, _)| kept == tag)?;
+        Some(working.swap_remove(at).1)
     }
 
     fn scan_mounted(
@@ -430,6 +446,7 @@ impl<'a> Session<'a> {
                     smoke::run_healthcheck(
                         self.builder(),
                         &built.tag,
+                        self.take_working(&built.tag),
                         start,
                         argv,
                         grace,
@@ -437,7 +454,14 @@ impl<'a> Session<'a> {
                         self.work.path(),
                     )
                 }
-                _ => smoke::run_in_image(self.builder(), &built.tag, argv, timeout, self.work.path()),
+                _ => smoke::run_in_image(
+                    self.builder(),
+                    &built.tag,
+                    self.take_working(&built.tag),
+                    argv,
+                    timeout,
+                    self.work.path(),
+                ),
             }
         };
         let results = run(original, &before_argv, &before_start)
@@ -458,6 +482,9 @@ impl<'a> Session<'a> {
 
 impl Drop for Session<'_> {
     fn drop(&mut self) {
+        for (_, container) in self.working.borrow().iter() {
+            let _ = self.options.builder.run(self.options.builder.remove_container_args(container));
+        }
         for tag in self.tags.borrow().iter() {
             let _ = self.options.builder.run(self.options.builder.remove_image_args(tag));
         }
@@ -486,7 +513,7 @@ mod tests {
 
     fn options(build_args: Vec<String>, secrets: Vec<SecretSource>) -> VerifyOptions {
         VerifyOptions {
-            builder: Builder::new(builder::BuilderKind::Buildah),
+            builder: Builder::new(BuilderKind::Buildah),
             context: None,
             build_args,
             secrets,

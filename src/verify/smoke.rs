@@ -80,20 +80,31 @@ impl RunResult {
     }
 }
 
-/// Runs `argv` in a fresh container of `tag` for at most `timeout`.
+/// buildah's working container for a run: `kept` (one made for the filesystem scan, not run
+/// in yet), or a new one. Docker and Podman make their own (`run --rm`). The caller removes it.
+fn working_container(
+    builder: &Builder,
+    tag: &str,
+    kept: Option<String>,
+) -> Result<Option<String>, BuilderError> {
+    match (builder.kind, kept) {
+        (BuilderKind::Buildah, Some(kept)) => Ok(Some(kept)),
+        (BuilderKind::Buildah, None) => Ok(Some(builder.run(builder.create_args(tag))?.trim().to_string())),
+        (BuilderKind::Docker | BuilderKind::Podman, _) => Ok(None),
+    }
+}
+
+/// Runs `argv` in a container of `tag` (for buildah `kept`, when given) for at most
+/// `timeout`; the container is removed afterwards.
 pub fn run_in_image(
     builder: &Builder,
     tag: &str,
+    kept: Option<String>,
     argv: &[String],
     timeout: Duration,
     work: &Path,
 ) -> Result<RunResult, BuilderError> {
-    let container = match builder.kind {
-        super::builder::BuilderKind::Buildah => {
-            Some(builder.run(builder.create_args(tag))?.trim().to_string())
-        }
-        _ => None,
-    };
+    let container = working_container(builder, tag, kept)?;
     let result = run_with_timeout(
         builder,
         &builder.run_args(tag, container.as_deref().unwrap_or_default(), argv),
@@ -106,11 +117,14 @@ pub fn run_in_image(
     result
 }
 
-/// Starts `start` in a fresh container of `tag`, waits `grace`, then runs `check` beside it
-/// for at most `timeout`; the result is the check's. The container is removed afterwards.
+/// Starts `start` in a container of `tag` (for buildah `kept`, when given), waits `grace`,
+/// then runs `check` beside it for at most `timeout`; the result is the check's. The
+/// container is removed afterwards.
+#[allow(clippy::too_many_arguments)] // a run's every parameter, each used once
 pub fn run_healthcheck(
     builder: &Builder,
     tag: &str,
+    kept: Option<String>,
     start: &[String],
     check: &[String],
     grace: Duration,
@@ -119,7 +133,7 @@ pub fn run_healthcheck(
 ) -> Result<RunResult, BuilderError> {
     match builder.kind {
         BuilderKind::Buildah => {
-            let container = builder.run(builder.create_args(tag))?.trim().to_string();
+            let container = working_container(builder, tag, kept)?.unwrap_or_default();
             let result = beside_buildah_run(builder, tag, &container, start, check, (grace, timeout), work);
             let _ = builder.run(builder.remove_container_args(&container));
             result
