@@ -380,6 +380,10 @@ fn verify_options(args: &FixArgs) -> Result<Option<VerifyOptions>> {
         Some(kind) => Builder::new(kind),
         None => Builder::detect()?,
     };
+    // A builder named but not working would make every file `skipped`: say so once instead.
+    if args.builder.is_some() && !builder.works() {
+        bail!("--builder {}: it does not work here (docker needs buildx and a daemon; podman and buildah must run)", builder.kind);
+    }
     Ok(Some(VerifyOptions {
         builder,
         context: args.context.clone(),

@@ -132,8 +132,20 @@ impl Needles {
     }
 }
 
+/// Whether `needle` occurs in `haystack`: candidates found by the needle's first byte, then
+/// compared whole (a secret's first byte is rare enough in binaries and text alike).
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    let Some(&first) = needle.first() else { return true };
+    let mut from = 0;
+    while let Some(offset) = haystack.get(from..).and_then(|rest| rest.iter().position(|&byte| byte == first))
+    {
+        let at = from + offset;
+        if haystack[at..].starts_with(needle) {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
 }
 
 impl FilesystemFacts {
