@@ -1,7 +1,9 @@
-//! `--verify` on the command line with a stand-in builder: a `buildah` shell script first on
-//! `PATH` that logs its calls and fails every build. No image is built (`tests/verify.rs`
-//! builds real ones): this covers what does not need images: the flags, builder detection,
-//! a skipped file, cleanup of the throwaway tags, and the stage line on a terminal.
+//! `--verify` on the command line with stand-in builders: shell scripts first on `PATH` that
+//! log their calls: a `buildah` that fails every build, and a `docker` whose "images" are
+//! directories it exports as tars. No image is built (`tests/verify.rs` builds real ones with
+//! buildah): this covers the flags, builder detection, a skipped file, cleanup of the
+//! throwaway tags, the stage line on a terminal, and Docker's path (buildx, inspect, history,
+//! export read as a tar) as far as a stand-in can show it.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
@@ -144,4 +146,96 @@ fn a_terminal_shows_the_stage_and_erases_it() {
     let shown = screen.find("building the original file").unwrap_or_default();
     assert!(screen[shown..].contains("\r\x1b[2K"), "the stage line is erased: {screen:?}");
     assert!(screen.contains("Dockerfile: verify (buildah): skipped"), "{screen:?}");
+}
+
+/// A stand-in `docker` (buildx, a daemon that answers) whose images are two directories the
+/// test made: `export` writes them as tars, as `docker export` does.
+fn fake_docker(dir: &Path) -> PathBuf {
+    let roots = dir.join("roots");
+    for (name, passwd) in [
+        ("c-original", "root:x:0:0::/root:/bin/sh\n"),
+        ("c-fixed", "root:x:0:0::/root:/bin/sh\napp:x:10001:10001::/home/app:/bin/sh\n"),
+    ] {
+        let root = roots.join(name);
+        fs::create_dir_all(root.join("etc")).expect("etc");
+        fs::create_dir_all(root.join("usr/bin")).expect("usr/bin");
+        fs::write(root.join("etc/passwd"), passwd).expect("passwd");
+        let su = root.join("usr/bin/su");
+        fs::write(&su, "su").expect("su");
+        let mode = if name == "c-original" { 0o4755 } else { 0o755 };
+        fs::set_permissions(&su, fs::Permissions::from_mode(mode)).expect("chmod");
+    }
+    let bin = dir.join("docker-bin");
+    fs::create_dir_all(&bin).expect("bin");
+    let script = format!(
+        r#"#!/bin/sh
+echo "$*" >> '{calls}'
+case "$1 $2" in
+  "buildx version") echo "github.com/docker/buildx v0.20.0" ;;
+  "info --format") echo "28.0.0" ;;
+  "buildx build") ;;
+  "image inspect")
+    case "$3" in
+      *original) echo '[{{"Config": {{"User": "", "Cmd": ["serve"]}}, "Size": 1000}}]' ;;
+      *) echo '[{{"Config": {{"User": "app", "Cmd": ["serve"]}}, "Size": 900}}]' ;;
+    esac ;;
+  "image history") echo 'CMD ["serve"]'; echo 'RUN useradd app' ;;
+  "image rm") ;;
+  "export -o") tar -cf "$3" -C '{roots}'/"$4" . ;;
+  "rm --force") ;;
+  "run --rm") echo served ;;
+  *)
+    case "$1" in
+      create) case "$2" in *original) echo c-original ;; *) echo c-fixed ;; esac ;;
+      *) echo "unexpected: $*" >&2; exit 1 ;;
+    esac ;;
+esac
+"#,
+        calls = dir.join("docker-calls.log").display(),
+        roots = roots.display()
+    );
+    let docker = bin.join("docker");
+    fs::write(&docker, script).expect("docker");
+    fs::set_permissions(&docker, fs::Permissions::from_mode(0o755)).expect("chmod");
+    bin
+}
+
+#[test]
+fn docker_is_found_first_and_its_exported_filesystem_is_read() {
+    let (dir, _) = project();
+    let bin = fake_docker(dir.path());
+    let args =
+        ["fix", "--offline", "--select", "non-root-user", "--verify", "--format", "json", "Dockerfile"];
+    let out = dockfix(dir.path(), &args, &path_with(&bin));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let verification = &doc["files"][0]["verification"];
+    assert_eq!(verification["builder"], "docker", "{doc:#}");
+    assert_eq!(verification["verdict"], "verified", "{doc:#}");
+    let figures = &verification["figures"];
+    assert_eq!(
+        (figures["setuid_before"].as_u64(), figures["setuid_after"].as_u64()),
+        (Some(1), Some(0)),
+        "{doc:#}"
+    );
+    assert_eq!((figures["user_before"].as_str(), figures["user_after"].as_str()), (Some(""), Some("app")));
+    let user = verification["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|check| check["check"] == "user"));
+    let user = user.expect("a user check");
+    assert_eq!(user["evidence"], "`app`: UID 10001 in the image's /etc/passwd", "{doc:#}");
+    assert_eq!(figures["smoke"], "exit 0 → exit 0");
+    let calls = fs::read_to_string(dir.path().join("docker-calls.log")).expect("calls");
+    for expected in [
+        "buildx build --load --progress=plain -t localhost/dockfix-verify-",
+        "image history --no-trunc",
+        "export -o ",
+        "rm --force c-fixed",
+        "run --rm --entrypoint  localhost/dockfix-verify-",
+    ] {
+        assert!(calls.contains(expected), "no `{expected}` in:\n{calls}");
+    }
+    let removed =
+        calls.lines().filter(|line| line.starts_with("image rm --force localhost/dockfix-verify-")).count();
+    assert_eq!(removed, 2, "both throwaway images are removed:\n{calls}");
 }

@@ -307,8 +307,12 @@ impl<'a> Session<'a> {
         needles: &Needles,
     ) -> Result<(ImageConfig, FilesystemFacts), BuilderError> {
         let tag = tag.to_string();
-        let config = ImageConfig::from_inspect(&self.builder().run(self.builder().inspect_args(&tag))?)
+        let mut config = ImageConfig::from_inspect(&self.builder().run(self.builder().inspect_args(&tag))?)
             .map_err(BuilderError::Unexpected)?;
+        // Docker's and Podman's inspect output has no history: it is asked for apart.
+        if let Some(args) = self.builder().history_args(&tag) {
+            config.history = self.builder().run(args)?.lines().rev().map(str::to_string).collect();
+        }
         let facts = self.filesystem(&tag, needles)?;
         Ok((config, facts))
     }
