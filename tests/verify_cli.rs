@@ -181,7 +181,9 @@ case "$1 $2" in
     esac ;;
   "image history") echo 'CMD ["serve"]'; echo 'RUN useradd app' ;;
   "image rm") ;;
-  "export -o") tar -cf "$3" -C '{roots}'/"$4" . ;;
+  "export -o")
+    if [ -e '{fail}' ]; then echo 'write /tmp/x.tar: no space left on device' >&2; exit 1; fi
+    tar -cf "$3" -C '{roots}'/"$4" . ;;
   "rm --force") ;;
   "run --rm") echo served ;;
   *)
@@ -192,6 +194,7 @@ case "$1 $2" in
 esac
 "#,
         calls = dir.join("docker-calls.log").display(),
+        fail = dir.join("fail-export").display(),
         roots = roots.display()
     );
     let docker = bin.join("docker");
@@ -238,4 +241,21 @@ fn docker_is_found_first_and_its_exported_filesystem_is_read() {
     let removed =
         calls.lines().filter(|line| line.starts_with("image rm --force localhost/dockfix-verify-")).count();
     assert_eq!(removed, 2, "both throwaway images are removed:\n{calls}");
+}
+
+#[test]
+fn an_image_that_cannot_be_read_is_skipped_not_blamed_on_the_file() {
+    let (dir, _) = project();
+    let bin = fake_docker(dir.path());
+    fs::write(dir.path().join("fail-export"), "").expect("switch");
+    let args =
+        ["fix", "--offline", "--select", "non-root-user", "--verify", "--format", "json", "Dockerfile"];
+    let out = dockfix(dir.path(), &args, &path_with(&bin));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let verification = &doc["files"][0]["verification"];
+    assert_eq!(verification["verdict"], "skipped", "{doc:#}");
+    let reason = verification["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("the original image cannot be read: "), "{reason}");
+    assert!(reason.contains("no space left on device"), "{reason}");
 }

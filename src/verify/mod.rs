@@ -82,9 +82,13 @@ pub fn verify(
     let original =
         match session.build(&result.input, "original", &BuildInputs::default(), &Needles::default()) {
             Ok(original) => original,
-            Err(error) => {
-                let reason =
-                    format!("the original does not build, so there is nothing to compare with: {error}");
+            Err(failure) => {
+                let reason = match failure {
+                    Failure::Build(error) => {
+                        format!("the original does not build, so there is nothing to compare with: {error}")
+                    }
+                    Failure::Read(error) => format!("the original image cannot be read: {error}"),
+                };
                 return with_verification(
                     result,
                     session.timed(Verification::skipped(&builder_name, reason)),
@@ -198,6 +202,13 @@ fn moved_secrets(input: &str, output: &str, options: &SecretOptions) -> Vec<Stri
     values
 }
 
+/// Why an image is not there to check: it did not build (the file's fault, or the fix's), or
+/// it could not be read (the builder's or the machine's: a mount refused, a full disk).
+enum Failure {
+    Build(BuilderError),
+    Read(BuilderError),
+}
+
 /// An image built and read.
 struct Built {
     tag: String,
@@ -269,12 +280,13 @@ impl<'a> Session<'a> {
         label: &str,
         inputs: &BuildInputs,
         needles: &Needles,
-    ) -> Result<Built, BuilderError> {
+    ) -> Result<Built, Failure> {
         let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         let tag = format!("localhost/dockfix-verify-{}-{sequence}:{label}", std::process::id());
         let dockerfile = self.work.path().join(format!("{label}-{sequence}.Dockerfile"));
-        fs::write(&dockerfile, text)
-            .map_err(|error| BuilderError::Unexpected(format!("{}: {error}", dockerfile.display())))?;
+        fs::write(&dockerfile, text).map_err(|error| {
+            Failure::Read(BuilderError::Unexpected(format!("{}: {error}", dockerfile.display())))
+        })?;
         let secrets: Vec<SecretSource> =
             self.options.secrets.iter().chain(&inputs.secrets).cloned().collect();
         let build_args: Vec<String> =
@@ -291,12 +303,12 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         let built = self.builder().run(self.builder().build_args(&request));
         add_elapsed(&self.builds_ms, started);
-        built?;
+        built.map_err(Failure::Build)?;
         (self.notify)(&format!("reading the {label} image"));
         let started = Instant::now();
         let read = self.read_image(&tag, needles);
         add_elapsed(&self.inspection_ms, started);
-        let (config, facts) = read?;
+        let (config, facts) = read.map_err(Failure::Read)?;
         Ok(Built { tag, config, facts })
     }
 
@@ -393,10 +405,16 @@ impl<'a> Session<'a> {
         let needles = Needles::new(moved_secrets(&result.input, fixed_text, self.secret_options));
         let fixed = match self.build(fixed_text, "fixed", &inputs, &needles) {
             Ok(fixed) => fixed,
-            Err(error) => {
+            Err(Failure::Build(error)) => {
                 let check =
                     Check { check: CheckName::Builds, status: Status::Failed, evidence: error.to_string() };
                 return Verification::of_checks(&builder_name, vec![check], figures);
+            }
+            Err(Failure::Read(error)) => {
+                return Verification::skipped(
+                    &builder_name,
+                    format!("the fixed image cannot be read: {error}"),
+                );
             }
         };
         figures.user_after = Some(fixed.config.user.clone());
