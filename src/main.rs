@@ -415,6 +415,7 @@ fn without(settings: &Settings, disabled: &[&str]) -> Settings {
         rules: settings.rules.iter().filter(|rule| !disabled.contains(&rule.id())).copied().collect(),
         options: settings.options.clone(),
         pin: settings.pin.clone(),
+        facts: settings.facts.clone(),
         config: settings.config.clone(),
     }
 }
