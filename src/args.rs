@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use dockfix::output::Format;
 use dockfix::settings::validate_user_name;
 use dockfix::style::ColorChoice;
+use dockfix::verify::builder::{BuilderKind, SecretSource};
 use dockfix_transforms::pin::PinMode;
 use dockfix_transforms::rules::env_secrets::SecretMode;
 use serde::de::IntoDeserializer;
@@ -260,6 +261,51 @@ pub struct FixArgs {
     /// count 1024s).
     #[arg(long, value_name = "SIZE", default_value = "10M", value_parser = byte_size)]
     pub max_file_size: u64,
+
+    /// Prove each changed file's fixes: build the original and the fixed file, check the fixed
+    /// image (builds, non-root user that resolves, no setuid files, smoke run) and retry
+    /// without a fix that fails a check. Exit 2 when a verification fails.
+    #[arg(long, help_heading = "Verification")]
+    pub verify: bool,
+
+    /// With --verify --write: also write files whose fixed version failed to verify.
+    #[arg(long, requires = "verify", help_heading = "Verification")]
+    pub keep_unverified: bool,
+
+    /// The builder for --verify [default: the first that works of docker (buildx), podman,
+    /// buildah].
+    #[arg(long, value_enum, value_name = "NAME", requires = "verify", help_heading = "Verification")]
+    pub builder: Option<BuilderKind>,
+
+    /// A build argument for --verify's builds (NAME or NAME=VALUE; repeatable).
+    #[arg(long = "build-arg", value_name = "ARG", requires = "verify", help_heading = "Verification")]
+    pub build_args: Vec<String>,
+
+    /// A build secret for --verify's builds, from a file (ID=FILE; repeatable). Secrets that
+    /// env-secrets' mounts name come from the environment variable they name, when set.
+    #[arg(long = "build-secret", value_name = "ID=FILE", value_parser = build_secret, requires = "verify", help_heading = "Verification")]
+    pub build_secrets: Vec<SecretSource>,
+
+    /// The smoke run's command, run in both images and compared by exit status and output
+    /// (a JSON array, or a shell command) [default: the final stage's HEALTHCHECK beside the
+    /// start command, else the start command alone, for --verify-timeout seconds].
+    #[arg(long, value_name = "CMD", requires = "verify", help_heading = "Verification")]
+    pub verify_cmd: Option<String>,
+
+    /// Seconds a smoke run may take; the start command must still run (or have exited as the
+    /// original's) at the end of it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600), help_heading = "Verification")]
+    pub verify_timeout: u64,
+}
+
+/// `--build-secret ID=FILE`.
+fn build_secret(text: &str) -> Result<SecretSource, String> {
+    match text.split_once('=') {
+        Some((id, path)) if !id.is_empty() && !path.is_empty() => {
+            Ok(SecretSource::File { id: id.to_string(), path: PathBuf::from(path) })
+        }
+        _ => Err(format!("`{text}` is not ID=FILE")),
+    }
 }
 
 fn user_name(name: &str) -> Result<String, String> {

@@ -10,6 +10,7 @@ use dockfix_transforms::{FollowUp, Report};
 use similar::TextDiff;
 
 use crate::redact::Redactor;
+use crate::verify::report::Verification;
 
 /// The result of one file.
 ///
@@ -26,6 +27,8 @@ pub struct FileResult {
     pub error: Option<String>,
     /// Problems with its `# dockfix:` suppression comments worth a warning.
     pub suppression_notes: Vec<SuppressionNote>,
+    /// What `--verify` found, when it ran on the file (redacted).
+    pub verification: Option<Box<Verification>>,
     /// The file's secret values; private, so that no result is made without it.
     redactor: Redactor,
 }
@@ -46,7 +49,16 @@ impl FileResult {
             .into_iter()
             .map(|note| SuppressionNote { message: redactor.text(&note.message), ..note })
             .collect();
-        FileResult { path, input, output: Some(output), reports, error: None, suppression_notes, redactor }
+        FileResult {
+            path,
+            input,
+            output: Some(output),
+            reports,
+            error: None,
+            suppression_notes,
+            verification: None,
+            redactor,
+        }
     }
 
     /// A file that could not be processed: why, and its text when it was read.
@@ -64,6 +76,25 @@ impl FileResult {
             report.fixed = false;
             report.declined = Some("the file could not be written".to_string());
         }
+    }
+
+    /// Records `--verify`'s result, its texts (builder and container output) redacted.
+    pub fn set_verification(&mut self, verification: Verification) {
+        self.verification = Some(Box::new(verification.redacted(|text| self.redactor.text(text))));
+    }
+
+    /// Adds findings whose fixes `--verify` left out (already redacted: they come from a
+    /// result of the same file), in line order with the others.
+    pub fn add_dropped_reports(&mut self, reports: Vec<Report>) {
+        self.reports.extend(reports);
+        self.reports.sort_by_key(|report| report.line);
+    }
+
+    /// Whether `--verify` ran and a check failed.
+    pub fn verification_failed(&self) -> bool {
+        self.verification
+            .as_ref()
+            .is_some_and(|verification| verification.verdict == crate::verify::report::Verdict::Failed)
     }
 
     pub fn changed(&self) -> bool {

@@ -17,3 +17,4 @@ pub mod redact;
 pub mod registry;
 pub mod settings;
 pub mod style;
+pub mod verify;

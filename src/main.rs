@@ -29,6 +29,10 @@ use dockfix::output::{Emitter, Fixed};
 use dockfix::progress::{Counts as ProgressCounts, Progress};
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
 use dockfix::style::Style;
+use dockfix::verify::builder::Builder;
+use dockfix::verify::progress::StageLine;
+use dockfix::verify::smoke::{parse_command, SmokeCommand};
+use dockfix::verify::{self as verification, VerifyOptions};
 use dockfix::{discover, files, generator, pipeline};
 
 use crate::args::{Cli, Command, FixArgs};
@@ -178,7 +182,11 @@ fn fix(args: &FixArgs) -> Result<u8> {
     let mut settings = SettingsResolver::new(config_source(args)?, command_line(args));
     // Bad flags are errors even when no file is found.
     settings::combine(&Config::default(), &command_line(args), "command line")?;
+    let verify = verify_options(args)?;
     if args.paths.len() == 1 && args.paths[0] == Path::new("-") {
+        if args.verify {
+            bail!("--verify needs files: it builds each in its directory");
+        }
         let settings = settings.for_dir(Path::new("."))?;
         return fix_stdin(args, &settings);
     }
@@ -205,11 +213,16 @@ fn fix(args: &FixArgs) -> Result<u8> {
         }
     });
     let mut output = FixOutput::new(args);
+    // Builds are verified one file at a time: each already uses every core.
+    let window = if verify.is_some() { 1 } else { FILES_IN_FLIGHT };
+    let stage_line =
+        StageLine::new((verify.is_some() && Progress::terminal_can_draw()).then(std::io::stderr));
+    let verifying = verify.as_ref().map(|options| (options, &stage_line));
     pipeline::map_ordered(
         jobs,
-        FILES_IN_FLIGHT,
+        window,
         |job| match job {
-            Job::Fix(file, settings) => fix_and_write(&file, args, &settings),
+            Job::Fix(file, settings) => fix_and_write(&file, args, &settings, verifying),
             Job::Failed(result) => result,
         },
         |result| output.file(result),
@@ -369,9 +382,69 @@ impl FixOutput {
     }
 }
 
-/// Fixes one file and, with `--write`, writes it back unless it changed since it was read.
-fn fix_and_write(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult {
+/// `--verify`'s options, with the builder found (or named), when `--verify` is given.
+fn verify_options(args: &FixArgs) -> Result<Option<VerifyOptions>> {
+    if !args.verify {
+        return Ok(None);
+    }
+    let builder = match args.builder {
+        Some(kind) => Builder::new(kind),
+        None => Builder::detect()?,
+    };
+    // A builder named but not working would make every file `skipped`: say so once instead.
+    if args.builder.is_some() && !builder.works() {
+        bail!("--builder {}: it does not work here (docker needs buildx and a daemon; podman and buildah must run)", builder.kind);
+    }
+    Ok(Some(VerifyOptions {
+        builder,
+        context: args.context.clone(),
+        build_args: args.build_args.clone(),
+        secrets: args.build_secrets.clone(),
+        smoke: args
+            .verify_cmd
+            .as_deref()
+            .map_or(SmokeCommand::Start, |text| SmokeCommand::Given(parse_command(text))),
+        timeout: std::time::Duration::from_secs(args.verify_timeout),
+        retry: true,
+    }))
+}
+
+/// The settings without the transforms `disabled`: what `--verify` retries with.
+fn without(settings: &Settings, disabled: &[&str]) -> Settings {
+    Settings {
+        rules: settings.rules.iter().filter(|rule| !disabled.contains(&rule.id())).copied().collect(),
+        options: settings.options.clone(),
+        pin: settings.pin.clone(),
+        facts: settings.facts.clone(),
+        config: settings.config.clone(),
+    }
+}
+
+/// Fixes one file, verifies it with `--verify`, and with `--write` writes it back unless it
+/// changed since it was read, or its fixed version failed to verify (unless
+/// `--keep-unverified`).
+fn fix_and_write(
+    path: &Path,
+    args: &FixArgs,
+    settings: &Settings,
+    verify: Option<(&VerifyOptions, &StageLine<std::io::Stderr>)>,
+) -> FileResult {
     let mut result = fix_file(path, args, settings);
+    if let Some((options, stage_line)) = verify {
+        let refix = |disabled: &[&str]| fix_file(path, args, &without(settings, disabled));
+        let secrets = settings.options.get::<SecretOptions>();
+        let shown = path.display().to_string();
+        let notify = |stage: &str| stage_line.show(&shown, stage);
+        result = verification::verify(result, path, options, &secrets, &refix, &notify);
+        stage_line.clear();
+    }
+    if args.write && result.verification_failed() && !args.keep_unverified {
+        if let Some(verification) = &mut result.verification {
+            let reason = verification.reason.take().unwrap_or_default();
+            verification.reason = Some(format!("{reason}; not written (--keep-unverified writes it)"));
+        }
+        return result;
+    }
     if args.write && result.changed() {
         let output = result.output.as_deref().unwrap_or_default();
         if let Err(error) = files::replace_if_unchanged(path, &result.input, output) {
@@ -381,9 +454,9 @@ fn fix_and_write(path: &Path, args: &FixArgs, settings: &Settings) -> FileResult
     result
 }
 
-/// 2 when a file failed, 1 with `--check` when a file would change, else 0.
+/// 2 when a file failed or failed to verify, 1 with `--check` when a file would change, else 0.
 fn exit_code(summary: &Summary, check: bool) -> u8 {
-    if summary.errors() > 0 {
+    if summary.errors() > 0 || summary.verify_failed() > 0 {
         EXIT_ERROR
     } else if check && summary.changed() > 0 {
         EXIT_PENDING

@@ -556,7 +556,7 @@ fn json_format_has_version_files_and_findings_with_fixed_flags() {
     assert_exit(&out, 0);
     let doc = json_stdout(&out);
     assert_eq!(keys(&doc), ["files", "version"]);
-    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["version"], 3);
     let files = doc["files"].as_array().expect("files array");
     assert_eq!(files.len(), 2);
     for file in files {
@@ -637,7 +637,7 @@ fn stdin_dash_prints_fixed_dockerfile_and_refuses_write() {
         dockfix_stdin(dir.path(), &["fix", "--format", "json", "--select", BOTH, "-"], BOTH_INPUT.as_bytes());
     assert_exit(&out, 0);
     let doc = json_stdout(&out);
-    assert_eq!(doc["version"], 2);
+    assert_eq!(doc["version"], 3);
     assert_eq!(doc["files"][0]["path"], "<stdin>");
     assert_eq!(doc["files"][0]["changed"], true);
     assert_eq!(doc["files"][0]["findings"].as_array().unwrap().len(), 2);

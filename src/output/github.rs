@@ -1,6 +1,6 @@
 //! `--format github`: GitHub Actions workflow commands, which GitHub shows as annotations on
 //! the lines of a pull request. One `::warning` per finding, one `::error` per file dockfix
-//! could not process:
+//! could not process, or whose fixes failed `--verify`:
 //!
 //! ```text
 //! ::warning file=Dockerfile,line=3,title=dockfix add-to-copy::ADD copies local files only: ...
@@ -42,6 +42,11 @@ fn annotations(result: &FileResult) -> String {
     }
     for report in &result.reports {
         out.push_str(&finding(&file, report));
+    }
+    if let Some(message) =
+        result.verification.as_ref().and_then(|verification| verification.failure_message())
+    {
+        out.push_str(&command("error", &[("file", &file), ("title", "dockfix verify")], &message));
     }
     out
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::Emitter;
 use crate::file_result::{build_command, suggestion_diff, FileResult};
+use crate::verify::report::Verification;
 
 /// Keeps each file's findings (not its texts) until the end, so a run over many files does
 /// not hold them all.
@@ -32,8 +33,9 @@ impl Emitter for Json {
     }
 }
 
-/// Version 2 added `follow_ups` to findings, `build_command` and `warnings` to files.
-pub const JSON_VERSION: u32 = 2;
+/// Version 2 added `follow_ups` to findings, `build_command` and `warnings` to files; version 3
+/// `verification` to files (with `--verify`).
+pub const JSON_VERSION: u32 = 3;
 
 /// The `--format json` document.
 #[derive(Serialize, JsonSchema)]
@@ -63,6 +65,11 @@ struct JsonFile {
     /// Suppression comments that name unknown transforms (and, with
     /// `--warn-unused-suppressions`, that suppress nothing).
     warnings: Vec<JsonWarning>,
+    /// What `--verify` found: the verdict, each check with its evidence, the figures before
+    /// and after, and the fixes dropped so that the rest verifies. Only with `--verify`, on
+    /// changed files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verification: Option<Verification>,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -111,6 +118,7 @@ impl JsonFile {
             changed: result.changed(),
             error: result.error.clone(),
             build_command: build_command(&result.reports),
+            verification: result.verification.as_deref().cloned(),
             warnings: result
                 .suppression_notes
                 .iter()

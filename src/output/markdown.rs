@@ -99,6 +99,10 @@ fn file_section(result: &FileResult) -> String {
         }
         out.push('\n');
     }
+    if let Some(verification) = &result.verification {
+        out.push_str(&verification.markdown());
+        out.push('\n');
+    }
     if let Some(command) = build_command(&result.reports) {
         out.push_str("**The build command must change**\n\n```sh\n");
         out.push_str(&command);

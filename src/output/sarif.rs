@@ -7,7 +7,8 @@
 //! notifications. The log is a pure function of the results: same input, same bytes.
 //!
 //! Every finding has level `warning`: the transforms do not grade their findings, and a
-//! finding without a fix is still something a reviewer should read.
+//! finding without a fix is still something a reviewer should read. A file whose fixes failed
+//! `--verify` is a result of level `error` on the file (`ruleId` `verify`).
 
 use dockfix_transforms::{rules, Edit, Report, Rule};
 use serde::Serialize;
@@ -21,6 +22,8 @@ pub fn render(results: &[FileResult]) -> String {
 }
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// The `ruleId` of a file whose fixes failed `--verify`: an error-level result on the file.
+const VERIFY_RULE: &str = "verify";
 const SARIF_VERSION: &str = "2.1.0";
 /// Where the README documents each transform: `HOMEPAGE#<id>` (the README's transform table
 /// has an anchor per id).
@@ -115,7 +118,7 @@ struct Notification {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SarifResult<'a> {
-    rule_id: &'static str,
+    rule_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     rule_index: Option<usize>,
     level: &'static str,
@@ -123,7 +126,8 @@ struct SarifResult<'a> {
     locations: [Location; 1],
     #[serde(skip_serializing_if = "Vec::is_empty")]
     fixes: Vec<SarifFix>,
-    properties: ResultProperties<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    properties: Option<ResultProperties<'a>>,
 }
 
 #[derive(Serialize)]
@@ -214,6 +218,21 @@ pub fn log(results: &[FileResult], rules: &[&dyn Rule]) -> String {
         let index = TextIndex::new(&result.input);
         for report in &result.reports {
             sarif_results.push(sarif_result(report, rules, &artifact, &index));
+        }
+        if let Some(message) =
+            result.verification.as_ref().and_then(|verification| verification.failure_message())
+        {
+            sarif_results.push(SarifResult {
+                rule_id: VERIFY_RULE,
+                rule_index: None,
+                level: "error",
+                message: Message { text: message },
+                locations: [Location {
+                    physical_location: PhysicalLocation { artifact_location: artifact.clone(), region: None },
+                }],
+                fixes: Vec::new(),
+                properties: None,
+            });
         }
     }
     let log = Log {
@@ -332,12 +351,12 @@ fn sarif_result<'a>(
             physical_location: PhysicalLocation { artifact_location: artifact.clone(), region: Some(region) },
         }],
         fixes,
-        properties: ResultProperties {
+        properties: Some(ResultProperties {
             applicability: report.applicability.as_str(),
             fixed: report.fixed,
             declined: report.declined.as_deref(),
             risk: report.risk.as_deref(),
-        },
+        }),
     }
 }
 

@@ -7,6 +7,7 @@ use dockfix_transforms::{Applicability, Report};
 
 use crate::file_result::{build_command, suggestion_diff, FileResult};
 use crate::style::Style;
+use crate::verify::report::Verdict;
 
 /// The human summary for stderr, uncoloured: one line per finding, then totals.
 pub fn summary(results: &[FileResult], written: bool) -> String {
@@ -28,6 +29,8 @@ pub struct Summary {
     counts: TransformCounts,
     /// `PATH: build it with: ...` lines, printed before the totals.
     build_commands: Vec<String>,
+    /// Files `--verify` verified, failed and skipped.
+    verified: [usize; 3],
 }
 
 /// Findings counted per transform, in id order.
@@ -119,7 +122,16 @@ impl Summary {
         if let Some(command) = build_command(&result.reports) {
             self.build_commands.push(format!("{}: build it with: {command}\n", style.bold(&result.path)));
         }
+        if let Some(verification) = &result.verification {
+            self.verified[verification.verdict as usize] += 1;
+            out.push_str(&verification.summary_lines(&result.path));
+        }
         out
+    }
+
+    /// Files whose verification failed.
+    pub fn verify_failed(&self) -> usize {
+        self.verified[Verdict::Failed as usize]
     }
 
     fn finding(&self, result: &FileResult, report: &Report) -> String {
@@ -206,6 +218,12 @@ impl Summary {
                 plural(total.unsafe_, "es"),
                 self.counts.list(style, |count| count.unsafe_)
             ));
+        }
+        if self.verified.iter().sum::<usize>() > 0 {
+            let [verified, failed, skipped] = self.verified;
+            let failed = format!("{failed} failed");
+            let failed = if self.verify_failed() > 0 { style.error(&failed) } else { failed };
+            out.push_str(&format!("verify: {verified} verified, {failed}, {skipped} skipped\n"));
         }
         let verb = if self.written { "changed" } else { "would change" };
         let line = format!(
