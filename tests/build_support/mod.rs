@@ -562,6 +562,20 @@ impl Env {
         self.make_configured_image(name_and_tag, &["--cmd", &cmd_json, "--env", PATH_ENV], fill)
     }
 
+    /// A BusyBox image `name_and_tag` in the test registry, with `users` in its `/etc/passwd`
+    /// and `config` as further `buildah config` options: a base whose name tells dockfix
+    /// nothing, so only its facts can (tests/image_facts_build.rs).
+    pub fn busybox_image(
+        &self,
+        name_and_tag: &str,
+        users: &[(&str, u32)],
+        config: &[&str],
+    ) -> Result<(), String> {
+        let mut all = vec!["--cmd", "[\"/bin/sh\"]", "--env", PATH_ENV];
+        all.extend_from_slice(config);
+        self.make_configured_image(name_and_tag, &all, |root| self.busybox_rootfs(root, users))
+    }
+
     /// [`Env::make_image`] with the image's configuration given as `buildah config` options.
     fn make_configured_image(
         &self,
