@@ -38,6 +38,14 @@
 //! instruction the parser did not understand where the split must move or repeat it, is
 //! reported without a fix.
 //!
+//! **Facts about the builder's base image.** Facts read from the builder's base image (when
+//! the run has them) settle two of the doubts multi-stage reports: its `/etc/os-release` gives the release the runtime must match when the
+//! tag names none (`rust:1.79` on Debian bookworm gets `debian:bookworm-slim`; an Ubuntu
+//! builder gets `ubuntu:<VERSION_ID>`), and its package database gives the runtime package of a
+//! `-dev` package the builder installs (`libpq-dev` depends on `libpq5`), which the runtime
+//! stage then installs with `apt-get`. The finding says what it took from the facts and where
+//! they came from.
+//!
 //! Runs before `non-root-user` and `strip-setuid`, so that they work on the new runtime stage.
 //!
 //! ## Why

@@ -1,16 +1,6 @@
 //! The runtime package of a development package the builder installs, read from the package
 //! database of the builder's base image (`libpq-dev` depends on `libpq5`), so that the
 //! runtime stage installs the library the program links instead of leaving it in doubt.
-//!
-//! Facts read from the builder's base image (when the run has them) settle two of the doubts
-//! multi-stage reports: its `/etc/os-release` gives the release the runtime must match when the
-//! tag names none (`rust:1.79` on Debian bookworm gets `debian:bookworm-slim`; an Ubuntu
-//! builder gets `ubuntu:<VERSION_ID>`), and its package database gives the runtime package of a
-//! `-dev` package the builder installs (`libpq-dev` depends on `libpq5`), which the runtime
-//! stage then installs with `apt-get`. The finding says what it took from the facts and where
-//! they came from. (Kept out of the transform's documentation until the shell fills the
-//! catalog, so that `dockfix rules` and SARIF's rule help stay as they are for runs without
-//! facts.)
 
 use super::recipes::RuntimeKind;
 use crate::image::facts::PackageManager;

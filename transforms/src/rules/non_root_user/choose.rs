@@ -1,23 +1,4 @@
 //! Which user the final stage switches to, and how a new one is created.
-//!
-//! When the run has facts read from the base image itself (its config, `/etc/passwd`,
-//! `/etc/group`, `/etc/os-release`, user tools, history: the image catalog the shell fills
-//! from the registry, its cache or a committed facts file), they decide instead of the name's
-//! tables: a config `User` that is not root means the image already runs as non-root (a
-//! finding says so, nothing changes), and a root one means it does not, whatever the name
-//! suggests; the user it ships is an account its config names or an ordinary account of its
-//! passwd (UID 1000 up, a login shell); the chosen name is switched to when its passwd has
-//! it, a UID another account has is refused, a group its `/etc/group` has is joined; its user
-//! tools choose the command (shadow's `useradd`/`groupadd`, BusyBox's `adduser`/`addgroup`,
-//! the numeric user when it has neither and the file installs none); its os-release gives
-//! the distro family; an entrypoint script in an image whose history installs `gosu`,
-//! `su-exec` or `setpriv` declines as the official images do. A finding that used them
-//! ends with `[facts read from the registry]` (or the cache, or the facts file); when the run
-//! has facts but none for this base, one that used the name says `[a guess from the image's
-//! name ...]`. A run without facts says neither.
-//!
-//! (This is kept out of the transform's documentation until the shell fills the catalog, so
-//! that `dockfix rules` and SARIF's rule help stay as they are for runs without facts.)
 
 use super::NewUser;
 use crate::image::facts::FileFacts;

@@ -255,16 +255,24 @@ pub(crate) const ROOT_HOME_MOUNT: &str = "the files are mounted into root's home
 /// A bind mount into root's home in a documented run command: `-v SRC:/root/...` or
 /// `--volume=SRC:/root` (with or without `:ro`), as written.
 pub(crate) fn root_home_mount(text: &str) -> Option<String> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words.iter().enumerate().find_map(|(index, word)| {
-        let spec = match word.split_once('=') {
-            Some(("-v" | "--volume", spec)) => spec,
-            _ if matches!(*word, "-v" | "--volume") => words.get(index + 1)?,
-            _ => return None,
-        };
+    volume_specs(text).into_iter().find_map(|spec| {
         let destination = spec.split(':').nth(1)?;
         (destination == "/root" || destination.starts_with("/root/")).then(|| format!("-v {spec}"))
     })
+}
+
+/// The `SRC:DST[:OPTIONS]` of each `-v`/`--volume` in a documented run command, as written.
+fn volume_specs(text: &str) -> Vec<&str> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .iter()
+        .enumerate()
+        .filter_map(|(index, word)| match word.split_once('=') {
+            Some(("-v" | "--volume", spec)) => Some(spec),
+            _ if matches!(*word, "-v" | "--volume") => words.get(index + 1).copied(),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A documented bind mount of the caller's own directory (`-v ~/Downloads:/downloads`,
@@ -272,13 +280,7 @@ pub(crate) fn root_home_mount(text: &str) -> Option<String> {
 /// container writes files the host user owns. The mount as written.
 pub(crate) fn callers_directory_mount(text: &str) -> Option<String> {
     const CALLERS_DIRECTORIES: &[&str] = &["~", "$HOME", "${HOME}", "$PWD", "${PWD}", "$(pwd)", "`pwd`", "."];
-    let words: Vec<&str> = text.split_whitespace().collect();
-    words.iter().enumerate().find_map(|(index, word)| {
-        let spec = match word.split_once('=') {
-            Some(("-v" | "--volume", spec)) => spec,
-            _ if matches!(*word, "-v" | "--volume") => words.get(index + 1)?,
-            _ => return None,
-        };
+    volume_specs(text).into_iter().find_map(|spec| {
         let unquoted = spec.replace(['"', '\''], "");
         let mut parts = unquoted.split(':');
         let (source, destination) = (parts.next()?, parts.next()?);
