@@ -358,6 +358,12 @@ const PACKAGE_ACCOUNT_ARGUMENT: &str = "the program is told to step down to the 
 /// own account. A lone `-u` means other things to other programs (`python -u`), so only this
 /// coincidence counts.
 fn package_account_argument(started: &[Command], instructions: &[&Instruction]) -> Option<String> {
+    let named_user =
+        |command: &Command| command.args.windows(2).any(|pair| matches!(pair[0].as_str(), "-u" | "--user"));
+    // The packages are read only for a start command that names a user: this runs per pass.
+    if !started.iter().any(named_user) {
+        return None;
+    }
     let installed: Vec<String> = instructions
         .iter()
         .filter(|instruction| instruction.is("RUN"))

@@ -44,7 +44,8 @@ pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Findin
 /// for in the home of the user the tool runs as, and root's home is closed to other users
 /// (base-passwd and alpine-baselayout make it 0700; RHEL's `setup` 0550).
 fn configured_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
-    let written = instructions.iter().filter(|i| i.is("RUN")).find_map(|run| {
+    // Only a RUN whose text names `/root/` is read as commands: this runs per pass.
+    let written = instructions.iter().filter(|i| i.is("RUN") && i.args.contains("/root/")).find_map(|run| {
         let path = instruction_commands(run).into_iter().find_map(|command| {
             let targets: Vec<String> = redirect_targets(&command).into_iter().map(str::to_string).collect();
             // Shell startup files serve interactive shells, not the program.

@@ -17,12 +17,21 @@ use super::{instruction_commands, silence_hint};
 /// A finding when a program the container starts (or a log the start command follows with
 /// `tail -f`) lies in a directory a `RUN` unpacked an archive into.
 pub(super) fn started_in_unpacked_tree(instructions: &[&Instruction]) -> Option<Finding> {
+    let starts: Vec<(&Instruction, Vec<String>)> = start_instructions(instructions)
+        .into_iter()
+        .map(|(_, start)| (start, started_paths(&instruction_commands(start))))
+        .filter(|(_, paths)| !paths.is_empty())
+        .collect();
+    // The RUNs are read only when the start command names a path: this runs per pass.
+    if starts.is_empty() {
+        return None;
+    }
     let trees = unpacked_trees(instructions);
     if trees.is_empty() {
         return None;
     }
-    start_instructions(instructions).into_iter().find_map(|(_, start)| {
-        let (path, tree) = started_paths(&instruction_commands(start))
+    starts.into_iter().find_map(|(start, paths)| {
+        let (path, tree) = paths
             .into_iter()
             .find_map(|path| Some((path.clone(), trees.iter().find_map(|target| application_tree(target, &path))?)))?;
         let line = start.start_line;
