@@ -83,6 +83,24 @@ Examples:
 Exit codes: 0 done, 2 an image's facts could not be read (the others are printed) or an
 error.";
 
+/// How registries are reached, for `fix` (pin-images, image facts) and `facts` alike.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RegistryArgs {
+    /// Speak plain HTTP, not HTTPS, to this registry (HOST[:PORT]); repeatable; added to
+    /// dockfix.toml's `insecure-registries`.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registries: Vec<String>,
+
+    /// A Docker Hub mirror (HOST[:PORT], or an http(s):// URL), asked before Docker Hub;
+    /// repeatable; replaces dockfix.toml's `registry-mirrors`.
+    #[arg(long = "registry-mirror", value_name = "HOST")]
+    pub registry_mirrors: Vec<String>,
+
+    /// Seconds a registry request may take (connect, and each read) [default: 20].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub registry_timeout: Option<u64>,
+}
+
 #[derive(Debug, clap::Args)]
 pub struct FactsArgs {
     /// Files or directories, found as `fix` finds them. Default: the current directory.
@@ -119,18 +137,8 @@ pub struct FactsArgs {
     #[arg(long)]
     pub no_config: bool,
 
-    /// Speak plain HTTP, not HTTPS, to this registry (HOST[:PORT]); repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    pub insecure_registries: Vec<String>,
-
-    /// A Docker Hub mirror (HOST[:PORT], or an http(s):// URL), asked before Docker Hub;
-    /// repeatable.
-    #[arg(long = "registry-mirror", value_name = "HOST")]
-    pub registry_mirrors: Vec<String>,
-
-    /// Seconds a registry request may take (connect, and each read) [default: 20].
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub registry_timeout: Option<u64>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// `OS/ARCH[/VARIANT]`.
@@ -243,19 +251,8 @@ pub struct FixArgs {
     #[arg(long)]
     pub update: bool,
 
-    /// Speak plain HTTP, not HTTPS, to this registry (HOST[:PORT]); repeatable; added to
-    /// dockfix.toml's `insecure-registries`.
-    #[arg(long = "insecure-registry", value_name = "HOST")]
-    pub insecure_registries: Vec<String>,
-
-    /// A Docker Hub mirror (HOST[:PORT], or an http(s):// URL), asked before Docker Hub;
-    /// repeatable; replaces dockfix.toml's `registry-mirrors`.
-    #[arg(long = "registry-mirror", value_name = "HOST")]
-    pub registry_mirrors: Vec<String>,
-
-    /// Seconds a registry request may take (connect, and each read) [default: 20].
-    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=600))]
-    pub registry_timeout: Option<u64>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 
     /// Decline files larger than this, without reading them (bytes; K, M and G suffixes
     /// count 1024s).

@@ -69,9 +69,9 @@ pub fn run(args: &FactsArgs) -> Result<u8> {
     };
     let command_line = CommandLine {
         offline: args.offline,
-        insecure_registries: args.insecure_registries.clone(),
-        registry_mirrors: args.registry_mirrors.clone(),
-        registry_timeout: args.registry_timeout,
+        insecure_registries: args.registry.insecure_registries.clone(),
+        registry_mirrors: args.registry.registry_mirrors.clone(),
+        registry_timeout: args.registry.registry_timeout,
         platform: args.platform.clone(),
         ..CommandLine::default()
     };

@@ -149,9 +149,9 @@ fn command_line(args: &FixArgs) -> CommandLine {
         pin: args.pin,
         update: args.update,
         offline: args.offline,
-        insecure_registries: args.insecure_registries.clone(),
-        registry_mirrors: args.registry_mirrors.clone(),
-        registry_timeout: args.registry_timeout,
+        insecure_registries: args.registry.insecure_registries.clone(),
+        registry_mirrors: args.registry.registry_mirrors.clone(),
+        registry_timeout: args.registry.registry_timeout,
         platform: args.platform.clone(),
         facts_file: args.facts_file.clone(),
     }

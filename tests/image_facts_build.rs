@@ -11,28 +11,33 @@
 mod build_support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use build_support::{loud, Env};
 use serde_json::Value;
 
-/// `dockfix fix --format json` of `dockerfile`, asking the test registry (or no registry with
-/// `--offline`), with a cache of the test's own. Returns the non-root-user finding.
-fn finding(env: &Env, dockerfile: &Path, cache: &Path, offline: bool) -> Value {
+/// `dockfix fix --no-config --pin none --select non-root-user ARGS DOCKERFILE`, asking the
+/// test registry (or none with `--offline`), with a cache of the test's own.
+fn dockfix(env: &Env, dockerfile: &Path, cache: &Path, offline: bool, args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dockfix"));
-    command.args(["fix", "--no-config", "--pin", "none", "--select", "non-root-user", "--format", "json"]);
+    command.args(["fix", "--no-config", "--pin", "none", "--select", "non-root-user"]).args(args);
     if offline {
         command.arg("--offline");
     } else {
         command.args(["--insecure-registry", &env.registry.host, "--registry-timeout", "10"]);
     }
-    let out = command
+    command
         .arg(dockerfile)
         .env("DOCKFIX_CACHE_DIR", cache)
         .env("DOCKER_CONFIG", cache.join("docker-config"))
         .stdin(Stdio::null())
         .output()
-        .expect("run dockfix");
+        .expect("run dockfix")
+}
+
+/// The non-root-user finding of `dockfix fix --format json`.
+fn finding(env: &Env, dockerfile: &Path, cache: &Path, offline: bool) -> Value {
+    let out = dockfix(env, dockerfile, cache, offline, &["--format", "json"]);
     let document: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     document["files"][0]["findings"]
@@ -44,15 +49,7 @@ fn finding(env: &Env, dockerfile: &Path, cache: &Path, offline: bool) -> Value {
 
 /// `dockfix fix --write` with facts from the test registry; the fixed text.
 fn fix_with_facts(env: &Env, dockerfile: &Path, cache: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_dockfix"))
-        .args(["fix", "--no-config", "--pin", "none", "--select", "non-root-user", "--write"])
-        .args(["--insecure-registry", &env.registry.host, "--registry-timeout", "10"])
-        .arg(dockerfile)
-        .env("DOCKFIX_CACHE_DIR", cache)
-        .env("DOCKER_CONFIG", cache.join("docker-config"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run dockfix");
+    let out = dockfix(env, dockerfile, cache, false, &["--write"]);
     assert!(out.status.success(), "dockfix fix --write failed: {}", String::from_utf8_lossy(&out.stderr));
     std::fs::read_to_string(dockerfile).expect("read fixed Dockerfile")
 }

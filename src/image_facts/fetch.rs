@@ -66,7 +66,7 @@ struct IndexEntry {
     platform: Option<WirePlatform>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct WirePlatform {
     #[serde(default)]
     os: String,
@@ -88,12 +88,9 @@ struct Descriptor {
 /// The OCI image config (`application/vnd.oci.image.config.v1+json`), the parts read.
 #[derive(Deserialize, Default)]
 struct WireConfig {
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    variant: Option<String>,
+    /// `os`, `architecture`, `variant`: the same fields as an index entry's platform.
+    #[serde(flatten)]
+    platform: WirePlatform,
     #[serde(default)]
     config: Option<WireRuntime>,
     #[serde(default)]
@@ -306,10 +303,11 @@ fn choose_platform<'a>(entries: &'a [IndexEntry], platform: &Platform) -> Option
 
 fn facts_of(config: WireConfig, digest: String, asked: &Platform) -> ImageFacts {
     let runtime = config.config.unwrap_or_default();
-    let platform = if config.os.is_empty() || config.architecture.is_empty() {
+    let WirePlatform { os, architecture, variant } = config.platform;
+    let platform = if os.is_empty() || architecture.is_empty() {
         asked.clone()
     } else {
-        Platform { os: config.os, architecture: config.architecture, variant: config.variant }
+        Platform { os, architecture, variant }
     };
     let keys = |map: Option<serde_json::Map<String, serde_json::Value>>| {
         map.map(|map| map.into_iter().map(|(key, _)| key).collect()).unwrap_or_default()
