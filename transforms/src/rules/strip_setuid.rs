@@ -38,7 +38,7 @@
 //! | Binary | Kept when the file | Why |
 //! |---|---|---|
 //! | `sudo` | writes a sudoers entry (`/etc/sudoers`, `/etc/sudoers.d/`, `NOPASSWD`), builds on a dev-container image (whose user has passwordless sudo), or runs `sudo` in `CMD`/`ENTRYPOINT` or in the script they run (a `COPY` heredoc) | sudo needs its setuid bit to become root; installing `sudo` alone is no evidence, and it is stripped |
-//! | `chrome-sandbox` | mentions `chrome-sandbox` or installs `google-chrome` | Electron's and Chrome's sandbox helper must be setuid root where user namespaces are unavailable |
+//! | `chrome-sandbox` | mentions `chrome-sandbox` or installs `google-chrome` or Chromium | Electron's and Chrome's sandbox helper must be setuid root where user namespaces are unavailable |
 //! | `s6-overlay-suexec` | mentions `s6-overlay` or builds on a `linuxserver/` image | s6-overlay v3 starts its supervision tree through this setuid helper |
 //!
 //! ## Why
@@ -118,8 +118,8 @@ struct KeptBinary {
 /// Sources: sudo(8) and sudoers(5) (sudo runs as root through its setuid bit, its policy is
 /// in `/etc/sudoers` and `/etc/sudoers.d/`); Chromium's Linux SUID sandbox documentation
 /// (`chrome-sandbox` must be owned by root with mode 4755 when user namespaces are not
-/// available; Electron ships it as `chrome-sandbox`, Google's Chrome package installs it
-/// setuid); s6-overlay v3's README (`s6-overlay-suexec` starts the supervision tree and is
+/// available; Electron ships it as `chrome-sandbox`, Google's Chrome package and Ubuntu's
+/// `chromium-browser` install it setuid); s6-overlay v3's README (`s6-overlay-suexec` starts the supervision tree and is
 /// installed setuid root; linuxserver.io images are built on s6-overlay).
 const KEPT_BINARIES: &[KeptBinary] = &[
     KeptBinary {
@@ -132,7 +132,9 @@ const KEPT_BINARIES: &[KeptBinary] = &[
     },
     KeptBinary {
         name: "chrome-sandbox",
-        written: &["chrome-sandbox", "google-chrome"],
+        // Ubuntu's `chromium-browser` package (and Debian's older `chromium`) install
+        // `chrome-sandbox` setuid root as Google's package does.
+        written: &["chrome-sandbox", "google-chrome", "chromium"],
         run: &[],
         why:
             "the Chromium/Electron sandbox helper needs its setuid bit where user namespaces are unavailable",
@@ -533,6 +535,10 @@ mod tests {
     fn keeps_chrome_sandbox_and_s6_helpers() {
         let electron = fix("FROM node:20\nRUN apt-get install -y libgtk-3-0\nRUN chmod 4755 /app/node_modules/electron/dist/chrome-sandbox\nCMD x\n");
         assert!(electron.contains("! -name chrome-sandbox"), "{electron}");
+        let chromium = fix(
+            "FROM ubuntu:16.04\nRUN apt-get install -y chromium-browser\nENTRYPOINT [\"sh\", \"/launch\"]\n",
+        );
+        assert!(chromium.contains("! -name chrome-sandbox"), "{chromium}");
         let s6 = fix("FROM alpine\nADD https://example.com/s6-overlay-noarch.tar.xz /tmp\nRUN apk add xz\nENTRYPOINT [\"/init\"]\n");
         assert!(s6.contains("! -name s6-overlay-suexec"), "{s6}");
     }
