@@ -110,8 +110,10 @@ pub(super) const DEFAULT_NON_ROOT_USERS: &[(&str, &str)] = &[
     ("prom/prometheus", "nobody"),
     ("prom/alertmanager", "nobody"),
     ("prom/node-exporter", "nobody"),
-    ("jupyter/", "jovyan"),
-    ("quay.io/jupyter/", "jovyan"),
+    // docker-stacks' base-notebook ends with `USER ${NB_UID}` (1000, the UID of `jovyan`):
+    // numeric, so that Kubernetes' `runAsNonRoot` can check it; a switch back keeps it so.
+    ("jupyter/", "1000"),
+    ("quay.io/jupyter/", "1000"),
     ("mambaorg/micromamba", "mambauser"),
     ("selenium/", "seluser"),
     ("cimg/", "circleci"),
