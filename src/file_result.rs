@@ -6,9 +6,9 @@ use std::path::{Component, Path};
 
 use dockfix_transforms::engine::SuppressionNote;
 use dockfix_transforms::rules::env_secrets::SecretOptions;
-use dockfix_transforms::{FollowUp, Report};
-use similar::TextDiff;
+use dockfix_transforms::{Edit, FollowUp, Report};
 
+use crate::line_diff;
 use crate::redact::Redactor;
 use crate::verify::report::Verification;
 
@@ -105,17 +105,20 @@ impl FileResult {
     /// value (see [`Redactor::diff_of_file`]).
     pub fn diff(&self) -> String {
         let output = self.output.as_deref().unwrap_or(&self.input);
-        self.redactor.diff_of_file(&unified_diff(&self.path, &self.input, output))
+        // Every fixed report carries the changes its fix made to the input's bytes.
+        let changes: Vec<Edit> = self
+            .reports
+            .iter()
+            .filter(|report| report.fixed)
+            .flat_map(|report| report.edits.iter().cloned())
+            .collect();
+        self.redactor.diff_of_file(&line_diff::unified_diff(
+            &diff_path(&self.path),
+            &self.input,
+            output,
+            &changes,
+        ))
     }
-}
-
-/// A git-style unified diff (`--- a/PATH`, `+++ b/PATH`) that `git apply` accepts.
-pub fn unified_diff(path: &str, before: &str, after: &str) -> String {
-    let path = diff_path(path);
-    let diff = TextDiff::from_lines(before, after);
-    let body =
-        diff.unified_diff().context_radius(3).header(&format!("a/{path}"), &format!("b/{path}")).to_string();
-    format!("diff --git a/{path} b/{path}\n{body}")
 }
 
 /// The path as `git apply` wants it: relative, `/`-separated, without `./`.
@@ -157,5 +160,10 @@ pub fn build_command(reports: &[Report]) -> Option<String> {
 pub fn suggestion_diff(result: &FileResult, report: &Report) -> Option<String> {
     let suggested = report.suggestion.as_deref()?;
     let base = result.output.as_deref().unwrap_or(&result.input);
-    Some(result.redactor.diff_for_report(&unified_diff(&result.path, base, suggested)))
+    Some(result.redactor.diff_for_report(&line_diff::unified_diff(
+        &diff_path(&result.path),
+        base,
+        suggested,
+        &[],
+    )))
 }

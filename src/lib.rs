@@ -10,6 +10,7 @@ pub mod files;
 pub mod generator;
 pub mod image_facts;
 pub mod image_lookups;
+pub mod line_diff;
 pub mod output;
 pub mod pipeline;
 pub mod progress;

@@ -7,13 +7,14 @@
 //! file is left untouched and the error names the transforms.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::options::Options;
-use crate::provenance::{FixId, Provenance};
+use crate::provenance::{FixId, OriginalOffsets, Provenance};
 use crate::rules;
 use crate::source::{apply_in_order, Source};
 use crate::suppress::{suppressions, Suppression};
@@ -196,7 +197,11 @@ fn fix_to_fixed_point(
     let mut parsed: Option<Dockerfile> = Some(file);
     loop {
         let mut pass = Pass::run(&text, parsed.take(), rules, build_context, options)?;
-        let to_input_line = |line| input_line(input, &text, &provenance, line);
+        // Built on first use: a pass with nothing to report needs no map.
+        let input_lines = std::cell::OnceCell::new();
+        let unchanged = text == input;
+        let to_input_line =
+            |line| input_lines.get_or_init(|| InputLines::new(input, &text, &provenance)).get(line);
         if pass.picked.is_empty() {
             for change in provenance.changes() {
                 for fix in change.fixes {
@@ -204,7 +209,7 @@ fn fix_to_fixed_point(
                 }
             }
             applied.extend(
-                pass.unfixed.into_iter().map(|report| on_input_lines(report, &text, input, &to_input_line)),
+                pass.unfixed.into_iter().map(|report| on_input_lines(report, unchanged, &to_input_line)),
             );
             applied.sort_by(|a, b| (a.line, a.transform).cmp(&(b.line, b.transform)));
             let suppression_notes = suppression_notes(&pass.suppressions, &pass.used_suppressions, rules)
@@ -221,9 +226,9 @@ fn fix_to_fixed_point(
         }
         let first: FixId = applied.len();
         applied.extend(
-            pass.picked.iter().map(|(finding, _)| {
-                on_input_lines(report(finding, true, None), &text, input, &to_input_line)
-            }),
+            pass.picked
+                .iter()
+                .map(|(finding, _)| on_input_lines(report(finding, true, None), unchanged, &to_input_line)),
         );
         for (fix, _) in &mut pass.original_edits {
             *fix += first;
@@ -265,12 +270,20 @@ impl Pass {
         let mut candidates: Vec<(Finding, Fix)> = Vec::new();
         let mut unfixed = Vec::new();
         let mut used = vec![false; suppressed.len()];
+        // Asked for every finding: worked out once, not per finding.
+        let opaque: Vec<&Instruction> = file.instructions.iter().filter(|i| i.opaque).collect();
+        let terminator_ends: BTreeSet<usize> = file
+            .instructions
+            .iter()
+            .filter(|instruction| !instruction.heredocs.is_empty())
+            .map(|instruction| instruction.line_span.end)
+            .collect();
         for rule in rules {
             // The transform's own id, whatever string the rule wrote: suppression, selection
             // and every output go by it.
             let stamped =
                 rule.check(&context).into_iter().map(|finding| Finding { transform: rule.id(), ..finding });
-            for finding in stamped.map(|finding| apart_from_heredocs(&file, finding)) {
+            for finding in stamped.map(|finding| apart_from_heredocs(&terminator_ends, finding)) {
                 let mut suppressed_here = false;
                 for (index, suppression) in suppressed.iter().enumerate() {
                     if suppression.suppresses(finding.transform, finding.line) {
@@ -285,7 +298,7 @@ impl Pass {
                     unfixed.push(report(&finding, false, None));
                     continue;
                 };
-                match refusal(&fix, &file, source.text(), options) {
+                match refusal(&fix, &opaque, source.text(), options) {
                     Some(reason) => {
                         let mut declined = report(&finding, false, Some(reason));
                         let well_formed = fix.malformed_for(source.text()).is_none();
@@ -299,11 +312,11 @@ impl Pass {
             }
         }
         // A fix that overlaps one taken before it is only postponed: the next pass sees it again.
-        let taken = compatible_fixes(candidates.iter().map(|(_, fix)| fix));
+        let mut taken = compatible_fixes(candidates.iter().map(|(_, fix)| fix)).into_iter().peekable();
         let picked: Vec<(Finding, Fix)> = candidates
             .into_iter()
             .enumerate()
-            .filter(|(index, _)| taken.contains(index))
+            .filter(|(index, _)| taken.next_if_eq(index).is_some())
             .map(|(_, candidate)| candidate)
             .collect();
         if picked.is_empty() {
@@ -334,7 +347,8 @@ impl Pass {
 /// every transform alike: hadolint (2.15) cannot parse an instruction on the line right after
 /// a terminator (`EOT` then `RUN ...`), although Docker can, so without it a file other
 /// linters read before would become unreadable to them.
-fn apart_from_heredocs(file: &Dockerfile, mut finding: Finding) -> Finding {
+/// `terminator_ends` are where the instructions with heredocs end.
+fn apart_from_heredocs(terminator_ends: &BTreeSet<usize>, mut finding: Finding) -> Finding {
     let Some(fix) = finding.fix.as_mut() else {
         return finding;
     };
@@ -344,11 +358,7 @@ fn apart_from_heredocs(file: &Dockerfile, mut finding: Finding) -> Finding {
         if !inserts || edit.replacement.starts_with('\n') {
             continue;
         }
-        let after_terminator = file
-            .instructions
-            .iter()
-            .any(|instruction| !instruction.heredocs.is_empty() && instruction.line_span.end == at);
-        if after_terminator {
+        if terminator_ends.contains(&at) {
             edit.replacement.insert(0, '\n');
         }
     }
@@ -359,13 +369,51 @@ fn apart_from_heredocs(file: &Dockerfile, mut finding: Finding) -> Finding {
 /// overlaps one taken before it. Taken fixes never overlap, so applying them all at once is
 /// well defined whatever their order.
 pub fn compatible_fixes<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Vec<usize> {
-    let mut taken: Vec<(usize, &Fix)> = Vec::new();
+    let mut taken_edits = TakenEdits::default();
+    let mut taken = Vec::new();
     for (index, fix) in fixes.into_iter().enumerate() {
-        if !taken.iter().any(|(_, other)| other.overlaps(fix)) {
-            taken.push((index, fix));
+        if !fix.edits.iter().any(|edit| taken_edits.overlaps(edit)) {
+            taken_edits.take(&fix.edits);
+            taken.push(index);
         }
     }
-    taken.into_iter().map(|(index, _)| index).collect()
+    taken
+}
+
+/// The edits of the fixes taken so far, which never overlap one another, kept in order so
+/// that whether a new edit overlaps one of them ([`Edit::overlaps`]) is a lookup, not a scan:
+/// a large file can have thousands of fixes in one pass.
+#[derive(Default)]
+struct TakenEdits {
+    /// The ranges that replace or delete bytes, by start; they are disjoint, so the one that
+    /// starts last before a point also ends last.
+    ranges: std::collections::BTreeMap<usize, usize>,
+    /// Where the pure insertions are.
+    insertions: BTreeSet<usize>,
+}
+
+impl TakenEdits {
+    fn overlaps(&self, edit: &Edit) -> bool {
+        let Range { start, end } = edit.range;
+        let ends_after =
+            |point: usize| self.ranges.range(..point).next_back().is_some_and(|(_, end)| *end > point);
+        if start == end {
+            return self.insertions.contains(&start) || ends_after(start);
+        }
+        let last_before_end = self.ranges.range(..end).next_back();
+        last_before_end.is_some_and(|(_, taken_end)| *taken_end > start)
+            || self.insertions.range(start + 1..end).next().is_some()
+    }
+
+    fn take(&mut self, edits: &[Edit]) {
+        for edit in edits {
+            if edit.range.is_empty() {
+                self.insertions.insert(edit.range.start);
+            } else {
+                self.ranges.insert(edit.range.start, edit.range.end);
+            }
+        }
+    }
 }
 
 /// Notes on the `# dockfix:` comments of the final text: unknown ids, and comments that
@@ -402,7 +450,8 @@ fn suppression_notes(
 }
 
 /// Why a fix may not be applied in this run, if it may not.
-fn refusal(fix: &Fix, file: &Dockerfile, text: &str, options: &Options) -> Option<String> {
+/// `opaque` are the instructions the parser did not understand.
+fn refusal(fix: &Fix, opaque: &[&Instruction], text: &str, options: &Options) -> Option<String> {
     if let Some(reason) = fix.malformed_for(text) {
         return Some(reason);
     }
@@ -413,12 +462,9 @@ fn refusal(fix: &Fix, file: &Dockerfile, text: &str, options: &Options) -> Optio
         }
         _ => {}
     }
-    let opaque = file
-        .instructions
-        .iter()
-        .filter(|i| i.opaque)
-        .find(|instruction| fix.edits.iter().any(|edit| edits_inside(edit, instruction)));
-    opaque.map(|instruction| {
+    let inside =
+        opaque.iter().find(|instruction| fix.edits.iter().any(|edit| edits_inside(edit, instruction)));
+    inside.map(|instruction| {
         format!(
             "line {} is not understood by the parser; dockfix does not edit inside it",
             instruction.start_line
@@ -512,15 +558,12 @@ fn report(finding: &Finding, fixed: bool, declined: Option<String>) -> Report {
     }
 }
 
-/// The line of `input` that `line` of `text` (the text of a pass, which `provenance` leads
-/// back to `input`) stands for. A line that a fix inserted stands for the line it was
-/// inserted at.
 /// A report of a pass, with its line and the lines its texts name (`line 12`, `above line 12`)
 /// turned into the input's: a rule writes the lines of the text it sees, which an earlier
-/// pass's fixes may have moved.
-fn on_input_lines(report: Report, text: &str, input: &str, to_input_line: &dyn Fn(usize) -> usize) -> Report {
+/// pass's fixes may have moved. An `unchanged` text is the input.
+fn on_input_lines(report: Report, unchanged: bool, to_input_line: &dyn Fn(usize) -> usize) -> Report {
     let line = to_input_line(report.line);
-    if text == input {
+    if unchanged {
         return Report { line, ..report };
     }
     let mentions = |written: String| input_line_mentions(&written, to_input_line);
@@ -552,10 +595,41 @@ fn input_line_mentions(text: &str, to_input_line: &dyn Fn(usize) -> usize) -> St
     out
 }
 
-fn input_line(input: &str, text: &str, provenance: &Provenance, line: usize) -> usize {
-    let line_start = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
-    let offset = provenance.to_original(line_start);
-    1 + input.as_bytes()[..offset].iter().filter(|byte| **byte == b'\n').count()
+/// The line of the input that a line of a pass's text (which a [`Provenance`] leads back to
+/// the input) stands for; a line that a fix inserted stands for the line it was inserted at.
+/// Built once per pass, each answer in logarithmic time: a file with thousands of findings
+/// asks thousands of times.
+struct InputLines {
+    /// Where each line of the pass's text starts; a line past the last starts at its end.
+    text_line_starts: Vec<usize>,
+    text_len: usize,
+    /// Where each newline of the input is.
+    input_newlines: Vec<usize>,
+    offsets: OriginalOffsets,
+}
+
+impl InputLines {
+    fn new(input: &str, text: &str, provenance: &Provenance) -> Self {
+        let text_line_starts = std::iter::once(0)
+            .chain(newlines(text).map(|at| at + 1).filter(|start| *start < text.len()))
+            .collect();
+        InputLines {
+            text_line_starts,
+            text_len: text.len(),
+            input_newlines: newlines(input).collect(),
+            offsets: provenance.original_offsets(),
+        }
+    }
+
+    fn get(&self, line: usize) -> usize {
+        let line_start = self.text_line_starts.get(line.saturating_sub(1)).copied().unwrap_or(self.text_len);
+        let offset = self.offsets.to_original(line_start);
+        1 + self.input_newlines.partition_point(|newline| *newline < offset)
+    }
+}
+
+fn newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes().enumerate().filter(|(_, byte)| *byte == b'\n').map(|(at, _)| at)
 }
 
 #[cfg(test)]

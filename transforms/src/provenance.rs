@@ -62,116 +62,102 @@ pub struct Provenance {
     pieces: Vec<Piece>,
     /// The fixes of each group; merged groups are left empty.
     groups: Vec<BTreeSet<FixId>>,
+    /// The group each group was merged into (itself while it was not): a piece keeps the
+    /// group it was made in, and [`Provenance::group_of`] follows this to the current one,
+    /// so a merge does not rewrite every piece.
+    merged_into: Vec<usize>,
 }
 
 impl Provenance {
     /// An unchanged text of `original_len` bytes.
     pub fn new(original_len: usize) -> Self {
         let pieces = if original_len == 0 { Vec::new() } else { vec![Piece::Kept(0..original_len)] };
-        Provenance { original_len, pieces, groups: Vec::new() }
+        Provenance { original_len, pieces, groups: Vec::new(), merged_into: Vec::new() }
     }
 
     /// Records edits applied to the current text at once: ranges in the current text, in
     /// order of position, not overlapping (as [`crate::Source::original_edits`] gives them).
+    ///
+    /// One sweep from the last edit back, so the offsets of the ones before stay valid: the
+    /// pieces before the edit in hand are `before` (in order, ending at offset `before_end`),
+    /// those after it are done and kept in `after_reversed`. Linear in pieces and edits: a
+    /// file with thousands of fixes in one pass must not rebuild the pieces for each.
     pub fn record(&mut self, edits: &[(FixId, Edit)]) {
-        // From the last edit back, so the offsets of the ones before stay valid.
+        let mut before = std::mem::take(&mut self.pieces);
+        let mut before_end: usize = before.iter().map(Piece::len).sum();
+        let mut after_reversed: Vec<Piece> = Vec::with_capacity(before.len() + 2 * edits.len());
         for (fix, edit) in edits.iter().rev() {
-            self.record_one(*fix, edit);
+            let (start, end) = (edit.range.start, edit.range.end);
+            let group = self.groups.len();
+            self.groups.push(BTreeSet::from([*fix]));
+            self.merged_into.push(group);
+            // Cutting into inserted text edits it: that text's group joins this one.
+            let mut absorbed = BTreeSet::new();
+            // What follows the edit, zero-width deletions at its end included.
+            while let Some(piece) = pop_if(&mut before, &mut before_end, |offset, _| offset >= end) {
+                after_reversed.push(piece);
+            }
+            if let Some((right, cut_group)) = split_last(&mut before, &mut before_end, end) {
+                absorbed.extend(cut_group);
+                after_reversed.push(right);
+            }
+            // Text inserted where an earlier fix replaced something goes before that
+            // replacement.
+            if !edit.replacement.is_empty() {
+                after_reversed.push(Piece::Inserted { text: edit.replacement.clone(), group });
+            }
+            let mut inside = Vec::new();
+            while let Some(piece) =
+                pop_if(
+                    &mut before,
+                    &mut before_end,
+                    |offset, len| if len == 0 { offset > start } else { offset >= start },
+                )
+            {
+                inside.push(piece);
+            }
+            if let Some((right, cut_group)) = split_last(&mut before, &mut before_end, start) {
+                absorbed.extend(cut_group);
+                inside.push(right);
+            }
+            for piece in inside {
+                match piece {
+                    Piece::Kept(range) => after_reversed.push(Piece::Deleted { range, group }),
+                    Piece::Deleted { range, group: other } => {
+                        absorbed.insert(other);
+                        after_reversed.push(Piece::Deleted { range, group });
+                    }
+                    Piece::Inserted { group: other, .. } => {
+                        absorbed.insert(other);
+                    }
+                }
+            }
+            self.merge_into(group, &absorbed);
         }
+        after_reversed.reverse();
+        before.append(&mut after_reversed);
+        self.pieces = before;
     }
 
-    fn record_one(&mut self, fix: FixId, edit: &Edit) {
-        let (start, end) = (edit.range.start, edit.range.end);
-        let group = self.groups.len();
-        self.groups.push(BTreeSet::from([fix]));
-        // Cutting into inserted text edits it: that text's group joins this one.
-        let mut absorbed: BTreeSet<usize> =
-            [self.split_at(start), self.split_at(end)].into_iter().flatten().collect();
-        let mut pieces = Vec::with_capacity(self.pieces.len() + 2);
-        let mut insert_at = None;
-        let mut offset = 0;
-        for piece in std::mem::take(&mut self.pieces) {
-            let len = piece.len();
-            let inside = if len == 0 {
-                start < offset && offset < end
-            } else {
-                start <= offset && offset + len <= end
-            };
-            // Before what follows the edit, zero-width deletions at its end included: text
-            // inserted where an earlier fix replaced something goes before that replacement.
-            if insert_at.is_none() && offset >= end {
-                insert_at = Some(pieces.len());
-            }
-            offset += len;
-            if !inside {
-                pieces.push(piece);
-                continue;
-            }
-            match piece {
-                Piece::Kept(range) => pieces.push(Piece::Deleted { range, group }),
-                Piece::Deleted { range, group: other } => {
-                    absorbed.insert(other);
-                    pieces.push(Piece::Deleted { range, group });
-                }
-                Piece::Inserted { group: other, .. } => {
-                    absorbed.insert(other);
-                }
-            }
+    /// The group a piece made in `group` belongs to now.
+    fn group_of(&self, mut group: usize) -> usize {
+        while self.merged_into[group] != group {
+            group = self.merged_into[group];
         }
-        if !edit.replacement.is_empty() {
-            let piece = Piece::Inserted { text: edit.replacement.clone(), group };
-            pieces.insert(insert_at.unwrap_or(pieces.len()), piece);
-        }
-        self.pieces = pieces;
-        self.merge_into(group, &absorbed);
-    }
-
-    /// Splits the piece that `at` falls strictly inside, if any; returns its group when it
-    /// was inserted text.
-    fn split_at(&mut self, at: usize) -> Option<usize> {
-        let mut offset = 0;
-        for index in 0..self.pieces.len() {
-            let len = self.pieces[index].len();
-            if offset < at && at < offset + len {
-                let cut = at - offset;
-                let (left, right) = match &self.pieces[index] {
-                    Piece::Kept(range) => (
-                        Piece::Kept(range.start..range.start + cut),
-                        Piece::Kept(range.start + cut..range.end),
-                    ),
-                    Piece::Inserted { text, group } => (
-                        Piece::Inserted { text: text[..cut].to_string(), group: *group },
-                        Piece::Inserted { text: text[cut..].to_string(), group: *group },
-                    ),
-                    Piece::Deleted { .. } => return None,
-                };
-                let group = left.group();
-                self.pieces[index] = left;
-                self.pieces.insert(index + 1, right);
-                return group;
-            }
-            offset += len;
-        }
-        None
+        group
     }
 
     /// `into` takes over the pieces and fixes of the `absorbed` groups: all of an earlier
     /// insertion, also the parts on either side of where it was edited.
     fn merge_into(&mut self, into: usize, absorbed: &BTreeSet<usize>) {
-        let absorbed: BTreeSet<usize> = absorbed.iter().copied().filter(|group| *group != into).collect();
-        if absorbed.is_empty() {
-            return;
-        }
-        for group in &absorbed {
-            let fixes = std::mem::take(&mut self.groups[*group]);
-            self.groups[into].extend(fixes);
-        }
-        for piece in &mut self.pieces {
-            if let Piece::Deleted { group, .. } | Piece::Inserted { group, .. } = piece {
-                if absorbed.contains(group) {
-                    *group = into;
-                }
+        for group in absorbed {
+            let group = self.group_of(*group);
+            if group == into {
+                continue;
             }
+            let fixes = std::mem::take(&mut self.groups[group]);
+            self.groups[into].extend(fixes);
+            self.merged_into[group] = into;
         }
     }
 
@@ -203,6 +189,30 @@ impl Provenance {
         self.original_len
     }
 
+    /// [`Provenance::to_original`] for many offsets: an index built once (linear in the
+    /// pieces) that answers each in logarithmic time.
+    pub fn original_offsets(&self) -> OriginalOffsets {
+        let mut spans = Vec::with_capacity(self.pieces.len());
+        let mut current = 0;
+        let mut changed_from = 0;
+        for piece in &self.pieces {
+            let len = piece.len();
+            match piece {
+                Piece::Kept(range) => {
+                    spans.push(Span { current, len, original: SpanOrigin::Kept(range.start) });
+                    changed_from = range.end;
+                }
+                Piece::Deleted { .. } => {}
+                Piece::Inserted { .. } => {
+                    spans.push(Span { current, len, original: SpanOrigin::Inserted(changed_from) });
+                }
+            }
+            current += len;
+        }
+        spans.retain(|span| span.len > 0);
+        OriginalOffsets { spans, original_len: self.original_len }
+    }
+
     /// The changes from the original to the current text, in order of position. Changes of
     /// different groups may touch (an insertion right before a replacement) but never overlap.
     pub fn changes(&self) -> Vec<Change> {
@@ -210,7 +220,7 @@ impl Provenance {
         let mut original = 0;
         let mut open: Option<(usize, Edit)> = None;
         for piece in &self.pieces {
-            let group = piece.group();
+            let group = piece.group().map(|group| self.group_of(group));
             if open.as_ref().map(|(g, _)| Some(*g)) != Some(group) {
                 if let Some((g, edit)) = open.take() {
                     changes.push(Change { edit, fixes: self.groups[g].clone() });
@@ -238,6 +248,276 @@ impl Provenance {
             changes.push(Change { edit, fixes: self.groups[g].clone() });
         }
         changes
+    }
+}
+
+/// Takes the last of `pieces` (which end at offset `end`) when `take(its offset, its length)`.
+fn pop_if(pieces: &mut Vec<Piece>, end: &mut usize, take: impl Fn(usize, usize) -> bool) -> Option<Piece> {
+    let len = pieces.last()?.len();
+    if !take(*end - len, len) {
+        return None;
+    }
+    *end -= len;
+    pieces.pop()
+}
+
+/// Splits the last of `pieces` (which end at offset `end`) when `at` falls strictly inside
+/// it: it keeps what is before `at`; returns what is after, and its group when it was
+/// inserted text.
+fn split_last(pieces: &mut [Piece], end: &mut usize, at: usize) -> Option<(Piece, Option<usize>)> {
+    let last = pieces.last_mut()?;
+    let offset = *end - last.len();
+    if !(offset < at && at < *end) {
+        return None;
+    }
+    let cut = at - offset;
+    let right = match last {
+        Piece::Kept(range) => {
+            let right = Piece::Kept(range.start + cut..range.end);
+            range.end = range.start + cut;
+            right
+        }
+        Piece::Inserted { text, group } => Piece::Inserted { text: text.split_off(cut), group: *group },
+        Piece::Deleted { .. } => return None,
+    };
+    *end = at;
+    let group = right.group();
+    Some((right, group))
+}
+
+/// Where a stretch of the current text came from.
+#[derive(Debug, Clone, Copy)]
+enum SpanOrigin {
+    /// Original bytes starting at this offset.
+    Kept(usize),
+    /// Inserted text, standing for this offset of the original.
+    Inserted(usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    current: usize,
+    len: usize,
+    original: SpanOrigin,
+}
+
+/// The index [`Provenance::original_offsets`] builds: the non-empty pieces of the current
+/// text in order, each with its start in the current text.
+#[derive(Debug, Clone)]
+pub struct OriginalOffsets {
+    spans: Vec<Span>,
+    original_len: usize,
+}
+
+impl OriginalOffsets {
+    /// The same answer as [`Provenance::to_original`].
+    pub fn to_original(&self, offset: usize) -> usize {
+        let after = self.spans.partition_point(|span| span.current <= offset);
+        let Some(span) = after.checked_sub(1).map(|index| self.spans[index]) else {
+            return self.original_len;
+        };
+        if offset >= span.current + span.len {
+            return self.original_len;
+        }
+        match span.original {
+            SpanOrigin::Kept(start) => start + (offset - span.current),
+            SpanOrigin::Inserted(changed_from) => changed_from,
+        }
+    }
+}
+
+/// The implementation `record` had before it was one sweep, which rebuilt the pieces for
+/// each edit: the random tests check the sweep against it.
+#[cfg(test)]
+mod reference {
+    use std::collections::BTreeSet;
+
+    use super::{Change, FixId, Piece};
+    use crate::edit::Edit;
+
+    #[derive(Debug, Clone)]
+    pub(super) struct Reference {
+        original_len: usize,
+        pieces: Vec<Piece>,
+        /// The fixes of each group; merged groups are left empty.
+        groups: Vec<BTreeSet<FixId>>,
+    }
+
+    impl Reference {
+        /// An unchanged text of `original_len` bytes.
+        pub(super) fn new(original_len: usize) -> Self {
+            let pieces = if original_len == 0 { Vec::new() } else { vec![Piece::Kept(0..original_len)] };
+            Reference { original_len, pieces, groups: Vec::new() }
+        }
+
+        /// Records edits applied to the current text at once: ranges in the current text, in
+        /// order of position, not overlapping (as [`crate::Source::original_edits`] gives them).
+        pub(super) fn record(&mut self, edits: &[(FixId, Edit)]) {
+            // From the last edit back, so the offsets of the ones before stay valid.
+            for (fix, edit) in edits.iter().rev() {
+                self.record_one(*fix, edit);
+            }
+        }
+
+        fn record_one(&mut self, fix: FixId, edit: &Edit) {
+            let (start, end) = (edit.range.start, edit.range.end);
+            let group = self.groups.len();
+            self.groups.push(BTreeSet::from([fix]));
+            // Cutting into inserted text edits it: that text's group joins this one.
+            let mut absorbed: BTreeSet<usize> =
+                [self.split_at(start), self.split_at(end)].into_iter().flatten().collect();
+            let mut pieces = Vec::with_capacity(self.pieces.len() + 2);
+            let mut insert_at = None;
+            let mut offset = 0;
+            for piece in std::mem::take(&mut self.pieces) {
+                let len = piece.len();
+                let inside = if len == 0 {
+                    start < offset && offset < end
+                } else {
+                    start <= offset && offset + len <= end
+                };
+                // Before what follows the edit, zero-width deletions at its end included: text
+                // inserted where an earlier fix replaced something goes before that replacement.
+                if insert_at.is_none() && offset >= end {
+                    insert_at = Some(pieces.len());
+                }
+                offset += len;
+                if !inside {
+                    pieces.push(piece);
+                    continue;
+                }
+                match piece {
+                    Piece::Kept(range) => pieces.push(Piece::Deleted { range, group }),
+                    Piece::Deleted { range, group: other } => {
+                        absorbed.insert(other);
+                        pieces.push(Piece::Deleted { range, group });
+                    }
+                    Piece::Inserted { group: other, .. } => {
+                        absorbed.insert(other);
+                    }
+                }
+            }
+            if !edit.replacement.is_empty() {
+                let piece = Piece::Inserted { text: edit.replacement.clone(), group };
+                pieces.insert(insert_at.unwrap_or(pieces.len()), piece);
+            }
+            self.pieces = pieces;
+            self.merge_into(group, &absorbed);
+        }
+
+        /// Splits the piece that `at` falls strictly inside, if any; returns its group when it
+        /// was inserted text.
+        fn split_at(&mut self, at: usize) -> Option<usize> {
+            let mut offset = 0;
+            for index in 0..self.pieces.len() {
+                let len = self.pieces[index].len();
+                if offset < at && at < offset + len {
+                    let cut = at - offset;
+                    let (left, right) = match &self.pieces[index] {
+                        Piece::Kept(range) => (
+                            Piece::Kept(range.start..range.start + cut),
+                            Piece::Kept(range.start + cut..range.end),
+                        ),
+                        Piece::Inserted { text, group } => (
+                            Piece::Inserted { text: text[..cut].to_string(), group: *group },
+                            Piece::Inserted { text: text[cut..].to_string(), group: *group },
+                        ),
+                        Piece::Deleted { .. } => return None,
+                    };
+                    let group = left.group();
+                    self.pieces[index] = left;
+                    self.pieces.insert(index + 1, right);
+                    return group;
+                }
+                offset += len;
+            }
+            None
+        }
+
+        /// `into` takes over the pieces and fixes of the `absorbed` groups: all of an earlier
+        /// insertion, also the parts on either side of where it was edited.
+        fn merge_into(&mut self, into: usize, absorbed: &BTreeSet<usize>) {
+            let absorbed: BTreeSet<usize> = absorbed.iter().copied().filter(|group| *group != into).collect();
+            if absorbed.is_empty() {
+                return;
+            }
+            for group in &absorbed {
+                let fixes = std::mem::take(&mut self.groups[*group]);
+                self.groups[into].extend(fixes);
+            }
+            for piece in &mut self.pieces {
+                if let Piece::Deleted { group, .. } | Piece::Inserted { group, .. } = piece {
+                    if absorbed.contains(group) {
+                        *group = into;
+                    }
+                }
+            }
+        }
+
+        /// The position in the original of `offset` in the current text. An offset inside
+        /// inserted text maps to the start of the original text it replaced (or where it was
+        /// inserted).
+        pub(super) fn to_original(&self, offset: usize) -> usize {
+            let mut current = 0;
+            // Where the run of changed pieces the walk is in started in the original.
+            let mut changed_from = 0;
+            for piece in &self.pieces {
+                let len = piece.len();
+                match piece {
+                    Piece::Kept(range) => {
+                        if offset < current + len {
+                            return range.start + (offset - current);
+                        }
+                        changed_from = range.end;
+                    }
+                    Piece::Deleted { .. } => {}
+                    Piece::Inserted { .. } => {
+                        if offset < current + len {
+                            return changed_from;
+                        }
+                    }
+                }
+                current += len;
+            }
+            self.original_len
+        }
+
+        /// The changes from the original to the current text, in order of position. Changes of
+        /// different groups may touch (an insertion right before a replacement) but never overlap.
+        pub(super) fn changes(&self) -> Vec<Change> {
+            let mut changes: Vec<Change> = Vec::new();
+            let mut original = 0;
+            let mut open: Option<(usize, Edit)> = None;
+            for piece in &self.pieces {
+                let group = piece.group();
+                if open.as_ref().map(|(g, _)| Some(*g)) != Some(group) {
+                    if let Some((g, edit)) = open.take() {
+                        changes.push(Change { edit, fixes: self.groups[g].clone() });
+                    }
+                    if let Some(g) = group {
+                        open = Some((g, Edit::insert(original, "")));
+                    }
+                }
+                match piece {
+                    Piece::Kept(range) => original = range.end,
+                    Piece::Deleted { range, .. } => {
+                        original = range.end;
+                        if let Some((_, edit)) = &mut open {
+                            edit.range.end = range.end;
+                        }
+                    }
+                    Piece::Inserted { text, .. } => {
+                        if let Some((_, edit)) = &mut open {
+                            edit.replacement.push_str(text);
+                        }
+                    }
+                }
+            }
+            if let Some((g, edit)) = open {
+                changes.push(Change { edit, fixes: self.groups[g].clone() });
+            }
+            changes
+        }
     }
 }
 
@@ -351,6 +631,7 @@ mod tests {
             let original: String = (0..next(12)).map(|i| char::from(b'a' + (i % 26) as u8)).collect();
             let mut text = original.clone();
             let mut provenance = Provenance::new(original.len());
+            let mut reference = reference::Reference::new(original.len());
             let mut fix = 0;
             for _ in 0..1 + next(4) {
                 let mut edits = Vec::new();
@@ -366,8 +647,10 @@ mod tests {
                 }
                 text = apply_in_order(&text, edits.iter().map(|(_, edit)| edit));
                 provenance.record(&edits);
+                reference.record(&edits);
             }
             let changes = provenance.changes();
+            assert_eq!(changes, reference.changes(), "{original:?} -> {text:?}: as one edit at a time");
             let rebuilt = apply_in_order(&original, changes.iter().map(|change| &change.edit));
             assert_eq!(rebuilt, text, "{original:?}: {changes:?}");
             for pair in changes.windows(2) {
@@ -376,6 +659,19 @@ mod tests {
             let mapped: Vec<usize> = (0..=text.len()).map(|offset| provenance.to_original(offset)).collect();
             assert!(mapped.windows(2).all(|pair| pair[0] <= pair[1]), "{original:?} -> {text:?}: {mapped:?}");
             assert_eq!(mapped.last(), Some(&original.len()));
+            let index = provenance.original_offsets();
+            for offset in 0..=text.len() + 1 {
+                assert_eq!(
+                    reference.to_original(offset),
+                    provenance.to_original(offset),
+                    "{original:?} -> {text:?}"
+                );
+                assert_eq!(
+                    index.to_original(offset),
+                    provenance.to_original(offset),
+                    "{original:?} -> {text:?}"
+                );
+            }
         }
     }
 }

@@ -75,6 +75,8 @@
 //! Suppress it for one instruction with `# dockfix: ignore=add-to-copy` (or
 //! `# hadolint ignore=DL3020`) on the line above.
 
+use std::cell::OnceCell;
+
 use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::semantic::names::is_variable_name;
 use crate::semantic::quoting::{escape_character, unquote_word, DEFAULT_ESCAPE};
@@ -180,15 +182,30 @@ enum Verdict {
 
 /// Where the sources of an ADD are looked up.
 struct Lookup<'a> {
-    scope: VisibleVariables,
+    /// The ADD whose variables are looked up: `None` for an ONBUILD trigger, which sees the
+    /// downstream build's.
+    at: Option<(&'a Dockerfile, usize)>,
+    /// Worked out on first use: most sources name no variable, and working them out reads
+    /// every instruction before the ADD.
+    scope: OnceCell<VisibleVariables>,
     build_context: &'a dyn BuildContext,
     /// The file's escape character (`` ` `` makes a backslash a plain character).
     escape: char,
 }
 
+impl Lookup<'_> {
+    fn scope(&self) -> &VisibleVariables {
+        self.scope.get_or_init(|| match self.at {
+            Some((file, index)) => VisibleVariables::at(file, index),
+            None => VisibleVariables::default(),
+        })
+    }
+}
+
 fn check_add(context: &Context, index: usize, instruction: &Instruction) -> Option<Finding> {
     let lookup = Lookup {
-        scope: VisibleVariables::at(context.file, index),
+        at: Some((context.file, index)),
+        scope: OnceCell::new(),
         build_context: context.build_context,
         escape: escape_character(context.file),
     };
@@ -220,7 +237,7 @@ fn check_onbuild(context: &Context, instruction: &Instruction) -> Option<Finding
     // The child build parses each trigger's text as a Dockerfile of its own, so with the
     // default escape character, whatever `# escape=` this file declares.
     let lookup =
-        Lookup { scope: VisibleVariables::default(), build_context: &NoBuildContext, escape: DEFAULT_ESCAPE };
+        Lookup { at: None, scope: OnceCell::new(), build_context: &NoBuildContext, escape: DEFAULT_ESCAPE };
     let line = instruction.start_line;
     if let Verdict::Keep(reason) = verdict(add, &lookup)? {
         return Some(Finding::new(ID, line, format!("ONBUILD ADD kept: {reason}")));
@@ -235,7 +252,7 @@ fn verdict(instruction: &Instruction, lookup: &Lookup) -> Option<Verdict> {
     let sources = sources(instruction, lookup.escape)?;
     let mut resolved = Vec::with_capacity(sources.len());
     for source in &sources {
-        let path = match resolve(source, &lookup.scope) {
+        let path = match resolve(source, lookup) {
             Ok(path) => path,
             Err(reason) => return Some(Verdict::Keep(reason)),
         };
@@ -399,8 +416,8 @@ struct Resolved {
     args: Vec<String>,
 }
 
-/// Replaces `$NAME` and `${NAME}` from `scope`; `Err` is the reason to keep ADD.
-fn resolve(source: &str, scope: &VisibleVariables) -> Result<Resolved, String> {
+/// Replaces `$NAME` and `${NAME}` from the ADD's scope; `Err` is the reason to keep ADD.
+fn resolve(source: &str, lookup: &Lookup) -> Result<Resolved, String> {
     let unresolvable = || {
         format!(
             "`{}` uses a variable dockfix cannot resolve, so it could be a URL or an archive",
@@ -412,7 +429,7 @@ fn resolve(source: &str, scope: &VisibleVariables) -> Result<Resolved, String> {
     while let Some(dollar) = rest.find('$') {
         resolved.text.push_str(&rest[..dollar]);
         let (name, after) = variable_name(&rest[dollar + 1..]).ok_or_else(unresolvable)?;
-        let visible = scope.value(name).ok_or_else(unresolvable)?;
+        let visible = lookup.scope().value(name).ok_or_else(unresolvable)?;
         resolved.text.push_str(visible.value);
         if visible.from_arg && !resolved.args.iter().any(|known| known == name) {
             resolved.args.push(name.to_string());
