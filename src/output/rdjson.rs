@@ -17,8 +17,10 @@
 //! suggestions of a file whose fixes do not share lines give exactly the fixed file.
 //!
 //! The replacement text is made from the input and the fixes' edits, both of a result
-//! ([`FileResult`]), and redacted as the diff's added lines are
-//! ([`FileResult::proposed_text`]).
+//! ([`FileResult`]), and must come out of redaction ([`FileResult::proposed_text`]) as it
+//! went in: whole lines that hold a secret value (a kept `ENV` next to an inserted line) give
+//! way to exactly the span of the edits, and a fix whose edits hold one (masked in the
+//! result) has no suggestion. No suggestion writes `****` into a file.
 
 use std::io::{self, Write};
 use std::ops::Range;
@@ -29,6 +31,7 @@ use serde::Serialize;
 use super::annotation::{self, TextIndex};
 use super::Emitter;
 use crate::file_result::FileResult;
+use crate::redact::MASK;
 
 /// Where the README documents each transform: `HOMEPAGE#<id>`.
 const HOMEPAGE: &str = env!("CARGO_PKG_REPOSITORY");
@@ -163,12 +166,12 @@ fn diagnostics(result: &FileResult) -> Vec<Diagnostic> {
     for report in &result.reports {
         let line = index.line_range(report.line);
         let suggestions = if report.fixed {
-            suggestion(&result.input, &index, &report.edits)
+            suggestions(&result.input, &index, &report.edits, |text| shows_no_secret(result, text))
+                .into_iter()
                 .map(|(range, text)| Suggestion {
                     range: rd_range(&index, range),
                     text: result.proposed_text(&text),
                 })
-                .into_iter()
                 .collect()
         } else {
             Vec::new()
@@ -202,18 +205,66 @@ fn rd_range(index: &TextIndex, range: Range<usize>) -> RdRange {
     RdRange { start: position(range.start), end: position(range.end) }
 }
 
-/// A fix as one replacement of the input: the byte range it replaces and the text, whole
-/// lines where it can be (see the module documentation), else exactly the span of its edits.
-/// `None` without edits, or with edits that do not fit the input (overlapping, out of range).
-fn suggestion(input: &str, index: &TextIndex, edits: &[Edit]) -> Option<(Range<usize>, String)> {
+/// Whether `text`, made from a result's input and edits, can be proposed as it is: redacting
+/// it changes nothing, and it holds no mask the input does not (an edit's text redacted).
+fn shows_no_secret(result: &FileResult, text: &str) -> bool {
+    result.proposed_text(text) == text && (!text.contains(MASK) || result.input.contains(MASK))
+}
+
+/// A fix as replacements of the input: the byte range each replaces and its text, whose
+/// texts `proposable` accepts. One replacement where it can be: whole lines (see the module
+/// documentation), else exactly the span of the edits. Where neither can be proposed (lines
+/// between the edits hold a secret value), one per edit, each whole lines or exactly the
+/// edit. None without edits, with edits that do not fit the input (overlapping, out of
+/// range), or when an edit cannot be proposed: a fix is applied whole or not at all.
+fn suggestions(
+    input: &str,
+    index: &TextIndex,
+    edits: &[Edit],
+    proposable: impl Fn(&str) -> bool,
+) -> Vec<(Range<usize>, String)> {
     let mut edits: Vec<&Edit> = edits.iter().collect();
     edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
     edits.dedup();
-    let fixed = apply(input, &edits)?;
+    if let Some(one) = suggestion(input, index, &edits, &proposable) {
+        return vec![one];
+    }
+    if edits.len() < 2 || apply(input, &edits).is_none() {
+        return Vec::new();
+    }
+    let each: Option<Vec<_>> =
+        edits.iter().map(|edit| suggestion(input, index, &[edit], &proposable)).collect();
+    let overlap = |all: &[(Range<usize>, String)]| all.windows(2).any(|pair| pair[1].0.start < pair[0].0.end);
+    match each {
+        Some(each) if !overlap(&each) => each,
+        _ => {
+            let exact = edits.iter().map(|edit| (edit.range.clone(), edit.replacement.clone()));
+            let exact: Vec<_> = exact.collect();
+            if exact.iter().all(|(_, text)| proposable(text)) {
+                exact
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// Edits (sorted, without duplicates) as one replacement: whole lines, else exactly their
+/// span; the first whose text `proposable` accepts.
+fn suggestion(
+    input: &str,
+    index: &TextIndex,
+    edits: &[&Edit],
+    proposable: &impl Fn(&str) -> bool,
+) -> Option<(Range<usize>, String)> {
+    let fixed = apply(input, edits)?;
     let start = edits.first()?.range.start;
     let end = edits.iter().map(|edit| edit.range.end).max()?;
     let lines = whole_lines(index, input.len(), start..end);
-    [lines, start..end].into_iter().find_map(|range| replacement(input, &fixed, range))
+    [lines, start..end]
+        .into_iter()
+        .filter_map(|range| replacement(input, &fixed, range))
+        .find(|(_, text)| proposable(text))
 }
 
 /// `input` with `edits` (sorted by position) applied; `None` when two overlap or one does
@@ -270,7 +321,9 @@ mod tests {
     /// applying it gives what the edits give.
     fn suggested(input: &str, edits: &[Edit]) -> (String, String) {
         let index = TextIndex::new(input);
-        let (range, text) = suggestion(input, &index, edits).expect("a suggestion");
+        let found = suggestions(input, &index, edits, |_| true);
+        assert_eq!(found.len(), 1, "one suggestion: {found:?}");
+        let (range, text) = found.into_iter().next().expect("a suggestion");
         let mut refs: Vec<&Edit> = edits.iter().collect();
         refs.dedup();
         let expected = apply(input, &refs).expect("edits apply");
@@ -278,6 +331,11 @@ mod tests {
         applied.replace_range(range.clone(), &text);
         assert_eq!(applied, expected, "the suggestion gives what the edits give");
         (input[range].to_string(), text)
+    }
+
+    fn only(mut found: Vec<(Range<usize>, String)>) -> (Range<usize>, String) {
+        assert_eq!(found.len(), 1, "{found:?}");
+        found.remove(0)
     }
 
     #[test]
@@ -305,13 +363,13 @@ mod tests {
         let input = "\u{feff}FROM a\r\nLABEL x=\"é\" y=1\r\nCMD b";
         let index = TextIndex::new(input);
         let at = input.find("y=1").expect("y");
-        let (range, text) = suggestion(input, &index, &[Edit::new(at..at + 3, "y=2")]).expect("some");
+        let (range, text) = only(suggestions(input, &index, &[Edit::new(at..at + 3, "y=2")], |_| true));
         assert_eq!(text, "LABEL x=\"é\" y=2");
         let rd = rd_range(&index, range);
         assert_eq!(rd.start, Position { line: 2, column: 1 });
         assert_eq!(rd.end, Position { line: 2, column: 1 + "LABEL x=\"é\" y=1".len() });
         // Line 1 starts after the BOM, whose bytes count in its columns.
-        let (range, _) = suggestion(input, &index, &[Edit::new(8..9, "b")]).expect("some");
+        let (range, _) = only(suggestions(input, &index, &[Edit::new(8..9, "b")], |_| true));
         assert_eq!(rd_range(&index, range).start, Position { line: 1, column: 4 });
         // No final newline: the last line ends at the end of the text.
         let (old, new) = suggested(input, &[Edit::insert(input.len(), "\r\nUSER app")]);
@@ -322,12 +380,70 @@ mod tests {
     fn edits_that_do_not_fit_give_no_suggestion() {
         let input = "FROM a\n";
         let index = TextIndex::new(input);
-        assert_eq!(suggestion(input, &index, &[]), None);
-        assert_eq!(suggestion(input, &index, &[Edit::new(2..40, "x")]), None);
-        assert_eq!(suggestion(input, &index, &[Edit::new(0..4, "x"), Edit::new(2..5, "y")]), None);
+        assert_eq!(suggestions(input, &index, &[], |_| true), []);
+        assert_eq!(suggestions(input, &index, &[Edit::new(2..40, "x")], |_| true), []);
+        assert_eq!(suggestions(input, &index, &[Edit::new(0..4, "x"), Edit::new(2..5, "y")], |_| true), []);
         // The same edit twice (shared by two fixes) counts once.
         let twice = [Edit::new(0..4, "from"), Edit::new(0..4, "from")];
         assert_eq!(suggested(input, &twice), ("FROM a".to_string(), "from a".to_string()));
+    }
+
+    #[test]
+    fn suggestions_never_show_a_secret_value() {
+        use dockfix_transforms::rules::env_secrets::SecretOptions;
+        use dockfix_transforms::Applicability;
+
+        let value = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+        let input = format!("FROM a\nENV GITHUB_TOKEN={value}\nLABEL t=$GITHUB_TOKEN\n");
+        let at = input.find("ENV").expect("ENV");
+        let result_with = |output: String, edits: Vec<Edit>| {
+            let report = Report {
+                transform: "strip-setuid",
+                line: 2,
+                message: format!("inserted before GITHUB_TOKEN={value}"),
+                risk: None,
+                applicability: Applicability::Unsafe,
+                fixed: true,
+                declined: None,
+                follow_ups: Vec::new(),
+                edits,
+                suggestion: None,
+            };
+            let secrets = SecretOptions::default();
+            FileResult::fixed("Dockerfile".into(), input.clone(), output, vec![report], Vec::new(), &secrets)
+        };
+        // A fix inserting `inserted` before the ENV: its whole-line suggestion holds the ENV.
+        let result_of = |inserted: String| {
+            let mut output = input.clone();
+            output.insert_str(at, &inserted);
+            result_with(output, vec![Edit::insert(at, inserted)])
+        };
+        let found = diagnostics(&result_of("RUN true\n".into()));
+        // Not the whole lines, which hold the value (masked, the suggestion would write
+        // `****` into the file): exactly the insertion.
+        let suggestion = &found[0].suggestions[0];
+        assert_eq!(suggestion.text, "RUN true\n");
+        let start = Position { line: 2, column: 1 };
+        assert_eq!(suggestion.range, RdRange { start, end: Position { line: 2, column: 1 } });
+        let json = serde_json::to_string(&found[0]).expect("JSON");
+        assert!(!json.contains(value), "{json}");
+        assert!(json.contains("GITHUB_TOKEN=****"), "the message masks it: {json}");
+
+        // An edit whose own text holds the value (masked in the result): no suggestion.
+        let found = diagnostics(&result_of(format!("RUN echo {value}\n")));
+        assert!(found[0].suggestions.is_empty());
+        assert!(!serde_json::to_string(&found[0]).expect("JSON").contains(value));
+
+        // Edits on both sides of the value: one suggestion each, the one by the value exactly
+        // its edit, the other whole lines; together, the fix.
+        let end = input.len();
+        let output = format!("{}RUN true\n{}USER app\n", &input[..at], &input[at..]);
+        let found = diagnostics(&result_with(
+            output,
+            vec![Edit::insert(at, "RUN true\n"), Edit::insert(end, "USER app\n")],
+        ));
+        let texts: Vec<&str> = found[0].suggestions.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["RUN true\n", "LABEL t=$GITHUB_TOKEN\nUSER app"]);
     }
 
     #[test]
