@@ -110,7 +110,7 @@ fn issues(result: &FileResult) -> Vec<Issue> {
 /// The finding's message, with the risk of its fix or why it was not applied; on one line,
 /// which is how GitLab shows it.
 fn description(report: &Report) -> String {
-    annotation::message(report).replace('\n', " ")
+    annotation::message(report).replace('\n', ". ")
 }
 
 /// What a finding on a line is about, for its fingerprint: the instruction starting on that
