@@ -88,6 +88,9 @@ fn covers_whole_lines(text: &str, range: &std::ops::Range<usize>) -> bool {
     range.start == line_start + content_start && at_line_end && range.start < text.len()
 }
 
+/// A suggestion: start line and column, end line and column, text.
+type Suggested = (u64, u64, u64, u64, String);
+
 /// Over every transform's fixtures and the format fixtures: each suggestion covers whole
 /// lines of the original file (exactly its edits where those lines hold a secret value), and
 /// where the suggestions of a file do not overlap (fixes
@@ -99,7 +102,7 @@ fn suggestions_rebuild_the_fixed_files() {
     copy_tree(&repo_root().join("transforms/fixtures"), &dir.path().join("transforms"));
     copy_tree(&repo_root().join("tests/format_fixtures"), &dir.path().join("formats"));
     let diagnostics = rdjsonl(&dockfix(dir.path(), &["fix", "--format", "rdjsonl", "."]));
-    let mut by_file: BTreeMap<String, BTreeSet<(u64, u64, u64, u64, String)>> = BTreeMap::new();
+    let mut by_file: BTreeMap<String, BTreeSet<Suggested>> = BTreeMap::new();
     let (mut fixed_findings, mut split) = (0, Vec::new());
     for diagnostic in &diagnostics {
         let Some(suggestions) = diagnostic["suggestions"].as_array() else { continue };
