@@ -97,6 +97,19 @@ impl FileResult {
             .is_some_and(|verification| verification.verdict == crate::verify::report::Verdict::Failed)
     }
 
+    /// Text a format proposes to write into the file, made from the input around the edits
+    /// (a review suggestion's replacement): redacted as the added lines of
+    /// [`FileResult::diff`] are.
+    pub fn proposed_text(&self, text: &str) -> String {
+        self.redactor.exact(text)
+    }
+
+    /// Text of the input that a format prints or derives something from (the instruction a
+    /// fingerprint hashes): every secret value masked.
+    pub fn input_text(&self, text: &str) -> String {
+        self.redactor.text(text)
+    }
+
     pub fn changed(&self) -> bool {
         self.output.as_ref().is_some_and(|output| *output != self.input)
     }

@@ -1,5 +1,6 @@
-//! The review formats (`--format sarif`, `--format github`) over one shared set of fixtures,
-//! `tests/format_fixtures/`: reviewed snapshots of both, and checks that hold for any
+//! The review formats (`--format sarif`, `--format github`, and for review tools `rdjsonl`,
+//! `rdjson`, `gitlab`) over one shared set of fixtures, `tests/format_fixtures/`: reviewed
+//! snapshots of each, and checks that hold for any
 //! transform: every transform shows up with a fix, SARIF fixes rebuild exactly the file
 //! dockfix writes, positions agree with each other, and no secret value gets out.
 //!
@@ -69,6 +70,18 @@ fn github_annotations() {
     let out = dockfix(&["fix", "--format", "github", FIXTURES], None);
     assert_eq!(out.status.code(), Some(2), "empty.Dockerfile is an error");
     snapshot("github", &stdout(&out));
+}
+
+/// The review-tool formats: rdjsonl (a diagnostic a line), rdjson (one document of the
+/// same diagnostics) and GitLab's Code Quality report. Their checks are in
+/// tests/review_formats.rs and tests/rdformat_validation.rs.
+#[test]
+fn review_tool_formats() {
+    for format in ["rdjsonl", "rdjson", "gitlab"] {
+        let out = dockfix(&["fix", "--format", format, FIXTURES], None);
+        assert_eq!(out.status.code(), Some(2), "empty.Dockerfile is an error");
+        snapshot(format, &stdout(&out));
+    }
 }
 
 /// The rules' help is each transform's documentation: checked here against the transforms,
@@ -283,7 +296,7 @@ fn no_secret_value_gets_out() {
             continue;
         }
         let path = file.to_string_lossy();
-        for format in ["diff", "json", "markdown", "sarif", "github"] {
+        for format in ["diff", "json", "markdown", "sarif", "github", "rdjsonl", "rdjson", "gitlab"] {
             let out = dockfix(&["fix", "--format", format, &path], None);
             let mut text = stdout(&out);
             if format == "sarif" {

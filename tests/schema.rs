@@ -3,6 +3,8 @@
 //! `dockfix-facts.schema.json` from the facts file (`dockfix facts`). This test
 //! fails when a committed schema is stale (regenerate with `DOCKFIX_BLESS_SCHEMAS=1 cargo test
 //! --test schema` and review the diff), and checks real output and configs against them.
+//! (`gitlab-code-quality.schema.json` is not dockfix's: it is GitLab's report format, written
+//! from GitLab's documentation, and `tests/review_formats.rs` checks `--format gitlab` with it.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

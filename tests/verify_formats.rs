@@ -1,8 +1,9 @@
 //! How every output format shows `--verify`'s result, without building anything: a result is
-//! given a verification and rendered. A failed verification is an error on the file in SARIF
-//! and GitHub annotations, a section in the pull-request body, an object in the JSON; builder
+//! given a verification and rendered. A failed verification is an error on the file in SARIF,
+//! GitHub annotations, rdjson and the GitLab report (`major`), a section in the pull-request body, an object in the JSON; builder
 //! output that holds the file's secret value is redacted in all of them.
 
+use clap::ValueEnum;
 use dockfix::file_result::FileResult;
 use dockfix::output::{render, Fixed, Format};
 use dockfix::verify::report::{Check, CheckName, Figures, Status, Verification};
@@ -56,9 +57,9 @@ fn result(verdict_fails: bool) -> FileResult {
 }
 
 fn all_formats(result: &FileResult) -> Vec<(Format, String)> {
-    [Format::Json, Format::Markdown, Format::Sarif, Format::Github, Format::Diff]
-        .into_iter()
-        .map(|format| (format, render(format, Fixed::Previewed, vec![result.clone()])))
+    Format::value_variants()
+        .iter()
+        .map(|format| (*format, render(*format, Fixed::Previewed, vec![result.clone()])))
         .collect()
 }
 
@@ -88,6 +89,18 @@ fn a_failed_verification_is_an_error_on_the_file() {
     assert_eq!(json["version"], 3);
     assert_eq!(json["files"][0]["verification"]["verdict"], "failed");
     assert_eq!(json["files"][0]["verification"]["checks"][0]["check"], "smoke");
+
+    let rdjsonl = render(Format::Rdjsonl, Fixed::Previewed, vec![failed.clone()]);
+    let last: Value = serde_json::from_str(rdjsonl.lines().last().unwrap_or_default()).expect("JSON line");
+    assert_eq!(last["severity"], "ERROR", "{rdjsonl}");
+    assert_eq!(last["code"]["value"], "verify");
+    assert_eq!(last["location"]["path"], "Dockerfile");
+    let gitlab: Value =
+        serde_json::from_str(&render(Format::Gitlab, Fixed::Previewed, vec![failed.clone()])).expect("JSON");
+    let verify: Vec<&Value> =
+        gitlab.as_array().expect("issues").iter().filter(|issue| issue["check_name"] == "verify").collect();
+    assert_eq!(verify.len(), 1, "{gitlab:#}");
+    assert_eq!(verify[0]["severity"], "major");
 
     let markdown = render(Format::Markdown, Fixed::Previewed, vec![failed]);
     assert!(markdown.contains("**Verified** (`buildah`): **failed**: check `smoke` failed"), "{markdown}");

@@ -90,6 +90,26 @@ impl<'a> TextIndex<'a> {
         }
     }
 
+    /// The position of a byte offset as the Reviewdog Diagnostic Format counts it: 1-based
+    /// line and 1-based column in UTF-8 bytes from the start of the line (a BOM is bytes of
+    /// line 1). Clamped to the text.
+    pub fn byte_position(&self, byte: usize) -> (usize, usize) {
+        let byte = byte.min(self.text.len());
+        let line_index = self.line_starts.partition_point(|start| *start <= byte).max(1) - 1;
+        let line_start = if line_index == 0 { 0 } else { self.line_starts[line_index] };
+        (line_index + 1, 1 + byte - line_start)
+    }
+
+    /// The 1-based line a byte offset is on.
+    pub fn line_of(&self, byte: usize) -> usize {
+        self.byte_position(byte).0
+    }
+
+    /// The number of lines: a text ending with a newline has an empty last line after it.
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
     /// The byte range of a 1-based line, without its line ending (`\n` or `\r\n`).
     pub fn line_range(&self, line: usize) -> std::ops::Range<usize> {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {

@@ -15,8 +15,10 @@
 pub mod annotation;
 pub mod diff;
 pub mod github;
+pub mod gitlab;
 pub mod json;
 pub mod markdown;
+pub mod rdjson;
 pub mod sarif;
 pub mod summary;
 
@@ -88,6 +90,13 @@ pub enum Format {
     Sarif,
     /// GitHub Actions annotations (`::warning file=...,line=...::`), one per finding.
     Github,
+    /// Reviewdog Diagnostic Format, one diagnostic per line (`reviewdog -f=rdjsonl`), each
+    /// applied fix as a suggestion.
+    Rdjsonl,
+    /// Reviewdog Diagnostic Format, one document (`reviewdog -f=rdjson`).
+    Rdjson,
+    /// GitLab Code Quality report (`artifacts: reports: codequality:`).
+    Gitlab,
 }
 
 /// What becomes of the fixed files, which decides what the diff format prints.
@@ -110,6 +119,9 @@ impl Format {
             Format::Markdown => Box::new(Document::new(markdown::pull_request)),
             Format::Sarif => Box::new(Document::new(sarif::render)),
             Format::Github => Box::new(github::Github),
+            Format::Rdjsonl => Box::new(rdjson::Rdjson::lines()),
+            Format::Rdjson => Box::new(rdjson::Rdjson::document()),
+            Format::Gitlab => Box::new(gitlab::Gitlab::default()),
         }
     }
 
