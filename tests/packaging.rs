@@ -48,8 +48,10 @@ fn readme_shows_every_example_workflow_as_it_is() {
 
 #[test]
 fn pyproject_takes_cargo_version_and_states_cargo_license() {
-    let pyproject: toml::Table =
-        std::fs::read_to_string(root().join("pyproject.toml")).expect("pyproject.toml").parse().expect("TOML");
+    let pyproject: toml::Table = std::fs::read_to_string(root().join("pyproject.toml"))
+        .expect("pyproject.toml")
+        .parse()
+        .expect("TOML");
     let cargo: toml::Table =
         std::fs::read_to_string(root().join("Cargo.toml")).expect("Cargo.toml").parse().expect("TOML");
     let project = pyproject["project"].as_table().expect("[project]");
