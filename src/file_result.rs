@@ -44,6 +44,19 @@ impl FileResult {
         secrets: &SecretOptions,
     ) -> FileResult {
         let redactor = Redactor::for_file(&input, secrets);
+        FileResult::fixed_redacted_by(redactor, path, input, output, reports, suppression_notes)
+    }
+
+    /// [`FileResult::fixed`] with the input's redactor already made (from the engine's parse,
+    /// [`Redactor::for_parsed`]).
+    pub fn fixed_redacted_by(
+        redactor: Redactor,
+        path: String,
+        input: String,
+        output: String,
+        reports: Vec<Report>,
+        suppression_notes: Vec<SuppressionNote>,
+    ) -> FileResult {
         let reports = reports.into_iter().map(|report| redactor.redacted_report(report)).collect();
         let suppression_notes = suppression_notes
             .into_iter()

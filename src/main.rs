@@ -27,6 +27,7 @@ use dockfix::image_lookups::{self, Prefetched};
 use dockfix::output::summary::Summary;
 use dockfix::output::{Emitter, Fixed};
 use dockfix::progress::{Counts as ProgressCounts, Progress};
+use dockfix::redact::Redactor;
 use dockfix::settings::{self, known_ids, CommandLine, ConfigSource, Resolver as SettingsResolver, Settings};
 use dockfix::style::Style;
 use dockfix::verify::builder::Builder;
@@ -514,7 +515,10 @@ fn fix_text(
         let error = format!("{path}: no instructions (empty, or only comments); not a Dockerfile");
         return FileResult::failed(path, text, error, secrets);
     }
-    match engine::run(&text, &settings.rules, build_context, &settings.options) {
+    // One parse for the redactor and the engine: it is most of a file's cost.
+    let parsed = Dockerfile::parse(Source::new(&text).text());
+    let redactor = Redactor::for_parsed(&text, &parsed, secrets);
+    match engine::run_parsed(&text, parsed, &settings.rules, build_context, &settings.options) {
         Ok(mut outcome) => {
             if let (Some(Verdict::Generated(generated)), Some(dir)) = (&outcome.verdict, dockerfile_dir) {
                 name_generator_sources(&mut outcome.reports, generated, dir);
@@ -524,7 +528,7 @@ fn fix_text(
                 .into_iter()
                 .filter(|note| warn_unused_suppressions || note.kind != SuppressionNoteKind::Unused)
                 .collect();
-            FileResult::fixed(path, text, outcome.output, outcome.reports, notes, secrets)
+            FileResult::fixed_redacted_by(redactor, path, text, outcome.output, outcome.reports, notes)
         }
         Err(error) => {
             let error = format!("{path}: {error}; file left untouched");

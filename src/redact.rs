@@ -47,8 +47,15 @@ impl Redactor {
     /// The redactor of a Dockerfile's text (as read: a BOM and CRLF line ends are fine).
     pub fn for_file(input: &str, options: &SecretOptions) -> Redactor {
         let source = Source::new(input);
+        Redactor::for_parsed(input, &Dockerfile::parse(source.text()), options)
+    }
+
+    /// [`Redactor::for_file`] from the parse the engine runs on, so that a file is parsed once:
+    /// `file` must be `Dockerfile::parse(Source::new(input).text())`.
+    pub fn for_parsed(input: &str, file: &Dockerfile, options: &SecretOptions) -> Redactor {
+        let source = Source::new(input);
         let text = source.text();
-        let secrets = literal_secrets(&Dockerfile::parse(text), options);
+        let secrets = literal_secrets(file, options);
         // The file with its secret values blanked: where else it writes them.
         let mut elsewhere = text.to_string();
         for secret in &secrets {

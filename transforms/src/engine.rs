@@ -111,8 +111,19 @@ pub fn run(
     build_context: &dyn BuildContext,
     options: &Options,
 ) -> Result<Outcome, EngineError> {
+    run_parsed(input, Dockerfile::parse(Source::new(input).text()), rules, build_context, options)
+}
+
+/// [`run`] on a parse the caller made (and read) already: `file` must be
+/// `Dockerfile::parse(Source::new(input).text())`.
+pub fn run_parsed(
+    input: &str,
+    file: Dockerfile,
+    rules: &[&dyn Rule],
+    build_context: &dyn BuildContext,
+    options: &Options,
+) -> Result<Outcome, EngineError> {
     let source = Source::new(input);
-    let file = Dockerfile::parse(source.text());
     match verdict::judge(&file, source.text()) {
         Some(Verdict::NotADockerfile { reason }) => Err(EngineError::NotADockerfile { reason }),
         Some(Verdict::NotBuildable { line, reason }) => Ok(left_unchanged(input, line, reason)),
