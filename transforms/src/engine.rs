@@ -396,7 +396,7 @@ pub fn compatible_fixes<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Vec<usi
 /// a large file can have thousands of fixes in one pass.
 #[derive(Default)]
 struct TakenEdits {
-    /// The ranges that replace or delete bytes, by start; they are disjoint, so the one that
+    /// The ranges that replace or delete bytes, by start; they share no byte, so the one that
     /// starts last before a point also ends last.
     ranges: std::collections::BTreeMap<usize, usize>,
     /// Where the pure insertions are.
@@ -418,11 +418,22 @@ impl TakenEdits {
 
     fn take(&mut self, edits: &[Edit]) {
         for edit in edits {
-            if edit.range.is_empty() {
-                self.insertions.insert(edit.range.start);
-            } else {
-                self.ranges.insert(edit.range.start, edit.range.end);
+            let Range { mut start, mut end } = edit.range;
+            if start == end {
+                self.insertions.insert(start);
+                continue;
             }
+            // A malformed fix's own edits may overlap one another: the ranges that share bytes
+            // are kept as their union, which shares bytes with a range (and holds a point
+            // strictly inside) exactly when one of them does. Touching ranges stay apart.
+            while let Some((&other_start, &other_end)) = self.ranges.range(..end).next_back() {
+                if other_end <= start {
+                    break;
+                }
+                self.ranges.remove(&other_start);
+                (start, end) = (start.min(other_start), end.max(other_end));
+            }
+            self.ranges.insert(start, end);
         }
     }
 }
