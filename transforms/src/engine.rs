@@ -6,21 +6,25 @@
 //! nothing ends the run. A result that parses worse than its input is never kept: the whole
 //! file is left untouched and the error names the transforms.
 
+mod compatible;
+mod input_lines;
+
 use std::collections::BTreeSet;
-use std::ops::Range;
 
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::edit::{Applicability, Edit, Finding, Fix, FollowUp};
 use crate::options::Options;
-use crate::provenance::{FixId, OriginalOffsets, Provenance};
+use crate::provenance::{FixId, Provenance};
 use crate::rules;
 use crate::source::{apply_in_order, Source};
 use crate::suppress::{suppressions, Suppression};
 use crate::syntax::{Dockerfile, Instruction};
 use crate::transform::{BuildContext, Context, Rule};
 use crate::verdict::{self, Generated, Verdict};
+pub use compatible::compatible_fixes;
+use input_lines::InputLines;
 
 /// Passes before the engine gives up: each transform's fix must be stable after one pass, so
 /// a well-behaved run needs two (fix, then confirm nothing is left).
@@ -376,68 +380,6 @@ fn apart_from_heredocs(terminator_ends: &BTreeSet<usize>, mut finding: Finding) 
     finding
 }
 
-/// The fixes that can be applied together, as indices in `fixes`: each in turn, unless it
-/// overlaps one taken before it. Taken fixes never overlap, so applying them all at once is
-/// well defined whatever their order.
-pub fn compatible_fixes<'a>(fixes: impl IntoIterator<Item = &'a Fix>) -> Vec<usize> {
-    let mut taken_edits = TakenEdits::default();
-    let mut taken = Vec::new();
-    for (index, fix) in fixes.into_iter().enumerate() {
-        if !fix.edits.iter().any(|edit| taken_edits.overlaps(edit)) {
-            taken_edits.take(&fix.edits);
-            taken.push(index);
-        }
-    }
-    taken
-}
-
-/// The edits of the fixes taken so far, which never overlap one another, kept in order so
-/// that whether a new edit overlaps one of them ([`Edit::overlaps`]) is a lookup, not a scan:
-/// a large file can have thousands of fixes in one pass.
-#[derive(Default)]
-struct TakenEdits {
-    /// The ranges that replace or delete bytes, by start; they share no byte, so the one that
-    /// starts last before a point also ends last.
-    ranges: std::collections::BTreeMap<usize, usize>,
-    /// Where the pure insertions are.
-    insertions: BTreeSet<usize>,
-}
-
-impl TakenEdits {
-    fn overlaps(&self, edit: &Edit) -> bool {
-        let Range { start, end } = edit.range;
-        let ends_after =
-            |point: usize| self.ranges.range(..point).next_back().is_some_and(|(_, end)| *end > point);
-        if start == end {
-            return self.insertions.contains(&start) || ends_after(start);
-        }
-        let last_before_end = self.ranges.range(..end).next_back();
-        last_before_end.is_some_and(|(_, taken_end)| *taken_end > start)
-            || self.insertions.range(start + 1..end).next().is_some()
-    }
-
-    fn take(&mut self, edits: &[Edit]) {
-        for edit in edits {
-            let Range { mut start, mut end } = edit.range;
-            if start == end {
-                self.insertions.insert(start);
-                continue;
-            }
-            // A malformed fix's own edits may overlap one another: the ranges that share bytes
-            // are kept as their union, which shares bytes with a range (and holds a point
-            // strictly inside) exactly when one of them does. Touching ranges stay apart.
-            while let Some((&other_start, &other_end)) = self.ranges.range(..end).next_back() {
-                if other_end <= start {
-                    break;
-                }
-                self.ranges.remove(&other_start);
-                (start, end) = (start.min(other_start), end.max(other_end));
-            }
-            self.ranges.insert(start, end);
-        }
-    }
-}
-
 /// Notes on the `# dockfix:` comments of the final text: unknown ids, and comments that
 /// suppressed nothing although a transform they name ran.
 fn suppression_notes(
@@ -615,43 +557,6 @@ fn input_line_mentions(text: &str, to_input_line: &dyn Fn(usize) -> usize) -> St
     }
     out.push_str(rest);
     out
-}
-
-/// The line of the input that a line of a pass's text (which a [`Provenance`] leads back to
-/// the input) stands for; a line that a fix inserted stands for the line it was inserted at.
-/// Built once per pass, each answer in logarithmic time: a file with thousands of findings
-/// asks thousands of times.
-struct InputLines {
-    /// Where each line of the pass's text starts; a line past the last starts at its end.
-    text_line_starts: Vec<usize>,
-    text_len: usize,
-    /// Where each newline of the input is.
-    input_newlines: Vec<usize>,
-    offsets: OriginalOffsets,
-}
-
-impl InputLines {
-    fn new(input: &str, text: &str, provenance: &Provenance) -> Self {
-        let text_line_starts = std::iter::once(0)
-            .chain(newlines(text).map(|at| at + 1).filter(|start| *start < text.len()))
-            .collect();
-        InputLines {
-            text_line_starts,
-            text_len: text.len(),
-            input_newlines: newlines(input).collect(),
-            offsets: provenance.original_offsets(),
-        }
-    }
-
-    fn get(&self, line: usize) -> usize {
-        let line_start = self.text_line_starts.get(line.saturating_sub(1)).copied().unwrap_or(self.text_len);
-        let offset = self.offsets.to_original(line_start);
-        1 + self.input_newlines.partition_point(|newline| *newline < offset)
-    }
-}
-
-fn newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
-    text.bytes().enumerate().filter(|(_, byte)| *byte == b'\n').map(|(at, _)| at)
 }
 
 #[cfg(test)]
