@@ -12,7 +12,7 @@ use std::ops::Range;
 
 use dockfix_transforms::Edit;
 use similar::udiff::UnifiedHunkHeader;
-use similar::{capture_diff_slices, group_diff_ops, Algorithm, DiffOp, TextDiff};
+use similar::{capture_diff_slices, group_diff_ops, Algorithm, DiffOp, DiffableStr, TextDiff};
 
 /// Lines above which a file is diffed around its changes: about ten times the longest real
 /// Dockerfiles, so that every real file gets the whole-file diff.
@@ -50,30 +50,9 @@ pub fn unified_diff(path: &str, before: &str, after: &str, changes: &[Edit]) -> 
     out
 }
 
-/// The text's lines with their endings, split as `similar` splits them (`\r\n`, `\n` and a
-/// lone `\r` each end a line).
+/// The text's lines with their endings, split as `similar` splits them for a line diff.
 fn lines(text: &str) -> Vec<&str> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let bytes = text.as_bytes();
-    let mut at = 0;
-    while at < bytes.len() {
-        let end = match bytes[at] {
-            b'\r' if bytes.get(at + 1) == Some(&b'\n') => at + 2,
-            b'\r' | b'\n' => at + 1,
-            _ => {
-                at += 1;
-                continue;
-            }
-        };
-        lines.push(&text[start..end]);
-        start = end;
-        at = end;
-    }
-    if start < text.len() {
-        lines.push(&text[start..]);
-    }
-    lines
+    text.tokenize_lines()
 }
 
 /// The diff operations from Myers over each region of lines that `changes` touch, with the
