@@ -195,8 +195,10 @@ impl Rule for StripSetuid {
         if facts.is_windows() || windows_signs(file, &chain) {
             return vec![Finding::new(ID, from.start_line, "Windows image: setuid bits do not apply")];
         }
-        let installs_linux_packages = chain_instructions(file, &chain).into_iter().any(run_installs_packages);
-        if facts.image.is_none() && !installs_linux_packages {
+        // Reading every RUN's commands costs; only an unresolved base image needs the answer.
+        let installs_linux_packages =
+            || chain_instructions(file, &chain).into_iter().any(run_installs_packages);
+        if facts.image.is_none() && !installs_linux_packages() {
             return vec![Finding::new(
                 ID,
                 from.start_line,

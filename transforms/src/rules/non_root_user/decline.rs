@@ -17,7 +17,7 @@ use crate::edit::Finding;
 use crate::image::BaseFacts;
 use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
 use crate::semantic::shell::privilege::{self, PRIVILEGE_DROPPERS, PRIVILEGE_DROP_FRAGMENTS};
-use crate::semantic::shell::{argv_commands, commands, packages, redirect_targets, Command};
+use crate::semantic::shell::{commands, instruction_commands, packages, redirect_targets, Command};
 use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::BuildContext;
@@ -148,7 +148,7 @@ fn started_program(instructions: &[&Instruction]) -> Option<(Command, usize)> {
     let starts = start_instructions(instructions);
     let find = |keyword: &str| starts.iter().find(|(_, i)| i.is(keyword)).map(|(_, i)| *i);
     let (entrypoint, cmd) = (find("ENTRYPOINT"), find("CMD"));
-    let first = |instruction: &Instruction| instruction_commands(instruction).into_iter().next();
+    let first = |instruction: &Instruction| instruction_commands(instruction).first().cloned();
     let entry = entrypoint.and_then(first);
     let wrapper = entry.as_ref().is_some_and(|command| command.program().contains("entrypoint"));
     match (entry, cmd) {
@@ -269,14 +269,6 @@ pub(super) fn onbuild_runs(file: &Dockerfile, chain: &[&Stage], user: &str) -> O
     ))
 }
 
-/// The commands an instruction runs (a `RUN`, `CMD` or `ENTRYPOINT`, exec or shell form).
-fn instruction_commands(instruction: &Instruction) -> Vec<Command> {
-    match &instruction.exec_form {
-        Some(argv) => argv_commands(argv),
-        None => commands(&instruction.command_text()),
-    }
-}
-
 /// A finding for the first signal of the root-signal table: what the container starts (or
 /// `--user root` given to it), then what the `RUN`s install, run or write, what `COPY`/`ADD`
 /// write, and the `VOLUME`s.
@@ -367,8 +359,12 @@ fn package_account_argument(started: &[Command], instructions: &[&Instruction]) 
     let installed: Vec<String> = instructions
         .iter()
         .filter(|instruction| instruction.is("RUN"))
-        .flat_map(|instruction| instruction_commands(instruction))
-        .flat_map(|command| packages::installed_packages(&command))
+        .flat_map(|instruction| {
+            instruction_commands(instruction)
+                .iter()
+                .flat_map(packages::installed_packages)
+                .collect::<Vec<_>>()
+        })
         .collect();
     started.iter().find_map(|command| {
         command.args.windows(2).find_map(|pair| {

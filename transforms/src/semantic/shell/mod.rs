@@ -10,6 +10,10 @@ pub mod packages;
 pub mod path;
 pub mod privilege;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use crate::syntax::Instruction;
 use lexer::Token;
 
@@ -112,6 +116,51 @@ pub fn commands_in(text: &str, cwd: Option<&str>, env: &[(String, String)]) -> V
         }
     }
     walk.out
+}
+
+/// The commands an instruction runs (a `RUN`, `CMD` or `ENTRYPOINT`, exec or shell form), with
+/// no known directory or environment.
+///
+/// Several transforms ask this of the same instruction, and every pass asks again, so a
+/// shell-form text is read once and its commands shared: [`commands`] is a function of the
+/// text alone, so the answer cannot go stale.
+pub fn instruction_commands(instruction: &Instruction) -> Rc<[Command]> {
+    if let Some(argv) = &instruction.exec_form {
+        return argv_commands(argv).into();
+    }
+    let text = instruction.command_text();
+    READ_TEXTS.with(|read| read.borrow_mut().commands(text))
+}
+
+thread_local! {
+    static READ_TEXTS: RefCell<ReadTexts> = RefCell::new(ReadTexts::default());
+}
+
+/// The shell texts one thread has read lately, with their commands.
+#[derive(Default)]
+struct ReadTexts {
+    commands_by_text: HashMap<String, Rc<[Command]>>,
+    /// The bytes of the texts held: past [`ReadTexts::MAX_BYTES`] they are all let go, so a
+    /// long run over many files holds no more than one large file's texts.
+    bytes: usize,
+}
+
+impl ReadTexts {
+    const MAX_BYTES: usize = 1 << 20;
+
+    fn commands(&mut self, text: String) -> Rc<[Command]> {
+        if let Some(found) = self.commands_by_text.get(&text) {
+            return Rc::clone(found);
+        }
+        if self.bytes + text.len() > Self::MAX_BYTES {
+            self.commands_by_text.clear();
+            self.bytes = 0;
+        }
+        let found: Rc<[Command]> = commands(&text).into();
+        self.bytes += text.len();
+        self.commands_by_text.insert(text, Rc::clone(&found));
+        found
+    }
 }
 
 /// The command of an exec-form argument list (`["tini", "--", "/entry.sh"]`), with no known
@@ -328,5 +377,19 @@ mod tests {
         );
         let targets: Vec<&str> = found.iter().flat_map(redirect_targets).collect();
         assert_eq!(targets, ["/etc/sudoers.d/app", "/etc/crontab", "/etc/a", "/etc/b"]);
+    }
+
+    #[test]
+    fn read_texts_answer_as_a_fresh_read_and_let_go_past_their_bound() {
+        let mut read = ReadTexts::default();
+        let text = "cd /src && make install; exec app".to_string();
+        let first = read.commands(text.clone());
+        assert_eq!(*first, *commands(&text));
+        assert!(Rc::ptr_eq(&first, &read.commands(text.clone())), "the second ask is the first answer");
+        let long = format!("echo {}", "x".repeat(ReadTexts::MAX_BYTES));
+        assert_eq!(*read.commands(long.clone()), *commands(&long));
+        assert_eq!(read.commands_by_text.len(), 1, "the bound let the earlier texts go");
+        assert_eq!(read.bytes, long.len());
+        assert_eq!(*read.commands(text.clone()), *commands(&text));
     }
 }

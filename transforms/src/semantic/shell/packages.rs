@@ -3,7 +3,7 @@
 //! installs packages (strip-setuid's placement, non-root-user's root signals, multi-stage's
 //! runtime packages).
 
-use super::{argv_commands, commands, Command};
+use super::{instruction_commands, Command};
 use crate::syntax::Instruction;
 
 /// A package manager: its program and the verbs (first word after its options) that install
@@ -192,15 +192,12 @@ pub fn run_installs_packages(instruction: &Instruction) -> bool {
     if !instruction.is("RUN") {
         return false;
     }
-    let found = match &instruction.exec_form {
-        Some(argv) => argv_commands(argv),
-        None => commands(&instruction.command_text()),
-    };
-    found.iter().any(installs_packages)
+    instruction_commands(instruction).iter().any(installs_packages)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::commands;
     use super::*;
 
     #[test]

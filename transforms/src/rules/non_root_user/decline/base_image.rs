@@ -47,7 +47,7 @@ pub(super) fn files_given_to_base_user(instructions: &[&Instruction], facts: &Ba
             argument_values(instruction, DEFAULT_ESCAPE).pop()?
         } else if instruction.is("RUN") {
             instruction_commands(instruction)
-                .into_iter()
+                .iter()
                 .flat_map(|command| command.operands().map(str::to_string).collect::<Vec<_>>())
                 .find(|operand| home_user(operand).is_some())?
         } else {
@@ -64,7 +64,7 @@ pub(super) fn files_given_to_base_user(instructions: &[&Instruction], facts: &Ba
                 let written = format!("--chown={spec}");
                 (spec, written)
             } else if instruction.is("RUN") {
-                let spec = instruction_commands(instruction).into_iter().find_map(|command| {
+                let spec = instruction_commands(instruction).iter().find_map(|command| {
                     (command.program() == "chown").then(|| command.operands().next().map(str::to_string))?
                 })?;
                 let written = format!("chown {spec}");

@@ -46,8 +46,8 @@ pub(super) fn works_in_root_home(instructions: &[&Instruction]) -> Option<Findin
 fn configured_in_root_home(instructions: &[&Instruction]) -> Option<Finding> {
     // Only a RUN whose text names `/root/` is read as commands: this runs per pass.
     let written = instructions.iter().filter(|i| i.is("RUN") && i.args.contains("/root/")).find_map(|run| {
-        let path = instruction_commands(run).into_iter().find_map(|command| {
-            let targets: Vec<String> = redirect_targets(&command).into_iter().map(str::to_string).collect();
+        let path = instruction_commands(run).iter().find_map(|command| {
+            let targets: Vec<String> = redirect_targets(command).into_iter().map(str::to_string).collect();
             // Shell startup files serve interactive shells, not the program.
             let shell_startup = |path: &str| {
                 [".bashrc", ".zshrc", ".profile", ".bash_profile", ".bash_aliases", ".inputrc"]

@@ -78,7 +78,7 @@ fn unpacked_trees(instructions: &[&Instruction]) -> Vec<String> {
             continue;
         }
         let mut cwd = workdir.clone();
-        for command in instruction_commands(instruction) {
+        for command in instruction_commands(instruction).iter() {
             if command.program() == "cd" {
                 if let Some(dir) = command.operands().next().filter(|dir| dir.starts_with('/')) {
                     cwd = dir.to_string();
