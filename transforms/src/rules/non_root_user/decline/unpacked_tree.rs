@@ -85,8 +85,8 @@ fn unpacked_trees(instructions: &[&Instruction]) -> Vec<String> {
                 }
                 continue;
             }
-            let target = extraction_directory(&command).unwrap_or_else(|| cwd.clone());
-            if !is_extraction(&command) {
+            let target = extraction_directory(command).unwrap_or_else(|| cwd.clone());
+            if !is_extraction(command) {
                 continue;
             }
             let target = target.trim_end_matches('/').to_string();
