@@ -127,6 +127,9 @@ pub fn run_parsed(
     build_context: &dyn BuildContext,
     options: &Options,
 ) -> Result<Outcome, EngineError> {
+    // What the shell layer read for an earlier file is of no use here; a file's own passes
+    // and rules share their reads.
+    crate::semantic::shell::forget_texts_read();
     let source = Source::new(input);
     match verdict::judge(&file, source.text()) {
         Some(Verdict::NotADockerfile { reason }) => Err(EngineError::NotADockerfile { reason }),

@@ -379,6 +379,10 @@ pub(super) fn credential_kind(value: &str) -> Option<&'static str> {
 /// `prefix` at a word boundary, followed by `min..=max` characters `allowed` and then a
 /// boundary.
 fn has_token(value: &str, prefix: &str, min: usize, max: usize, allowed: fn(char) -> bool) -> bool {
+    // Most values are too short to hold any token: no searcher is set up for them.
+    if value.len() < prefix.len() + min {
+        return false;
+    }
     value.match_indices(prefix).any(|(at, _)| {
         let before_ok = value[..at].chars().next_back().is_none_or(|c| !c.is_ascii_alphanumeric());
         let rest = &value[at + prefix.len()..];

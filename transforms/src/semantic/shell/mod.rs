@@ -132,6 +132,13 @@ pub fn instruction_commands(instruction: &Instruction) -> Rc<[Command]> {
     READ_TEXTS.with(|read| read.borrow_mut().commands(text))
 }
 
+/// Lets go of the texts this thread has read: the engine calls it as it starts on a file, so
+/// the reads are shared by one file's rules and passes, and a run over many files holds one
+/// file's at a time.
+pub fn forget_texts_read() {
+    READ_TEXTS.with(|read| *read.borrow_mut() = ReadTexts::default());
+}
+
 thread_local! {
     static READ_TEXTS: RefCell<ReadTexts> = RefCell::new(ReadTexts::default());
 }
@@ -141,7 +148,7 @@ thread_local! {
 struct ReadTexts {
     commands_by_text: HashMap<String, Rc<[Command]>>,
     /// The bytes of the texts held: past [`ReadTexts::MAX_BYTES`] they are all let go, so a
-    /// long run over many files holds no more than one large file's texts.
+    /// large file's texts are not all held at once.
     bytes: usize,
 }
 
