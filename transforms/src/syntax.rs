@@ -165,15 +165,30 @@ impl Dockerfile {
     /// The same model as [`Dockerfile::parse`], sooner: the grammar reparses only what the
     /// edits touched. When the edits do not describe `text`, it is parsed from scratch.
     pub fn reparse(previous: &Dockerfile, previous_text: &str, edits: &[Edit], text: &str) -> Dockerfile {
-        let edited = previous
-            .tree
-            .as_ref()
-            .filter(|_| edits_describe(previous_text, edits, text))
-            .map(|tree| edited_tree(tree, previous, previous_text, edits));
+        let Some(tree) = &previous.tree else {
+            // No tree: the grammar misread the previous text, and most likely misreads this one
+            // the same way.
+            return Dockerfile::parse_misread(text);
+        };
+        let edited = edits_describe(previous_text, edits, text)
+            .then(|| edited_tree(tree, previous, previous_text, edits));
         Dockerfile::parse_with(text, edited)
     }
 
-    fn parse_with(text: &str, edited: Option<tree_sitter::Tree>) -> Dockerfile {
+    /// [`Dockerfile::parse`] of a text the grammar probably misreads as a whole: when every
+    /// instruction reads alone, the model is known without the whole-file parse (the same
+    /// model: see [`recover::every_instruction_reads_alone`]), and no tree is kept.
+    fn parse_misread(text: &str) -> Dockerfile {
+        let file = Dockerfile::lexical(text);
+        if recover::every_instruction_reads_alone(text, &file.instructions) {
+            return file;
+        }
+        Dockerfile::parse_with(text, None)
+    }
+
+    /// The lexical pass's model of `text`: instructions, stages and comments, not yet checked
+    /// against the grammar.
+    fn lexical(text: &str) -> Dockerfile {
         let lines = physical_lines(text);
         let mut lexer = Lexer { text, lines: &lines, next: 0 };
         let (directives, instructions, comments, lexical_error) = lexer.run();
@@ -188,6 +203,11 @@ impl Dockerfile {
             tree: None,
         };
         file.assign_stages();
+        file
+    }
+
+    fn parse_with(text: &str, edited: Option<tree_sitter::Tree>) -> Dockerfile {
+        let mut file = Dockerfile::lexical(text);
         let tree = grammar_tree(text, edited);
         let whole_file_damage = mark_opaque(text, tree.as_ref(), &mut file.instructions);
         let misread = whole_file_damage > 0 || file.instructions.iter().any(|i| i.opaque);
@@ -426,6 +446,37 @@ mod tests {
         let (opaque, damage) = misread("FROM a\nENV PATH\nADD a /b\n");
         assert_eq!(opaque, [2]);
         assert!(damage > 0);
+    }
+
+    #[test]
+    fn reparse_of_a_misread_file_is_the_parse_from_scratch() {
+        let edit = |range: std::ops::Range<usize>, replacement: &str| Edit {
+            range,
+            replacement: replacement.into(),
+        };
+        let before = "FROM a\nENV NAME value with spaces\nADD a /b\nCMD c\n";
+        let previous = Dockerfile::parse(before);
+        assert!(previous.tree.is_none(), "the grammar misreads the legacy ENV");
+        let at = before.find("CMD").unwrap();
+        let cases = [
+            // Every instruction still reads alone: no whole-file parse, the same model.
+            (vec![edit(at..at, "USER app\n")], 0),
+            // An instruction Docker rejects: the whole-file parse and its recovery decide.
+            (vec![edit(at..at, "FOO bar\n")], 1),
+            // Edits that do not describe the text change nothing either.
+            (vec![edit(0..0, "# no such edit\n")], 0),
+        ];
+        for (edits, opaque) in cases {
+            let text = if edits[0].replacement.starts_with('#') {
+                before.to_string()
+            } else {
+                crate::source::apply_in_order(before, &edits)
+            };
+            let reparsed = Dockerfile::reparse(&previous, before, &edits, &text);
+            let fresh = Dockerfile::parse(&text);
+            assert!(reparsed.same_model(&fresh), "{text}");
+            assert_eq!(reparsed.instructions.iter().filter(|i| i.opaque).count(), opaque, "{text}");
+        }
     }
 
     #[test]

@@ -26,24 +26,40 @@ pub(super) fn recover_misread(text: &str, instructions: &mut [Instruction]) -> u
         let parser = slot.get_or_insert_with(new_parser);
         let mut damage = 0;
         for instruction in instructions.iter_mut().filter(|instruction| instruction.opaque) {
-            let lines = instruction.line_span.clone();
-            let span = &instruction.span;
-            // An instruction without a keyword (a lone `\` at the end of the file) has no span
-            // on its lines; the grammar cannot read it.
-            let remaining = if lines.start <= span.start && span.end <= lines.end {
-                let span = span.start - lines.start..span.end - lines.start;
-                match read_alone(parser, &text[lines.clone()], &span) {
-                    Some(0) => 0,
-                    _ => read_alone(parser, &grammar_view(text, instruction), &span).unwrap_or(1),
-                }
-            } else {
-                1
-            };
+            let remaining = damage_alone(parser, text, instruction);
             instruction.opaque = remaining > 0;
             damage += remaining;
         }
         damage
     })
+}
+
+/// Whether the grammar reads every instruction on its own, as written or in its
+/// [`grammar_view`]. Then the whole-file parse cannot change the model: whatever it misreads,
+/// [`recover_misread`] reads again on its own and finds no damage. A file whose last parse was
+/// misread asks this first, and is spared the whole-file parse and its error recovery.
+pub(super) fn every_instruction_reads_alone(text: &str, instructions: &[Instruction]) -> bool {
+    PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let parser = slot.get_or_insert_with(new_parser);
+        instructions.iter().all(|instruction| damage_alone(parser, text, instruction) == 0)
+    })
+}
+
+/// The damage of one instruction read on its own: as written, then in its [`grammar_view`].
+fn damage_alone(parser: &mut tree_sitter::Parser, text: &str, instruction: &Instruction) -> usize {
+    let lines = instruction.line_span.clone();
+    let span = &instruction.span;
+    // An instruction without a keyword (a lone `\` at the end of the file) has no span on
+    // its lines; the grammar cannot read it.
+    if !(lines.start <= span.start && span.end <= lines.end) {
+        return 1;
+    }
+    let span = span.start - lines.start..span.end - lines.start;
+    match read_alone(parser, &text[lines], &span) {
+        Some(0) => 0,
+        _ => read_alone(parser, &grammar_view(text, instruction), &span).unwrap_or(1),
+    }
 }
 
 /// Parses `piece`, the lines of one instruction whose span in `piece` is `span`, and returns
