@@ -157,7 +157,11 @@ pub struct Dockerfile {
 
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
-        Dockerfile::parse_with(text, None)
+        let file = Dockerfile::lexical(text);
+        if file.instructions.iter().any(|instruction| recover::whole_file_parse_misreads(text, instruction)) {
+            return file.read_alone_or_whole(text);
+        }
+        file.with_grammar(text, None)
     }
 
     /// Parses `text`, which is `previous`'s text `previous_text` with `edits` applied (in
@@ -165,25 +169,31 @@ impl Dockerfile {
     /// The same model as [`Dockerfile::parse`], sooner: the grammar reparses only what the
     /// edits touched. When the edits do not describe `text`, it is parsed from scratch.
     pub fn reparse(previous: &Dockerfile, previous_text: &str, edits: &[Edit], text: &str) -> Dockerfile {
+        let file = Dockerfile::lexical(text);
         let Some(tree) = &previous.tree else {
             // No tree: the grammar misread the previous text, and most likely misreads this one
             // the same way.
-            return Dockerfile::parse_misread(text);
+            return file.read_alone_or_whole(text);
         };
         let edited = edits_describe(previous_text, edits, text)
             .then(|| edited_tree(tree, previous, previous_text, edits));
-        Dockerfile::parse_with(text, edited)
+        file.with_grammar(text, edited)
     }
 
-    /// [`Dockerfile::parse`] of a text the grammar probably misreads as a whole: when every
-    /// instruction reads alone, the model is known without the whole-file parse (the same
-    /// model: see [`recover::every_instruction_reads_alone`]), and no tree is kept.
-    fn parse_misread(text: &str) -> Dockerfile {
-        let file = Dockerfile::lexical(text);
-        if recover::every_instruction_reads_alone(text, &file.instructions) {
-            return file;
+    /// The model of a text the grammar probably misreads as a whole: when every instruction
+    /// reads alone, it is known without the whole-file parse (the same model: see
+    /// [`recover::every_instruction_reads_alone`]), and no tree is kept. Otherwise the
+    /// whole-file parse and its recovery decide.
+    fn read_alone_or_whole(self, text: &str) -> Dockerfile {
+        if recover::every_instruction_reads_alone(text, &self.instructions) {
+            // Test builds check the shortcut against the whole-file parse, file after file.
+            debug_assert!(
+                self.same_model(&self.clone().with_grammar(text, None)),
+                "reading every instruction alone differs from the whole-file parse:\n{text}"
+            );
+            return self;
         }
-        Dockerfile::parse_with(text, None)
+        self.with_grammar(text, None)
     }
 
     /// The lexical pass's model of `text`: instructions, stages and comments, not yet checked
@@ -206,8 +216,10 @@ impl Dockerfile {
         file
     }
 
-    fn parse_with(text: &str, edited: Option<tree_sitter::Tree>) -> Dockerfile {
-        let mut file = Dockerfile::lexical(text);
+    /// The lexical model checked against the grammar's tree of `text` (reusing `edited`), with
+    /// what the tree misreads read again alone.
+    fn with_grammar(self, text: &str, edited: Option<tree_sitter::Tree>) -> Dockerfile {
+        let mut file = self;
         let tree = grammar_tree(text, edited);
         let whole_file_damage = mark_opaque(text, tree.as_ref(), &mut file.instructions);
         let misread = whole_file_damage > 0 || file.instructions.iter().any(|i| i.opaque);
@@ -477,6 +489,31 @@ mod tests {
             assert!(reparsed.same_model(&fresh), "{text}");
             assert_eq!(reparsed.instructions.iter().filter(|i| i.opaque).count(), opaque, "{text}");
         }
+    }
+
+    #[test]
+    fn parse_reading_instructions_alone_first_is_the_whole_file_parse() {
+        let texts = [
+            // Guessed misread, and every instruction reads alone.
+            "FROM a\nENV NAME value with spaces\nADD a /b\nCMD c\n",
+            "FROM a\nRUN [ -f x ] && y\nCMD c\n",
+            "FROM a\nRUN set -e; \\\n  [ -s \"$f\" ] && z\n",
+            // Guessed misread, but one instruction Docker rejects: the whole-file parse decides.
+            "FROM a\nLABEL key value with spaces\nFOO bar\nCMD c\n",
+            "FROM a\nENV A b c\nHEALTHCHECK\n",
+        ];
+        for text in texts {
+            let lexical = Dockerfile::lexical(text);
+            assert!(
+                lexical.instructions.iter().any(|i| recover::whole_file_parse_misreads(text, i)),
+                "{text}"
+            );
+            let whole = Dockerfile::lexical(text).with_grammar(text, None);
+            assert!(Dockerfile::parse(text).same_model(&whole), "{text}");
+        }
+        let rejected = Dockerfile::parse(texts[3]);
+        assert_eq!(rejected.instructions.iter().filter(|i| i.opaque).count(), 1);
+        assert!(rejected.damage > 0);
     }
 
     #[test]
