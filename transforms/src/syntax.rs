@@ -153,13 +153,17 @@ pub struct Dockerfile {
     /// The grammar's tree, kept when it has no errors: what [`Dockerfile::reparse`] reuses.
     #[serde(skip)]
     tree: Option<tree_sitter::Tree>,
+    /// When the grammar misreads the text as a whole but reads every instruction alone: those
+    /// instructions, which [`Dockerfile::reparse`] does not read again.
+    #[serde(skip)]
+    read_alone: Option<recover::ReadAlone>,
 }
 
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
         let file = Dockerfile::lexical(text);
         if file.instructions.iter().any(|instruction| recover::whole_file_parse_misreads(text, instruction)) {
-            return file.read_alone_or_whole(text);
+            return file.read_alone_or_whole(text, &recover::ReadAlone::default());
         }
         file.with_grammar(text, None)
     }
@@ -173,7 +177,8 @@ impl Dockerfile {
         let Some(tree) = &previous.tree else {
             // No tree: the grammar misread the previous text, and most likely misreads this one
             // the same way.
-            return file.read_alone_or_whole(text);
+            let known = previous.read_alone.as_ref().filter(|_| previous.directives == file.directives);
+            return file.read_alone_or_whole(text, known.unwrap_or(&recover::ReadAlone::default()));
         };
         let edited = edits_describe(previous_text, edits, text)
             .then(|| edited_tree(tree, previous, previous_text, edits));
@@ -184,8 +189,9 @@ impl Dockerfile {
     /// reads alone, it is known without the whole-file parse (the same model: see
     /// [`recover::every_instruction_reads_alone`]), and no tree is kept. Otherwise the
     /// whole-file parse and its recovery decide.
-    fn read_alone_or_whole(self, text: &str) -> Dockerfile {
-        if recover::every_instruction_reads_alone(text, &self.instructions) {
+    fn read_alone_or_whole(mut self, text: &str, known: &recover::ReadAlone) -> Dockerfile {
+        if let Some(read) = recover::every_instruction_reads_alone(text, &self.instructions, known) {
+            self.read_alone = Some(read);
             // Test builds check the shortcut against the whole-file parse, file after file.
             debug_assert!(
                 self.same_model(&self.clone().with_grammar(text, None)),
@@ -211,6 +217,7 @@ impl Dockerfile {
             lexical_error,
             line_starts: lines.iter().map(|line| line.start).collect(),
             tree: None,
+            read_alone: None,
         };
         file.assign_stages();
         file
@@ -469,6 +476,7 @@ mod tests {
         let before = "FROM a\nENV NAME value with spaces\nADD a /b\nCMD c\n";
         let previous = Dockerfile::parse(before);
         assert!(previous.tree.is_none(), "the grammar misreads the legacy ENV");
+        assert!(previous.read_alone.is_some(), "but reads every instruction alone");
         let at = before.find("CMD").unwrap();
         let cases = [
             // Every instruction still reads alone: no whole-file parse, the same model.
@@ -488,6 +496,7 @@ mod tests {
             let fresh = Dockerfile::parse(&text);
             assert!(reparsed.same_model(&fresh), "{text}");
             assert_eq!(reparsed.instructions.iter().filter(|i| i.opaque).count(), opaque, "{text}");
+            assert_eq!(reparsed.read_alone.is_some(), opaque == 0, "{text}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! Recovery of what the whole-file parse misread: each opaque instruction read again on its
 //! own, as written and then in a view of it the grammar reads as Docker does.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use super::grammar::{count_damage, new_parser, trimmed_end, PARSER};
@@ -64,15 +65,39 @@ pub(super) fn whole_file_parse_misreads(text: &str, instruction: &Instruction) -
             || continuation_lines().any(|line| line.trim_start().starts_with('[')))
 }
 
+/// Instructions the grammar reads on their own, each as its lines' text and its span in them:
+/// what a re-parse of the same file need not read again.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ReadAlone(HashSet<(String, Range<usize>)>);
+
 /// Whether the grammar reads every instruction on its own, as written or in its
-/// [`grammar_view`]. Then the whole-file parse cannot change the model: whatever it misreads,
-/// [`recover_misread`] reads again on its own and finds no damage. A file whose last parse was
-/// misread asks this first, and is spared the whole-file parse and its error recovery.
-pub(super) fn every_instruction_reads_alone(text: &str, instructions: &[Instruction]) -> bool {
+/// [`grammar_view`], and if so the instructions read. Then the whole-file parse cannot change
+/// the model: whatever it misreads, [`recover_misread`] reads again on its own and finds no
+/// damage. A file whose last parse was misread asks this first, and is spared the whole-file
+/// parse and its error recovery. Instructions in `known` (read alone in an earlier text with
+/// the same directives, which the lexer's reading depends on) are not read again.
+pub(super) fn every_instruction_reads_alone(
+    text: &str,
+    instructions: &[Instruction],
+    known: &ReadAlone,
+) -> Option<ReadAlone> {
     PARSER.with(|cell| {
         let mut slot = cell.borrow_mut();
         let parser = slot.get_or_insert_with(new_parser);
-        instructions.iter().all(|instruction| damage_alone(parser, text, instruction) == 0)
+        let mut read = HashSet::new();
+        for instruction in instructions {
+            let lines = &instruction.line_span;
+            let key = (
+                text[lines.clone()].to_string(),
+                instruction.span.start.wrapping_sub(lines.start)
+                    ..instruction.span.end.wrapping_sub(lines.start),
+            );
+            if !known.0.contains(&key) && damage_alone(parser, text, instruction) != 0 {
+                return None;
+            }
+            read.insert(key);
+        }
+        Some(ReadAlone(read))
     })
 }
 
