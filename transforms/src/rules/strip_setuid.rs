@@ -90,7 +90,7 @@ use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{stage_base, windows_signs, BaseFacts};
 use crate::semantic::shell::packages::run_installs_packages;
 use crate::semantic::shell::privilege::run_strips_setuid;
-use crate::semantic::shell::{argv_commands, commands, is_runtime_command};
+use crate::semantic::shell::{commands, instruction_commands, is_runtime_command};
 use crate::semantic::stages::{chain_instructions, stage_chain};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::{module_docs, Context, Rule};
@@ -377,10 +377,7 @@ fn runs_program<'a>(
     instructions: &[&Instruction],
     programs: &[&'a str],
 ) -> Option<&'a str> {
-    let started = match &runtime.exec_form {
-        Some(argv) => argv_commands(argv),
-        None => commands(&runtime.args),
-    };
+    let started = instruction_commands(runtime);
     let named: Vec<&str> =
         started.iter().flat_map(|command| command.args.iter()).map(String::as_str).collect();
     let scripts = instructions.iter().filter(|i| i.is("COPY") && !i.heredocs.is_empty()).filter(|copy| {

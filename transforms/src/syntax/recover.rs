@@ -57,10 +57,8 @@ pub(super) fn whole_file_parse_misreads(text: &str, instruction: &Instruction) -
     if bare_flag {
         return true;
     }
-    let shell_form = instruction.exec_form.is_none()
-        && ["RUN", "CMD", "ENTRYPOINT"].iter().any(|keyword| instruction.is(keyword));
     let continuation_lines = || text[instruction.line_span.clone()].lines().skip(1);
-    shell_form
+    is_shell_form_command(instruction)
         && (instruction.args.trim_start().starts_with('[')
             || continuation_lines().any(|line| line.trim_start().starts_with('[')))
 }
@@ -69,6 +67,13 @@ pub(super) fn whole_file_parse_misreads(text: &str, instruction: &Instruction) -
 /// what a re-parse of the same file need not read again.
 #[derive(Debug, Clone, Default)]
 pub(super) struct ReadAlone(HashSet<(String, Range<usize>)>);
+
+/// A shell-form `RUN`, `CMD` or `ENTRYPOINT`: where the grammar takes a `[` that starts a line
+/// for a JSON array.
+fn is_shell_form_command(instruction: &Instruction) -> bool {
+    instruction.exec_form.is_none()
+        && ["RUN", "CMD", "ENTRYPOINT"].iter().any(|keyword| instruction.is(keyword))
+}
 
 /// Whether the grammar reads every instruction on its own, as written or in its
 /// [`grammar_view`], and if so the instructions read. Then the whole-file parse cannot change
@@ -172,8 +177,7 @@ pub(super) fn grammar_view(text: &str, instruction: &Instruction) -> String {
         mask_flag(&mut view, flag.span.start - base..flag.span.end - base);
     }
     mask_single_string_arguments(piece, &mut view, instruction);
-    let shell_form = instruction.exec_form.is_none()
-        && ["RUN", "CMD", "ENTRYPOINT"].iter().any(|keyword| instruction.is(keyword));
+    let shell_form = is_shell_form_command(instruction);
     let first_argument = instruction.words.first().map(|word| word.span.start - base);
     for argument in &arguments {
         let line = &piece[argument.clone()];

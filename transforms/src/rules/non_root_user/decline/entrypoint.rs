@@ -8,7 +8,7 @@ use crate::transform::BuildContext;
 
 use super::super::paths::start_instructions;
 use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
-use crate::semantic::shell::{argv_commands, commands, Command};
+use crate::semantic::shell::{commands, instruction_commands, Command};
 
 /// The entrypoint script as found: where it runs from, where it came from, what it holds.
 pub(crate) struct Script<'a> {
@@ -47,10 +47,7 @@ pub(crate) fn scripts<'a>(instructions: &[&'a Instruction], context: &dyn BuildC
         if start.opaque {
             continue;
         }
-        let started = match &start.exec_form {
-            Some(argv) => argv_commands(argv),
-            None => commands(&start.args),
-        };
+        let started = instruction_commands(start);
         let cwd = workdirs[index].as_deref();
         let image_paths = started.iter().flat_map(|command| {
             let by_shell = matches!(command.program(), "sh" | "bash" | "ash" | "dash" | "zsh");
