@@ -477,7 +477,7 @@ fn apply_checked(
     let original_edits: Vec<(usize, Edit)> =
         source.original_edits(&edits).into_iter().map(|(index, edit)| (fix_of_edit[index], edit)).collect();
     let output = apply_in_order(source.original(), original_edits.iter().map(|(_, edit)| edit));
-    let after = parse_output(source, file, edits, &output);
+    let after = parse_output(source, file, &output);
     let new_lexical_error = after.lexical_error.is_some() && file.lexical_error.is_none();
     if after.damage <= file.damage && !new_lexical_error {
         return Ok(Applied { original_edits, output, parsed: after });
@@ -490,12 +490,10 @@ fn apply_checked(
     })
 }
 
-/// `output` parsed, reusing the parse of the pass's text where the edits left it intact.
-fn parse_output(source: &Source, file: &Dockerfile, mut edits: Vec<Edit>, output: &str) -> Dockerfile {
+/// `output` parsed, reading again only what the edits changed where it can.
+fn parse_output(source: &Source, file: &Dockerfile, output: &str) -> Dockerfile {
     let after = Source::new(output);
-    // In order of position, as `Source::original_edits` applies them.
-    edits.sort_by_key(|edit| (edit.range.start, edit.range.end));
-    let parsed = Dockerfile::reparse(file, source.text(), &edits, after.text());
+    let parsed = Dockerfile::reparse(file, source.text(), after.text());
     // Test builds check the reparse against a parse from scratch, file after file.
     debug_assert!(
         parsed.same_model(&Dockerfile::parse(after.text())),

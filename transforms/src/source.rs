@@ -36,19 +36,10 @@ impl Source {
             Some(rest) => (BOM.len(), rest),
             None => (0, original),
         };
-        let mut normalized = String::with_capacity(body.len() + 1);
-        let mut crlf_at = Vec::new();
-        let mut lf_count = 0usize;
-        let mut rest = body;
-        while let Some(pos) = rest.find("\r\n") {
-            normalized.push_str(&rest[..pos]);
-            crlf_at.push(normalized.len());
-            normalized.push('\n');
-            rest = &rest[pos + 2..];
-        }
-        let trailing_cr = rest.ends_with('\r');
-        normalized.push_str(rest.strip_suffix('\r').unwrap_or(rest));
-        lf_count += normalized.bytes().filter(|b| *b == b'\n').count();
+        let (mut normalized, crlf_at, trailing_cr) = without_carriage_returns(body);
+        // Only a file with CRLF line ends can prefer them; most files have none to count.
+        let prefers_crlf =
+            !crlf_at.is_empty() && crlf_at.len() * 2 > normalized.bytes().filter(|b| *b == b'\n').count();
         // The dropped `\r` ended a line, maybe an empty one: its newline is added back.
         let added_final_newline = trailing_cr || (!normalized.is_empty() && !normalized.ends_with('\n'));
         if added_final_newline {
@@ -60,7 +51,7 @@ impl Source {
         }
         Source {
             original: original.to_string(),
-            prefers_crlf: crlf_at.len() * 2 > lf_count,
+            prefers_crlf,
             normalized,
             bom_len,
             crlf_at,
@@ -160,6 +151,28 @@ pub fn apply_in_order<'e>(text: &str, edits: impl IntoIterator<Item = &'e Edit>)
 
 /// Reads the `# escape=` parser directive. Directives are `# key=value` comment lines at the
 /// very top of the file, before any blank line, other comment or instruction.
+/// `body` with each `\r\n` made `\n` and a final lone `\r` dropped; where each of those
+/// `\n` is in the result; whether the `\r` was dropped. A body without `\r` (most files) is
+/// copied as it is, without a search per line.
+fn without_carriage_returns(body: &str) -> (String, Vec<usize>, bool) {
+    let mut normalized = String::with_capacity(body.len() + 1);
+    if !body.contains('\r') {
+        normalized.push_str(body);
+        return (normalized, Vec::new(), false);
+    }
+    let mut crlf_at = Vec::new();
+    let mut rest = body;
+    while let Some(pos) = rest.find("\r\n") {
+        normalized.push_str(&rest[..pos]);
+        crlf_at.push(normalized.len());
+        normalized.push('\n');
+        rest = &rest[pos + 2..];
+    }
+    let trailing_cr = rest.ends_with('\r');
+    normalized.push_str(rest.strip_suffix('\r').unwrap_or(rest));
+    (normalized, crlf_at, trailing_cr)
+}
+
 pub fn escape_directive(text: &str) -> char {
     for line in text.lines() {
         let Some((key, value)) = parse_directive(line) else {

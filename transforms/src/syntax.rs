@@ -17,18 +17,16 @@
 //! damage is then what the grammar still cannot read, instruction by instruction. A file the
 //! grammar reads cleanly costs one parse, as before.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use serde::Serialize;
-
-use crate::edit::Edit;
 
 mod grammar;
 mod lexer;
 mod recover;
 
-use grammar::{edited_tree, edits_describe, grammar_tree, mark_opaque};
+use grammar::{grammar_tree, mark_opaque};
 use lexer::{is_blank, is_comment, physical_lines, Lexer};
 use recover::recover_misread;
 
@@ -150,56 +148,61 @@ pub struct Dockerfile {
     /// Byte offset at which each line starts.
     #[serde(skip)]
     line_starts: Vec<usize>,
-    /// The grammar's tree, kept when it has no errors: what [`Dockerfile::reparse`] reuses.
+    /// Every instruction is known to read alone (see [`recover::every_instruction_reads_alone`]):
+    /// the grammar read the whole text cleanly, or each instruction on its own. A re-parse then
+    /// reads alone only the instructions that changed.
     #[serde(skip)]
-    tree: Option<tree_sitter::Tree>,
-    /// When the grammar misreads the text as a whole but reads every instruction alone: those
-    /// instructions, which [`Dockerfile::reparse`] does not read again.
-    #[serde(skip)]
-    read_alone: Option<recover::ReadAlone>,
+    reads_alone: bool,
 }
 
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
         let file = Dockerfile::lexical(text);
         if file.instructions.iter().any(|instruction| recover::whole_file_parse_misreads(text, instruction)) {
-            return file.read_alone_or_whole(text, &recover::ReadAlone::default());
+            return file.read_alone_or_whole(text, &HashSet::new());
         }
-        file.with_grammar(text, None)
+        file.with_grammar(text)
     }
 
-    /// Parses `text`, which is `previous`'s text `previous_text` with `edits` applied (in
-    /// order of position, not overlapping, as [`crate::source::apply_in_order`] takes them).
-    /// The same model as [`Dockerfile::parse`], sooner: the grammar reparses only what the
-    /// edits touched. When the edits do not describe `text`, it is parsed from scratch.
-    pub fn reparse(previous: &Dockerfile, previous_text: &str, edits: &[Edit], text: &str) -> Dockerfile {
+    /// Parses `text`, an edit of `previous`'s text `previous_text`: the same model as
+    /// [`Dockerfile::parse`], sooner. When every instruction of `previous` read alone (and the
+    /// directives, which the lexer's reading depends on, are the same), only the instructions
+    /// the edits changed are read by the grammar, each alone; the grammar's whole-file parse
+    /// runs only when one of them does not read alone.
+    pub fn reparse(previous: &Dockerfile, previous_text: &str, text: &str) -> Dockerfile {
         let file = Dockerfile::lexical(text);
-        let Some(tree) = &previous.tree else {
-            // No tree: the grammar misread the previous text, and most likely misreads this one
-            // the same way.
-            let known = previous.read_alone.as_ref().filter(|_| previous.directives == file.directives);
-            return file.read_alone_or_whole(text, known.unwrap_or(&recover::ReadAlone::default()));
-        };
-        let edited = edits_describe(previous_text, edits, text)
-            .then(|| edited_tree(tree, previous, previous_text, edits));
-        file.with_grammar(text, edited)
+        if previous.directives != file.directives {
+            return Dockerfile::parse(text);
+        }
+        if !previous.reads_alone {
+            // The grammar misread the previous text, and most likely misreads this one the
+            // same way.
+            return file.read_alone_or_whole(text, &HashSet::new());
+        }
+        let known: HashSet<recover::Piece> = previous
+            .instructions
+            .iter()
+            .map(|instruction| recover::piece(previous_text, instruction))
+            .collect();
+        file.read_alone_or_whole(text, &known)
     }
 
-    /// The model of a text the grammar probably misreads as a whole: when every instruction
-    /// reads alone, it is known without the whole-file parse (the same model: see
-    /// [`recover::every_instruction_reads_alone`]), and no tree is kept. Otherwise the
-    /// whole-file parse and its recovery decide.
-    fn read_alone_or_whole(mut self, text: &str, known: &recover::ReadAlone) -> Dockerfile {
-        if let Some(read) = recover::every_instruction_reads_alone(text, &self.instructions, known) {
-            self.read_alone = Some(read);
+    /// The model of `text` when every instruction reads alone (those in `known`, instructions
+    /// of an earlier text with the same directives, are not read again): then it is known
+    /// without the whole-file parse (the same model: see
+    /// [`recover::every_instruction_reads_alone`]). Otherwise the whole-file parse and its
+    /// recovery decide.
+    fn read_alone_or_whole(mut self, text: &str, known: &HashSet<recover::Piece>) -> Dockerfile {
+        if recover::every_instruction_reads_alone(text, &self.instructions, known) {
+            self.reads_alone = true;
             // Test builds check the shortcut against the whole-file parse, file after file.
             debug_assert!(
-                self.same_model(&self.clone().with_grammar(text, None)),
+                self.same_model(&self.clone().with_grammar(text)),
                 "reading every instruction alone differs from the whole-file parse:\n{text}"
             );
             return self;
         }
-        self.with_grammar(text, None)
+        self.with_grammar(text)
     }
 
     /// The lexical pass's model of `text`: instructions, stages and comments, not yet checked
@@ -216,18 +219,17 @@ impl Dockerfile {
             damage: usize::from(lexical_error.is_some()),
             lexical_error,
             line_starts: lines.iter().map(|line| line.start).collect(),
-            tree: None,
-            read_alone: None,
+            reads_alone: false,
         };
         file.assign_stages();
         file
     }
 
-    /// The lexical model checked against the grammar's tree of `text` (reusing `edited`), with
-    /// what the tree misreads read again alone.
-    fn with_grammar(self, text: &str, edited: Option<tree_sitter::Tree>) -> Dockerfile {
+    /// The lexical model checked against the grammar's tree of `text`, with what the tree
+    /// misreads read again alone.
+    fn with_grammar(self, text: &str) -> Dockerfile {
         let mut file = self;
-        let tree = grammar_tree(text, edited);
+        let tree = grammar_tree(text);
         let whole_file_damage = mark_opaque(text, tree.as_ref(), &mut file.instructions);
         let misread = whole_file_damage > 0 || file.instructions.iter().any(|i| i.opaque);
         if tree.is_some() && misread {
@@ -236,7 +238,10 @@ impl Dockerfile {
             file.damage += recover_misread(text, &mut file.instructions);
         } else {
             file.damage += whole_file_damage;
-            file.tree = tree.filter(|tree| !tree.root_node().has_error());
+            // A clean tree of the whole text is a sequence of instructions (and comments and
+            // blank lines), each derived from its own lines from the grammar's start state: so
+            // each reads alone. The tree itself is not kept.
+            file.reads_alone = tree.is_some() && !misread;
         }
         file
     }
@@ -250,18 +255,6 @@ impl Dockerfile {
             && self.damage == other.damage
             && self.lexical_error == other.lexical_error
             && self.line_starts == other.line_starts
-    }
-
-    /// The row and byte column of `offset` in the parsed `text`, as tree-sitter counts them.
-    fn point(&self, text: &str, offset: usize) -> tree_sitter::Point {
-        let row = self.line_starts.partition_point(|start| *start <= offset).saturating_sub(1);
-        let line_start = self.line_starts.get(row).copied().unwrap_or(0);
-        // The end of a text that ends with a newline starts a row of its own, which has no
-        // entry in `line_starts`.
-        if offset > line_start && text.as_bytes().get(offset - 1) == Some(&b'\n') {
-            return tree_sitter::Point { row: row + 1, column: 0 };
-        }
-        tree_sitter::Point { row, column: offset - line_start }
     }
 
     /// Whether `text` holds an instruction: what `parse(text).instructions.is_empty()` says,
@@ -358,6 +351,7 @@ fn from_base_and_name(from: &Instruction) -> (String, Option<String>) {
 mod tests {
     use super::recover::grammar_view;
     use super::*;
+    use crate::edit::Edit;
 
     fn keywords(file: &Dockerfile) -> Vec<(String, usize, usize)> {
         file.instructions.iter().map(|i| (i.keyword.clone(), i.start_line, i.end_line)).collect()
@@ -468,30 +462,46 @@ mod tests {
     }
 
     #[test]
-    fn reparse_of_a_misread_file_is_the_parse_from_scratch() {
+    fn reparse_is_the_parse_from_scratch() {
         let edit = |range: std::ops::Range<usize>, replacement: &str| Edit {
             range,
             replacement: replacement.into(),
         };
-        let before = "FROM a\nENV NAME value with spaces\nADD a /b\nCMD c\n";
-        let previous = Dockerfile::parse(before);
-        assert!(previous.tree.is_none(), "the grammar misreads the legacy ENV");
-        assert!(previous.read_alone.is_some(), "but reads every instruction alone");
-        let at = before.find("CMD").unwrap();
-        let cases = [
-            // Every instruction still reads alone: no whole-file parse, the same model.
-            (vec![edit(at..at, "USER app\n")], 0),
-            // An instruction Docker rejects: the whole-file parse and its recovery decide.
-            (vec![edit(at..at, "FOO bar\n")], 1),
-        ];
-        for (edits, opaque) in cases {
-            let text = crate::source::apply_in_order(before, &edits);
-            let reparsed = Dockerfile::reparse(&previous, before, &edits, &text);
-            let fresh = Dockerfile::parse(&text);
-            assert!(reparsed.same_model(&fresh), "{text}");
-            assert_eq!(reparsed.instructions.iter().filter(|i| i.opaque).count(), opaque, "{text}");
-            assert_eq!(reparsed.read_alone.is_some(), opaque == 0, "{text}");
+        // A file the grammar reads as a whole, and one it misreads (the legacy ENV) but reads
+        // instruction by instruction.
+        for before in [
+            "FROM a\nENV NAME=value\nADD a /b\nCMD c\n",
+            "FROM a\nENV NAME value with spaces\nADD a /b\nCMD c\n",
+        ] {
+            let previous = Dockerfile::parse(before);
+            assert!(previous.reads_alone, "every instruction reads alone:\n{before}");
+            let at = before.find("CMD").unwrap();
+            let add = before.find("ADD").unwrap();
+            let cases = [
+                // Every instruction still reads alone: no whole-file parse, the same model.
+                (vec![edit(at..at, "USER app\n")], 0),
+                (vec![edit(add..add + 3, "COPY"), edit(at..at, "USER app\n")], 0),
+                // An instruction Docker rejects: the whole-file parse and its recovery decide.
+                (vec![edit(at..at, "FOO bar\n")], 1),
+                // A different escape directive: parsed from scratch.
+                (vec![edit(0..0, "# escape=`\n")], 0),
+            ];
+            for (edits, opaque) in cases {
+                let text = crate::source::apply_in_order(before, &edits);
+                let reparsed = Dockerfile::reparse(&previous, before, &text);
+                let fresh = Dockerfile::parse(&text);
+                assert!(reparsed.same_model(&fresh), "{text}");
+                assert_eq!(reparsed.instructions.iter().filter(|i| i.opaque).count(), opaque, "{text}");
+                assert_eq!(reparsed.reads_alone, opaque == 0, "{text}");
+            }
         }
+        // A file with an instruction Docker rejects: not every instruction reads alone, and
+        // its re-parse is the parse from scratch too.
+        let before = "FROM a\nFOO bar\nCMD c\n";
+        let previous = Dockerfile::parse(before);
+        assert!(!previous.reads_alone);
+        let text = format!("{before}USER app\n");
+        assert!(Dockerfile::reparse(&previous, before, &text).same_model(&Dockerfile::parse(&text)));
     }
 
     #[test]
@@ -513,7 +523,7 @@ mod tests {
                 lexical.instructions.iter().any(|i| recover::whole_file_parse_misreads(text, i)),
                 "{text}"
             );
-            let whole = Dockerfile::lexical(text).with_grammar(text, None);
+            let whole = Dockerfile::lexical(text).with_grammar(text);
             assert!(Dockerfile::parse(text).same_model(&whole), "{text}");
         }
         let rejected = Dockerfile::parse(texts[5]);

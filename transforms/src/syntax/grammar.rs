@@ -1,67 +1,13 @@
-//! The tree-sitter side of the parse: the grammar's tree of a file (reusing an edited tree
-//! where it may), and which instructions it did not understand (opaque) with the damage it
+//! The tree-sitter side of the parse: the grammar's tree of a file, and which instructions it did not understand (opaque) with the damage it
 //! shows.
 
 use std::cell::RefCell;
 use std::ops::Range;
 
-use super::{Dockerfile, Instruction};
-use crate::edit::Edit;
+use super::Instruction;
 
 thread_local! {
     pub(super) static PARSER: RefCell<Option<tree_sitter::Parser>> = const { RefCell::new(None) };
-}
-
-/// Whether applying `edits` to `previous` gives `text`, checked without building it.
-pub(super) fn edits_describe(previous: &str, edits: &[Edit], text: &str) -> bool {
-    let mut cursor = 0;
-    let mut rest = text;
-    for edit in edits {
-        let range = &edit.range;
-        if range.start < cursor || range.end < range.start || range.end > previous.len() {
-            return false;
-        }
-        let Some(after) = rest
-            .strip_prefix(&previous[cursor..range.start])
-            .and_then(|after| after.strip_prefix(edit.replacement.as_str()))
-        else {
-            return false;
-        };
-        rest = after;
-        cursor = range.end;
-    }
-    rest == &previous[cursor..]
-}
-
-/// `previous`'s grammar tree told about `edits`, ready to be reparsed. The edits go in from
-/// the last one back, so the offsets of each are still those of `previous_text`.
-pub(super) fn edited_tree(
-    tree: &tree_sitter::Tree,
-    previous: &Dockerfile,
-    previous_text: &str,
-    edits: &[Edit],
-) -> tree_sitter::Tree {
-    let mut tree = tree.clone();
-    for edit in edits.iter().rev() {
-        let start = previous.point(previous_text, edit.range.start);
-        let inserted = edit.replacement.as_str();
-        let new_end = match inserted.rfind('\n') {
-            Some(last_newline) => tree_sitter::Point {
-                row: start.row + inserted.bytes().filter(|byte| *byte == b'\n').count(),
-                column: inserted.len() - last_newline - 1,
-            },
-            None => tree_sitter::Point { row: start.row, column: start.column + inserted.len() },
-        };
-        tree.edit(&tree_sitter::InputEdit {
-            start_byte: edit.range.start,
-            old_end_byte: edit.range.end,
-            new_end_byte: edit.range.start + inserted.len(),
-            start_position: start,
-            old_end_position: previous.point(previous_text, edit.range.end),
-            new_end_position: new_end,
-        });
-    }
-    tree
 }
 
 pub(super) fn new_parser() -> tree_sitter::Parser {
@@ -73,22 +19,11 @@ pub(super) fn new_parser() -> tree_sitter::Parser {
     parser
 }
 
-/// The grammar's tree of `text`. An `edited` tree of an earlier text is reused where the
-/// edits left it intact, but only a result without errors is kept: there the tree is a
-/// derivation of `text` by a grammar that declares no conflicts, which a parse from scratch
-/// reproduces (tree-sitter checks the lexer's context before reusing a subtree). Error
-/// recovery has no such argument: with any error, `text` is parsed anew.
-pub(super) fn grammar_tree(text: &str, edited: Option<tree_sitter::Tree>) -> Option<tree_sitter::Tree> {
+/// The grammar's tree of `text`.
+pub(super) fn grammar_tree(text: &str) -> Option<tree_sitter::Tree> {
     PARSER.with(|cell| {
         let mut slot = cell.borrow_mut();
         let parser = slot.get_or_insert_with(new_parser);
-        if let Some(edited) = edited {
-            if let Some(tree) = parser.parse(text, Some(&edited)) {
-                if !tree.root_node().has_error() {
-                    return Some(tree);
-                }
-            }
-        }
         parser.parse(text, None)
     })
 }

@@ -63,10 +63,17 @@ pub(super) fn whole_file_parse_misreads(text: &str, instruction: &Instruction) -
             || continuation_lines().any(|line| line.trim_start().starts_with('[')))
 }
 
-/// Instructions the grammar reads on their own, each as its lines' text and its span in them:
-/// what a re-parse of the same file need not read again.
-#[derive(Debug, Clone, Default)]
-pub(super) struct ReadAlone(HashSet<(String, Range<usize>)>);
+/// An instruction as the grammar reads it alone: its lines' text, and its span in them. Two
+/// instructions with the same piece read alone the same way.
+pub(super) type Piece<'a> = (&'a str, Range<usize>);
+
+/// `instruction`'s [`Piece`] in `text`.
+pub(super) fn piece<'a>(text: &'a str, instruction: &Instruction) -> Piece<'a> {
+    let lines = &instruction.line_span;
+    let span =
+        instruction.span.start.wrapping_sub(lines.start)..instruction.span.end.wrapping_sub(lines.start);
+    (&text[lines.clone()], span)
+}
 
 /// A shell-form `RUN`, `CMD` or `ENTRYPOINT`: where the grammar takes a `[` that starts a line
 /// for a JSON array.
@@ -76,33 +83,23 @@ fn is_shell_form_command(instruction: &Instruction) -> bool {
 }
 
 /// Whether the grammar reads every instruction on its own, as written or in its
-/// [`grammar_view`], and if so the instructions read. Then the whole-file parse cannot change
-/// the model: whatever it misreads, [`recover_misread`] reads again on its own and finds no
-/// damage. A file whose last parse was misread asks this first, and is spared the whole-file
-/// parse and its error recovery. Instructions in `known` (read alone in an earlier text with
-/// the same directives, which the lexer's reading depends on) are not read again.
+/// [`grammar_view`]. Then the whole-file parse cannot change the model: whatever it misreads,
+/// [`recover_misread`] reads again on its own and finds no damage. A file the whole-file parse
+/// is guessed to misread asks this first, and is spared that parse and its error recovery; so
+/// does a re-parse after edits. Instructions whose piece is in `known` (read alone in an
+/// earlier text with the same directives, which the lexer's reading depends on) are not read
+/// again.
 pub(super) fn every_instruction_reads_alone(
     text: &str,
     instructions: &[Instruction],
-    known: &ReadAlone,
-) -> Option<ReadAlone> {
+    known: &HashSet<Piece<'_>>,
+) -> bool {
     PARSER.with(|cell| {
         let mut slot = cell.borrow_mut();
         let parser = slot.get_or_insert_with(new_parser);
-        let mut read = HashSet::new();
-        for instruction in instructions {
-            let lines = &instruction.line_span;
-            let key = (
-                text[lines.clone()].to_string(),
-                instruction.span.start.wrapping_sub(lines.start)
-                    ..instruction.span.end.wrapping_sub(lines.start),
-            );
-            if !known.0.contains(&key) && damage_alone(parser, text, instruction) != 0 {
-                return None;
-            }
-            read.insert(key);
-        }
-        Some(ReadAlone(read))
+        instructions.iter().all(|instruction| {
+            known.contains(&piece(text, instruction)) || damage_alone(parser, text, instruction) == 0
+        })
     })
 }
 
