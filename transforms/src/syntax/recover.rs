@@ -103,7 +103,10 @@ pub(super) fn every_instruction_reads_alone(
     })
 }
 
-/// The damage of one instruction read on its own: as written, then in its [`grammar_view`].
+/// The damage of one instruction read on its own: none when it reads as written or in its
+/// [`grammar_view`], else the view's. An instruction written in a way the grammar is known to
+/// misread is read in its view first: as written it would most likely fail, a parse for
+/// nothing. Either order gives the same answer.
 fn damage_alone(parser: &mut tree_sitter::Parser, text: &str, instruction: &Instruction) -> usize {
     let lines = instruction.line_span.clone();
     let span = &instruction.span;
@@ -113,7 +116,15 @@ fn damage_alone(parser: &mut tree_sitter::Parser, text: &str, instruction: &Inst
         return 1;
     }
     let span = span.start - lines.start..span.end - lines.start;
-    match read_alone(parser, &text[lines], &span) {
+    let written = &text[lines];
+    if whole_file_parse_misreads(text, instruction) {
+        let view = read_alone(parser, &grammar_view(text, instruction), &span).unwrap_or(1);
+        if view == 0 || read_alone(parser, written, &span) == Some(0) {
+            return 0;
+        }
+        return view;
+    }
+    match read_alone(parser, written, &span) {
         Some(0) => 0,
         _ => read_alone(parser, &grammar_view(text, instruction), &span).unwrap_or(1),
     }
