@@ -37,10 +37,13 @@ pub(super) fn recover_misread(text: &str, instructions: &mut [Instruction]) -> u
 
 /// Whether `instruction` is written in a way the whole-file parse is known to misread (and
 /// then everything after it): a legacy `LABEL key value`, a legacy `ENV` whose value is several
-/// words, a flag without a value (`--link`) or a `--mount` with a bare option (`rw`), a
-/// shell-form `RUN`, `CMD` or `ENTRYPOINT` with a line that starts with `[`. Only a guess of
-/// which way to parse is cheaper: both ways give the same model. Over the 483 public corpus
-/// files it names 98 of the 122 files the grammar misreads, and none of the others.
+/// words, a flag without a value (`--link`) or a `--mount` with a bare option (`rw`), a comment
+/// or blank line inside the continuation, blanks after the last argument, a shell-form `RUN`,
+/// `CMD` or `ENTRYPOINT` with a line that starts with `[`. Only a guess of which way to parse
+/// is cheaper: both ways give the same model. Over the 483 public corpus files it names 112 of
+/// the 122 files the grammar misreads, and 47 it reads: reading those instruction by
+/// instruction costs less, over the corpus, than the whole-file parses and error recoveries
+/// the guess saves (callgrind, 483 files: 0.995 G -> 0.939 G instructions).
 pub(super) fn whole_file_parse_misreads(text: &str, instruction: &Instruction) -> bool {
     let min_words = if instruction.is("LABEL") { 2 } else { 3 };
     let legacy_pair = (instruction.is("ENV") || instruction.is("LABEL"))
@@ -58,6 +61,16 @@ pub(super) fn whole_file_parse_misreads(text: &str, instruction: &Instruction) -
         return true;
     }
     let continuation_lines = || text[instruction.line_span.clone()].lines().skip(1);
+    if instruction.heredocs.is_empty() {
+        // A comment or blank line inside the continuation, which Docker skips.
+        if continuation_lines().any(|line| is_comment(line) || is_blank(line)) {
+            return true;
+        }
+        // Blanks after the last argument, where the grammar expects one more.
+        if text.get(instruction.span.clone()).is_some_and(|span| span.ends_with([' ', '\t'])) {
+            return true;
+        }
+    }
     is_shell_form_command(instruction)
         && (instruction.args.trim_start().starts_with('[')
             || continuation_lines().any(|line| line.trim_start().starts_with('[')))
