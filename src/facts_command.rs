@@ -38,11 +38,19 @@ pub fn prefetch_for_fix(
     config_dir: impl Fn(&Path) -> PathBuf,
     pinned: &Prefetched,
 ) -> Result<FactsPrefetched> {
+    let cache_to_read = prefetch::cache_to_read();
+    let wanted = |found: &Settings| reads_facts(found) && worth_gathering(&found.facts, cache_to_read);
+    // With one config for every file (or none), the answer is the same for all: when it is
+    // no, the walk that would ask it of each file is skipped.
+    let same_for_all = args.no_config || args.config.is_some();
+    if same_for_all && !settings.for_dir(Path::new(".")).is_ok_and(|found| wanted(&found)) {
+        return Ok(FactsPrefetched::unused());
+    }
     let files =
         discover::Dockerfiles::new(paths.to_vec()).filter_map(std::result::Result::ok).filter_map(|file| {
             // Files that cannot be read or configured are reported when they are fixed.
             let found = settings.for_dir(&config_dir(&file)).ok()?;
-            if !reads_facts(&found) || !worth_gathering(&found.facts) {
+            if !wanted(&found) {
                 return None;
             }
             let text = files::read_text_limited(&file, args.max_file_size).ok()?;
@@ -53,7 +61,7 @@ pub fn prefetch_for_fix(
 
 /// The facts step for standard input's text.
 pub fn prefetch_for_text(settings: &Settings, text: &str, pinned: &Prefetched) -> Result<FactsPrefetched> {
-    if !reads_facts(settings) || !worth_gathering(&settings.facts) {
+    if !reads_facts(settings) || !worth_gathering(&settings.facts, prefetch::cache_to_read()) {
         return Ok(FactsPrefetched::unused());
     }
     Ok(prefetch::prefetch([(&settings.facts, text)], true, &pinned_digest(pinned))?)
