@@ -30,10 +30,11 @@ fn pinned_digest(pinned: &Prefetched) -> impl Fn(&FactsSettings, &ImageRef) -> O
 
 /// Learns, before any file is fixed, the facts of the base images of the files whose
 /// transforms read them. Files are then read twice; not when the run can learn nothing
-/// (offline, no facts file, no cache).
+/// (offline, no facts file, no cache). This is `walk`'s first pass; the fixes take its
+/// second, without walking again.
 pub fn prefetch_for_fix(
     args: &FixArgs,
-    paths: &[PathBuf],
+    walk: &mut discover::RecordedWalk,
     settings: &mut SettingsResolver,
     config_dir: impl Fn(&Path) -> PathBuf,
     pinned: &Prefetched,
@@ -46,16 +47,15 @@ pub fn prefetch_for_fix(
     if same_for_all && !settings.for_dir(Path::new(".")).is_ok_and(|found| wanted(&found)) {
         return Ok(FactsPrefetched::unused());
     }
-    let files =
-        discover::Dockerfiles::new(paths.to_vec()).filter_map(std::result::Result::ok).filter_map(|file| {
-            // Files that cannot be read or configured are reported when they are fixed.
-            let found = settings.for_dir(&config_dir(&file)).ok()?;
-            if !wanted(&found) {
-                return None;
-            }
-            let text = files::read_text_limited(&file, args.max_file_size).ok()?;
-            Some((found.facts.clone(), text))
-        });
+    let files = walk.first_pass().filter_map(|file| {
+        // Files that cannot be found, read or configured are reported when they are fixed.
+        let found = settings.for_dir(&config_dir(&file)).ok()?;
+        if !wanted(&found) {
+            return None;
+        }
+        let text = files::read_text_limited(&file, args.max_file_size).ok()?;
+        Some((found.facts.clone(), text))
+    });
     Ok(prefetch::prefetch(files, true, &pinned_digest(pinned))?)
 }
 

@@ -467,10 +467,7 @@ mod tests {
 
     #[test]
     fn a_panic_in_the_items_reaches_the_caller() {
-        let items = (0..1000usize).map(|n| {
-            assert!(n != 500, "item 500 cannot be made");
-            n
-        });
+        let items = (0..1000usize).inspect(|&n| assert!(n != 500, "item 500 cannot be made"));
         let mut delivered = 0;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             map_ordered(
