@@ -114,6 +114,94 @@ impl Iterator for Dockerfiles {
     }
 }
 
+/// One find of a walk: a Dockerfile, or what could not be searched.
+pub type Found = Result<PathBuf, DiscoveryError>;
+
+/// A walk that a run needs twice (the facts step reads the files before any is fixed): the
+/// first pass keeps what it finds, so that the second hands it out again instead of walking
+/// the tree again. Up to `keep_at_most` finds: beyond that the second pass walks again, so
+/// memory does not grow with the tree.
+pub struct RecordedWalk {
+    paths: Vec<PathBuf>,
+    kept: Vec<Found>,
+    keep_at_most: usize,
+    /// The first pass ran to the end with every find kept.
+    complete: bool,
+}
+
+impl RecordedWalk {
+    pub fn new(paths: Vec<PathBuf>, keep_at_most: usize) -> RecordedWalk {
+        RecordedWalk { paths, kept: Vec::new(), keep_at_most, complete: false }
+    }
+
+    /// The first pass: the Dockerfiles found (errors are left to the second pass to report).
+    pub fn first_pass(&mut self) -> FirstPass<'_> {
+        self.kept.clear();
+        self.complete = false;
+        FirstPass { walk: Dockerfiles::new(self.paths.clone()), recorded: self, overflowed: false }
+    }
+
+    /// Every find (errors too) in order: as the first pass kept them when it ran to the end
+    /// with all of them kept, otherwise from a new walk.
+    pub fn second_pass(self) -> SecondPass {
+        if self.complete {
+            SecondPass::Kept(self.kept.into_iter())
+        } else {
+            SecondPass::Walked(Box::new(Dockerfiles::new(self.paths)))
+        }
+    }
+}
+
+/// See [`RecordedWalk::first_pass`].
+pub struct FirstPass<'a> {
+    walk: Dockerfiles,
+    recorded: &'a mut RecordedWalk,
+    overflowed: bool,
+}
+
+impl Iterator for FirstPass<'_> {
+    type Item = PathBuf;
+
+    fn next(&mut self) -> Option<PathBuf> {
+        loop {
+            let Some(found) = self.walk.next() else {
+                self.recorded.complete = !self.overflowed;
+                return None;
+            };
+            let file = found.as_ref().ok().cloned();
+            if !self.overflowed {
+                if self.recorded.kept.len() < self.recorded.keep_at_most {
+                    self.recorded.kept.push(found);
+                } else {
+                    self.overflowed = true;
+                    self.recorded.kept = Vec::new();
+                }
+            }
+            if file.is_some() {
+                return file;
+            }
+        }
+    }
+}
+
+/// See [`RecordedWalk::second_pass`].
+pub enum SecondPass {
+    Kept(std::vec::IntoIter<Found>),
+    /// Boxed: a walk's state is some 500 bytes, a kept list's 32.
+    Walked(Box<Dockerfiles>),
+}
+
+impl Iterator for SecondPass {
+    type Item = Found;
+
+    fn next(&mut self) -> Option<Found> {
+        match self {
+            SecondPass::Kept(kept) => kept.next(),
+            SecondPass::Walked(walk) => walk.next(),
+        }
+    }
+}
+
 /// `svc/Dockerfile` rather than `./svc/Dockerfile` (the walk of `.`), as a linter names it.
 fn without_leading_dot(path: PathBuf) -> PathBuf {
     match path.strip_prefix(".") {
@@ -194,5 +282,42 @@ mod tests {
         // a/Dockerfile comes first, as an argument; b/Dockerfile came as 0.Dockerfile.
         let expected = ["a/Dockerfile", "0.Dockerfile", "a/z/x.Dockerfile", "a-b/Dockerfile", "a.Dockerfile"];
         assert_eq!(relative, expected);
+    }
+
+    /// Each find as text, errors by their message.
+    fn described(found: impl Iterator<Item = Found>) -> Vec<String> {
+        found
+            .map(|found| match found {
+                Ok(path) => path.display().to_string(),
+                Err((path, error)) => format!("{}: {error:#}", path.display()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_second_pass_of_a_recorded_walk_finds_what_a_new_walk_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for name in ["a/Dockerfile", "b/Dockerfile", "b/c/x.Dockerfile"] {
+            let path = root.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, "FROM a\n").unwrap();
+        }
+        std::fs::create_dir_all(root.join("empty")).unwrap();
+        let paths = vec![root.join("b"), root.join("missing"), root.to_path_buf(), root.join("empty")];
+        let expected = described(Dockerfiles::new(paths.clone()));
+        assert_eq!(expected.len(), 5, "{expected:?}");
+        // Too many to keep; the first pass not run to its end; not run at all: walked again.
+        for (keep_at_most, first_pass_takes) in [(2, usize::MAX), (100, 1), (100, 0)] {
+            let mut walk = RecordedWalk::new(paths.clone(), keep_at_most);
+            let files: Vec<PathBuf> = walk.first_pass().take(first_pass_takes).collect();
+            assert_eq!(files.len(), first_pass_takes.min(3), "{files:?}");
+            assert_eq!(described(walk.second_pass()), expected, "{keep_at_most} {first_pass_takes}");
+        }
+        // All kept: handed out again, so a file removed in between is still there.
+        let mut walk = RecordedWalk::new(paths, 100);
+        assert_eq!(walk.first_pass().count(), 3);
+        std::fs::remove_file(root.join("a/Dockerfile")).unwrap();
+        assert_eq!(described(walk.second_pass()), expected);
     }
 }

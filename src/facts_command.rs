@@ -30,30 +30,38 @@ fn pinned_digest(pinned: &Prefetched) -> impl Fn(&FactsSettings, &ImageRef) -> O
 
 /// Learns, before any file is fixed, the facts of the base images of the files whose
 /// transforms read them. Files are then read twice; not when the run can learn nothing
-/// (offline, no facts file, no cache).
+/// (offline, no facts file, no cache). This is `walk`'s first pass; the fixes take its
+/// second, without walking again.
 pub fn prefetch_for_fix(
     args: &FixArgs,
-    paths: &[PathBuf],
+    walk: &mut discover::RecordedWalk,
     settings: &mut SettingsResolver,
     config_dir: impl Fn(&Path) -> PathBuf,
     pinned: &Prefetched,
 ) -> Result<FactsPrefetched> {
-    let files =
-        discover::Dockerfiles::new(paths.to_vec()).filter_map(std::result::Result::ok).filter_map(|file| {
-            // Files that cannot be read or configured are reported when they are fixed.
-            let found = settings.for_dir(&config_dir(&file)).ok()?;
-            if !reads_facts(&found) || !worth_gathering(&found.facts) {
-                return None;
-            }
-            let text = files::read_text_limited(&file, args.max_file_size).ok()?;
-            Some((found.facts.clone(), text))
-        });
+    let cache_to_read = prefetch::cache_to_read();
+    let wanted = |found: &Settings| reads_facts(found) && worth_gathering(&found.facts, cache_to_read);
+    // With one config for every file (or none), the answer is the same for all: when it is
+    // no, the walk that would ask it of each file is skipped.
+    let same_for_all = args.no_config || args.config.is_some();
+    if same_for_all && !settings.for_dir(Path::new(".")).is_ok_and(|found| wanted(&found)) {
+        return Ok(FactsPrefetched::unused());
+    }
+    let files = walk.first_pass().filter_map(|file| {
+        // Files that cannot be found, read or configured are reported when they are fixed.
+        let found = settings.for_dir(&config_dir(&file)).ok()?;
+        if !wanted(&found) {
+            return None;
+        }
+        let text = files::read_text_limited(&file, args.max_file_size).ok()?;
+        Some((found.facts.clone(), text))
+    });
     Ok(prefetch::prefetch(files, true, &pinned_digest(pinned))?)
 }
 
 /// The facts step for standard input's text.
 pub fn prefetch_for_text(settings: &Settings, text: &str, pinned: &Prefetched) -> Result<FactsPrefetched> {
-    if !reads_facts(settings) || !worth_gathering(&settings.facts) {
+    if !reads_facts(settings) || !worth_gathering(&settings.facts, prefetch::cache_to_read()) {
         return Ok(FactsPrefetched::unused());
     }
     Ok(prefetch::prefetch([(&settings.facts, text)], true, &pinned_digest(pinned))?)

@@ -2,7 +2,8 @@
 //! facts every output format reads from it (the build command its fixes need, a suggestion's
 //! diff). The formats themselves are in [`crate::output`].
 
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use dockfix_transforms::engine::SuppressionNote;
 use dockfix_transforms::rules::env_secrets::SecretOptions;
@@ -150,7 +151,7 @@ impl FileResult {
 /// The path as `git apply` wants it: relative, `/`-separated, without `./`.
 pub fn diff_path(path: &str) -> String {
     let path = Path::new(path);
-    let relative = std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
+    let relative = current_dir().and_then(|cwd| path.strip_prefix(cwd).ok()).unwrap_or(path);
     let mut parts: Vec<String> = Vec::new();
     for component in relative.components() {
         match component {
@@ -162,6 +163,13 @@ pub fn diff_path(path: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// The current directory, asked for once: dockfix never changes it, and a diff of every
+/// file would otherwise ask the system each time.
+fn current_dir() -> Option<&'static Path> {
+    static CURRENT_DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    CURRENT_DIR.get_or_init(|| std::env::current_dir().ok()).as_deref()
 }
 
 /// The `docker build` command a file's applied fixes now need, when they need one: every

@@ -42,10 +42,14 @@ impl FactsPrefetched {
 }
 
 /// Whether a run could learn anything: online, or a facts file named, or a cache to read.
-pub fn worth_gathering(settings: &FactsSettings) -> bool {
-    !settings.offline
-        || settings.facts_file.is_some()
-        || cache::default_dir().is_some_and(|dir| dir.join("tags").is_dir())
+/// `cache_to_read` is [`cache_to_read`]'s answer, asked once a run rather than once a file.
+pub fn worth_gathering(settings: &FactsSettings, cache_to_read: bool) -> bool {
+    !settings.offline || settings.facts_file.is_some() || cache_to_read
+}
+
+/// Whether the cache holds tag records, which an offline run can read.
+pub fn cache_to_read() -> bool {
+    cache::default_dir().is_some_and(|dir| dir.join("tags").is_dir())
 }
 
 /// Learns the facts of the base images of `files` (settings and Dockerfile text).
