@@ -15,7 +15,9 @@ const BOM: &str = "\u{feff}";
 #[derive(Debug, Clone)]
 pub struct Source {
     original: String,
-    normalized: String,
+    /// The canonical text, when it differs from `original`: most files are canonical already,
+    /// and a second copy of a large one is memory for nothing.
+    normalized: Option<String>,
     bom_len: usize,
     /// Normalized offsets of the `\n`s that were `\r\n` in the original, ascending.
     crlf_at: Vec<usize>,
@@ -36,6 +38,21 @@ impl Source {
             Some(rest) => (BOM.len(), rest),
             None => (0, original),
         };
+        // No BOM, no `\r` at all and a final newline: the line-end rules below change nothing.
+        let canonical_line_ends =
+            bom_len == 0 && !body.contains('\r') && (body.is_empty() || body.ends_with('\n'));
+        if canonical_line_ends && escape_directive(body) != '`' {
+            return Source {
+                original: original.to_string(),
+                normalized: None,
+                bom_len,
+                crlf_at: Vec::new(),
+                added_final_newline: false,
+                escape: '\\',
+                prefers_crlf: false,
+                trailing_cr: false,
+            };
+        }
         let mut normalized = String::with_capacity(body.len() + 1);
         let mut crlf_at = Vec::new();
         let mut lf_count = 0usize;
@@ -61,7 +78,7 @@ impl Source {
         Source {
             original: original.to_string(),
             prefers_crlf: crlf_at.len() * 2 > lf_count,
-            normalized,
+            normalized: Some(normalized),
             bom_len,
             crlf_at,
             added_final_newline,
@@ -76,7 +93,7 @@ impl Source {
 
     /// The canonical text the parser and the transforms work on.
     pub fn text(&self) -> &str {
-        &self.normalized
+        self.normalized.as_deref().unwrap_or(&self.original)
     }
 
     /// The escape character the file declares (`\` or `` ` ``).
@@ -124,7 +141,7 @@ impl Source {
     /// style, and the synthetic final newline taken back out.
     fn original_replacement(&self, edit: &Edit) -> String {
         let mut text = edit.replacement.clone();
-        let end = self.normalized.len();
+        let end = self.text().len();
         if self.added_final_newline && edit.range.end == end {
             if edit.range.start == end {
                 // Appending after the synthetic newline: the original's last line has no
@@ -147,7 +164,10 @@ impl Source {
 
 /// Applies edits that are in order of position and do not overlap to `text`.
 pub fn apply_in_order<'e>(text: &str, edits: impl IntoIterator<Item = &'e Edit>) -> String {
-    let mut out = String::with_capacity(text.len() + 256);
+    let edits: Vec<&Edit> = edits.into_iter().collect();
+    // The exact length: a large file's output never reallocates (nor ends at twice its size).
+    let grown: usize = edits.iter().map(|edit| edit.replacement.len()).sum();
+    let mut out = String::with_capacity(text.len() + grown);
     let mut cursor = 0usize;
     for edit in edits {
         out.push_str(&text[cursor..edit.range.start]);

@@ -252,6 +252,14 @@ impl Dockerfile {
             && self.line_starts == other.line_starts
     }
 
+    /// This parse as the base of a [`Dockerfile::reparse`] and nothing else: without its
+    /// instructions, stages and comments, which are most of a model's memory and which the
+    /// reparse does not read (it reuses the tree, the line starts, the directives and what was
+    /// read alone). A caller done with the model drops the rest before the next one is built.
+    pub fn into_reparse_base(self) -> Dockerfile {
+        Dockerfile { instructions: Vec::new(), stages: Vec::new(), comments: Vec::new(), ..self }
+    }
+
     /// The row and byte column of `offset` in the parsed `text`, as tree-sitter counts them.
     fn point(&self, text: &str, offset: usize) -> tree_sitter::Point {
         let row = self.line_starts.partition_point(|start| *start <= offset).saturating_sub(1);
