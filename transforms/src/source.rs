@@ -11,10 +11,11 @@ use crate::edit::Edit;
 
 const BOM: &str = "\u{feff}";
 
-/// The original text plus its canonical form and what it takes to map between them.
+/// The original text plus its canonical form and what it takes to map between them. It
+/// borrows the original: a large file is not copied to be read.
 #[derive(Debug, Clone)]
-pub struct Source {
-    original: String,
+pub struct Source<'a> {
+    original: &'a str,
     /// The canonical text, when it differs from `original`: most files are canonical already,
     /// and a second copy of a large one is memory for nothing.
     normalized: Option<String>,
@@ -32,8 +33,8 @@ pub struct Source {
     trailing_cr: bool,
 }
 
-impl Source {
-    pub fn new(original: &str) -> Self {
+impl<'a> Source<'a> {
+    pub fn new(original: &'a str) -> Self {
         let (bom_len, body) = match original.strip_prefix(BOM) {
             Some(rest) => (BOM.len(), rest),
             None => (0, original),
@@ -43,7 +44,7 @@ impl Source {
             bom_len == 0 && !body.contains('\r') && (body.is_empty() || body.ends_with('\n'));
         if canonical_line_ends && escape_directive(body) != '`' {
             return Source {
-                original: original.to_string(),
+                original,
                 normalized: None,
                 bom_len,
                 crlf_at: Vec::new(),
@@ -76,7 +77,7 @@ impl Source {
             normalized = swap_line_end_escapes(&normalized);
         }
         Source {
-            original: original.to_string(),
+            original,
             prefers_crlf: crlf_at.len() * 2 > lf_count,
             normalized: Some(normalized),
             bom_len,
@@ -88,12 +89,12 @@ impl Source {
     }
 
     pub fn original(&self) -> &str {
-        &self.original
+        self.original
     }
 
     /// The canonical text the parser and the transforms work on.
     pub fn text(&self) -> &str {
-        self.normalized.as_deref().unwrap_or(&self.original)
+        self.normalized.as_deref().unwrap_or(self.original)
     }
 
     /// The escape character the file declares (`\` or `` ` ``).
@@ -111,7 +112,7 @@ impl Source {
     /// Applies edits made against [`Source::text`] to the original bytes. Edits must not
     /// overlap (the engine guarantees it); they are applied in order of position.
     pub fn apply(&self, edits: &[Edit]) -> String {
-        apply_in_order(&self.original, self.original_edits(edits).iter().map(|(_, edit)| edit))
+        apply_in_order(self.original, self.original_edits(edits).iter().map(|(_, edit)| edit))
     }
 
     /// Edits made against [`Source::text`] as they apply to the original bytes: ranges in
