@@ -305,7 +305,9 @@ fn split_words(logical: &Logical, from: usize) -> Vec<Word> {
     // Kept as long as the model: without the slack of growing, which is a third of a large
     // file's words.
     if words.capacity() > words.len() {
-        return words.drain(..).collect();
+        let mut exact = Vec::with_capacity(words.len());
+        exact.append(&mut words);
+        return exact;
     }
     words
 }
