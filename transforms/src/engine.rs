@@ -9,6 +9,7 @@
 mod compatible;
 mod input_lines;
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde::Serialize;
@@ -20,7 +21,7 @@ use crate::provenance::{FixId, Provenance};
 use crate::rules;
 use crate::source::{apply_in_order, Source};
 use crate::suppress::{suppressions, Suppression};
-use crate::syntax::{Dockerfile, Instruction};
+use crate::syntax::{Dockerfile, Instruction, ReparseBase};
 use crate::transform::{BuildContext, Context, Rule};
 use crate::verdict::{self, Generated, Verdict};
 pub use compatible::compatible_fixes;
@@ -130,8 +131,9 @@ pub fn run_parsed(
     // What the shell layer read for an earlier file is of no use here; a file's own passes
     // and rules share their reads.
     crate::semantic::shell::forget_texts_read();
-    let source = Source::new(input);
-    match verdict::judge(&file, source.text()) {
+    // The canonical text only for the verdict: the passes make their own.
+    let verdict = verdict::judge(&file, Source::new(input).text());
+    match verdict {
         Some(Verdict::NotADockerfile { reason }) => Err(EngineError::NotADockerfile { reason }),
         Some(Verdict::NotBuildable { line, reason }) => Ok(left_unchanged(input, line, reason)),
         Some(Verdict::Generated(generated)) if !options.fix_generated => {
@@ -205,7 +207,8 @@ fn fix_to_fixed_point(
     build_context: &dyn BuildContext,
     options: &Options,
 ) -> Result<Outcome, EngineError> {
-    let mut text = input.to_string();
+    // Borrowed until a pass changes it: a large file is not copied for nothing.
+    let mut text = Cow::Borrowed(input);
     // Reports of applied fixes; a report's index is its fix's id in `provenance`.
     let mut applied: Vec<Report> = Vec::new();
     let mut provenance = Provenance::new(input.len());
@@ -214,13 +217,13 @@ fn fix_to_fixed_point(
     // check's), reused.
     let mut parsed: Option<Dockerfile> = Some(file);
     loop {
-        let mut pass = Pass::run(&text, parsed.take(), rules, build_context, options)?;
+        let pass = Pass::run(&text, parsed.take(), rules, build_context, options)?;
         // Built on first use: a pass with nothing to report needs no map.
         let input_lines = std::cell::OnceCell::new();
         let unchanged = text == input;
         let to_input_line =
             |line| input_lines.get_or_init(|| InputLines::new(input, &text, &provenance)).get(line);
-        if pass.picked.is_empty() {
+        let Some(changed) = pass.changed else {
             for change in provenance.changes() {
                 for fix in change.fixes {
                     applied[fix].edits.push(change.edit.clone());
@@ -234,8 +237,13 @@ fn fix_to_fixed_point(
                 .into_iter()
                 .map(|note| SuppressionNote { line: to_input_line(note.line), ..note })
                 .collect();
-            return Ok(Outcome { output: text, reports: applied, suppression_notes, verdict: None });
-        }
+            return Ok(Outcome {
+                output: text.into_owned(),
+                reports: applied,
+                suppression_notes,
+                verdict: None,
+            });
+        };
         passes += 1;
         if passes > MAX_PASSES {
             let transforms: BTreeSet<&'static str> =
@@ -248,12 +256,13 @@ fn fix_to_fixed_point(
                 .iter()
                 .map(|(finding, _)| on_input_lines(report(finding, true, None), unchanged, &to_input_line)),
         );
-        for (fix, _) in &mut pass.original_edits {
+        let mut original_edits = changed.original_edits;
+        for (fix, _) in &mut original_edits {
             *fix += first;
         }
-        provenance.record(&pass.original_edits);
-        text = pass.output;
-        parsed = pass.output_parsed;
+        provenance.record(&original_edits);
+        text = Cow::Owned(changed.output);
+        parsed = Some(changed.parsed);
     }
 }
 
@@ -264,12 +273,8 @@ struct Pass {
     /// The text's suppression comments, and which of them suppressed a finding.
     suppressions: Vec<Suppression>,
     used_suppressions: Vec<bool>,
-    /// The edits of the picked fixes on the bytes of the pass's text, in order of position,
-    /// each with the index of its fix in `picked`.
-    original_edits: Vec<(usize, Edit)>,
-    output: String,
-    /// `output` parsed, when the pass changed the text.
-    output_parsed: Option<Dockerfile>,
+    /// The picked fixes applied, when there were any.
+    changed: Option<Applied>,
 }
 
 impl Pass {
@@ -337,27 +342,14 @@ impl Pass {
             .filter(|(index, _)| taken.next_if_eq(index).is_some())
             .map(|(_, candidate)| candidate)
             .collect();
-        if picked.is_empty() {
-            return Ok(Pass {
-                picked,
-                unfixed,
-                suppressions: suppressed,
-                used_suppressions: used,
-                original_edits: Vec::new(),
-                output: text.to_string(),
-                output_parsed: None,
-            });
-        }
-        let applied = apply_checked(&source, &file, &picked)?;
-        Ok(Pass {
-            picked,
-            unfixed,
-            suppressions: suppressed,
-            used_suppressions: used,
-            original_edits: applied.original_edits,
-            output: applied.output,
-            output_parsed: Some(applied.parsed),
-        })
+        let changed = if picked.is_empty() {
+            None
+        } else {
+            // Only the re-parse reads the model from here on: the rest of it goes before the
+            // next model is built, so a large file's two models are never held at once.
+            Some(apply_checked(&source, file.into_reparse_base(), &picked)?)
+        };
+        Ok(Pass { picked, unfixed, suppressions: suppressed, used_suppressions: used, changed })
     }
 }
 
@@ -455,17 +447,19 @@ fn edits_inside(edit: &Edit, instruction: &Instruction) -> bool {
 
 /// The picked fixes of a pass, applied.
 struct Applied {
-    /// The edits on the original bytes, with the index of their fix in `picked`.
+    /// The edits of the picked fixes on the bytes of the pass's text, in order of position,
+    /// each with the index of its fix in `picked`.
     original_edits: Vec<(usize, Edit)>,
     output: String,
     parsed: Dockerfile,
 }
 
 /// Applies the picked fixes and parses the result, or refuses when it would parse worse than
-/// the input: then nothing of the file is changed.
+/// the input: then nothing of the file is changed. `file` is what the re-parse reads of the
+/// pass's text parsed.
 fn apply_checked(
     source: &Source,
-    file: &Dockerfile,
+    file: ReparseBase,
     picked: &[(Finding, Fix)],
 ) -> Result<Applied, EngineError> {
     let fix_of_edit: Vec<usize> = picked
@@ -477,7 +471,7 @@ fn apply_checked(
     let original_edits: Vec<(usize, Edit)> =
         source.original_edits(&edits).into_iter().map(|(index, edit)| (fix_of_edit[index], edit)).collect();
     let output = apply_in_order(source.original(), original_edits.iter().map(|(_, edit)| edit));
-    let after = parse_output(source, file, &output);
+    let after = parse_output(source, &file, &output);
     let new_lexical_error = after.lexical_error.is_some() && file.lexical_error.is_none();
     if after.damage <= file.damage && !new_lexical_error {
         return Ok(Applied { original_edits, output, parsed: after });
@@ -491,7 +485,7 @@ fn apply_checked(
 }
 
 /// `output` parsed, reading again only what the edits changed where it can.
-fn parse_output(source: &Source, file: &Dockerfile, output: &str) -> Dockerfile {
+fn parse_output(source: &Source, file: &ReparseBase, output: &str) -> Dockerfile {
     let after = Source::new(output);
     let parsed = Dockerfile::reparse(file, source.text(), after.text());
     // Test builds check the reparse against a parse from scratch, file after file.

@@ -11,11 +11,14 @@ use crate::edit::Edit;
 
 const BOM: &str = "\u{feff}";
 
-/// The original text plus its canonical form and what it takes to map between them.
+/// The original text plus its canonical form and what it takes to map between them. It
+/// borrows the original: a large file is not copied to be read.
 #[derive(Debug, Clone)]
-pub struct Source {
-    original: String,
-    normalized: String,
+pub struct Source<'a> {
+    original: &'a str,
+    /// The canonical text, when it differs from `original`: most files are canonical already,
+    /// and a second copy of a large one is memory for nothing.
+    normalized: Option<String>,
     bom_len: usize,
     /// Normalized offsets of the `\n`s that were `\r\n` in the original, ascending.
     crlf_at: Vec<usize>,
@@ -30,12 +33,27 @@ pub struct Source {
     trailing_cr: bool,
 }
 
-impl Source {
-    pub fn new(original: &str) -> Self {
+impl<'a> Source<'a> {
+    pub fn new(original: &'a str) -> Self {
         let (bom_len, body) = match original.strip_prefix(BOM) {
             Some(rest) => (BOM.len(), rest),
             None => (0, original),
         };
+        // No BOM, no `\r` at all and a final newline: the line-end rules below change nothing.
+        let canonical_line_ends =
+            bom_len == 0 && !body.contains('\r') && (body.is_empty() || body.ends_with('\n'));
+        if canonical_line_ends && escape_directive(body) != '`' {
+            return Source {
+                original,
+                normalized: None,
+                bom_len,
+                crlf_at: Vec::new(),
+                added_final_newline: false,
+                escape: '\\',
+                prefers_crlf: false,
+                trailing_cr: false,
+            };
+        }
         let (mut normalized, crlf_at, trailing_cr) = without_carriage_returns(body);
         // Only a file with CRLF line ends can prefer them; most files have none to count.
         let prefers_crlf =
@@ -50,9 +68,9 @@ impl Source {
             normalized = swap_line_end_escapes(&normalized);
         }
         Source {
-            original: original.to_string(),
+            original,
             prefers_crlf,
-            normalized,
+            normalized: Some(normalized),
             bom_len,
             crlf_at,
             added_final_newline,
@@ -62,12 +80,12 @@ impl Source {
     }
 
     pub fn original(&self) -> &str {
-        &self.original
+        self.original
     }
 
     /// The canonical text the parser and the transforms work on.
     pub fn text(&self) -> &str {
-        &self.normalized
+        self.normalized.as_deref().unwrap_or(self.original)
     }
 
     /// The escape character the file declares (`\` or `` ` ``).
@@ -85,7 +103,7 @@ impl Source {
     /// Applies edits made against [`Source::text`] to the original bytes. Edits must not
     /// overlap (the engine guarantees it); they are applied in order of position.
     pub fn apply(&self, edits: &[Edit]) -> String {
-        apply_in_order(&self.original, self.original_edits(edits).iter().map(|(_, edit)| edit))
+        apply_in_order(self.original, self.original_edits(edits).iter().map(|(_, edit)| edit))
     }
 
     /// Edits made against [`Source::text`] as they apply to the original bytes: ranges in
@@ -115,7 +133,7 @@ impl Source {
     /// style, and the synthetic final newline taken back out.
     fn original_replacement(&self, edit: &Edit) -> String {
         let mut text = edit.replacement.clone();
-        let end = self.normalized.len();
+        let end = self.text().len();
         if self.added_final_newline && edit.range.end == end {
             if edit.range.start == end {
                 // Appending after the synthetic newline: the original's last line has no
@@ -138,7 +156,10 @@ impl Source {
 
 /// Applies edits that are in order of position and do not overlap to `text`.
 pub fn apply_in_order<'e>(text: &str, edits: impl IntoIterator<Item = &'e Edit>) -> String {
-    let mut out = String::with_capacity(text.len() + 256);
+    let edits: Vec<&Edit> = edits.into_iter().collect();
+    // The exact length: a large file's output never reallocates (nor ends at twice its size).
+    let grown: usize = edits.iter().map(|edit| edit.replacement.len()).sum();
+    let mut out = String::with_capacity(text.len() + grown);
     let mut cursor = 0usize;
     for edit in edits {
         out.push_str(&text[cursor..edit.range.start]);

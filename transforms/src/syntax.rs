@@ -155,6 +155,17 @@ pub struct Dockerfile {
     reads_alone: bool,
 }
 
+/// What [`Dockerfile::reparse`] reads of an earlier parse (see [`Dockerfile::into_reparse_base`]).
+#[derive(Debug, Clone)]
+pub struct ReparseBase {
+    pub damage: usize,
+    pub lexical_error: Option<String>,
+    directives: Vec<Directive>,
+    reads_alone: bool,
+    /// Each instruction's line span and span, when every instruction read alone.
+    pieces: Vec<(Range<usize>, Range<usize>)>,
+}
+
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
         let file = Dockerfile::lexical(text);
@@ -169,7 +180,7 @@ impl Dockerfile {
     /// directives, which the lexer's reading depends on, are the same), only the instructions
     /// the edits changed are read by the grammar, each alone; the grammar's whole-file parse
     /// runs only when one of them does not read alone.
-    pub fn reparse(previous: &Dockerfile, previous_text: &str, text: &str) -> Dockerfile {
+    pub fn reparse(previous: &ReparseBase, previous_text: &str, text: &str) -> Dockerfile {
         let file = Dockerfile::lexical(text);
         if previous.directives != file.directives {
             return Dockerfile::parse(text);
@@ -179,11 +190,8 @@ impl Dockerfile {
             // same way.
             return file.read_alone_or_whole(text, &HashSet::new());
         }
-        let known: HashSet<recover::Piece> = previous
-            .instructions
-            .iter()
-            .map(|instruction| recover::piece(previous_text, instruction))
-            .collect();
+        let known: HashSet<recover::Piece> =
+            previous.pieces.iter().map(|(lines, span)| recover::piece(previous_text, lines, span)).collect();
         file.read_alone_or_whole(text, &known)
     }
 
@@ -255,6 +263,24 @@ impl Dockerfile {
             && self.damage == other.damage
             && self.lexical_error == other.lexical_error
             && self.line_starts == other.line_starts
+    }
+
+    /// This parse as the base of a [`Dockerfile::reparse`] and nothing else: without its
+    /// instructions' words, its stages and comments, which are most of a model's memory and
+    /// which the reparse does not read. A caller done with the model drops the rest before the
+    /// next one is built.
+    pub fn into_reparse_base(self) -> ReparseBase {
+        let pieces = match self.reads_alone {
+            true => self.instructions.iter().map(|i| (i.line_span.clone(), i.span.clone())).collect(),
+            false => Vec::new(),
+        };
+        ReparseBase {
+            damage: self.damage,
+            lexical_error: self.lexical_error,
+            directives: self.directives,
+            reads_alone: self.reads_alone,
+            pieces,
+        }
     }
 
     /// Whether `text` holds an instruction: what `parse(text).instructions.is_empty()` says,
@@ -488,7 +514,7 @@ mod tests {
             ];
             for (edits, opaque) in cases {
                 let text = crate::source::apply_in_order(before, &edits);
-                let reparsed = Dockerfile::reparse(&previous, before, &text);
+                let reparsed = Dockerfile::reparse(&previous.clone().into_reparse_base(), before, &text);
                 let fresh = Dockerfile::parse(&text);
                 assert!(reparsed.same_model(&fresh), "{text}");
                 assert_eq!(reparsed.instructions.iter().filter(|i| i.opaque).count(), opaque, "{text}");
@@ -501,7 +527,8 @@ mod tests {
         let previous = Dockerfile::parse(before);
         assert!(!previous.reads_alone);
         let text = format!("{before}USER app\n");
-        assert!(Dockerfile::reparse(&previous, before, &text).same_model(&Dockerfile::parse(&text)));
+        let base = previous.into_reparse_base();
+        assert!(Dockerfile::reparse(&base, before, &text).same_model(&Dockerfile::parse(&text)));
     }
 
     #[test]

@@ -80,12 +80,9 @@ pub(super) fn whole_file_parse_misreads(text: &str, instruction: &Instruction) -
 /// instructions with the same piece read alone the same way.
 pub(super) type Piece<'a> = (&'a str, Range<usize>);
 
-/// `instruction`'s [`Piece`] in `text`.
-pub(super) fn piece<'a>(text: &'a str, instruction: &Instruction) -> Piece<'a> {
-    let lines = &instruction.line_span;
-    let span =
-        instruction.span.start.wrapping_sub(lines.start)..instruction.span.end.wrapping_sub(lines.start);
-    (&text[lines.clone()], span)
+/// The [`Piece`] in `text` of an instruction with these line span and span.
+pub(super) fn piece<'a>(text: &'a str, lines: &Range<usize>, span: &Range<usize>) -> Piece<'a> {
+    (&text[lines.clone()], span.start.wrapping_sub(lines.start)..span.end.wrapping_sub(lines.start))
 }
 
 /// A shell-form `RUN`, `CMD` or `ENTRYPOINT`: where the grammar takes a `[` that starts a line
@@ -111,7 +108,8 @@ pub(super) fn every_instruction_reads_alone(
         let mut slot = cell.borrow_mut();
         let parser = slot.get_or_insert_with(new_parser);
         instructions.iter().all(|instruction| {
-            known.contains(&piece(text, instruction)) || damage_alone(parser, text, instruction) == 0
+            known.contains(&piece(text, &instruction.line_span, &instruction.span))
+                || damage_alone(parser, text, instruction) == 0
         })
     })
 }
