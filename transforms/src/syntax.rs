@@ -155,6 +155,9 @@ pub struct Dockerfile {
     reads_alone: bool,
 }
 
+/// Texts longer than this are read by the grammar in chunks of instructions, not whole.
+const READ_IN_CHUNKS_ABOVE: usize = 1 << 20;
+
 /// What [`Dockerfile::reparse`] reads of an earlier parse (see [`Dockerfile::into_reparse_base`]).
 #[derive(Debug, Clone)]
 pub struct ReparseBase {
@@ -168,9 +171,22 @@ pub struct ReparseBase {
 
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
-        let file = Dockerfile::lexical(text);
+        let mut file = Dockerfile::lexical(text);
         if file.instructions.iter().any(|instruction| recover::whole_file_parse_misreads(text, instruction)) {
             return file.read_alone_or_whole(text, &HashSet::new());
+        }
+        // A large file's whole tree would take more memory than its model (about ten bytes a
+        // byte of text): it is read in chunks of instructions, the same model when each
+        // chunk reads cleanly.
+        if text.len() > READ_IN_CHUNKS_ABOVE && recover::instructions_read_in_chunks(text, &file.instructions)
+        {
+            file.reads_alone = true;
+            // Test builds check the shortcut against the whole-file parse.
+            debug_assert!(
+                file.same_model(&file.clone().with_grammar(text)),
+                "reading in chunks differs from the whole-file parse:\n{text}"
+            );
+            return file;
         }
         file.with_grammar(text)
     }
@@ -556,6 +572,26 @@ mod tests {
         let rejected = Dockerfile::parse(texts[5]);
         assert_eq!(rejected.instructions.iter().filter(|i| i.opaque).count(), 1);
         assert!(rejected.damage > 0);
+    }
+
+    #[test]
+    fn a_large_file_read_in_chunks_is_the_whole_file_parse() {
+        let block =
+            "# a comment\nRUN apt-get update && \\\n    apt-get install -y curl\n\nCOPY a /b\nENV A=b\n";
+        let mut text = String::from("FROM debian:12\n");
+        while text.len() <= READ_IN_CHUNKS_ABOVE {
+            text.push_str(block);
+        }
+        text.push_str("CMD [\"x\"]\n");
+        let chunked = Dockerfile::parse(&text);
+        assert!(chunked.reads_alone);
+        assert!(chunked.same_model(&Dockerfile::lexical(&text).with_grammar(&text)));
+        // An instruction Docker rejects: its chunk does not read, and the whole-file parse decides.
+        let rejected = format!("{text}FOO bar\n");
+        let parsed = Dockerfile::parse(&rejected);
+        assert!(!parsed.reads_alone);
+        assert_eq!(parsed.instructions.iter().filter(|i| i.opaque).count(), 1);
+        assert!(parsed.same_model(&Dockerfile::lexical(&rejected).with_grammar(&rejected)));
     }
 
     #[test]

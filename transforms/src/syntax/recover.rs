@@ -114,6 +114,77 @@ pub(super) fn every_instruction_reads_alone(
     })
 }
 
+/// About how much text of consecutive instructions [`instructions_read_in_chunks`] parses at
+/// once: enough that a parse's start-up is noise, little enough that its tree is small.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Whether the grammar reads `instructions` in chunks of consecutive instructions' lines (the
+/// comment and blank lines between them left out), each chunk without damage and with exactly
+/// its instructions, span for span. Then each instruction reads alone: a clean derivation of a
+/// sequence of instructions holds a clean derivation of each, as a clean whole-file tree does.
+/// A large file is read so with one small tree at a time instead of its whole tree.
+pub(super) fn instructions_read_in_chunks(text: &str, instructions: &[Instruction]) -> bool {
+    PARSER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let parser = slot.get_or_insert_with(new_parser);
+        let mut rest = instructions;
+        while !rest.is_empty() {
+            let mut bytes = 0;
+            let taken = rest
+                .iter()
+                .take_while(|instruction| {
+                    let more = bytes < CHUNK_BYTES;
+                    bytes += instruction.line_span.len();
+                    more
+                })
+                .count();
+            let (chunk, after) = rest.split_at(taken);
+            if !read_together(parser, text, chunk) {
+                return false;
+            }
+            rest = after;
+        }
+        true
+    })
+}
+
+/// Whether the grammar reads `instructions` (consecutive, in text order), their lines joined,
+/// as exactly these instructions and without damage.
+fn read_together(parser: &mut tree_sitter::Parser, text: &str, instructions: &[Instruction]) -> bool {
+    let mut together = String::new();
+    let mut spans = Vec::with_capacity(instructions.len());
+    for instruction in instructions {
+        let (lines, span) = (&instruction.line_span, &instruction.span);
+        if !(lines.start <= span.start && span.end <= lines.end) {
+            return false;
+        }
+        // Only the file's last line may lack its newline: pieces are joined line to line.
+        if !together.is_empty() && !together.ends_with('\n') {
+            return false;
+        }
+        let offset = together.len();
+        together.push_str(&text[lines.clone()]);
+        spans.push(offset + (span.start - lines.start)..offset + (span.end - lines.start));
+    }
+    let Some(tree) = parser.parse(&together, None) else {
+        return false;
+    };
+    let root = tree.root_node();
+    if root.has_error() {
+        return false;
+    }
+    let mut cursor = root.walk();
+    let mut expected = spans.iter();
+    let all_match =
+        root.children(&mut cursor).filter(|node| node.kind().ends_with("_instruction")).all(|node| {
+            let node = node.start_byte()..node.end_byte();
+            expected.next().is_some_and(|span| {
+                node.start == span.start && trimmed_end(&together, &node) == trimmed_end(&together, span)
+            })
+        });
+    all_match && expected.next().is_none()
+}
+
 /// The damage of one instruction read on its own: none when it reads as written or in its
 /// [`grammar_view`], else the view's. An instruction written in a way the grammar is known to
 /// misread is read in its view first: as written it would most likely fail, a parse for
