@@ -341,11 +341,19 @@ fn kept_binaries(file: &Dockerfile, chain: &[&Stage], base: Option<&str>) -> Vec
     let instructions = chain_instructions(file, chain);
     let runtime: Vec<&Instruction> =
         instructions.iter().copied().filter(|i| i.is("CMD") || i.is("ENTRYPOINT")).collect();
+    // Each text lower-cased once, for every binary's markers.
+    let texts: Vec<String> = instructions
+        .iter()
+        .map(|instruction| {
+            let mut text = instruction.command_text();
+            text.make_ascii_lowercase();
+            text
+        })
+        .collect();
     KEPT_BINARIES
         .iter()
         .filter_map(|binary| {
-            let written = instructions.iter().find_map(|instruction| {
-                let text = instruction.command_text().to_ascii_lowercase();
+            let written = instructions.iter().zip(&texts).find_map(|(instruction, text)| {
                 let marker = binary.written.iter().find(|marker| text.contains(*marker))?;
                 Some(format!("line {} mentions `{marker}`", instruction.start_line))
             });
