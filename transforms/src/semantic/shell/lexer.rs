@@ -63,7 +63,9 @@ struct Lexer<'a> {
 
 impl Lexer<'_> {
     fn next(&mut self) -> Option<char> {
-        let c = self.text[self.at..].chars().next()?;
+        let byte = *self.text.as_bytes().get(self.at)?;
+        // Nearly every char of a command is ASCII: one byte, nothing to decode.
+        let c = if byte.is_ascii() { char::from(byte) } else { self.text[self.at..].chars().next()? };
         self.at += c.len_utf8();
         self.line += usize::from(c == '\n');
         Some(c)

@@ -128,6 +128,13 @@ pub fn instruction_commands(instruction: &Instruction) -> Rc<[Command]> {
     if let Some(argv) = &instruction.exec_form {
         return argv_commands(argv).into();
     }
+    text_commands(instruction)
+}
+
+/// [`commands`] of an instruction's [`Instruction::command_text`], whatever its form (an
+/// exec-form array is read as the shell text it is written as), shared as
+/// [`instruction_commands`] shares them.
+pub fn text_commands(instruction: &Instruction) -> Rc<[Command]> {
     READ_TEXTS.with(|read| {
         let mut read = read.borrow_mut();
         // Most instructions have no heredoc: their text is their arguments, looked up as
