@@ -553,11 +553,24 @@ pub(super) fn privilege_dropper(instruction: &Instruction) -> Option<&'static st
     if let Some(fragment) = fragment {
         return Some(fragment);
     }
-    text_pieces(instruction)
-        .flat_map(|piece| {
-            piece.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')))
-        })
-        .find_map(dropper_named)
+    text_pieces(instruction).flat_map(tool_words).find_map(dropper_named)
+}
+
+/// The words a tool's name is looked for in: runs of ASCII letters, digits, `-`, `_`, `.`
+/// and `/`. Cut by bytes, as every byte of a word is ASCII: no char is decoded, and each word
+/// ends on a char boundary.
+fn tool_words(text: &str) -> impl Iterator<Item = &str> {
+    let in_word = |byte: &u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/');
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let start = at + bytes[at..].iter().position(in_word)?;
+        at = bytes[start..]
+            .iter()
+            .position(|byte| !in_word(byte))
+            .map_or(bytes.len(), |length| start + length);
+        text.get(start..at)
+    })
 }
 
 /// The first of [`PRIVILEGE_DROPPERS`] that `word` names ([`names_tool`]). A word without a

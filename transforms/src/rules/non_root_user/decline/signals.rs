@@ -282,6 +282,10 @@ pub(crate) fn root_home_mount(text: &str) -> Option<String> {
 
 /// The `SRC:DST[:OPTIONS]` of each `-v`/`--volume` in a documented run command, as written.
 fn volume_specs(text: &str) -> Vec<&str> {
+    // `-v` and `--volume` both hold `-v`: most texts (comments, labels) have neither.
+    if !text.contains("-v") {
+        return Vec::new();
+    }
     let words: Vec<&str> = text.split_whitespace().collect();
     words
         .iter()
