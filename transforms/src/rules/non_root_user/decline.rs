@@ -553,7 +553,12 @@ pub(super) fn privilege_dropper(instruction: &Instruction) -> Option<&'static st
     if let Some(fragment) = fragment {
         return Some(fragment);
     }
-    text_pieces(instruction).flat_map(tool_words).find_map(dropper_named)
+    // A word names a tool only if the text holds the tool's name: most texts hold none, and
+    // are not cut into words at all.
+    text_pieces(instruction)
+        .filter(|piece| PRIVILEGE_DROPPERS.iter().any(|tool| piece.contains(tool)))
+        .flat_map(tool_words)
+        .find_map(dropper_named)
 }
 
 /// The words a tool's name is looked for in: runs of ASCII letters, digits, `-`, `_`, `.`
