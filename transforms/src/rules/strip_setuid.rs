@@ -90,7 +90,7 @@ use crate::edit::{Applicability, Edit, Finding, Fix};
 use crate::image::{stage_base, windows_signs, BaseFacts};
 use crate::semantic::shell::packages::run_installs_packages;
 use crate::semantic::shell::privilege::run_strips_setuid;
-use crate::semantic::shell::{commands, instruction_commands, is_runtime_command};
+use crate::semantic::shell::{commands, instruction_commands, is_runtime_command, Command};
 use crate::semantic::stages::{chain_instructions, stage_chain};
 use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::{module_docs, Context, Rule};
@@ -341,11 +341,19 @@ fn kept_binaries(file: &Dockerfile, chain: &[&Stage], base: Option<&str>) -> Vec
     let instructions = chain_instructions(file, chain);
     let runtime: Vec<&Instruction> =
         instructions.iter().copied().filter(|i| i.is("CMD") || i.is("ENTRYPOINT")).collect();
+    // Each text lower-cased once, for every binary's markers.
+    let texts: Vec<String> = instructions
+        .iter()
+        .map(|instruction| {
+            let mut text = instruction.command_text();
+            text.make_ascii_lowercase();
+            text
+        })
+        .collect();
     KEPT_BINARIES
         .iter()
         .filter_map(|binary| {
-            let written = instructions.iter().find_map(|instruction| {
-                let text = instruction.command_text().to_ascii_lowercase();
+            let written = instructions.iter().zip(&texts).find_map(|(instruction, text)| {
                 let marker = binary.written.iter().find(|marker| text.contains(*marker))?;
                 Some(format!("line {} mentions `{marker}`", instruction.start_line))
             });
@@ -377,18 +385,22 @@ fn runs_program<'a>(
     instructions: &[&Instruction],
     programs: &[&'a str],
 ) -> Option<&'a str> {
+    // Nothing to look for (most binaries name no program): no script is read.
+    if programs.is_empty() {
+        return None;
+    }
+    let wanted = |command: &Command| programs.iter().copied().find(|wanted| *wanted == command.program());
     let started = instruction_commands(runtime);
+    if let Some(program) = started.iter().find_map(wanted) {
+        return Some(program);
+    }
     let named: Vec<&str> =
         started.iter().flat_map(|command| command.args.iter()).map(String::as_str).collect();
     let scripts = instructions.iter().filter(|i| i.is("COPY") && !i.heredocs.is_empty()).filter(|copy| {
         let destination = copy.words.last().map(|word| word.text.as_str()).unwrap_or("");
         started.iter().any(|command| command.path == destination) || named.contains(&destination)
     });
-    let script_commands = scripts.flat_map(|copy| commands(&copy.command_text()));
-    started.iter().cloned().chain(script_commands).find_map(|command| {
-        let program = command.program();
-        programs.iter().copied().find(|wanted| *wanted == program)
-    })
+    scripts.flat_map(|copy| commands(&copy.command_text())).find_map(|command| wanted(&command))
 }
 
 #[cfg(test)]
@@ -540,6 +552,21 @@ mod tests {
         assert!(chromium.contains("! -name chrome-sandbox"), "{chromium}");
         let s6 = fix("FROM alpine\nADD https://example.com/s6-overlay-noarch.tar.xz /tmp\nRUN apk add xz\nENTRYPOINT [\"/init\"]\n");
         assert!(s6.contains("! -name s6-overlay-suexec"), "{s6}");
+    }
+
+    #[test]
+    fn the_evidence_is_the_first_text_naming_a_marker_and_its_first_marker() {
+        let message = |input: &str| {
+            let outcome = run(input, &[&StripSetuid], &NoBuildContext, &Options::default()).unwrap();
+            outcome.reports.iter().map(|report| report.message.clone()).collect::<Vec<_>>().join("\n")
+        };
+        // The earlier RUN wins, though its marker comes later in the table.
+        let earlier =
+            message("FROM debian\nRUN apt-get install -y Chromium\nRUN echo chrome-sandbox\nCMD x\n");
+        assert!(earlier.contains("line 2 mentions `chromium`"), "{earlier}");
+        // Within one text, the table's order.
+        let one = message("FROM debian\nRUN apt-get install -y chromium google-chrome-stable\nCMD x\n");
+        assert!(one.contains("line 2 mentions `google-chrome`"), "{one}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use super::NewUser;
 use crate::image::facts::FileFacts;
 use crate::image::{system_accounts, BaseFacts, Family, UserTools, HELPER_ACCOUNTS};
+use crate::semantic::shell::text_pieces;
 use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 
@@ -288,8 +289,10 @@ fn owns_files(instructions: &[&Instruction], name: &str) -> bool {
         if !instruction.is("RUN") {
             return false;
         }
-        let text = instruction.command_text();
-        text.split(['\n', ';', '&', '|']).any(|command| {
+        // `chown` holds no newline, which ends a command: the pieces of the text answer as
+        // the text would, and only those that name `chown` are cut into words.
+        let commands = text_pieces(instruction).filter(|piece| piece.contains("chown"));
+        commands.flat_map(|piece| piece.split(['\n', ';', '&', '|'])).any(|command| {
             let words: Vec<&str> = command.split_whitespace().collect();
             let Some(position) = words.iter().position(|w| w.rsplit('/').next() == Some("chown")) else {
                 return false;
@@ -338,6 +341,11 @@ pub(super) fn created_user(text: &str) -> Option<String> {
 
 /// Every user a shell command creates with `useradd` or `adduser`, in order.
 pub(super) fn created_users(text: &str) -> Vec<CreatedUser> {
+    // Only a command with one of the tools' names in it creates a user: most texts have none,
+    // and need not be cut into words.
+    if !(text.contains("useradd") || text.contains("adduser")) {
+        return Vec::new();
+    }
     text.split(['\n', ';', '&', '|']).filter_map(command_creates_user).collect()
 }
 

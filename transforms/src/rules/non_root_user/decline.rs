@@ -13,11 +13,15 @@ mod root_home;
 mod signals;
 mod unpacked_tree;
 
+use std::cell::OnceCell;
+
 use crate::edit::Finding;
 use crate::image::BaseFacts;
 use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
 use crate::semantic::shell::privilege::{self, PRIVILEGE_DROPPERS, PRIVILEGE_DROP_FRAGMENTS};
-use crate::semantic::shell::{commands, instruction_commands, packages, redirect_targets, Command};
+use crate::semantic::shell::{
+    commands, instruction_commands, packages, redirect_targets, text_pieces, Command,
+};
 use crate::semantic::stages::chain_instructions;
 use crate::syntax::{Dockerfile, Instruction, Stage};
 use crate::transform::BuildContext;
@@ -28,7 +32,7 @@ use super::{is_root, ID};
 use crate::image::HELPER_ACCOUNTS;
 use base_image::{base_for_other_images, check_stage, files_given_to_base_user, is_interactive_program};
 use callers_files::{keeps_alive, works_on_callers_files, CALLERS_MOUNT};
-use entrypoint::scripts;
+use entrypoint::{scripts, Script};
 use root_home::works_in_root_home;
 use signals::{
     callers_directory_mount, exposed_signal, host_access, image_signal, path_signal, root_home_mount,
@@ -61,33 +65,16 @@ pub(super) fn declined(
         ));
     }
     let instructions = chain_instructions(file, chain);
-    let dropper = instructions.iter().find_map(|instruction| {
-        let tool = privilege_dropper(instruction)?;
-        Some(Finding::new(
-            ID,
-            instruction.start_line,
-            format!("`{tool}` drops privileges at run time, so the container must start as root: left as is"),
-        ))
-    });
-    let base_signal = facts.image.as_deref().and_then(|image| {
-        let signal = image_signal(image)?;
-        Some(Finding::new(
-            ID,
-            from_line,
-            format!(
-                "`{image}` {} (line {from_line}): {}: left as is; if it does not need root at run time, add a `USER` by hand ({})",
-                signal.seen.describe(),
-                signal.why,
-                silence_hint(from_line)
-            ),
-        ))
-    });
-    dropper
-        .or(base_signal)
+    // Read from the build context once, for the two checks that ask, and only if one does.
+    let found_scripts = OnceCell::new();
+    let read_scripts = || found_scripts.get_or_init(|| scripts(&instructions, context)).as_slice();
+    // Each check runs only when those before it found nothing: the first signal wins.
+    privilege_drop_signal(&instructions)
+        .or_else(|| base_image_signal(facts, from_line))
         .or_else(|| root_signal(&instructions))
         .or_else(|| host_access_signal(file, &instructions))
-        .or_else(|| entrypoint_script_needs_root(&instructions, context))
-        .or_else(|| unread_script_with_unused_user(&instructions, context))
+        .or_else(|| entrypoint_script_needs_root(read_scripts()))
+        .or_else(|| unread_script_with_unused_user(&instructions, read_scripts()))
         .or_else(|| works_in_root_home(&instructions))
         .or_else(|| explicit_root_user(&instructions))
         .or_else(|| files_given_to_base_user(&instructions, facts))
@@ -99,6 +86,34 @@ pub(super) fn declined(
         .or_else(|| interactive_start(&instructions))
         .or_else(|| works_on_callers_files(&instructions))
         .or_else(|| keeps_alive(&instructions))
+}
+
+/// A finding for the first instruction that installs or runs a privilege-dropping tool.
+fn privilege_drop_signal(instructions: &[&Instruction]) -> Option<Finding> {
+    instructions.iter().find_map(|instruction| {
+        let tool = privilege_dropper(instruction)?;
+        Some(Finding::new(
+            ID,
+            instruction.start_line,
+            format!("`{tool}` drops privileges at run time, so the container must start as root: left as is"),
+        ))
+    })
+}
+
+/// A finding when the base image itself is a root signal (`r.j3ss.co/masscan`).
+fn base_image_signal(facts: &BaseFacts, from_line: usize) -> Option<Finding> {
+    let image = facts.image.as_deref()?;
+    let signal = image_signal(image)?;
+    Some(Finding::new(
+        ID,
+        from_line,
+        format!(
+            "`{image}` {} (line {from_line}): {}: left as is; if it does not need root at run time, add a `USER` by hand ({})",
+            signal.seen.describe(),
+            signal.why,
+            silence_hint(from_line)
+        ),
+    ))
 }
 
 /// A finding when the file documents running the container with host access only root has
@@ -175,13 +190,8 @@ fn started_program(instructions: &[&Instruction]) -> Option<(Command, usize)> {
 /// that user in the script (`gosu`, `su-exec`) or through the daemon's own configuration
 /// (`User clamav`), which a `USER` would break. Only the script can tell, so dockfix does not
 /// guess; with the script readable, [`entrypoint_script_needs_root`] decides.
-fn unread_script_with_unused_user(
-    instructions: &[&Instruction],
-    context: &dyn BuildContext,
-) -> Option<Finding> {
-    let script = scripts(instructions, context)
-        .into_iter()
-        .find(|script| script.commands.is_none() && script.looks_like_a_script())?;
+fn unread_script_with_unused_user(instructions: &[&Instruction], scripts: &[Script]) -> Option<Finding> {
+    let script = scripts.iter().find(|script| script.commands.is_none() && script.looks_like_a_script())?;
     // The user the fix would choose; else one whose name is a variable (`adduser $TOR_USER`).
     let user = runtime_user_created(instructions).map(|chosen| chosen.name).or_else(|| {
         instructions.iter().filter(|i| i.is("RUN")).rev().find_map(|run| {
@@ -376,11 +386,8 @@ fn package_account_argument(started: &[Command], instructions: &[&Instruction]) 
 
 /// A finding when the entrypoint script, read from the build context, drops privileges
 /// itself or starts a service that needs root.
-fn entrypoint_script_needs_root(
-    instructions: &[&Instruction],
-    context: &dyn BuildContext,
-) -> Option<Finding> {
-    scripts(instructions, context).into_iter().find_map(|script| {
+fn entrypoint_script_needs_root(scripts: &[Script]) -> Option<Finding> {
+    scripts.iter().find_map(|script| {
         let commands = script.commands.as_ref()?;
         let origin = format!(
             "the entrypoint script `{}` (`{}` in the build context, copied on line {})",
@@ -538,17 +545,46 @@ pub(super) fn privilege_dropper(instruction: &Instruction) -> Option<&'static st
     if (instruction.is("ENTRYPOINT") || instruction.is("CMD")) && runs_s6_init(instruction) {
         return Some("/init");
     }
-    let text = instruction.command_text();
-    if let Some(fragment) = PRIVILEGE_DROP_FRAGMENTS.iter().find(|f| text.contains(*f)) {
+    // No fragment holds a newline, and a newline ends a word: the pieces of the text answer
+    // as the whole text would, and no text is built for every instruction of every pass.
+    let fragment = PRIVILEGE_DROP_FRAGMENTS
+        .iter()
+        .find(|fragment| text_pieces(instruction).any(|piece| piece.contains(**fragment)));
+    if let Some(fragment) = fragment {
         return Some(fragment);
     }
-    let words = text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/')));
-    for word in words {
-        if let Some(tool) = PRIVILEGE_DROPPERS.iter().find(|tool| names_tool(word, tool)) {
-            return Some(tool);
-        }
+    // A word names a tool only if the text holds the tool's name: most texts hold none, and
+    // are not cut into words at all.
+    text_pieces(instruction)
+        .filter(|piece| PRIVILEGE_DROPPERS.iter().any(|tool| piece.contains(tool)))
+        .flat_map(tool_words)
+        .find_map(dropper_named)
+}
+
+/// The words a tool's name is looked for in: runs of ASCII letters, digits, `-`, `_`, `.`
+/// and `/`. Cut by bytes, as every byte of a word is ASCII: no char is decoded, and each word
+/// ends on a char boundary.
+fn tool_words(text: &str) -> impl Iterator<Item = &str> {
+    let in_word = |byte: &u8| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/');
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let start = at + bytes[at..].iter().position(in_word)?;
+        at = bytes[start..]
+            .iter()
+            .position(|byte| !in_word(byte))
+            .map_or(bytes.len(), |length| start + length);
+        text.get(start..at)
+    })
+}
+
+/// The first of [`PRIVILEGE_DROPPERS`] that `word` names ([`names_tool`]). A word without a
+/// slash names a tool only by being it, which spares the other checks for most words.
+fn dropper_named(word: &str) -> Option<&'static str> {
+    if !word.contains('/') {
+        return PRIVILEGE_DROPPERS.iter().find(|tool| **tool == word).copied();
     }
-    None
+    PRIVILEGE_DROPPERS.iter().find(|tool| names_tool(word, tool)).copied()
 }
 
 /// `word` is `tool`, or a path ending in `/tool`, or holds `/tool/` or `/tool-`. Checked

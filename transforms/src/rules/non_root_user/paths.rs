@@ -4,7 +4,7 @@ use crate::edit::Finding;
 // A file with another escape character is a Windows file, which non-root-user leaves alone
 // before it reads any path.
 use crate::semantic::quoting::{argument_values, DEFAULT_ESCAPE};
-use crate::semantic::shell::{command_words, commands};
+use crate::semantic::shell::{command_words, text_commands};
 use crate::semantic::stages::chain_instructions;
 use crate::semantic::variables::substitute;
 use crate::syntax::{Dockerfile, Instruction, Stage};
@@ -197,9 +197,7 @@ const STATE_ROOTS: &[&str] = &["/var/lib/", "/var/cache/", "/var/log/"];
 fn state_directories_made(instructions: &[&Instruction]) -> Vec<(String, usize)> {
     let mut made = Vec::new();
     for run in instructions.iter().filter(|instruction| instruction.is("RUN")) {
-        for command in
-            commands(&run.command_text()).into_iter().filter(|command| command.program() == "mkdir")
-        {
+        for command in text_commands(run).iter().filter(|command| command.program() == "mkdir") {
             for path in command.operands().filter(|path| !path.contains('$')) {
                 let Some(root) = STATE_ROOTS.iter().find(|root| path.starts_with(**root)) else { continue };
                 let mut dir = root.trim_end_matches('/').to_string();
@@ -320,7 +318,7 @@ pub(super) fn already_given(file: &Dockerfile, chain: &[&Stage], dir: &str) -> b
     // Read command by command: a directory only made (`mkdir -p /a/b`) in a RUN that also
     // chmods its parent (`chmod 1777 /a`) is not given away.
     chain_instructions(file, chain).iter().filter(|i| i.is("RUN")).any(|run| {
-        commands(&run.command_text()).iter().any(|command| {
+        text_commands(run).iter().any(|command| {
             matches!(command.program(), "chown" | "chmod")
                 && command.operands().any(|operand| operand.trim_end_matches('/') == dir)
         })

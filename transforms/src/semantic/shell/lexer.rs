@@ -21,14 +21,33 @@ pub(crate) enum Token {
 /// and its commands follow the command that holds it, between [`Token::Open`] and
 /// [`Token::Close`].
 pub(crate) fn tokens(text: &str) -> Vec<Token> {
-    let mut lexer = Lexer { chars: text.chars().collect(), ..Lexer::default() };
+    let mut lexer = Lexer {
+        text,
+        at: 0,
+        line: 0,
+        tokens: Vec::new(),
+        words: Vec::new(),
+        word: String::new(),
+        in_word: false,
+        start_line: 0,
+        substitutions: Vec::new(),
+    };
     lexer.run();
     lexer.tokens
 }
 
-#[derive(Default)]
-struct Lexer {
-    chars: Vec<char>,
+/// Whether a byte is read into a word as it is, whatever comes before or after it: ASCII
+/// and printable, and none of the shell's quotes, escapes, expansions or operators (nor `#`
+/// outside a word, which is why a run of these only continues a word already begun). A run
+/// of them is copied at once rather than char by char.
+fn is_plain(byte: u8) -> bool {
+    byte.is_ascii_graphic()
+        && !matches!(byte, b'\\' | b'\'' | b'"' | b'$' | b'`' | b'(' | b')' | b';' | b'&' | b'|')
+}
+
+struct Lexer<'a> {
+    text: &'a str,
+    /// The byte offset of the next char.
     at: usize,
     /// The line `at` is on, from 0.
     line: usize,
@@ -42,16 +61,30 @@ struct Lexer {
     substitutions: Vec<(String, usize)>,
 }
 
-impl Lexer {
+impl Lexer<'_> {
     fn next(&mut self) -> Option<char> {
-        let c = self.chars.get(self.at).copied()?;
-        self.at += 1;
+        let byte = *self.text.as_bytes().get(self.at)?;
+        // Nearly every char of a command is ASCII: one byte, nothing to decode.
+        let c = if byte.is_ascii() { char::from(byte) } else { self.text[self.at..].chars().next()? };
+        self.at += c.len_utf8();
         self.line += usize::from(c == '\n');
         Some(c)
     }
 
     fn peek(&self, ahead: usize) -> Option<char> {
-        self.chars.get(self.at + ahead).copied()
+        self.text[self.at..].chars().nth(ahead)
+    }
+
+    /// Reads the text up to the first byte `stop` accepts (or to the end) into the word,
+    /// counting its lines. `stop` accepts only ASCII bytes, or every byte that is not ASCII:
+    /// either way the copy ends on a char boundary.
+    fn copy_until(&mut self, stop: impl Fn(u8) -> bool) {
+        let rest = &self.text.as_bytes()[self.at..];
+        let length = rest.iter().position(|&byte| stop(byte)).unwrap_or(rest.len());
+        let copied = &self.text[self.at..self.at + length];
+        self.line += copied.bytes().filter(|&byte| byte == b'\n').count();
+        self.word.push_str(copied);
+        self.at += length;
     }
 
     /// Marks that a word has begun (a quote begins one even when it turns out empty).
@@ -105,12 +138,9 @@ impl Lexer {
                 },
                 '\'' => {
                     self.begin_word();
-                    while let Some(quoted) = self.next() {
-                        if quoted == '\'' {
-                            break;
-                        }
-                        self.word.push(quoted);
-                    }
+                    // Everything up to the closing quote is the word's, as written.
+                    self.copy_until(|byte| byte == b'\'');
+                    self.next();
                 }
                 '"' => self.double_quoted(),
                 '$' if self.peek(0) == Some('(') => self.substitution(),
@@ -129,7 +159,10 @@ impl Lexer {
                     self.tokens.push(if c == '(' { Token::Open } else { Token::Close });
                 }
                 c if c.is_whitespace() => self.finish_word(),
-                other => self.push(other),
+                other => {
+                    self.push(other);
+                    self.copy_until(|byte| !is_plain(byte));
+                }
             }
         }
         self.finish_command();
@@ -139,7 +172,10 @@ impl Lexer {
     /// newline (which it removes); a command substitution inside is read as outside.
     fn double_quoted(&mut self) {
         self.begin_word();
-        while let Some(quoted) = self.next() {
+        loop {
+            // Up to the next byte with a meaning inside double quotes (all ASCII).
+            self.copy_until(|byte| matches!(byte, b'"' | b'\\' | b'$' | b'`'));
+            let Some(quoted) = self.next() else { break };
             match quoted {
                 '"' => break,
                 '\\' => match self.next() {

@@ -128,8 +128,33 @@ pub fn instruction_commands(instruction: &Instruction) -> Rc<[Command]> {
     if let Some(argv) = &instruction.exec_form {
         return argv_commands(argv).into();
     }
-    let text = instruction.command_text();
-    READ_TEXTS.with(|read| read.borrow_mut().commands(text))
+    text_commands(instruction)
+}
+
+/// [`commands`] of an instruction's [`Instruction::command_text`], whatever its form (an
+/// exec-form array is read as the shell text it is written as), shared as
+/// [`instruction_commands`] shares them.
+pub fn text_commands(instruction: &Instruction) -> Rc<[Command]> {
+    READ_TEXTS.with(|read| {
+        let mut read = read.borrow_mut();
+        // Most instructions have no heredoc: their text is their arguments, looked up as
+        // they are rather than copied into a new `String` for every ask.
+        if instruction.heredocs.is_empty() {
+            if let Some(found) = read.commands_by_text.get(instruction.args.as_str()) {
+                return Rc::clone(found);
+            }
+        }
+        read.commands(instruction.command_text())
+    })
+}
+
+/// The pieces of an instruction's [`Instruction::command_text`], in order: its arguments,
+/// then each heredoc body. That text joins them with newlines, so a search for something
+/// without a newline (a word, a fragment) finds it in the text exactly when it finds it in
+/// one of the pieces, with no text built for the search.
+pub fn text_pieces(instruction: &Instruction) -> impl Iterator<Item = &str> {
+    std::iter::once(instruction.args.as_str())
+        .chain(instruction.heredocs.iter().map(|heredoc| heredoc.body.as_str()))
 }
 
 /// Lets go of the texts this thread has read: the engine calls it as it starts on a file, so

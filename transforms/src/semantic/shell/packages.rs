@@ -58,23 +58,8 @@ pub struct PackageCommand {
 
 /// The packages a command installs or removes, if it does either.
 pub fn package_command(command: &Command) -> Option<PackageCommand> {
-    let manager = PACKAGE_MANAGERS.iter().find(|manager| manager.program == command.program())?;
     let mut args = command.args.iter();
-    let action = loop {
-        let arg = args.next()?.as_str();
-        if manager.install.contains(&arg) {
-            break PackageAction::Install;
-        }
-        if manager.remove.contains(&arg) {
-            break PackageAction::Remove;
-        }
-        if !arg.starts_with('-') {
-            return None;
-        }
-        if OPTIONS_WITH_VALUES.contains(&arg) {
-            args.next();
-        }
-    };
+    let action = package_action(command.program(), &mut args)?;
     let mut packages = Vec::new();
     let mut group = None;
     while let Some(arg) = args.next() {
@@ -93,15 +78,36 @@ pub fn package_command(command: &Command) -> Option<PackageCommand> {
     Some(PackageCommand { action, packages, group })
 }
 
+/// What a command of `program` does to packages: its arguments read up to the verb (past the
+/// options before it and their values), which `args` is left after.
+fn package_action<'a>(program: &str, args: &mut impl Iterator<Item = &'a String>) -> Option<PackageAction> {
+    let manager = PACKAGE_MANAGERS.iter().find(|manager| manager.program == program)?;
+    loop {
+        let arg = args.next()?.as_str();
+        if manager.install.contains(&arg) {
+            return Some(PackageAction::Install);
+        }
+        if manager.remove.contains(&arg) {
+            return Some(PackageAction::Remove);
+        }
+        if !arg.starts_with('-') {
+            return None;
+        }
+        if OPTIONS_WITH_VALUES.contains(&arg) {
+            args.next();
+        }
+    }
+}
+
 /// Whether the command installs system packages, whatever it installs (the list may come
-/// from a command substitution).
+/// from a command substitution). Reads only up to the verb: the packages are not needed.
 pub fn installs_packages(command: &Command) -> bool {
-    package_command(command).is_some_and(|found| found.action == PackageAction::Install)
+    package_action(command.program(), &mut command.args.iter()) == Some(PackageAction::Install)
 }
 
 /// Whether the command removes system packages (`apt-get purge`, `apk del`).
 pub fn removes_packages(command: &Command) -> bool {
-    package_command(command).is_some_and(|found| found.action == PackageAction::Remove)
+    package_action(command.program(), &mut command.args.iter()) == Some(PackageAction::Remove)
 }
 
 /// The packages a command installs with the system package manager.

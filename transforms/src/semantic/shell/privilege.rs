@@ -1,7 +1,7 @@
 //! Commands that change who runs what: tools that start as root and drop to another user,
 //! and the tools that create users and groups.
 
-use super::Command;
+use super::{text_pieces, Command};
 use crate::syntax::Instruction;
 
 /// Commands that start as root and switch user themselves: whole words of a command.
@@ -45,10 +45,11 @@ pub fn run_strips_setuid(instruction: &Instruction) -> bool {
     if !instruction.is("RUN") {
         return false;
     }
-    let command = instruction.command_text();
-    command.contains("find") && command.contains("-perm") && command.contains("chmod") && {
+    // None of these holds a newline, so the pieces of the text answer as the text would.
+    let contains = |needle: &str| text_pieces(instruction).any(|piece| piece.contains(needle));
+    contains("find") && contains("-perm") && contains("chmod") && {
         let modes = ["a-s", "u-s", "ug-s", "-s ", "u-s,g-s"];
-        modes.iter().any(|mode| command.contains(mode))
+        modes.iter().any(|mode| contains(mode))
     }
 }
 

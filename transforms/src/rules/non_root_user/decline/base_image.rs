@@ -46,10 +46,10 @@ pub(super) fn files_given_to_base_user(instructions: &[&Instruction], facts: &Ba
         let path = if instruction.is("COPY") || instruction.is("ADD") {
             argument_values(instruction, DEFAULT_ESCAPE).pop()?
         } else if instruction.is("RUN") {
-            instruction_commands(instruction)
-                .iter()
-                .flat_map(|command| command.operands().map(str::to_string).collect::<Vec<_>>())
-                .find(|operand| home_user(operand).is_some())?
+            // Only the operand found is copied, not every operand of every command.
+            instruction_commands(instruction).iter().find_map(|command| {
+                command.operands().find(|operand| home_user(operand).is_some()).map(str::to_string)
+            })?
         } else {
             return None;
         };

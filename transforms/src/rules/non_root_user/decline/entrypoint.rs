@@ -3,6 +3,8 @@
 //! shell reads it for dockfix ([`BuildContext::read_text`]) and its commands are looked at
 //! word by word.
 
+use std::cell::OnceCell;
+
 use crate::syntax::Instruction;
 use crate::transform::BuildContext;
 
@@ -42,6 +44,8 @@ impl Script<'_> {
 /// are started.
 pub(crate) fn scripts<'a>(instructions: &[&'a Instruction], context: &dyn BuildContext) -> Vec<Script<'a>> {
     let workdirs = working_directories(instructions);
+    // Every candidate path is looked for among the same copies: each is read once.
+    let copies = OnceCell::new();
     let mut found = Vec::new();
     for (index, start) in start_instructions(instructions) {
         if start.opaque {
@@ -57,9 +61,8 @@ pub(crate) fn scripts<'a>(instructions: &[&'a Instruction], context: &dyn BuildC
             if found.iter().any(|script: &Script| script.image_path == image_path) {
                 continue;
             }
-            if let Some((copied_by, sources)) =
-                copied_from_context(instructions, &workdirs, index, &image_path)
-            {
+            let copies = copies.get_or_init(|| context_copies(instructions, &workdirs));
+            if let Some((copied_by, sources)) = copied_from_context(&copies[..index], &image_path) {
                 let read =
                     sources.iter().find_map(|source| Some((source.clone(), context.read_text(source)?)));
                 let (context_path, commands) = match read {
@@ -138,27 +141,45 @@ fn absolute(path: &str, cwd: Option<&str>) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
-/// The last `COPY`/`ADD` from the build context (before `before`) that puts a file at
-/// `target`, and the context paths that file may come from (a directory copied whole, or a
-/// file copied into a directory).
-fn copied_from_context<'a>(
+/// A `COPY`/`ADD` as [`copied_from_context`] reads it: its sources and destination as
+/// written, and the destination made absolute.
+struct Copied<'a> {
+    instruction: &'a Instruction,
+    sources: Vec<String>,
+    destination: String,
+    dest: String,
+}
+
+/// Each instruction read as a [`Copied`]: `None` for those that are not a `COPY`/`ADD`, or
+/// whose destination is not known (a variable, no working directory).
+fn context_copies<'a>(
     instructions: &[&'a Instruction],
     workdirs: &[Option<String>],
-    before: usize,
+) -> Vec<Option<Copied<'a>>> {
+    instructions
+        .iter()
+        .zip(workdirs)
+        .map(|(copy, workdir)| {
+            if !(copy.is("COPY") || copy.is("ADD")) {
+                return None;
+            }
+            let mut sources = argument_values(copy, DEFAULT_ESCAPE);
+            let destination = sources.pop()?;
+            let dest = absolute_destination(&destination, workdir.as_deref())?;
+            Some(Copied { instruction: copy, sources, destination, dest })
+        })
+        .collect()
+}
+
+/// The last `COPY`/`ADD` from the build context (of `copies`, those before the start
+/// command) that puts a file at `target`, and the context paths that file may come from (a
+/// directory copied whole, or a file copied into a directory).
+fn copied_from_context<'a>(
+    copies: &[Option<Copied<'a>>],
     target: &str,
 ) -> Option<(&'a Instruction, Vec<String>)> {
-    for index in (0..before).rev() {
-        let copy = instructions[index];
-        if !(copy.is("COPY") || copy.is("ADD")) {
-            continue;
-        }
-        let words = argument_values(copy, DEFAULT_ESCAPE);
-        let Some((destination, sources)) = words.split_last() else {
-            continue;
-        };
-        let Some(dest) = absolute_destination(destination, workdirs[index].as_deref()) else {
-            continue;
-        };
+    for Copied { instruction: copy, sources, destination, dest } in copies.iter().rev().flatten() {
+        let (copy, dest) = (*copy, dest.as_str());
         let into_directory = destination.ends_with('/') || sources.len() > 1 || destination == ".";
         // What lies below the destination, as a path without its leading `/` (`/` itself is
         // every absolute path's prefix).
@@ -166,7 +187,7 @@ fn copied_from_context<'a>(
             let rest = if dest == "/" {
                 target.strip_prefix('/')
             } else {
-                target.strip_prefix(&dest)?.strip_prefix('/')
+                target.strip_prefix(dest)?.strip_prefix('/')
             };
             rest.filter(|rest| !rest.is_empty()).map(str::to_string)
         };

@@ -11,11 +11,14 @@
 //! daemon attack surface", rootless mode aside); iptables/nft and tun devices need
 //! `CAP_NET_ADMIN`, which a non-root process does not get (capabilities(7)).
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use crate::semantic::shell::packages::{installed_packages, library_packages};
 use crate::semantic::shell::{redirect_targets, Command};
 
 /// Where a signal is looked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Seen {
     /// A program the container starts: a command of the `ENTRYPOINT`/`CMD` (or of the
     /// entrypoint script).
@@ -236,6 +239,22 @@ pub(crate) const ROOT_SIGNALS: &[RootSignal] = &[
     RootSignal { what: "22", seen: Seen::Exposed, why: SSHD },
 ];
 
+/// The first signal of [`ROOT_SIGNALS`] seen as `seen` whose `what` is `name`. The table is
+/// indexed by kind and name once, rather than scanned whole for every command, package and
+/// port of every pass.
+fn named_signal(seen: Seen, name: &str) -> Option<&'static RootSignal> {
+    static BY_NAME: OnceLock<HashMap<(Seen, &'static str), &'static RootSignal>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut by_name = HashMap::new();
+        for signal in ROOT_SIGNALS {
+            // The first of equal entries is the one a scan in order finds.
+            by_name.entry((signal.seen, signal.what)).or_insert(signal);
+        }
+        by_name
+    });
+    by_name.get(&(seen, name)).copied()
+}
+
 /// Host resources a container is documented to be run with (a `docker run` line in a comment
 /// or a `LABEL`, as Project Atomic's `LABEL RUN` convention writes it) or that its start
 /// command names, which only root may use: (what is written, why it means root). The Docker
@@ -263,6 +282,10 @@ pub(crate) fn root_home_mount(text: &str) -> Option<String> {
 
 /// The `SRC:DST[:OPTIONS]` of each `-v`/`--volume` in a documented run command, as written.
 fn volume_specs(text: &str) -> Vec<&str> {
+    // `-v` and `--volume` both hold `-v`: most texts (comments, labels) have neither.
+    if !text.contains("-v") {
+        return Vec::new();
+    }
     let words: Vec<&str> = text.split_whitespace().collect();
     words
         .iter()
@@ -336,7 +359,7 @@ pub(crate) fn started_signal(commands: &[Command]) -> Option<(&'static RootSigna
         if program == "httpd" && command.args.iter().any(|arg| arg == "-p" || arg.starts_with("-p")) {
             continue;
         }
-        let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Started && s.what == program);
+        let found = named_signal(Seen::Started, program);
         if let Some(signal) = found {
             return Some((signal, written));
         }
@@ -392,18 +415,18 @@ pub(crate) fn step_down_argument(commands: &[Command]) -> Option<String> {
 pub(crate) fn run_signal(commands: &[Command]) -> Option<(&'static RootSignal, String)> {
     for command in commands {
         for package in installed_packages(command) {
-            let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Installed && s.what == package);
+            let found = named_signal(Seen::Installed, &package);
             if let Some(signal) = found {
                 return Some((signal, package));
             }
         }
         for library in library_packages(command) {
-            let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Library && s.what == library);
+            let found = named_signal(Seen::Library, &library);
             if let Some(signal) = found {
                 return Some((signal, library));
             }
         }
-        let found = ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Run && s.what == command.program());
+        let found = named_signal(Seen::Run, command.program());
         if let Some(signal) = found {
             return Some((signal, command.program().to_string()));
         }
@@ -425,7 +448,7 @@ pub(crate) fn path_signal(path: &str) -> Option<&'static RootSignal> {
 /// The signal of a port an `EXPOSE` publishes (`22`, `22/tcp`).
 pub(crate) fn exposed_signal(port: &str) -> Option<&'static RootSignal> {
     let number = port.split('/').next().unwrap_or(port);
-    ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Exposed && s.what == number)
+    named_signal(Seen::Exposed, number)
 }
 
 /// The signal of a base image, by the last part of its repository name (no registry, path
@@ -434,7 +457,7 @@ pub(crate) fn image_signal(image: &str) -> Option<&'static RootSignal> {
     let repository = image.split(['@']).next().unwrap_or(image);
     let name = repository.rsplit('/').next().unwrap_or(repository);
     let name = name.split(':').next().unwrap_or(name);
-    ROOT_SIGNALS.iter().find(|s| s.seen == Seen::Image && s.what == name)
+    named_signal(Seen::Image, name)
 }
 
 /// The volume signal of a `VOLUME` path.

@@ -85,10 +85,10 @@ fn unpacked_trees(instructions: &[&Instruction]) -> Vec<String> {
                 }
                 continue;
             }
-            let target = extraction_directory(command).unwrap_or_else(|| cwd.clone());
             if !is_extraction(command) {
                 continue;
             }
+            let target = extraction_directory(command).unwrap_or_else(|| cwd.clone());
             let target = target.trim_end_matches('/').to_string();
             if target.starts_with('/')
                 && !target.contains('$')
