@@ -173,14 +173,9 @@ pub fn apply_in_order<'e>(text: &str, edits: impl IntoIterator<Item = &'e Edit>)
 /// Reads the `# escape=` parser directive. Directives are `# key=value` comment lines at the
 /// very top of the file, before any blank line, other comment or instruction.
 /// `body` with each `\r\n` made `\n` and a final lone `\r` dropped; where each of those
-/// `\n` is in the result; whether the `\r` was dropped. A body without `\r` (most files) is
-/// copied as it is, without a search per line.
+/// `\n` is in the result; whether the `\r` was dropped.
 fn without_carriage_returns(body: &str) -> (String, Vec<usize>, bool) {
     let mut normalized = String::with_capacity(body.len() + 1);
-    if !body.contains('\r') {
-        normalized.push_str(body);
-        return (normalized, Vec::new(), false);
-    }
     let mut crlf_at = Vec::new();
     let mut rest = body;
     while let Some(pos) = rest.find("\r\n") {

@@ -171,7 +171,7 @@ pub struct ReparseBase {
 
 impl Dockerfile {
     pub fn parse(text: &str) -> Dockerfile {
-        let mut file = Dockerfile::lexical(text);
+        let file = Dockerfile::lexical(text);
         if file.instructions.iter().any(|instruction| recover::whole_file_parse_misreads(text, instruction)) {
             return file.read_alone_or_whole(text, &HashSet::new());
         }
@@ -180,13 +180,7 @@ impl Dockerfile {
         // chunk reads cleanly.
         if text.len() > READ_IN_CHUNKS_ABOVE && recover::instructions_read_in_chunks(text, &file.instructions)
         {
-            file.reads_alone = true;
-            // Test builds check the shortcut against the whole-file parse.
-            debug_assert!(
-                file.same_model(&file.clone().with_grammar(text)),
-                "reading in chunks differs from the whole-file parse:\n{text}"
-            );
-            return file;
+            return file.known_to_read_alone(text);
         }
         file.with_grammar(text)
     }
@@ -216,17 +210,24 @@ impl Dockerfile {
     /// without the whole-file parse (the same model: see
     /// [`recover::every_instruction_reads_alone`]). Otherwise the whole-file parse and its
     /// recovery decide.
-    fn read_alone_or_whole(mut self, text: &str, known: &HashSet<recover::Piece>) -> Dockerfile {
+    fn read_alone_or_whole(self, text: &str, known: &HashSet<recover::Piece>) -> Dockerfile {
         if recover::every_instruction_reads_alone(text, &self.instructions, known) {
-            self.reads_alone = true;
-            // Test builds check the shortcut against the whole-file parse, file after file.
-            debug_assert!(
-                self.same_model(&self.clone().with_grammar(text)),
-                "reading every instruction alone differs from the whole-file parse:\n{text}"
-            );
-            return self;
+            return self.known_to_read_alone(text);
         }
         self.with_grammar(text)
+    }
+
+    /// The lexical model of `text` when every instruction is known to read alone: no damage
+    /// beyond the lexer's, nothing opaque, which is what the whole-file parse and its recovery
+    /// would find.
+    fn known_to_read_alone(mut self, text: &str) -> Dockerfile {
+        self.reads_alone = true;
+        // Test builds check the shortcut against the whole-file parse, file after file.
+        debug_assert!(
+            self.same_model(&self.clone().with_grammar(text)),
+            "reading every instruction alone differs from the whole-file parse:\n{text}"
+        );
+        self
     }
 
     /// The lexical pass's model of `text`: instructions, stages and comments, not yet checked
