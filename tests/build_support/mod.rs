@@ -168,12 +168,12 @@ pub fn require_tools() -> Option<Tools> {
 }
 
 fn is_root() -> bool {
-    // The owner of a file this process just created is its effective UID.
-    let probe = std::env::temp_dir().join(format!("dockfix-uid-probe-{}", std::process::id()));
-    let uid = fs::write(&probe, b"")
-        .and_then(|()| fs::metadata(&probe))
+    // The owner of a file this process just created is its effective UID. A file of its own
+    // for each call: tests of one binary ask at once, and a shared name let one test remove
+    // the probe another was reading (a root run judged not root).
+    let uid = tempfile::NamedTempFile::new()
+        .and_then(|probe| probe.as_file().metadata())
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m));
-    let _ = fs::remove_file(&probe);
     uid.is_ok_and(|uid| uid == 0)
 }
 
